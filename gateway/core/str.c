@@ -1,0 +1,127 @@
+#include "gateway/core/str.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "gateway/core/alloc.h"
+#include "gateway/core/err.h"
+
+gw_str gw_str_c(const char *cstr)
+{
+    if (cstr == NULL)
+        return GW_STRLIT("");
+    return (gw_str){ cstr, strlen(cstr) };
+}
+
+int gw_str_eq(gw_str a, gw_str b)
+{
+    /* memcmp with len 0 still requires valid pointers; skip it. */
+    return a.len == b.len && (a.len == 0 || memcmp(a.base, b.base, a.len) == 0);
+}
+
+static unsigned char ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+int gw_str_ieq(gw_str a, gw_str b)
+{
+    size_t i;
+
+    if (a.len != b.len)
+        return 0;
+    for (i = 0; i < a.len; i++)
+        if (ascii_lower((unsigned char)a.base[i]) != ascii_lower((unsigned char)b.base[i]))
+            return 0;
+    return 1;
+}
+
+int gw_str_has_prefix(gw_str s, gw_str prefix)
+{
+    return s.len >= prefix.len &&
+           (prefix.len == 0 || memcmp(s.base, prefix.base, prefix.len) == 0);
+}
+
+int gw_str_to_ll(gw_str s, long long min, long long max, long long *out)
+{
+    /* Accumulate as a negative number: |LLONG_MIN| > LLONG_MAX, so this is
+     * the only way to parse LLONG_MIN without overflow. */
+    long long acc = 0;
+    size_t i = 0;
+    int neg = 0;
+
+    if (s.len > 0 && s.base[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i == s.len)
+        return GW_EINVAL;
+    for (; i < s.len; i++) {
+        int d = s.base[i] - '0';
+
+        if (d < 0 || d > 9)
+            return GW_EINVAL;
+        if (acc < (LLONG_MIN + d) / 10)
+            return GW_EINVAL;
+        acc = acc * 10 - d;
+    }
+    if (!neg) {
+        if (acc == LLONG_MIN)
+            return GW_EINVAL;
+        acc = -acc;
+    }
+    if (acc < min || acc > max)
+        return GW_EINVAL;
+    *out = acc;
+    return GW_OK;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+gw_str gw_str_trim(gw_str s)
+{
+    while (s.len > 0 && is_space(s.base[0])) {
+        s.base++;
+        s.len--;
+    }
+    while (s.len > 0 && is_space(s.base[s.len - 1]))
+        s.len--;
+    return s;
+}
+
+char *gw_str_dup(gw_str s)
+{
+    char *d = gw_malloc(s.len + 1);
+
+    if (d == NULL)
+        return NULL;
+    if (s.len > 0)
+        memcpy(d, s.base, s.len);
+    d[s.len] = '\0';
+    return d;
+}
+
+int gw_str_split(gw_str *rest, char sep, gw_str *tok)
+{
+    const char *p;
+
+    if (rest->len == 0) {
+        *tok = GW_STRLIT("");
+        return 0;
+    }
+    p = memchr(rest->base, sep, rest->len);
+    if (p == NULL) {
+        *tok = *rest;
+        rest->base += rest->len;
+        rest->len = 0;
+        return 1;
+    }
+    tok->base = rest->base;
+    tok->len = (size_t)(p - rest->base);
+    rest->len -= tok->len + 1;
+    rest->base = p + 1;
+    return 1;
+}

@@ -1,0 +1,53 @@
+/* String views: a pointer and a length, not NUL-terminated, never owning
+ * (like h2o_iovec_t / ngx_str_t). A view is valid only while the bytes it
+ * points at are. Functions taking views never read past base + len. */
+#ifndef GW_CORE_STR_H
+#define GW_CORE_STR_H
+#include <stddef.h>
+
+typedef struct {
+    const char *base;
+    size_t len;
+} gw_str;
+
+/* View of a string literal, without its NUL. s must be a literal. */
+#define GW_STRLIT(s) ((gw_str){ (s), sizeof(s) - 1 })
+
+/* View of a NUL-terminated string; NULL gives the empty view {"", 0}. */
+gw_str gw_str_c(const char *cstr);
+
+/* 1 if a and b hold the same bytes, else 0. */
+int gw_str_eq(gw_str a, gw_str b);
+
+/* Like gw_str_eq but ASCII case-insensitive (bytes >= 0x80 compare exactly). */
+int gw_str_ieq(gw_str a, gw_str b);
+
+/* 1 if s starts with prefix (an empty prefix always matches), else 0. */
+int gw_str_has_prefix(gw_str s, gw_str prefix);
+
+/* Strict decimal parse of the whole of s: an optional leading '-', then
+ * one or more digits; no spaces, no '+', no hex. The value must lie in
+ * [min, max]. On success stores *out and returns 0; otherwise GW_EINVAL
+ * and *out is untouched. */
+int gw_str_to_ll(gw_str s, long long min, long long max, long long *out);
+
+/* s without leading and trailing ASCII whitespace (space, \t \n \v \f \r). */
+gw_str gw_str_trim(gw_str s);
+
+/* NUL-terminated copy of s from gw_malloc; caller frees with gw_free.
+ * NULL on OOM. */
+char *gw_str_dup(gw_str s);
+
+/* Token iterator. *rest is the unparsed remainder; while rest->len > 0
+ * each call returns 1, sets *tok to the bytes up to the next sep (or the
+ * end) and advances *rest past that separator; it returns 0 (tok set to
+ * empty) once *rest is empty. Inner empty tokens are returned, a trailing
+ * separator does not add one: "a,,b" gives "a", "", "b"; "a," gives "a";
+ * "" gives nothing. Tokens are not trimmed; see gw_str_trim.
+ *
+ *     gw_str rest = GW_STRLIT("a,b"), tok;
+ *     while (gw_str_split(&rest, ',', &tok)) ...
+ */
+int gw_str_split(gw_str *rest, char sep, gw_str *tok);
+
+#endif

@@ -260,10 +260,12 @@ static int derive(struct gw_config *c, char *err, size_t errlen)
 
     if (c->sqlite_path[0] == '\0') {
         gw_buf_init(&b, 4096 + 32);
-        if (gw_buf_appendf(&b, "%s/token-factory.db", c->data_dir) != GW_OK) {
+        rc = gw_buf_appendf(&b, "%s/token-factory.db", c->data_dir);
+        if (rc != GW_OK) {
             gw_buf_free(&b);
-            set_err(err, errlen, "DATA_DIR: too long or out of memory");
-            return GW_EINVAL;
+            set_err(err, errlen, "DATA_DIR: %s", rc == GW_ETOOBIG ? "too long"
+                                                                : "out of memory");
+            return rc == GW_ETOOBIG ? GW_EINVAL : rc;
         }
         set_str(&c->sqlite_path, gw_buf_steal(&b));
     }

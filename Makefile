@@ -1,0 +1,36 @@
+# Token Factory: the two commands are `make run` and `make test` (README.md).
+RELEASE_DIR := build/release
+ASAN_DIR    := build/asan
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: run test build build-asan deps deps-test readme clean
+
+## make run: install missing Debian packages, build Release, start the gateway.
+run: deps build
+	@mkdir -p "$${DATA_DIR:-./data}"
+	exec $(RELEASE_DIR)/token-factory
+
+## make test: install packages, build with ASan+UBSan, run unit + integration tests.
+test: deps-test build-asan
+	python3 tests/run.py $(ASAN_DIR)
+
+deps:
+	@tools/install-deps run
+
+deps-test:
+	@tools/install-deps test
+
+build:
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_DIR) -j$(JOBS) --target token-factory
+
+build-asan:
+	@cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_DIR) -j$(JOBS)
+
+## make readme: regenerate the configuration table in README.md from the config table.
+readme: build
+	python3 tools/gen-readme-config.py $(RELEASE_DIR)/token-factory README.md
+
+clean:
+	rm -rf build

@@ -1,0 +1,147 @@
+/* GET /api/status: the reference's public status object (controller/misc.go
+ * GetStatus) plus the health of Redis and SQL. Features that do not exist yet
+ * report their "off" defaults. Redis is checked with a PING on the worker's
+ * async connection, SQL on the thread pool (never on the loop). */
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+#include "gateway/api/api.h"
+#include "gateway/core/alloc.h"
+#include "gateway/core/err.h"
+#include "gateway/state/redis.h"
+#include "gateway/worker.h"
+#include "persist/store.h"
+
+struct status_ctx {
+    gw_req *r;
+    uv_work_t work;
+    int pending;
+    int redis_ok, sql_ok, setup;
+    long long redis_us;
+    uint64_t t0;
+    const char *db_kind;
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static json_t *status_data(struct status_ctx *c)
+{
+    struct gw_worker *w = c->r->worker;
+    json_t *d = json_object();
+    /* general */
+    json_object_set_new(d, "version", json_string(GW_VERSION));
+    json_object_set_new(d, "start_time", json_integer((json_int_t)w->start_time));
+    /* auth toggles (none of these sign-in methods is built yet) */
+    static const char *const off[] = {
+        "email_verification", "github_oauth", "discord_oauth", "linuxdo_oauth", "telegram_oauth",
+        "wechat_login", "turnstile_check", "enable_batch_update", "enable_drawing", "enable_task",
+        "enable_data_export", "default_collapse_sidebar", "mj_notify_enabled",
+        "demo_site_enabled", "self_use_mode_enabled", "default_use_auto_group",
+        "api_info_enabled", "uptime_kuma_enabled", "announcements_enabled", "faq_enabled",
+        "oidc_enabled", "passkey_login", "passkey_allow_insecure", "user_agreement_enabled",
+        "privacy_policy_enabled", "checkin_enabled",
+    };
+    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++)
+        json_object_set_new(d, off[i], json_false());
+    static const char *const empty[] = {
+        "github_client_id", "discord_client_id", "linuxdo_client_id", "telegram_bot_name",
+        "logo", "footer_html", "wechat_qrcode", "turnstile_site_key", "top_up_link", "docs_link",
+        "custom_currency_symbol", "oidc_client_id", "oidc_authorization_endpoint",
+        "passkey_display_name", "passkey_rp_id", "passkey_origins", "passkey_user_verification",
+        "passkey_attachment", "HeaderNavModules", "SidebarModulesAdmin",
+    };
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++)
+        json_object_set_new(d, empty[i], json_string(""));
+    json_object_set_new(d, "linuxdo_minimum_trust_level", json_integer(0));
+    json_object_set_new(d, "system_name", json_string("Token Factory"));
+    json_object_set_new(d, "server_address", json_string(""));
+    /* quota display: 500,000 quota = 1 USD, as in the reference */
+    json_object_set_new(d, "quota_per_unit", json_integer(500000));
+    json_object_set_new(d, "display_in_currency", json_true());
+    json_object_set_new(d, "quota_display_type", json_string("USD"));
+    json_object_set_new(d, "custom_currency_exchange_rate", json_integer(1));
+    json_object_set_new(d, "data_export_default_time", json_string("hour"));
+    json_object_set_new(d, "chats", json_array());
+    json_object_set_new(d, "usd_exchange_rate", json_real(7.3));
+    json_object_set_new(d, "price", json_real(7.3));
+    json_object_set_new(d, "stripe_unit_price", json_real(8.0));
+    json_object_set_new(d, "setup", json_boolean(c->setup));
+    json_object_set_new(d, "_qn", json_string("new-api"));
+    /* ours: health of the state stores */
+    json_object_set_new(d, "redis", json_pack("{s:b, s:I}", "ok", c->redis_ok, "latency_us",
+                                              (json_int_t)c->redis_us));
+    json_object_set_new(d, "sql", json_pack("{s:b, s:s}", "ok", c->sql_ok, "type", c->db_kind));
+    return d;
+}
+
+static void finish(struct status_ctx *c)
+{
+    if (--c->pending)
+        return;
+    gw_req *r = c->r;
+    if (gw_req_alive(r)) {
+        int healthy = c->redis_ok && c->sql_ok;
+        json_t *j = json_pack("{s:b, s:s, s:o}", "success", healthy, "message",
+                              healthy ? "" : (!c->redis_ok ? "redis unavailable" : "database unavailable"),
+                              "data", status_data(c));
+        gw_resp_json(r, 200, j);
+        json_decref(j);
+    }
+    gw_free(c);
+    gw_req_unref(r);
+}
+
+static void on_ping(int status, redisReply *reply, void *data)
+{
+    struct status_ctx *c = data;
+    c->redis_ok = status == GW_OK && reply && reply->type == REDIS_REPLY_STATUS;
+    c->redis_us = (long long)(now_us() - c->t0);
+    finish(c);
+}
+
+/* Thread pool: a pooled connection, a ping and the setup marker. */
+static void sql_work(uv_work_t *wk)
+{
+    struct status_ctx *c = wk->data;
+    gw_store *st;
+    gw_rows *rows = NULL;
+    long long n = 0;
+    if (gw_store_pool_get(c->r->worker->pool, &st) != GW_OK)
+        return;
+    c->db_kind = gw_db_kind_name(gw_store_kind(st));
+    if (gw_store_ping(st) == GW_OK &&
+        gw_store_query(st, "SELECT COUNT(*) FROM setups", NULL, 0, &rows) == GW_OK) {
+        c->sql_ok = 1;
+        if (gw_rows_count(rows) == 1 && gw_rows_int(rows, 0, 0, &n) == GW_OK)
+            c->setup = n > 0;
+    }
+    gw_rows_free(rows);
+    gw_store_pool_put(c->r->worker->pool, st);
+}
+
+static void sql_done(uv_work_t *wk, int status) { finish(wk->data); }
+
+void gw_api_status(gw_req *r)
+{
+    struct status_ctx *c = gw_calloc(1, sizeof *c);
+    if (!c) {
+        gw_resp_api_error(r, 500, "out of memory");
+        return;
+    }
+    c->r = r;
+    c->t0 = now_us();
+    c->db_kind = gw_db_kind_name(gw_store_dsn_kind(r->worker->cfg->sql_dsn));
+    c->pending = 3; /* redis, sql, and this function */
+    gw_req_ref(r);
+    if (gw_redis_command(r->worker->redis, on_ping, c, "PING") != GW_OK)
+        c->pending--; /* not connected: redis_ok stays 0 */
+    c->work.data = c;
+    if (uv_queue_work(&r->worker->loop, &c->work, sql_work, sql_done) != 0)
+        c->pending--;
+    finish(c);
+}

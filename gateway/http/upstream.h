@@ -1,0 +1,48 @@
+/* Upstream HTTP transfers: curl multi_socket driven by the worker's libuv
+ * loop (c-core-notes §2). One gw_upstream per worker; one gw_xfer per call.
+ *
+ * Callbacks run on the loop. on_data may return GW_EAGAIN to pause the
+ * transfer (curl keeps the block and delivers it again after
+ * gw_xfer_resume); any other negative value aborts it. on_done is called
+ * exactly once unless gw_xfer_abort() was called first; the transfer is
+ * freed right after on_done returns. gw_xfer_abort() must not be called from
+ * inside this transfer's own callbacks (return an error from on_data
+ * instead); it frees at once and calls nothing. */
+#ifndef GW_HTTP_UPSTREAM_H
+#define GW_HTTP_UPSTREAM_H
+
+#include <stddef.h>
+#include <uv.h>
+
+struct curl_slist;
+typedef struct gw_upstream gw_upstream;
+typedef struct gw_xfer gw_xfer;
+
+struct gw_xfer_cbs {
+    void (*on_headers)(gw_xfer *x, int status, const char *ctype, void *data);
+    int (*on_data)(gw_xfer *x, const char *p, size_t n, void *data);
+    void (*on_done)(gw_xfer *x, int result, const char *errmsg, void *data);
+};
+
+struct gw_xfer_opts {
+    const char *method;       /* "GET", "POST", ... */
+    const char *url;
+    struct curl_slist *headers; /* owned by the caller until on_done/abort */
+    const void *body;         /* not copied: must outlive the transfer */
+    size_t body_len;
+    long connect_timeout_ms;  /* 0 = curl default */
+    long idle_timeout_s;      /* abort when under 1 B/s for this long; 0 = 120 */
+};
+
+int gw_upstream_new(uv_loop_t *loop, gw_upstream **out);
+/* Aborts every live transfer (no callbacks), then frees once curl's sockets
+ * are closed; the loop must run afterwards to finish the uv handle closes. */
+void gw_upstream_free(gw_upstream *u);
+unsigned gw_upstream_live(const gw_upstream *u);
+
+int gw_xfer_start(gw_upstream *u, const struct gw_xfer_opts *o, const struct gw_xfer_cbs *cbs,
+                  void *data, gw_xfer **out);
+void gw_xfer_resume(gw_xfer *x);
+void gw_xfer_abort(gw_xfer *x);
+
+#endif

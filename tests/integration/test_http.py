@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""HTTP layer: envelope and headers, keep-alive, CORS, error shapes, and one
+regression test per libwebsockets 4.1.6 pitfall (c-core-notes P1-P6)."""
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Gateway, case, connect, get_json, main, read_response,  # noqa: E402
+                     request, wait_for)
+
+RID_RE = re.compile(r"^\d{14}\d{1,9}[0-9A-Za-z]{8}$")
+GW = None
+
+
+def gw():
+    """One shared gateway for the cases that don't need their own."""
+    global GW
+    if GW is None:
+        GW = Gateway(workers=1).start()
+    return GW
+
+
+@case
+def status_envelope_and_fields():
+    st, h, j = get_json(gw().port, "/api/status")
+    assert st == 200
+    assert j["success"] is True and j["message"] == ""
+    d = j["data"]
+    for k in ("version", "start_time", "system_name", "quota_per_unit", "display_in_currency",
+              "github_oauth", "email_verification", "turnstile_check", "setup", "chats",
+              "self_use_mode_enabled", "demo_site_enabled", "price", "_qn"):
+        assert k in d, k
+    assert d["quota_per_unit"] == 500000
+    assert d["setup"] is False
+    assert d["redis"]["ok"] is True and d["sql"]["ok"] is True and d["sql"]["type"] == "sqlite"
+    assert RID_RE.match(h["x-oneapi-request-id"]), h["x-oneapi-request-id"]
+    assert h["x-new-api-version"]
+    assert h["content-type"].startswith("application/json")
+
+
+@case
+def request_ids_are_unique_and_logged():
+    ids = set()
+    for _ in range(20):
+        _, h, _ = request("GET", gw().port, "/api/status")
+        ids.add(h["x-oneapi-request-id"])
+    assert len(ids) == 20
+    rid = sorted(ids)[0]
+    wait_for(lambda: rid in gw().read_log(), 5, what="access log line")
+    line = [ln for ln in gw().read_log().splitlines() if rid in ln][0]
+    assert "GET /api/status 200" in line and "us" in line, line
+
+
+@case
+def keepalive_serves_many_requests_on_one_connection():
+    with connect(gw().port) as s:
+        for i in range(5):
+            s.sendall(b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n")
+            st, h, body = read_response(s)
+            assert st == 200 and json.loads(body)["success"] is True
+
+
+@case
+def cors_preflight_and_simple():
+    st, h, _ = request("OPTIONS", gw().port, "/v1/chat/completions",
+                       headers={"Origin": "http://example.com",
+                                "Access-Control-Request-Method": "POST",
+                                "Access-Control-Request-Headers": "authorization,content-type"})
+    assert st == 204, st
+    assert h["access-control-allow-origin"] == "*"
+    assert "POST" in h["access-control-allow-methods"]
+    assert "authorization" in h["access-control-allow-headers"]
+    st, h, _ = request("GET", gw().port, "/api/status", headers={"Origin": "http://x"})
+    assert h["access-control-allow-origin"] == "*"
+
+
+@case
+def unknown_routes_answer_in_the_callers_format():
+    st, _, body = request("POST", gw().port, "/v1/no-such-thing", body={"a": 1})
+    j = json.loads(body)
+    assert st == 404 and "Invalid URL (POST /v1/no-such-thing)" in j["error"]["message"]
+    assert j["error"]["type"] == "invalid_request_error"
+    st, _, body = request("GET", gw().port, "/api/no-such-thing")
+    j = json.loads(body)
+    assert st == 404 and j["success"] is False
+    st, _, body = request("DELETE", gw().port, "/api/status")
+    assert st == 405 and json.loads(body)["success"] is False
+
+
+@case
+def p1_pipelined_posts_never_wedge_the_worker():
+    g = gw()
+    body = b'{"model":"x","messages":[]}'
+    req = (b"POST /__test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    for _ in range(30):
+        with connect(g.port, timeout=5) as s:
+            s.sendall(req * 3)  # three requests in one segment
+            got = 0
+            try:
+                for _ in range(3):
+                    st, _, b = read_response(s)
+                    assert st == 200 and json.loads(b)["body_len"] == len(body)
+                    got += 1
+            except (ConnectionError, socket.timeout, OSError):
+                pass  # dropping a pipelining connection is the documented fallback
+            assert got >= 1
+        # The worker must still answer promptly on a new connection.
+        st, _, _ = request("GET", g.port, "/api/status", timeout=5)
+        assert st == 200
+    # Pipelined GETs are answered in order.
+    with connect(g.port) as s:
+        s.sendall(b"GET /__test/echo?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /__test/echo?n=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        answers = []
+        try:
+            for _ in range(2):
+                answers.append(json.loads(read_response(s)[2])["query"])
+        except (ConnectionError, OSError):
+            pass
+        assert answers[:1] == ["n=1"], answers
+
+
+@case
+def p4_expect_100_continue_is_answered():
+    with connect(gw().port, timeout=5) as s:
+        s.sendall(b"POST /__test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        st, _, rest = read_response(s)
+        assert st == 100, st
+        s.sendall(b"0123456789")
+        st, _, body = read_response(s)
+        assert st == 200 and json.loads(body)["body_len"] == 10
+
+
+@case
+def p5_chunked_request_body_gets_411():
+    with connect(gw().port, timeout=5) as s:
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        st, h, body = read_response(s)
+        assert st == 411, st
+        assert "chunked" in json.loads(body)["error"]["message"]
+        assert h.get("connection") == "close"
+    # A POST without Content-Length would make lws wait for 100 MB.
+    with connect(gw().port, timeout=5) as s:
+        s.sendall(b"POST /__test/echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        st, _, body = read_response(s)
+        assert st == 411 and "Content-Length" in json.loads(body)["error"]["message"]
+    # Garbage Content-Length
+    with connect(gw().port, timeout=5) as s:
+        s.sendall(b"POST /__test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n")
+        st, _, _ = read_response(s)
+        assert st == 400
+
+
+@case
+def body_limit_gives_413_json():
+    with Gateway(workers=1, env={"MAX_REQUEST_BODY_MB": "1"}) as g:
+        with connect(g.port, timeout=5) as s:
+            s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: 2097152\r\n\r\n")
+            st, _, body = read_response(s)
+            assert st == 413, st
+            assert "MAX_REQUEST_BODY_MB" in json.loads(body)["error"]["message"]
+        data = b"x" * (1024 * 1024)
+        st, _, body = request("POST", g.port, "/__test/echo", body=data)
+        assert st == 200 and json.loads(body)["body_len"] == len(data)
+        # Post with explicit zero length goes through.
+        st, _, body = request("POST", g.port, "/__test/echo", body=b"")
+        assert st == 200 and json.loads(body)["body_len"] == 0
+        g.stop()
+
+
+@case
+def p3_connections_closed_early_leak_nothing():
+    g = Gateway(workers=1).start()
+    try:
+        for i in range(40):
+            s = connect(g.port)
+            if i % 4 == 1:
+                s.sendall(b"GET /api/sta")  # partial request line
+            elif i % 4 == 2:
+                s.sendall(b"POST /__test/echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc")
+            elif i % 4 == 3:
+                s.sendall(b"GET /__test/delay?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                time.sleep(0.01)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                         if i % 2 else b"\x00" * 8)  # RST for odd ones
+            s.close()
+        wait_for(lambda: g.stats()["live_reqs"] == 1, 10, what="requests freed")  # the stats call
+        st = g.stats()
+        assert st["aborted"] >= 10, st
+    finally:
+        g.stop()  # LeakSanitizer runs at worker exit: a leak fails stop()
+
+
+def sse_upstream(events, gate=None, forever=False, chunk=None, total=0):
+    """A loopback upstream that streams text/event-stream. With gate, it
+    waits for gate[i] before sending event i+1. Returns (port, state)."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    state = {"closed_early": threading.Event(), "done": threading.Event()}
+
+    def serve():
+        srv.settimeout(30)
+        try:
+            c, _ = srv.accept()
+        except OSError:
+            return
+        with c:
+            c.recv(65536)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                      b"Connection: close\r\n\r\n")
+            try:
+                if chunk is not None:
+                    sent = 0
+                    while sent < total:
+                        c.sendall(chunk)
+                        sent += len(chunk)
+                    state["done"].set()
+                    return
+                i = 0
+                deadline = time.time() + 30
+                while (forever or i < len(events)) and time.time() < deadline:
+                    ev = events[i % len(events)] if events else b"data: x\n\n"
+                    c.sendall(ev)
+                    if gate and i < len(gate):
+                        gate[i].wait(10)
+                    elif forever:
+                        time.sleep(0.02)
+                    i += 1
+                state["done"].set()
+            except OSError:
+                state["closed_early"].set()
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1], state
+
+
+@case
+def sse_events_are_flushed_one_by_one():
+    events = [b"data: {\"n\":%d}\n\n" % i for i in range(3)]
+    gate = [threading.Event() for _ in events]
+    up, state = sse_upstream(events, gate=gate)
+    with connect(gw().port, timeout=10) as s:
+        s.sendall(b"GET /__test/stream?url=http://127.0.0.1:%d/ HTTP/1.1\r\nHost: x\r\n\r\n" % up)
+        buf = b""
+        for i, ev in enumerate(events):
+            # The upstream holds event i+1 until we have seen event i: a gateway
+            # that buffered would never deliver it, and this would time out.
+            while ev not in buf:
+                more = s.recv(65536)
+                assert more, "connection closed"
+                buf += more
+            gate[i].set()
+        assert b"transfer-encoding: chunked" in buf.lower()
+        while not buf.endswith(b"0\r\n\r\n"):
+            more = s.recv(65536)
+            assert more
+            buf += more
+
+
+@case
+def slow_client_gets_every_byte_with_backpressure():
+    g = Gateway(workers=1).start()
+    try:
+        chunk = bytes(range(256)) * 64  # 16 KiB
+        total = 8 * 1024 * 1024
+        up, state = sse_upstream([], chunk=chunk, total=total)
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", g.port))
+        s.sendall(b"GET /__test/stream?url=http://127.0.0.1:%d/ HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n" % up)
+        time.sleep(0.5)  # let the gateway hit its high-water mark
+        st, h, body = read_response(s)
+        s.close()
+        assert st == 200 and len(body) == total, (st, len(body))
+        assert body == chunk * (total // len(chunk))
+        stats = g.stats()
+        assert stats["upstream_pauses"] > 0, stats
+        assert stats["live_xfers"] == 0
+    finally:
+        g.stop()
+
+
+@case
+def client_disconnect_mid_stream_frees_the_upstream_transfer():
+    g = Gateway(workers=1).start()
+    try:
+        up, state = sse_upstream([b"data: tick\n\n"], forever=True)
+        s = connect(g.port)
+        s.sendall(b"GET /__test/stream?url=http://127.0.0.1:%d/ HTTP/1.1\r\nHost: x\r\n\r\n" % up)
+        buf = b""
+        while buf.count(b"tick") < 3:
+            buf += s.recv(65536)
+        assert g.stats()["live_xfers"] == 1
+        s.close()
+        wait_for(lambda: g.stats()["live_xfers"] == 0, 10, what="upstream transfer freed")
+        assert state["closed_early"].wait(10), "upstream never saw the disconnect"
+        st = g.stats()
+        assert st["live_reqs"] == 1 and st["aborted"] >= 1, st
+    finally:
+        g.stop()
+
+
+@case
+def upstream_down_gives_502():
+    with socket.socket() as tmp:
+        tmp.bind(("127.0.0.1", 0))
+        dead = tmp.getsockname()[1]
+    st, _, body = request("GET", gw().port, f"/__test/stream?url=http://127.0.0.1:{dead}/")
+    assert st == 502 and json.loads(body)["error"]["type"] == "upstream_error"
+
+
+@case
+def test_hooks_are_off_by_default():
+    with Gateway(workers=1, env={"GW_TEST_HOOKS": "false"}) as g:
+        st, _, _ = request("GET", g.port, "/__test/stats")
+        assert st == 404
+        g.stop()
+
+
+@case
+def shutdown_drains_in_flight_requests():
+    g = Gateway(workers=1).start()
+    results = []
+
+    def slow():
+        results.append(request("GET", g.port, "/__test/delay?ms=1500", timeout=20))
+
+    threads = [threading.Thread(target=slow) for _ in range(4)]
+    for t in threads:
+        t.start()
+    # four delayed requests plus the stats request itself
+    wait_for(lambda: g.stats()["live_reqs"] == 5, 10, what="requests in flight")
+    g.stop()  # SIGTERM while the four requests wait: they must complete
+    for t in threads:
+        t.join(20)
+    assert len(results) == 4 and all(r[0] == 200 for r in results), results
+
+
+@case
+def supervisor_restarts_a_dead_worker():
+    import signal as sig
+    g = Gateway(workers=2).start()
+    try:
+        from harness import descendants
+        workers = [p for p in descendants(g.proc.pid)
+                   if "redis" not in open(f"/proc/{p}/cmdline").read()]
+        assert len(workers) == 2, workers
+        os.kill(workers[0], sig.SIGKILL)
+        wait_for(lambda: "restarting" in g.read_log(), 10, what="restart")
+        wait_for(lambda: len([p for p in descendants(g.proc.pid)
+                              if "redis" not in open(f"/proc/{p}/cmdline").read()]) == 2,
+                 10, what="replacement worker")
+        for _ in range(10):
+            assert request("GET", g.port, "/api/status")[0] == 200
+    finally:
+        g.stop()
+
+
+@case
+def shared_gateway_stops_cleanly():
+    global GW
+    g, GW = gw(), None
+    g.stop()  # exit 0, no sanitizer report, nothing left behind
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        if GW is not None:
+            GW.kill()

@@ -161,7 +161,7 @@ int  gw_store_pool_get(gw_store_pool *p, gw_store **out);
 void gw_store_pool_put(gw_store_pool *p, gw_store *s);
 void gw_store_pool_free(gw_store_pool *p);                         /* NULL is a no-op */
 
-/* ---- Backend interface: only persist/*.c use what follows. ----
+/* ---- Backend interface: only the persist/ sources use what follows. ----
  * Each backend file exports one table (like curl's TLS backends). `be` is the backend's
  * own connection object. Functions return GW_OK / GW_E* and leave their message for
  * errmsg(). exec with insert_id != NULL must report the last insert id. lock/unlock

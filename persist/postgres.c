@@ -19,7 +19,7 @@ struct pg {
 
 /* Returns a malloc'd rewritten copy of sql, or NULL on allocation failure. Each '?'
  * becomes at most 6 bytes ("$65535"); extra is room for a suffix. */
-static char *rewrite(const char *sql, const char *suffix)
+static char *rewrite(const char *sql, const char *suffix, unsigned *nparams)
 {
     size_t len = strlen(sql), cap = len * 6 + strlen(suffix) + 1, o = 0;
     char *out = malloc(cap);
@@ -49,6 +49,7 @@ static char *rewrite(const char *sql, const char *suffix)
         }
     }
     memcpy(out + o, suffix, strlen(suffix) + 1);
+    *nparams = n;
     return out;
 }
 
@@ -63,7 +64,8 @@ static int map_result(struct pg *c, PGresult *res)
         return GW_EINVAL;
     if (strcmp(state, "23505") == 0)                    /* unique_violation */
         return GW_ECONFLICT;
-    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+    if ((strncmp(state, "08", 2) == 0 && strcmp(state, "08P01") != 0) ||
+        strncmp(state, "57P", 3) == 0)
         return GW_EIO;                                  /* connection, admin shutdown */
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
         strcmp(state, "55P03") == 0)                    /* serialization, deadlock, lock */
@@ -132,12 +134,17 @@ static int run(struct pg *c, const char *sql, const char *suffix, const gw_sql_a
 {
     const char **vals = calloc(n + 1, sizeof *vals);
     char **owned = calloc(n + 1, sizeof *owned);
-    char *text = rewrite(sql, suffix);
+    unsigned nparams = 0;
+    char *text = rewrite(sql, suffix, &nparams);
     int rc = vals && owned && text ? GW_OK : GW_ENOMEM;
     PGresult *res = NULL;
 
     *out = NULL;
-    if (c->db == NULL) {
+    if (rc == GW_OK && nparams != n) {
+        snprintf(c->errmsg, sizeof c->errmsg, "statement has %u placeholders, %zu arguments",
+                 nparams, n);
+        rc = GW_EINVAL;
+    } else if (c->db == NULL) {
         snprintf(c->errmsg, sizeof c->errmsg, "not connected");
         rc = GW_EIO;
     }

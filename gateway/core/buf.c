@@ -22,9 +22,10 @@ int gw_buf_reserve(gw_buf *b, size_t extra)
     size_t need, ncap;
     char *nb;
 
-    if (extra > b->max - b->len)
+    /* The second test matters only for max == SIZE_MAX: room for the NUL. */
+    if (extra > b->max - b->len || extra >= (size_t)-1 - b->len)
         return GW_ETOOBIG;
-    need = b->len + extra + 1;              /* + NUL; cannot overflow: <= max + 1 */
+    need = b->len + extra + 1;              /* + NUL */
     if (need <= b->cap)
         return GW_OK;
     /* Double, but never past max + 1: the limit bounds memory, not just len. */

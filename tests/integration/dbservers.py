@@ -17,6 +17,7 @@ after STOP_TIMEOUT, and the temp dir is removed. Stdlib only.
 Run directly to keep a server up by hand: python3 dbservers.py mariadb|postgres
 """
 import contextlib
+import ctypes
 import os
 import pwd
 import shutil
@@ -55,6 +56,21 @@ class Server:
                 return "".join(f.readlines()[-n:])
         except OSError:
             return ""
+
+
+def _die_with_parent(sig):
+    """preexec_fn: the server gets sig if the thread that started it dies (a test runner
+    killed with SIGKILL would otherwise leave servers behind)."""
+    def preexec():
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    return preexec
+
+
+def _me():
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def free_port():
@@ -121,18 +137,19 @@ def mariadb():
         data = os.path.join(tmp, "data")
         srv.socket = os.path.join(tmp, "mysqld.sock")
         srv.port = free_port()
-        _run(["mariadb-install-db", "--no-defaults", "--user=root", "--datadir=" + data,
+        _run(["mariadb-install-db", "--no-defaults", "--user=" + _me(), "--datadir=" + data,
               "--auth-root-authentication-method=normal", "--skip-test-db",
               "--skip-name-resolve"], START_TIMEOUT, "mariadb-install-db")
         logf = open(srv.log, "ab")
         srv.proc = subprocess.Popen(
-            [MARIADBD, "--no-defaults", "--user=root", "--datadir=" + data,
+            [MARIADBD, "--no-defaults", "--user=" + _me(), "--datadir=" + data,
              "--socket=" + srv.socket, "--port=%d" % srv.port, "--bind-address=127.0.0.1",
              "--pid-file=" + os.path.join(tmp, "mysqld.pid"), "--skip-name-resolve",
              "--skip-log-bin", "--innodb-buffer-pool-size=32M",
              "--innodb-flush-log-at-trx-commit=2", "--character-set-server=utf8mb4",
              "--collation-server=utf8mb4_unicode_ci", "--max-connections=200"],
-            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(signal.SIGTERM))
         srv.pid = srv.proc.pid
         _wait(t0 + START_TIMEOUT, lambda: _tcp_greets(srv.port), srv, "mariadbd")
         sql = ("CREATE DATABASE `{db}` CHARACTER SET utf8mb4;"
@@ -155,11 +172,16 @@ def mariadb():
 
 @contextlib.contextmanager
 def postgres():
-    # PostgreSQL refuses to run as root: initdb and the server run as the postgres
-    # system user (Popen user=, so the PID we hold is the postmaster's own).
-    pw = pwd.getpwnam("postgres")
-    as_pg = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
-                 env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"})
+    # PostgreSQL refuses to run as root: as root, initdb and the server run as the
+    # postgres system user (Popen user=, like runuser, but the PID we hold is the
+    # postmaster's own); otherwise as ourselves.
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        as_pg = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], env=env)
+    else:
+        pw = pwd.getpwuid(os.geteuid())
+        as_pg = dict(env=env)
     tmp = tempfile.mkdtemp(prefix="gw-pg-")
     os.chown(tmp, pw.pw_uid, pw.pw_gid)
     srv = Server("postgres", tmp)
@@ -180,7 +202,8 @@ def postgres():
              "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
              "-c", "shared_buffers=32MB", "-c", "max_connections=100",
              "-c", "logging_collector=off"],
-            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp, **as_pg)
+            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp,
+            preexec_fn=_die_with_parent(signal.SIGQUIT), **as_pg)
         srv.pid = srv.proc.pid
 
         def ready():

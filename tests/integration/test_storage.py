@@ -9,6 +9,7 @@ exits non-zero if any case failed.
 usage: test_storage.py [BUILD_DIR]   (default: $GW_BUILD_DIR, else build/asan)
 """
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -74,6 +75,9 @@ def main(argv):
     if not os.access(binary, os.X_OK):
         print("FAIL storage: %s not built" % binary)
         return 1
+    def terminate(signum, frame):       # stop the servers on SIGTERM too
+        raise SystemExit(1)
+    signal.signal(signal.SIGTERM, terminate)
     starters = {"mysql": Starter(dbservers.mariadb), "postgres": Starter(dbservers.postgres)}
     for s in starters.values():
         s.start()

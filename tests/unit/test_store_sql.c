@@ -682,6 +682,26 @@ static void test_sql_text_and_errors(void **state)
     gw_store_close(NULL);
 }
 
+/* A connection the server drops is reported as GW_EIO; ping reconnects it once. */
+static void test_ping_reconnect(void **state)
+{
+    const char *kill_self;
+    gw_rows *r = NULL;
+    switch (gw_store_kind(s)) {
+    case GW_DB_MYSQL: kill_self = "KILL CONNECTION_ID()"; break;
+    case GW_DB_POSTGRES: kill_self = "SELECT pg_terminate_backend(pg_backend_pid())"; break;
+    default: skip(); return;
+    }
+    ok(gw_store_begin(s));
+    int rc = gw_store_exec(s, kill_self, NULL, 0, NULL);
+    assert_true(rc == GW_EIO || rc == GW_OK);
+    rc = gw_store_query(s, "SELECT 1", NULL, 0, &r);
+    assert_int_equal(rc, GW_EIO);
+    assert_false(gw_store_in_tx(s));            /* the transaction died with the session */
+    ok(gw_store_ping(s));
+    assert_int_equal(q_int("SELECT 1", NULL, 0), 1);
+}
+
 /* ---- pool ---- */
 
 #define POOL_THREADS 4
@@ -769,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_sql_text_and_errors),
         cmocka_unit_test(test_pool_threads),
+        cmocka_unit_test(test_ping_reconnect),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

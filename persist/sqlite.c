@@ -113,11 +113,21 @@ static int bind_args(struct lite *c, sqlite3_stmt *st, const gw_sql_arg *args, s
 static int prepare(struct lite *c, const char *sql, const gw_sql_arg *args, size_t n,
                    sqlite3_stmt **st)
 {
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+    const char *tail = NULL;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, &tail);
     if (rc != SQLITE_OK)
         return map_error(c, rc);
     if (*st == NULL) {
         snprintf(c->errmsg, sizeof c->errmsg, "empty statement");
+        return GW_EINVAL;
+    }
+    /* SQLite would silently ignore a second statement; MySQL and PostgreSQL reject it.
+     * Reject it here too, so a mistake shows on every dialect. */
+    tail += strspn(tail, " \t\r\n;");
+    if (*tail != '\0') {
+        snprintf(c->errmsg, sizeof c->errmsg, "more than one statement");
+        sqlite3_finalize(*st);
+        *st = NULL;
         return GW_EINVAL;
     }
     if ((rc = bind_args(c, *st, args, n)) != GW_OK) {

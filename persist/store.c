@@ -642,6 +642,79 @@ static int blank(const char *s)
     return 1;
 }
 
+/* Reads one SQL word or identifier (`quoted`, "quoted" or bare) at *p into out.
+ * Returns 0 when there is none or it does not fit. */
+static int word(const char **p, char *out, size_t cap)
+{
+    const char *q = *p;
+    size_t n = 0;
+    while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+        q++;
+    char quote = (*q == '`' || *q == '"') ? *q++ : 0;
+    while (*q && (quote ? *q != quote : (*q == '_' || (*q >= 'a' && *q <= 'z') ||
+                                         (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))) {
+        if (n + 1 >= cap)
+            return 0;
+        out[n++] = *q++;
+    }
+    if (quote && *q++ != quote)
+        return 0;
+    out[n] = '\0';
+    *p = q;
+    return n > 0;
+}
+
+/* "ALTER TABLE t ADD COLUMN IF NOT EXISTS c ..." lets a migration add a column that an
+ * older reference database lacks. PostgreSQL and MariaDB understand it; SQLite and
+ * MySQL 8 do not, so for them the column is looked up and the statement runs without
+ * the IF NOT EXISTS, or not at all. *handled = 0 means "not such a statement". */
+static int add_column_if_missing(gw_store *s, const char *stmt, int *handled)
+{
+    char w[6][64];
+    static const char *const want[] = { "ALTER", "TABLE", NULL, "ADD", "COLUMN", "IF" };
+    const char *p = stmt, *if_at = NULL;
+    gw_rows *r = NULL;
+    long long n = 0;
+    int rc;
+    *handled = 0;
+    if (s->ops->kind == GW_DB_POSTGRES)
+        return GW_OK;
+    for (int i = 0; i < 6; i++) {
+        if (i == 5)
+            if_at = p;
+        if (!word(&p, w[i], sizeof w[i]) || (want[i] && strcasecmp(w[i], want[i]) != 0))
+            return GW_OK;
+    }
+    char not_[8], exists[8], col[64];
+    if (!word(&p, not_, sizeof not_) || strcasecmp(not_, "NOT") != 0 ||
+        !word(&p, exists, sizeof exists) || strcasecmp(exists, "EXISTS") != 0)
+        return GW_OK;
+    const char *after = p;
+    if (!word(&p, col, sizeof col))
+        return GW_OK;
+    *handled = 1;
+    gw_sql_arg a[2] = { GW_SQL_TEXT(w[2]), GW_SQL_TEXT(col) };
+    rc = gw_store_query(s, s->ops->kind == GW_DB_SQLITE
+                        ? "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?"
+                        : "SELECT COUNT(*) FROM information_schema.columns WHERE "
+                          "table_schema = DATABASE() AND table_name = ? AND column_name = ?",
+                        a, 2, &r);
+    if (rc == GW_OK)
+        rc = gw_rows_int(r, 0, 0, &n);
+    gw_rows_free(r);
+    if (rc != GW_OK || n > 0)
+        return rc;
+    size_t head = (size_t)(if_at - stmt), len = head + strlen(after) + 1;
+    char *plain = malloc(len);
+    if (plain == NULL)
+        return GW_ENOMEM;
+    memcpy(plain, stmt, head);
+    memcpy(plain + head, after, strlen(after) + 1);
+    rc = gw_store_exec(s, plain, NULL, 0, NULL);
+    free(plain);
+    return rc;
+}
+
 /* Runs each statement of a migration file. A statement ends at a ';' that is the last
  * non-blank character of a line; lines whose first non-blank characters are "--" are
  * dropped, so a ';' inside such a comment never splits anything. */
@@ -672,8 +745,12 @@ static int run_file(gw_store *s, const struct migration *m, char *err, size_t er
             stmt[len] = '\0';
             if (ends || next == end) {
                 if (!blank(stmt)) {
+                    int handled;
                     nstmt++;
-                    if ((rc = gw_store_exec(s, stmt, NULL, 0, NULL)) != GW_OK)
+                    rc = add_column_if_missing(s, stmt, &handled);
+                    if (rc == GW_OK && !handled)
+                        rc = gw_store_exec(s, stmt, NULL, 0, NULL);
+                    if (rc != GW_OK)
                         gw__store_err(err, errlen, "migration %s statement %zu: %s", m->name,
                                       nstmt, gw_store_errmsg(s));
                 }

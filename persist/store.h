@@ -12,7 +12,11 @@
  *   - booleans are written as '?' bound to GW_SQL_INT(0/1) or as the literals TRUE/FALSE
  *     (postgres has a real boolean type and rejects `enabled = 1`); they read back as
  *     "0"/"1" (sqlite, mysql) or "f"/"t" (postgres), which gw_rows_int() accepts;
- *   - every table an INSERT goes through gw_store_insert() must have an `id` column.
+ *   - every table an INSERT goes through gw_store_insert() must have an `id` column;
+ *   - one statement per call; quote characters inside literals are doubled (''), never
+ *     backslash-escaped; better still, pass values as arguments.
+ * Values read back in each server's own text form: PostgreSQL booleans are "t"/"f" and
+ * timestamps carry "+00"; MySQL DATETIME(3) reads "2024-05-01 12:00:00.000".
  *
  * Threading: a gw_store is one connection and is used by one thread at a time. The pool
  * (gw_store_pool) hands connections to uv thread-pool work and is itself thread-safe.
@@ -153,7 +157,8 @@ int gw_store_migrate(gw_store *s, int *applied, char *err, size_t errlen);
  * gw_store_pool_get() hands out an idle connection, opens a new one while fewer than max
  * exist, or else blocks until one is put back. A connection whose last call failed
  * with GW_EIO is pinged (and so reconnected) before it is handed out again.
- * gw_store_pool_put() takes the connection back and rolls back a transaction left open.
+ * gw_store_pool_put() takes back a connection that came from this pool's get (NULL is a
+ * no-op) and rolls back a transaction left open.
  * gw_store_pool_free() closes every idle connection; all must have been put back. */
 int  gw_store_pool_new(const char *dsn, const char *sqlite_path, int max,
                        gw_store_pool **out, char *err, size_t errlen);

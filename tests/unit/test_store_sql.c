@@ -245,6 +245,51 @@ static void test_migrate_twice(void **state)
     assert_int_equal(applied, 0);
 }
 
+/* A database made by an older reference: 001 keeps its tables, 002 adds the columns the
+ * newer reference introduced, and existing rows survive. */
+static void test_migrate_reference_db(void **state)
+{
+    char err[256] = "";
+    int applied = -1;
+    long long v = 0;
+    drop_all(s);
+    ok(gw_store_exec(s, "CREATE TABLE users (id BIGINT PRIMARY KEY, username VARCHAR(191), "
+                     "password TEXT NOT NULL, display_name VARCHAR(191), email VARCHAR(191), "
+                     "github_id VARCHAR(191), discord_id VARCHAR(191), oidc_id VARCHAR(191), "
+                     "wechat_id VARCHAR(191), telegram_id VARCHAR(191), linux_do_id "
+                     "VARCHAR(191), inviter_id BIGINT, stripe_customer VARCHAR(64), "
+                     "deleted_at VARCHAR(32), access_token CHAR(32), aff_code VARCHAR(32), "
+                     "quota BIGINT)", NULL, 0, NULL));
+    ok(gw_store_exec(s, "CREATE TABLE logs (id BIGINT PRIMARY KEY, user_id BIGINT, created_at "
+                     "BIGINT, type BIGINT, content TEXT, username VARCHAR(191), token_name "
+                     "VARCHAR(191), model_name VARCHAR(191), channel_id BIGINT, token_id BIGINT, "
+                     "`group` VARCHAR(191), ip VARCHAR(191), request_id VARCHAR(64))",
+                     NULL, 0, NULL));
+    gw_sql_arg a[] = { GW_SQL_TEXT("old"), GW_SQL_INT(42) };
+    ok(gw_store_exec(s, "INSERT INTO users (id, username, password, quota) VALUES (1, ?, 'x', ?)",
+                     a, 2, NULL));
+
+    ok(gw_store_migrate(s, &applied, err, sizeof err));
+    assert_int_equal(applied, (int)migration_files(gw_store_kind(s)));
+    gw_rows *r = q("SELECT username, quota, created_at, last_login_at, auth_version FROM users",
+                   NULL, 0);
+    assert_int_equal(gw_rows_count(r), 1);
+    assert_string_equal(gw_rows_get(r, 0, 0), "old");
+    assert_string_equal(gw_rows_get(r, 0, 1), "42");
+    assert_null(gw_rows_get(r, 0, 2));
+    assert_null(gw_rows_get(r, 0, 3));
+    ok(gw_rows_int(r, 0, 4, &v));
+    assert_int_equal(v, 1);
+    gw_rows_free(r);
+    gw_rows_free(q("SELECT upstream_request_id FROM logs WHERE 1 = 0", NULL, 0));
+    ok(gw_store_migrate(s, &applied, err, sizeof err));
+    assert_int_equal(applied, 0);
+
+    /* Back to a database made by us for the tests that follow. */
+    drop_all(s);
+    ok(gw_store_migrate(s, &applied, err, sizeof err));
+}
+
 /* ---- schema ---- */
 
 static void test_tables_have_columns(void **state)
@@ -663,6 +708,9 @@ static void test_sql_text_and_errors(void **state)
                      GW_EINVAL);
     assert_int_equal(gw_store_exec(s, "SELEC nonsense", NULL, 0, NULL), GW_EINVAL);
     assert_true(strlen(gw_store_errmsg(s)) > 0);
+    assert_int_equal(gw_store_exec(s, "DELETE FROM setups WHERE id = -1; DELETE FROM setups",
+                                   NULL, 0, NULL), GW_EINVAL);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM setups", NULL, 0), 1);
     gw_rows *none = (gw_rows *)1;
     assert_int_equal(gw_store_query(s, "SELECT nope FROM nowhere", NULL, 0, &none), GW_EINVAL);
     assert_null(none);
@@ -779,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_mysql_dsn_parse),
         cmocka_unit_test(test_migrate_concurrent),
         cmocka_unit_test(test_migrate_twice),
+        cmocka_unit_test(test_migrate_reference_db),
         cmocka_unit_test(test_tables_have_columns),
         cmocka_unit_test(test_users),
         cmocka_unit_test(test_tokens),

@@ -31,7 +31,7 @@ int gw_resp_json(gw_req *r, int status, const json_t *j)
 {
     gw_buf b;
     gw_buf_init(&b, (size_t)1 << 30);
-    if (gw_json_dump_buf(j, &b, JSON_COMPACT) != GW_OK) {
+    if (gw_json_dump_buf(j, &b, JSON_COMPACT | JSON_REAL_PRECISION(15)) != GW_OK) {
         gw_buf_free(&b);
         return gw_resp_send(r, 500, "application/json",
                             "{\"success\":false,\"message\":\"response encoding failed\"}", 54);

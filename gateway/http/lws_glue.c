@@ -405,9 +405,11 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
         r->headers_sent = 1;
     }
     size_t n = r->out.len < WRITE_CHUNK ? r->out.len : WRITE_CHUNK;
-    memcpy(p, r->out.base, n);
-    p += n;
-    gw_buf_consume(&r->out, n);
+    if (n) {
+        memcpy(p, r->out.base, n);
+        p += n;
+        gw_buf_consume(&r->out, n);
+    }
     if (!r->streaming)
         r->resp_bytes += n;
     int last = r->finished && !r->out.len;

@@ -94,10 +94,10 @@ static int add_file(struct loader *l, const char *fs_path, const char *url)
                : strncmp(url, "/assets/", 8) == 0 ? "public, max-age=31536000, immutable"
                                                   : "public, max-age=3600";
     unsigned char h[32];
-    char hex[65];
+    char hex[17];
     gw_sha256(f->data, f->len, h);
     gw_hex_encode(h, 8, hex);
-    snprintf(f->etag, sizeof f->etag, "\"%s\"", hex);
+    snprintf(f->etag, sizeof f->etag, "\"%.16s\"", hex);
     s->n++;
     return GW_OK;
 }
@@ -186,7 +186,7 @@ void gw_static_serve(gw_req *r)
     const char *path = strcmp(r->path, "/") == 0 ? "/index.html" : r->path;
     const struct gw_static_file *f = find(s, path);
     if (!f) {
-        const char *slash = strrchr(path, '/');
+        const char *slash = strrchr(r->path, '/');
         int has_ext = slash && strchr(slash, '.') != NULL;
         if (!s || !s->index) {
             if (!has_ext) {

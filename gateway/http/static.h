@@ -13,7 +13,7 @@ struct gw_static_file {
     size_t len;
     const char *ctype;
     const char *cache;
-    char etag[24];     /* "\"<16 hex>\"" */
+    char etag[40];     /* "\"<16 hex>\"" */
 };
 
 struct gw_static {

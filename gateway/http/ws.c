@@ -12,6 +12,9 @@
 
 #define WS_MAX_MESSAGE (16u * 1024 * 1024)
 #define WS_MAX_QUEUED 256
+/* lws 4.1.6 keeps LWS_WRITE_CLOSE (4) out of its public enum but its ws role
+ * still frames it (roles/ws/ops-ws.c). */
+#define WS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 struct msg {
     struct msg *next;
@@ -109,8 +112,15 @@ static int on_writeable(gw_ws *c)
         return 0;
     }
     if (c->closing) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_status,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        /* lws 4.1.6 drops the reason set with lws_close_reason() when the
+         * callback returns -1 from SERVER_WRITEABLE, so write the close
+         * frame (status + reason) ourselves, then hang up. */
+        unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
+        size_t rl = strlen(c->close_reason);
+        buf[LWS_PRE] = (unsigned char)(c->close_status >> 8);
+        buf[LWS_PRE + 1] = (unsigned char)(c->close_status & 0xff);
+        memcpy(buf + LWS_PRE + 2, c->close_reason, rl);
+        lws_write(c->wsi, buf + LWS_PRE, 2 + rl, WS_WRITE_CLOSE);
         return -1;
     }
     return 0;

@@ -95,6 +95,7 @@ def unknown_routes_answer_in_the_callers_format():
 @case
 def p1_pipelined_posts_never_wedge_the_worker():
     g = gw()
+    pid = g.stats()["pid"]
     body = b'{"model":"x","messages":[]}'
     req = (b"POST /__test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -107,9 +108,13 @@ def p1_pipelined_posts_never_wedge_the_worker():
                     st, _, b = read_response(s)
                     assert st == 200 and json.loads(b)["body_len"] == len(body)
                     got += 1
-            except (ConnectionError, socket.timeout, OSError):
-                pass  # dropping a pipelining connection is the documented fallback
-            assert got >= 1
+            except (ConnectionError, OSError):
+                # Dropping a connection that pipelines POST bodies is the
+                # documented fallback (c-core-notes P1); answering wrongly or
+                # hanging is not: socket.timeout is an OSError, so a hang
+                # shows up below as a dead worker.
+                pass
+            assert got <= 3
         # The worker must still answer promptly on a new connection.
         st, _, _ = request("GET", g.port, "/api/status", timeout=5)
         assert st == 200
@@ -124,6 +129,7 @@ def p1_pipelined_posts_never_wedge_the_worker():
         except (ConnectionError, OSError):
             pass
         assert answers[:1] == ["n=1"], answers
+    assert g.stats()["pid"] == pid, "the worker died and was replaced"
 
 
 @case

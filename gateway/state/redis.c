@@ -156,7 +156,9 @@ static void arm(gw_redis *r)
         return;
     now = uv_now(r->loop);
     r->due = due;
-    uv_timer_start(&r->op_timer, on_op_timer, due > now ? due - now : 0, 0);
+    /* At least 1 ms: libuv 1.44 runs a 0 ms timer restarted from its own
+     * callback again in the same pass, forever. */
+    uv_timer_start(&r->op_timer, on_op_timer, due > now ? due - now : 1, 0);
 }
 
 /* ---- connection ---------------------------------------------------------- */

@@ -138,6 +138,7 @@ int gw_test_redis_stop(struct gw_test_redis *t)
     if (t->pid <= 0)
         return 0;
     kill(t->pid, SIGTERM);
+    kill(t->pid, SIGCONT); /* a test may have stopped it */
     if (!reap(t->pid, WAIT_MS)) {
         kill(t->pid, SIGKILL);
         reap(t->pid, WAIT_MS);

@@ -51,6 +51,7 @@ struct op {
     const struct gw_script *script;
     unsigned inflight; /* hiredis callbacks still to come with this op */
     unsigned done : 1, held : 1, retried : 1, orphan : 1;
+    unsigned in_cb : 1; /* its callback is running: do not free it yet */
 };
 
 struct gw_redis {
@@ -107,6 +108,15 @@ static void op_release(struct op *op)
     free(op);
 }
 
+static void release_if_idle(gw_redis *r, struct op *op)
+{
+    if (op->inflight > 0 || op->in_cb)
+        return;
+    if (op->orphan)
+        r->orphans--;
+    op_release(op);
+}
+
 /* Delivers the one callback of op and takes it off the pending list. */
 static void finish(struct op *op, int status, redisReply *reply)
 {
@@ -127,9 +137,13 @@ static void finish(struct op *op, int status, redisReply *reply)
     } else if (status == GW_OK) {
         r->st.replies++;
     }
+    /* The callback may free the client, whose teardown runs this op's
+     * pending hiredis callback (reply NULL) right now: in_cb keeps it alive
+     * until we are done with it here. */
+    op->in_cb = 1;
     op->cb(status, reply, op->data);
-    if (op->inflight == 0)
-        op_release(op);
+    op->in_cb = 0;
+    release_if_idle(r, op);
 }
 
 static void fail_pending(gw_redis *r, int status)
@@ -204,14 +218,6 @@ static int lost(gw_redis *r, const redisAsyncContext *ac)
     return 1;
 }
 
-static void release_if_idle(gw_redis *r, struct op *op)
-{
-    if (op->inflight > 0)
-        return;
-    if (op->orphan)
-        r->orphans--;
-    op_release(op);
-}
 
 static void on_reply(redisAsyncContext *ac, void *rep, void *priv);
 

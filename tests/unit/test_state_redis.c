@@ -420,6 +420,23 @@ static void test_timeout_then_free(void **state)
     f->r = NULL;
     assert_int_equal(rec.calls, 1);
     run_for(f, 350); /* let the pause pass before the next test */
+
+    /* Freed from inside a timeout callback, with another command pending. */
+    struct rec recs[2];
+    memset(recs, 0, sizeof recs);
+    f->r = connect_to(f, &a, 50);
+    pause_clients(&server, 300);
+    recs[0].free_me = f->r;
+    assert_int_equal(gw_redis_command(f->r, rec_cb, &recs[0], "PING"), GW_OK);
+    run_for(f, 10);
+    assert_int_equal(gw_redis_command(f->r, rec_cb, &recs[1], "PING"), GW_OK);
+    f->r = NULL;
+    RUN_UNTIL(f, recs[0].calls > 0, 1000);
+    assert_int_equal(recs[0].status, GW_ETIMEDOUT);
+    assert_int_equal(recs[1].calls, 1);
+    assert_int_equal(recs[1].status, GW_ECLOSED);
+    run_for(f, 350);
+    assert_int_equal(recs[0].calls + recs[1].calls, 2);
 }
 
 static void test_free_with_pending(void **state)
@@ -542,6 +559,17 @@ static void test_reconnect(void **state)
     assert_string_equal(gw_redis_last_error(f->r), "");
     run_for(f, 20);
     assert_int_equal(blocked.calls, 1);
+
+    /* Again with nothing in flight: only onDisconnect tells us. */
+    unsigned long long before = st.reconnects;
+    assert_int_equal(gw_test_redis_stop(&f->own), 0);
+    RUN_UNTIL(f, !gw_redis_connected(f->r), 2000);
+    assert_int_equal(gw_test_redis_restart(&f->own), 0);
+    RUN_UNTIL(f, gw_redis_connected(f->r), 4000);
+    CALL(f, f->r, rec, "PING");
+    assert_string_equal(rec.str, "PONG");
+    gw_redis_get_stats(f->r, &st);
+    assert_true(st.reconnects > before);
 }
 
 static void test_stalled_server(void **state)
@@ -562,6 +590,22 @@ static void test_stalled_server(void **state)
     RUN_UNTIL(f, rec.calls > 0, 1000);
     assert_int_equal(rec.status, GW_ETIMEDOUT);
     RUN_UNTIL(f, !gw_redis_connected(f->r), 4000);
+    assert_non_null(strstr(gw_redis_last_error(f->r), "stalled"));
+
+    /* A command issued while a connect attempt hangs is held, then times
+     * out without ever being sent. */
+    int rc = GW_ECLOSED;
+    for (int i = 0; i < 100 && rc != GW_OK; i++) {
+        memset(&rec, 0, sizeof rec);
+        rc = gw_redis_command(f->r, rec_cb, &rec, "SET gw:never sent");
+        if (rc != GW_OK) {
+            assert_int_equal(rc, GW_ECLOSED);
+            run_for(f, 20);
+        }
+    }
+    assert_int_equal(rc, GW_OK);
+    RUN_UNTIL(f, rec.calls > 0, 1000);
+    assert_int_equal(rec.status, GW_ETIMEDOUT);
     kill(f->own.pid, SIGCONT);
     RUN_UNTIL(f, gw_redis_connected(f->r), 5000);
     CALL(f, f->r, rec, "PING");
@@ -569,6 +613,8 @@ static void test_stalled_server(void **state)
     gw_redis_get_stats(f->r, &st);
     assert_true(st.reconnects >= 1);
     assert_int_equal(st.late_replies, 0); /* that connection died with it */
+    CALL(f, f->r, rec, "EXISTS gw:never");
+    assert_int_equal(rec.integer, 0);
 }
 
 static void test_auth(void **state)

@@ -208,7 +208,7 @@ static int my_exec(void *be, const char *sql, const gw_sql_arg *args, size_t n,
                    long long *affected, long long *insert_id)
 {
     struct my *c = be;
-    MYSQL_STMT *st;
+    MYSQL_STMT *st = NULL;
     MYSQL_BIND *binds;
     int rc;
     if (c->db == NULL)
@@ -319,7 +319,7 @@ static int my_query(void *be, const char *sql, const gw_sql_arg *args, size_t n,
                     gw_rows **out)
 {
     struct my *c = be;
-    MYSQL_STMT *st;
+    MYSQL_STMT *st = NULL;
     MYSQL_BIND *binds = calloc(n + 1, sizeof *binds);
     int rc;
     if (binds == NULL)

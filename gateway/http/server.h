@@ -63,7 +63,7 @@ struct gw_req {
     const struct gw_route *route;
     gw_str params[GW_MAX_PARAMS]; /* path parameters, in pattern order */
     int nparams;
-    char rid[48];             /* X-Oneapi-Request-Id */
+    char rid[64];             /* X-Oneapi-Request-Id */
     gw_buf body;
     uint64_t t_start_us;
 

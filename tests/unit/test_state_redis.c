@@ -10,6 +10,10 @@
 #include <string.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <uv.h>
 #include "gateway/core/err.h"
@@ -675,6 +679,47 @@ static void test_select_db(void **state)
     assert_string_equal(rec.str, "three");
 }
 
+/* A loopback port nobody uses right now. */
+static int free_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static void test_tcp(void **state)
+{
+    struct fx *f = *state;
+    char port[16], url[64], err[128];
+    const char *args[] = {"--port", port, "--bind", "127.0.0.1", NULL};
+    struct gw_redis_addr a;
+    struct rec rec;
+
+    snprintf(port, sizeof port, "%d", free_port());
+    assert_int_equal(gw_test_redis_start(&f->own, args), 0);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%s/2", port);
+    assert_int_equal(gw_redis_parse_url(url, &a, err, sizeof err), GW_OK);
+    assert_int_equal(gw_redis_sync_wait_ready(&a, 2000), GW_OK);
+    f->r = connect_to(f, &a, 1000);
+    CALL(f, f->r, rec, "SET gw:tcp %d", 7);
+    CALL(f, f->r, rec, "GET gw:tcp");
+    assert_string_equal(rec.str, "7");
+
+    /* Reconnects over TCP as well. */
+    assert_int_equal(gw_test_redis_restart(&f->own), 0);
+    struct gw_redis_stats st;
+    RUN_UNTIL(f, (gw_redis_get_stats(f->r, &st), st.reconnects == 1 && st.connected), 4000);
+    CALL(f, f->r, rec, "GET gw:tcp");
+    assert_int_equal(rec.type, REDIS_REPLY_NIL); /* a fresh, empty server */
+}
+
 static void test_scripts_registry(void **state)
 {
     const struct gw_script *s = gw_script_find("gw_test_echo");
@@ -779,6 +824,7 @@ int main(void)
         T(test_stalled_server),
         T(test_auth),
         T(test_select_db),
+        T(test_tcp),
         T(test_scripts_registry),
         T(test_sync_client),
     };

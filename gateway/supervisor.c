@@ -58,8 +58,10 @@ static void on_sig(int sig)
 }
 
 /* Children start with default dispositions and nothing blocked (the
- * supervisor's loop blocks SIGCHLD/SIGTERM/SIGINT, and masks survive exec). */
-static void reset_child_signals(void)
+ * supervisor's loop blocks SIGCHLD/SIGTERM/SIGINT, and masks survive exec),
+ * except that a worker keeps SIGTERM/SIGINT blocked until its loop has
+ * handlers for them: a Ctrl-C during start-up must drain, not kill. */
+static void reset_child_signals(int keep_stop_blocked)
 {
     sigset_t none;
     struct sigaction sa;
@@ -69,6 +71,10 @@ static void reset_child_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
     sigemptyset(&none);
+    if (keep_stop_blocked) {
+        sigaddset(&none, SIGTERM);
+        sigaddset(&none, SIGINT);
+    }
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
@@ -114,7 +120,7 @@ static pid_t spawn_redis(struct sup *s, const char *dir)
     /* Own process group: a terminal's Ctrl-C must not stop Redis before the
      * workers have drained; the supervisor stops it last. */
     setpgid(0, 0);
-    reset_child_signals();
+    reset_child_signals(0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     char logfile[4200];
     snprintf(logfile, sizeof logfile, "%s/redis.log", dir);
@@ -251,7 +257,7 @@ static pid_t spawn_worker(struct sup *s, int id)
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        reset_child_signals();
+        reset_child_signals(1);
         _exit(gw_worker_main(id, s->cfg, s->statics, s->start_time));
     }
     if (pid > 0) {

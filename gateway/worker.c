@@ -101,6 +101,10 @@ static void shutdown_now(struct gw_worker *w)
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sig_term, NULL);
     uv_close((uv_handle_t *)&w->sig_int, NULL);
+    /* Closing the uv handles restored the default action; the supervisor's
+     * forwarded SIGTERM may still be on its way and must not kill us now. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
 }
 
 static void on_drain_tick(uv_timer_t *t)
@@ -184,6 +188,20 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
         w->rng = 1;
 
     uv_loop_init(&w->loop);
+    /* The supervisor forked us with SIGTERM/SIGINT blocked; unblock them once
+     * the loop handles them, so a stop during start-up drains cleanly. */
+    uv_timer_init(&w->loop, &w->drain_timer);
+    w->drain_timer.data = w;
+    uv_signal_init(&w->loop, &w->sig_term);
+    uv_signal_init(&w->loop, &w->sig_int);
+    w->sig_term.data = w->sig_int.data = w;
+    uv_signal_start(&w->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&w->sig_int, on_signal, SIGINT);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &stop, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (create_lws(w) != GW_OK) {
         GW_ERROR("libwebsockets context creation failed");
@@ -210,13 +228,6 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
         GW_ERROR("out of memory at worker start");
         return 1;
     }
-    uv_timer_init(&w->loop, &w->drain_timer);
-    w->drain_timer.data = w;
-    uv_signal_init(&w->loop, &w->sig_term);
-    uv_signal_init(&w->loop, &w->sig_int);
-    w->sig_term.data = w->sig_int.data = w;
-    uv_signal_start(&w->sig_term, on_signal, SIGTERM);
-    uv_signal_start(&w->sig_int, on_signal, SIGINT);
 
     GW_DEBUG("worker %d serving", id);
     uv_run(&w->loop, UV_RUN_DEFAULT);

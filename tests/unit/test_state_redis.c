@@ -511,6 +511,17 @@ static void test_held_while_connecting(void **state)
     assert_int_equal(recs[1].integer, 2);
     assert_string_equal(recs[2].str, "2");
 
+    /* The hold queue is bounded. */
+    static struct rec many[GW_REDIS_MAX_HELD];
+    gw_redis *r3 = gw_redis_new(&f->loop, &a, 2000);
+    memset(many, 0, sizeof many);
+    for (int i = 0; i < GW_REDIS_MAX_HELD; i++)
+        assert_int_equal(gw_redis_command(r3, rec_cb, &many[i], "INCR gw:held"), GW_OK);
+    assert_int_equal(gw_redis_command(r3, rec_cb, &recs[0], "PING"), GW_EAGAIN);
+    RUN_UNTIL(f, many[GW_REDIS_MAX_HELD - 1].calls > 0, 3000);
+    assert_int_equal(many[GW_REDIS_MAX_HELD - 1].integer, 2 + GW_REDIS_MAX_HELD);
+    gw_redis_free(r3);
+
     /* Freed while still connecting: the held command fails at once. */
     f->r2 = gw_redis_new(&f->loop, &a, 2000);
     memset(recs, 0, sizeof recs);

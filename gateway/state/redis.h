@@ -56,7 +56,9 @@ typedef void (*gw_redis_cb)(int status, redisReply *reply, void *data);
  * name is resolved with a blocking getaddrinfo on each connect: configure an
  * IP or a unix socket). After connecting it sends AUTH and SELECT when
  * configured. It RECONNECTS whenever the connection drops, after a backoff of
- * 50 ms doubling to 2 s, reset once a connection is ready.
+ * 50 ms doubling to 2 s, reset once a connection is ready. A connect attempt
+ * (socket plus handshake) that takes longer than max(2 * timeout_ms, 1 s) is
+ * abandoned and retried the same way.
  *
  * Every command has a deadline of timeout_ms (0 means 1000), driven by one
  * uv_timer: when it passes the callback gets GW_ETIMEDOUT exactly once and a
@@ -107,7 +109,7 @@ int gw_redis_script(gw_redis *r, const char *name, int nkeys, int argc, const ch
 
 /* Closes the connection and releases the client. Every pending callback has
  * been called exactly once with GW_ECLOSED by the time this returns
- * (synchronously; a callback may not call gw_redis_free() again). The uv
+ * (synchronously; gw_redis_free() again from one of them is a no-op). The uv
  * handles are closed, so the memory is released on the loop's next turn: run
  * the loop (uv_run) after this for the loop to finish and uv_loop_close() to
  * succeed. NULL is a no-op. May be called from inside a callback. */

@@ -4,6 +4,7 @@
  * sharing does not work with Debian's build). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -55,6 +56,29 @@ static int open_listener(const struct gw_config *cfg)
         return -1;
     }
     return fd;
+}
+
+/* hiredis resolves host names with a blocking lookup on every (re)connect;
+ * resolve once here, before the loop runs, and hand it an address literal. */
+static void resolve_redis_host(struct gw_redis_addr *addr)
+{
+    struct addrinfo hints, *res = NULL;
+    if (!addr->host[0])
+        return;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(addr->host, NULL, &hints, &res) != 0 || !res) {
+        GW_WARN("cannot resolve Redis host %s; hiredis will try", addr->host);
+        return;
+    }
+    const void *a = res->ai_family == AF_INET
+                        ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+                        : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+    char ip[INET6_ADDRSTRLEN];
+    if (inet_ntop(res->ai_family, a, ip, sizeof ip))
+        snprintf(addr->host, sizeof addr->host, "%s", ip);
+    freeaddrinfo(res);
 }
 
 static void on_accept(uv_poll_t *h, int status, int events)
@@ -218,6 +242,7 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
         GW_ERROR("REDIS_CONN_STRING: %s", err);
         return 1;
     }
+    resolve_redis_host(&addr);
     w->redis = gw_redis_new(&w->loop, &addr, (unsigned)cfg->redis_timeout_ms);
     if (gw_store_pool_new(cfg->sql_dsn, cfg->sqlite_path, 4, &w->pool, err, sizeof err) !=
         GW_OK) {

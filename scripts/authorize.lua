@@ -1,0 +1,159 @@
+--[[ authorize.lua: check a request against its token and user, then reserve.
+
+KEYS (all in the user's shard {sN}, N = uid % 16)
+  1 tf:{sN}:u:<uid>       user hash
+  2 tf:{sN}:t:<tid>       token hash
+  3 tf:{sN}:res           reservations (hash)
+  4 tf:{sN}:resdl         reservation deadlines (zset)
+  5 tf:{sN}:resseq        reservation id counter
+  6 tf:{sN}:rl:u:<uid>    user rate window (hash w, req, tok)
+  7 tf:{sN}:rl:t:<tid>    token rate window
+  8 tf:{sN}:cc:u:<uid>    user requests in flight
+  9 tf:{sN}:cc:t:<tid>    token requests in flight
+ARGV
+  1 uid  2 tid          positive integers; the token must belong to the user
+  3 model               name checked against the token's model limits (no comma)
+  4 amount              quota to reserve, 0..1e15
+  5 est_tokens          estimated tokens, counted in the tpm windows, 0..1e15
+  6 ttl_ms              reservation lifetime, 1..86400000
+  7 now_ms              unix time in ms (the caller's clock: tests are deterministic)
+
+RETURNS
+  {1, res_id, deadline_ms, user_quota_left, token_quota_left (-1 unlimited), group}
+  {0, reason}                   token_not_found | token_disabled | token_expired |
+                                token_exhausted | user_not_found | user_disabled |
+                                model_not_allowed | user_quota_insufficient |
+                                token_quota_insufficient
+  {0, "rate_limited", retry_after_ms, which}        which = user_rpm | user_tpm |
+                                                            token_rpm | token_tpm
+  {0, "concurrency_limited", 0, which}              which = user | token
+  error "ERR_BAD_ARG <what>"    bad KEYS/ARGV; nothing was written
+
+INVARIANT
+  Checks and the reservation are one atomic step, so no interleaving spends past
+  a budget: user.quota only decreases here when user.quota >= amount, and
+  token.remain_quota when remain_quota >= amount. quota + reserved (the SQL value)
+  is unchanged: reserving is not spending, so no ledger entry is written. An
+  unlimited token still reserves against the user's quota.
+  Reservation record: "uid:tid:amount:deadline_ms:est_tokens:window:unlimited".
+  A refusal writes nothing.
+]]
+
+local MAXQ = 1e15
+
+local function int(s, lo, hi)
+    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
+    local n = tonumber(s)
+    if n < lo or n > hi then return nil end
+    return n
+end
+local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
+local function I(n) return string.format("%d", n) end
+
+if #KEYS ~= 9 then return bad("keys") end
+local uid = int(ARGV[1], 1, MAXQ)
+if not uid then return bad("uid") end
+local tid = int(ARGV[2], 1, MAXQ)
+if not tid then return bad("tid") end
+local model = ARGV[3]
+if type(model) ~= "string" or #model > 256 or string.find(model, ",", 1, true) then
+    return bad("model")
+end
+local amount = int(ARGV[4], 0, MAXQ)
+if not amount then return bad("amount") end
+local est = int(ARGV[5], 0, MAXQ)
+if not est then return bad("est_tokens") end
+local ttl = int(ARGV[6], 1, 86400000)
+if not ttl then return bad("ttl_ms") end
+local now = int(ARGV[7], 1, 1e14)
+if not now then return bad("now_ms") end
+if #ARGV ~= 7 then return bad("argc") end
+
+-- Token.
+local t = redis.call("HMGET", KEYS[2], "uid", "status", "expired_time", "remain_quota",
+    "unlimited_quota", "model_limits_enabled", "model_limits", "group", "rpm", "tpm",
+    "concurrency")
+if not t[1] or tonumber(t[1]) ~= uid then return {0, "token_not_found"} end
+local tstatus = tonumber(t[2]) or 1
+if tstatus == 3 then return {0, "token_expired"} end
+if tstatus == 4 then return {0, "token_exhausted"} end
+if tstatus ~= 1 then return {0, "token_disabled"} end
+local expires = tonumber(t[3]) or -1
+-- As the reference: -1 never expires, otherwise expired once the second has passed.
+if expires ~= -1 and expires < math.floor(now / 1000) then return {0, "token_expired"} end
+local unlimited = t[5] == "1"
+local remain = tonumber(t[4]) or 0
+if not unlimited and remain <= 0 then return {0, "token_exhausted"} end
+
+-- User.
+local u = redis.call("HMGET", KEYS[1], "quota", "status", "group", "rpm", "tpm", "concurrency")
+if not u[1] then return {0, "user_not_found"} end
+if (tonumber(u[2]) or 1) ~= 1 then return {0, "user_disabled"} end
+local quota = tonumber(u[1]) or 0
+
+-- Model limits.
+if t[6] == "1" then
+    local allowed = false
+    for m in string.gmatch(t[7] or "", "[^,]+") do
+        if string.match(m, "^%s*(.-)%s*$") == model then allowed = true break end
+    end
+    if not allowed then return {0, "model_not_allowed"} end
+end
+
+local group = t[8] or ""
+if group == "" then group = u[3] or "" end
+if group == "" then group = "default" end
+
+-- Money.
+if quota < amount then return {0, "user_quota_insufficient"} end
+if not unlimited and remain < amount then return {0, "token_quota_insufficient"} end
+
+-- Rate windows: fixed one-minute windows; a stale window counts as empty.
+local win = math.floor(now / 60000)
+local retry = (win + 1) * 60000 - now
+local function window(key)
+    local w = redis.call("HMGET", key, "w", "req", "tok")
+    if tonumber(w[1]) ~= win then return 0, 0 end
+    return tonumber(w[2]) or 0, tonumber(w[3]) or 0
+end
+local ureq, utok = window(KEYS[6])
+local treq, ttok = window(KEYS[7])
+-- A window with no tokens yet admits one request whatever its estimate, so a tpm
+-- below one request's size slows it to one a minute instead of refusing forever.
+local function over(rpm, tpm, req, tok)
+    rpm, tpm = tonumber(rpm) or 0, tonumber(tpm) or 0
+    if rpm > 0 and req + 1 > rpm then return "rpm" end
+    if tpm > 0 and tok > 0 and tok + est > tpm then return "tpm" end
+    return nil
+end
+local which = over(u[4], u[5], ureq, utok)
+if which then return {0, "rate_limited", retry, "user_" .. which} end
+which = over(t[9], t[10], treq, ttok)
+if which then return {0, "rate_limited", retry, "token_" .. which} end
+
+local ucc = tonumber(redis.call("GET", KEYS[8])) or 0
+local tcc = tonumber(redis.call("GET", KEYS[9])) or 0
+local ulim, tlim = tonumber(u[6]) or 0, tonumber(t[11]) or 0
+if ulim > 0 and ucc + 1 > ulim then return {0, "concurrency_limited", 0, "user"} end
+if tlim > 0 and tcc + 1 > tlim then return {0, "concurrency_limited", 0, "token"} end
+
+-- Reserve. No failure allowed beyond this point: every check is done.
+local id = redis.call("INCR", KEYS[5])
+local deadline = now + ttl
+redis.call("HINCRBY", KEYS[1], "quota", I(-amount))
+redis.call("HINCRBY", KEYS[1], "reserved", I(amount))
+if not unlimited then
+    redis.call("HINCRBY", KEYS[2], "remain_quota", I(-amount))
+    redis.call("HINCRBY", KEYS[2], "reserved", I(amount))
+end
+redis.call("HSET", KEYS[3], I(id), table.concat({I(uid), I(tid), I(amount), I(deadline),
+    I(est), I(win), unlimited and "1" or "0"}, ":"))
+redis.call("ZADD", KEYS[4], I(deadline), I(id))
+redis.call("HSET", KEYS[6], "w", I(win), "req", I(ureq + 1), "tok", I(utok + est))
+redis.call("PEXPIRE", KEYS[6], 120000)
+redis.call("HSET", KEYS[7], "w", I(win), "req", I(treq + 1), "tok", I(ttok + est))
+redis.call("PEXPIRE", KEYS[7], 120000)
+redis.call("INCR", KEYS[8])
+redis.call("INCR", KEYS[9])
+
+return {1, id, deadline, quota - amount, unlimited and -1 or remain - amount, group}

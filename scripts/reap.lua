@@ -1,0 +1,98 @@
+--[[ reap.lua: refund reservations whose deadline has passed (dead or stuck workers).
+
+KEYS (one shard {sN})
+  1 tf:{sN}:res   2 tf:{sN}:resdl   3 tf:{sN}:ledger
+ARGV
+  1 shard       N, 0..15; KEYS must be this shard's
+  2 now_ms
+  3 max_count   reservations to reap in this call, 1..10000
+
+  EXCEPTION to "all keys in KEYS": the users and tokens of expired reservations
+  cannot be known before the script reads them, so this script alone builds
+  tf:{sN}:u:<uid>, tf:{sN}:t:<tid>, tf:{sN}:cc:u:<uid> and tf:{sN}:cc:t:<tid>
+  from ARGV[1]. They share the {sN} hash tag with KEYS, so the script still
+  touches one Cluster slot.
+
+RETURNS
+  the number of reservations reaped (deadline_ms < now_ms, oldest first)
+  error "ERR_BAD_ARG <what>"   nothing was written
+
+INVARIANT
+  Each reaped reservation is returned in full (quota += amount, reserved -=
+  amount; the same on a limited token) and its concurrency slots released,
+  exactly once: it is deleted in the same step, so a later settle finds
+  nothing. quota + reserved is unchanged, so the ledger entry (type reap,
+  log 4) has all deltas 0: nothing reached SQL. A user or token that no
+  longer exists is not recreated.
+]]
+
+local function int(s, lo, hi)
+    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
+    local n = tonumber(s)
+    if n < lo or n > hi then return nil end
+    return n
+end
+local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
+local function I(n) return string.format("%d", n) end
+
+if #KEYS ~= 3 then return bad("keys") end
+if #ARGV ~= 3 then return bad("argc") end
+local shard = int(ARGV[1], 0, 15)
+if not shard then return bad("shard") end
+local now = int(ARGV[2], 1, 1e14)
+if not now then return bad("now_ms") end
+local max = int(ARGV[3], 1, 10000)
+if not max then return bad("max_count") end
+local p = "tf:{s" .. I(shard) .. "}:"
+if KEYS[1] ~= p .. "res" or KEYS[2] ~= p .. "resdl" or KEYS[3] ~= p .. "ledger" then
+    return bad("keys")
+end
+
+local function release(key)
+    if (tonumber(redis.call("GET", key)) or 0) > 0 then redis.call("DECR", key) end
+end
+
+local ids = redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", "(" .. I(now), "LIMIT", 0, max)
+local n = 0
+for _, id in ipairs(ids) do
+    local rec = redis.call("HGET", KEYS[1], id)
+    local r = {}
+    for f in string.gmatch(rec or "", "[^:]+") do r[#r + 1] = tonumber(f) end
+    redis.call("ZREM", KEYS[2], id)
+    if #r == 7 then
+        local uid, tid, amount, deadline, unlimited = r[1], r[2], r[3], r[4], r[7] == 1
+        local ukey, tkey = p .. "u:" .. I(uid), p .. "t:" .. I(tid)
+        local uname, tname = "", ""
+        if redis.call("EXISTS", ukey) == 1 then
+            redis.call("HINCRBY", ukey, "quota", I(amount))
+            redis.call("HINCRBY", ukey, "reserved", I(-amount))
+            uname = redis.call("HGET", ukey, "username") or ""
+        end
+        if redis.call("EXISTS", tkey) == 1 then
+            if not unlimited then
+                redis.call("HINCRBY", tkey, "remain_quota", I(amount))
+                redis.call("HINCRBY", tkey, "reserved", I(-amount))
+            end
+            tname = redis.call("HGET", tkey, "name") or ""
+        end
+        release(p .. "cc:u:" .. I(uid))
+        release(p .. "cc:t:" .. I(tid))
+        redis.call("HDEL", KEYS[1], id)
+        redis.call("XADD", KEYS[3], "*",
+            "type", "reap", "uid", I(uid), "tid", I(tid), "cid", "0",
+            "ts", I(math.floor(now / 1000)),
+            "dq", "0", "du", "0", "drc", "0", "dtr", "0", "dtu", "0", "dcu", "0",
+            "log", "4", "uname", uname, "tname", tname, "model", "",
+            "pt", "0", "ct", "0", "quota", I(amount), "stream", "0", "ut", "0",
+            "group", "", "ip", "", "rid", "",
+            "content", "reservation " .. id .. " expired: worker died or never settled; refunded "
+                .. I(amount),
+            "other", '{"res":' .. id .. ',"amount":' .. I(amount) .. ',"deadline_ms":'
+                .. I(deadline) .. '}',
+            "res", id)
+        n = n + 1
+    end
+    -- A record that cannot be parsed stays in res for an operator to inspect;
+    -- it has left the index, so it cannot block the reaper.
+end
+return n

@@ -10,6 +10,10 @@
 /* status.c */
 void gw_api_status(gw_req *r);
 
+/* setup.c */
+void gw_api_setup_get(gw_req *r);
+void gw_api_setup_post(gw_req *r);
+
 /* realtime.c: the Realtime WebSocket API is not built yet; says so. */
 int gw_ws_realtime_open(gw_ws *c);
 

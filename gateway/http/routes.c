@@ -8,6 +8,8 @@
 
 static const struct gw_route routes[] = {
     {GW_M_GET | GW_M_HEAD, "/api/status", gw_api_status},
+    {GW_M_GET, "/api/setup", gw_api_setup_get},
+    {GW_M_POST, "/api/setup", gw_api_setup_post},
     {GW_M_GET, "/__test/stats", gw_test_stats},
     {GW_M_GET, "/__test/stream", gw_test_stream},
     {GW_M_GET, "/__test/delay", gw_test_delay},

@@ -1,0 +1,62 @@
+/* Shared plumbing for /api handlers: the reference's envelope and paging,
+ * JSON bodies, SQL jobs on the thread pool, and SQL rows to JSON.
+ *
+ * Envelope (reference common/gin.go): success answers HTTP 200
+ * {"success":true,"message":"","data":...}; business errors answer HTTP 200
+ * {"success":false,"message":"..."}. Only authentication failures use 401/403.
+ *
+ * SQL never runs on the loop: gw_api_sql() runs `work` on the uv thread pool
+ * with a pooled connection, then `done` on the loop. The request is
+ * referenced until `done` returns; `done` must check gw_req_alive(r) before
+ * answering (the client may have left) — gw_api_* answer functions already
+ * do, returning GW_ECLOSED. */
+#ifndef GW_API_APICTX_H
+#define GW_API_APICTX_H
+
+#include <jansson.h>
+#include "gateway/http/server.h"
+#include "persist/store.h"
+
+int gw_api_ok(gw_req *r, json_t *data /* stolen; NULL = no data field */);
+int gw_api_ok_msg(gw_req *r, const char *msg, json_t *data /* stolen, may be NULL */);
+int gw_api_fail(gw_req *r, const char *msg);
+/* 401/403 with the Aug tree's machine-readable code (AUTH_UNAUTHORIZED ...). */
+int gw_api_deny(gw_req *r, int http_status, const char *code, const char *msg);
+
+/* Paging (reference common/page_info.go): p is 1-based (below 1 → 1); size
+ * from page_size, else ps, else size, default 10, capped at 100. */
+struct gw_page {
+    long long p, size, offset;
+};
+void gw_api_page(gw_req *r, struct gw_page *pg);
+/* data = {page, page_size, total, items}; extra (stolen, may be NULL) is
+ * merged into data (e.g. type_counts). */
+int gw_api_paged(gw_req *r, const struct gw_page *pg, long long total, json_t *items,
+                 json_t *extra);
+
+/* Parses r->body as a JSON object. On failure answers {"success":false} with
+ * the reason and returns NULL. The caller owns the result. */
+json_t *gw_api_body(gw_req *r);
+
+typedef int (*gw_api_sql_cb)(gw_store *st, void *ctx);          /* thread pool */
+typedef void (*gw_api_done_cb)(gw_req *r, int rc, void *ctx);    /* loop */
+/* rc passed to done is work's return value, or GW_EIO when no connection
+ * could be had. If this returns an error, neither callback runs. */
+int gw_api_sql(gw_req *r, gw_api_sql_cb work, gw_api_done_cb done, void *ctx);
+
+/* Column typing for rows → JSON objects. */
+enum gw_col_type { GW_COL_STR, GW_COL_INT, GW_COL_BOOL, GW_COL_REAL, GW_COL_SKIP };
+struct gw_col {
+    const char *name;
+    enum gw_col_type type;
+};
+/* One object per row; columns absent from spec are strings, SQL NULL → null
+ * (or "" for STR, 0 for numbers, as GORM zero values read). */
+json_t *gw_api_rows_json(const gw_rows *rows, const struct gw_col *spec, size_t nspec);
+json_t *gw_api_row_json(const gw_rows *rows, size_t row, const struct gw_col *spec,
+                        size_t nspec);
+
+/* Message for a store error code, for the envelope. */
+const char *gw_api_store_msg(int rc);
+
+#endif

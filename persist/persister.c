@@ -1,0 +1,1077 @@
+/* Ledger persister: see persister.h for the contract and the exactly-once rule. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "gateway/core/alloc.h"
+#include "gateway/core/log.h"
+#include "persist/persister.h"
+#include "persist/store.h"
+
+#define NS GW_LEDGER_SHARDS
+
+struct gw_persister {
+    struct gw_persister_opts o;
+    char *dsn, *sqlite_path;
+    char consumer[300];
+    pthread_t thread;
+    pthread_mutex_t mu;             /* guards stopping and st */
+    pthread_cond_t cv;
+    int stopping;
+    struct gw_persister_stats st;
+
+    /* Owned by the thread. */
+    redisContext *rc;
+    gw_store *db;
+    char key[NS][32];
+    struct gw_stream_id cursor[NS];         /* last committed, as far as we know */
+    struct gw_stream_id delivered[NS];      /* group's last-delivered-id (XINFO) */
+    int recovering[NS];                     /* reading our own pending entries ("0") */
+    struct gw_stream_id recover_from[NS];
+    char claim_from[NS][48];                /* XAUTOCLAIM cursor, "0-0" = start over */
+    long long next_claim, next_trim, next_stats;
+    unsigned backoff;
+    int crashed;                            /* the test hook asked us to die */
+    int sql_warned, redis_warned;
+};
+
+/* ---- small helpers shared with warm.c and reaper.c ----------------------------- */
+
+long long gw__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gw__ledger_key(int shard, char *buf, size_t len)
+{
+    snprintf(buf, len, "tf:{s%d}:ledger", shard);
+}
+
+static int parse_u64(const char *s, size_t len, unsigned long long *out)
+{
+    unsigned long long v = 0;
+
+    if (len == 0 || len > 20)
+        return GW_EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9 || v > (ULLONG_MAX - d) / 10)
+            return GW_EINVAL;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return GW_OK;
+}
+
+int gw__stream_id_parse(const char *s, size_t len, struct gw_stream_id *out)
+{
+    const char *dash = memchr(s, '-', len);
+    struct gw_stream_id id = {0, 0};
+
+    if (dash == NULL)
+        return parse_u64(s, len, &id.ms) == GW_OK ? (*out = id, GW_OK) : GW_EINVAL;
+    if (parse_u64(s, (size_t)(dash - s), &id.ms) != GW_OK ||
+        parse_u64(dash + 1, len - (size_t)(dash - s) - 1, &id.seq) != GW_OK)
+        return GW_EINVAL;
+    *out = id;
+    return GW_OK;
+}
+
+int gw__stream_id_cmp(struct gw_stream_id a, struct gw_stream_id b)
+{
+    if (a.ms != b.ms)
+        return a.ms < b.ms ? -1 : 1;
+    return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+void gw__stream_id_fmt(struct gw_stream_id id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu-%llu", id.ms, id.seq);
+}
+
+redisContext *gw__persist_redis_connect(const struct gw_redis_addr *a, unsigned timeout_ms,
+                                        char *err, size_t errlen)
+{
+    struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+    redisContext *c = a->unix_path[0] ? redisConnectUnixWithTimeout(a->unix_path, tv)
+                                      : redisConnectWithTimeout(a->host, a->port, tv);
+    redisReply *r = NULL;
+
+    if (c == NULL) {
+        gw__store_err(err, errlen, "redis: out of memory");
+        return NULL;
+    }
+    if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {
+        gw__store_err(err, errlen, "redis connect %s: %s",
+                      a->unix_path[0] ? a->unix_path : a->host, c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    if (a->password[0])
+        r = redisCommand(c, "AUTH %s", a->password);
+    if (r == NULL && a->password[0])
+        goto io;
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        gw__store_err(err, errlen, "redis AUTH: %s", r->str);
+        goto fail;
+    }
+    if (r)
+        freeReplyObject(r);
+    r = NULL;
+    if (a->db) {
+        if ((r = redisCommand(c, "SELECT %d", a->db)) == NULL)
+            goto io;
+        if (r->type == REDIS_REPLY_ERROR) {
+            gw__store_err(err, errlen, "redis SELECT: %s", r->str);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return c;
+io:
+    gw__store_err(err, errlen, "redis: %s", c->errstr);
+fail:
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return NULL;
+}
+
+/* ---- thread plumbing ------------------------------------------------------------ */
+
+static int stopping(gw_persister *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int s = p->stopping;
+    pthread_mutex_unlock(&p->mu);
+    return s || p->crashed;
+}
+
+/* Sleeps ms unless stop is asked first; returns 1 when stopping. */
+static int nap(gw_persister *p, unsigned ms)
+{
+    struct timespec ts;
+    int s;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (!p->stopping && pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT)
+        ;
+    s = p->stopping;
+    pthread_mutex_unlock(&p->mu);
+    return s;
+}
+
+static void back_off(gw_persister *p)
+{
+    nap(p, p->backoff);
+    p->backoff = p->backoff * 2 > p->o.backoff_max_ms ? p->o.backoff_max_ms : p->backoff * 2;
+}
+
+#define STAT(p, stmt)                       \
+    do {                                    \
+        pthread_mutex_lock(&(p)->mu);       \
+        stmt;                               \
+        pthread_mutex_unlock(&(p)->mu);     \
+    } while (0)
+
+static void redis_lost(gw_persister *p, const char *what)
+{
+    if (!p->redis_warned)
+        GW_ERROR("persister: redis %s: %s; retrying", what,
+                 p->rc && p->rc->errstr[0] ? p->rc->errstr : "error");
+    p->redis_warned = 1;
+    if (p->rc)
+        redisFree(p->rc);
+    p->rc = NULL;
+    STAT(p, (p->st.redis_errors++, p->st.redis_up = 0));
+}
+
+static void sql_failed(gw_persister *p, const char *what, int rc)
+{
+    if (!p->sql_warned)
+        GW_ERROR("persister: SQL %s: %s (%s); retrying with backoff", what, gw_strerror(rc),
+                 p->db ? gw_store_errmsg(p->db) : "");
+    p->sql_warned = 1;
+    STAT(p, (p->st.sql_errors++, p->st.sql_up = rc == GW_EIO ? 0 : p->st.sql_up));
+    if (p->db && gw_store_in_tx(p->db))
+        gw_store_rollback(p->db);
+    if (p->db && rc == GW_EIO) {     /* reopen from scratch next time */
+        gw_store_close(p->db);
+        p->db = NULL;
+    }
+}
+
+/* Runs a command given as NUL-terminated strings. NULL on I/O failure (the
+ * connection is dropped then); error replies are returned for the caller to check. */
+static redisReply *cmd(gw_persister *p, int argc, const char **argv, const char *what)
+{
+    size_t len[64];
+    redisReply *r;
+
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    r = redisCommandArgv(p->rc, argc, argv, len);
+    if (r == NULL)
+        redis_lost(p, what);
+    return r;
+}
+
+static int ensure_redis(gw_persister *p)
+{
+    char err[300];
+
+    if (p->rc)
+        return GW_OK;
+    p->rc = gw__persist_redis_connect(&p->o.redis, p->o.block_ms + 3000, err, sizeof err);
+    if (p->rc == NULL) {
+        if (!p->redis_warned)
+            GW_ERROR("persister: %s; retrying", err);
+        p->redis_warned = 1;
+        STAT(p, p->st.redis_up = 0);
+        return GW_EIO;
+    }
+    for (int s = 0; s < NS; s++) {
+        const char *argv[] = { "XGROUP", "CREATE", p->key[s], GW_LEDGER_GROUP, "0",
+                               "MKSTREAM" };
+        redisReply *r = cmd(p, 6, argv, "XGROUP CREATE");
+        if (r == NULL)
+            return GW_EIO;
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0) {
+            GW_ERROR("persister: XGROUP CREATE %s: %s", p->key[s], r->str);
+            freeReplyObject(r);
+            redis_lost(p, "XGROUP CREATE");
+            return GW_EIO;
+        }
+        freeReplyObject(r);
+        /* After any (re)connect, first collect what this consumer was delivered and
+         * did not acknowledge, then claim what dead consumers hold. */
+        p->recovering[s] = 1;
+        p->recover_from[s] = (struct gw_stream_id){0, 0};
+        snprintf(p->claim_from[s], sizeof p->claim_from[s], "0-0");
+    }
+    p->next_claim = 0;
+    if (p->redis_warned)
+        GW_INFO("persister: redis connected");
+    p->redis_warned = 0;
+    STAT(p, p->st.redis_up = 1);
+    return GW_OK;
+}
+
+static const char *cursor_select(gw_store *db)
+{
+    return gw_store_kind(db) == GW_DB_SQLITE
+               ? "SELECT `last_id` FROM `ledger_cursors` WHERE `stream` = ?"
+               : "SELECT `last_id` FROM `ledger_cursors` WHERE `stream` = ? FOR UPDATE";
+}
+
+static int read_cursor(gw_persister *p, int s, struct gw_stream_id *out)
+{
+    gw_sql_arg a = GW_SQL_TEXT(p->key[s]);
+    gw_rows *rows = NULL;
+    int rc = gw_store_query(p->db, cursor_select(p->db), &a, 1, &rows);
+    const char *v;
+
+    *out = (struct gw_stream_id){0, 0};
+    if (rc != GW_OK)
+        return rc;
+    if (gw_rows_count(rows) > 0 && (v = gw_rows_get(rows, 0, 0)) != NULL &&
+        gw__stream_id_parse(v, strlen(v), out) != GW_OK)
+        GW_ERROR("persister: bad cursor %s for %s; treating it as 0-0", v, p->key[s]);
+    gw_rows_free(rows);
+    return GW_OK;
+}
+
+static int ensure_store(gw_persister *p)
+{
+    char err[300];
+    int rc;
+
+    if (p->db)
+        return GW_OK;
+    if (gw_store_open(p->dsn, p->sqlite_path, &p->db, err, sizeof err) != GW_OK) {
+        if (!p->sql_warned)
+            GW_ERROR("persister: SQL open: %s; retrying", err);
+        p->sql_warned = 1;
+        STAT(p, (p->st.sql_errors++, p->st.sql_up = 0));
+        return GW_EIO;
+    }
+    /* Each cursor row exists before any batch, so SELECT ... FOR UPDATE always has a
+     * row to lock (InnoDB would otherwise take gap locks and deadlock two replicas). */
+    for (int s = 0; s < NS; s++) {
+        gw_sql_arg a[] = { GW_SQL_TEXT(p->key[s]), GW_SQL_INT(gw__now_ms() / 1000) };
+        rc = gw_store_exec(p->db,
+                           "INSERT INTO `ledger_cursors` (`stream`, `last_id`, `updated_at`) "
+                           "VALUES (?, '0-0', ?)", a, 2, NULL);
+        if (rc == GW_OK || rc == GW_ECONFLICT)
+            rc = read_cursor(p, s, &p->cursor[s]);
+        if (rc != GW_OK) {
+            sql_failed(p, "cursor setup", rc);
+            gw_store_close(p->db);
+            p->db = NULL;
+            return rc;
+        }
+    }
+    if (p->sql_warned)
+        GW_INFO("persister: SQL connected");
+    p->sql_warned = 0;
+    STAT(p, p->st.sql_up = 1);
+    return GW_OK;
+}
+
+/* ---- one ledger entry ------------------------------------------------------------ */
+
+struct entry {
+    const redisReply *f;            /* field/value array */
+    long long uid, tid, cid, ts, log;
+    long long d[6];                 /* dq du drc dtr dtu dcu */
+    long long pt, ct, quota, stream, ut;
+};
+
+static const redisReply *field(const redisReply *f, const char *name)
+{
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
+            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1] : NULL;
+    return NULL;
+}
+
+/* A signed 64-bit decimal. required: a missing or empty field is an error; otherwise
+ * it reads as 0. */
+static int num(const redisReply *f, const char *name, int required, long long *out)
+{
+    const redisReply *v = field(f, name);
+    char *end;
+
+    *out = 0;
+    if (v == NULL || v->len == 0)
+        return required ? GW_EINVAL : GW_OK;
+    if (v->len > 20 || strlen(v->str) != v->len)
+        return GW_EINVAL;
+    errno = 0;
+    *out = strtoll(v->str, &end, 10);
+    return errno == 0 && *end == '\0' && end != v->str && v->str[0] != ' ' ? GW_OK
+                                                                           : GW_EINVAL;
+}
+
+static int parse_entry(const redisReply *f, struct entry *e, const char **why)
+{
+    static const char *const types[] = { "consume", "refund", "topup", "manage", "redeem",
+                                         "reap" };
+    static const char *const dn[6] = { "dq", "du", "drc", "dtr", "dtu", "dcu" };
+    const redisReply *t = f && f->type == REDIS_REPLY_ARRAY ? field(f, "type") : NULL;
+    size_t i;
+
+    memset(e, 0, sizeof *e);
+    e->f = f;
+    *why = "missing or unknown type";
+    for (i = 0; t && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(t->str, types[i]) == 0)
+            break;
+    if (t == NULL || i == sizeof types / sizeof types[0])
+        return GW_EINVAL;
+    *why = "bad uid/tid/cid/ts/log";
+    if (num(f, "uid", 1, &e->uid) || num(f, "tid", 0, &e->tid) || num(f, "cid", 0, &e->cid) ||
+        num(f, "ts", 1, &e->ts) || num(f, "log", 1, &e->log) || e->uid < 0 || e->tid < 0 ||
+        e->cid < 0 || e->log < 0)
+        return GW_EINVAL;
+    *why = "bad delta";
+    for (i = 0; i < 6; i++)
+        if (num(f, dn[i], 0, &e->d[i]))
+            return GW_EINVAL;
+    *why = "bad pt/ct/quota/stream/ut";
+    if (num(f, "pt", 0, &e->pt) || num(f, "ct", 0, &e->ct) || num(f, "quota", 0, &e->quota) ||
+        num(f, "stream", 0, &e->stream) || num(f, "ut", 0, &e->ut))
+        return GW_EINVAL;
+    return GW_OK;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return s[0] ? 1 : 0;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        unsigned lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
+        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        unsigned lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
+        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
+                       (s[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+/* A copy every dialect accepts: invalid UTF-8 and NUL become '?', cut at max bytes on
+ * a character boundary. max is the column size in characters, so bytes <= chars. */
+static char *clean_text(const redisReply *v, size_t max)
+{
+    const unsigned char *s = v ? (const unsigned char *)v->str : (const unsigned char *)"";
+    size_t n = v ? v->len : 0, o = 0;
+    char *out = gw_malloc((n < max ? n : max) + 1);
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(s + i, n - i);
+        if (o + (k ? k : 1) > max)
+            break;
+        if (k == 0) {
+            out[o++] = '?';
+            i++;
+        } else {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int insert_log(gw_store *db, const struct entry *e)
+{
+    /* Column sizes of schema/001_core.sql; TEXT is 64 KiB in MySQL. */
+    static const struct { const char *field; size_t max; } tx[] = {
+        { "content", 65535 }, { "uname", 191 }, { "tname", 191 }, { "model", 191 },
+        { "group", 191 }, { "ip", 191 }, { "rid", 64 }, { "other", 65535 },
+    };
+    char *t[8] = { 0 };
+    int rc = GW_OK;
+
+    for (size_t i = 0; i < 8 && rc == GW_OK; i++)
+        if ((t[i] = clean_text(field(e->f, tx[i].field), tx[i].max)) == NULL)
+            rc = GW_ENOMEM;
+    if (rc == GW_OK) {
+        gw_sql_arg a[] = {
+            GW_SQL_INT(e->uid), GW_SQL_INT(e->ts), GW_SQL_INT(e->log), GW_SQL_TEXT(t[0]),
+            GW_SQL_TEXT(t[1]), GW_SQL_TEXT(t[2]), GW_SQL_TEXT(t[3]), GW_SQL_INT(e->quota),
+            GW_SQL_INT(e->pt), GW_SQL_INT(e->ct), GW_SQL_INT(e->ut),
+            GW_SQL_INT(e->stream != 0), GW_SQL_INT(e->cid), GW_SQL_INT(e->tid),
+            GW_SQL_TEXT(t[4]), GW_SQL_TEXT(t[5]), GW_SQL_TEXT(t[6]), GW_SQL_TEXT(t[7]),
+        };
+        rc = gw_store_exec(db,
+            "INSERT INTO `logs` (`user_id`, `created_at`, `type`, `content`, `username`, "
+            "`token_name`, `model_name`, `quota`, `prompt_tokens`, `completion_tokens`, "
+            "`use_time`, `is_stream`, `channel_id`, `token_id`, `group`, `ip`, "
+            "`request_id`, `other`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?)", a, sizeof a / sizeof a[0], NULL);
+    }
+    for (size_t i = 0; i < 8; i++)
+        gw_free(t[i]);
+    return rc;
+}
+
+/* UPDATE table SET c = c + ?, ... WHERE id = ? over the non-zero deltas only. A
+ * missing row matches nothing, which is fine: the entry still counts as applied. */
+static int add_deltas(gw_store *db, const char *table, const char *const *cols,
+                      const long long *d, size_t n, long long id)
+{
+    char sql[256];
+    gw_sql_arg a[4];
+    size_t na = 0, off;
+
+    off = (size_t)snprintf(sql, sizeof sql, "UPDATE `%s` SET ", table);
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] == 0)
+            continue;
+        off += (size_t)snprintf(sql + off, sizeof sql - off, "%s`%s` = `%s` + ?",
+                                na ? ", " : "", cols[i], cols[i]);
+        a[na++] = GW_SQL_INT(d[i]);
+    }
+    if (na == 0 || id <= 0)
+        return GW_OK;
+    snprintf(sql + off, sizeof sql - off, " WHERE `id` = ?");
+    a[na++] = GW_SQL_INT(id);
+    return gw_store_exec(db, sql, a, na, NULL);
+}
+
+static int apply_entry(gw_store *db, const struct entry *e)
+{
+    static const char *const ucols[] = { "quota", "used_quota", "request_count" };
+    static const char *const tcols[] = { "remain_quota", "used_quota" };
+    static const char *const ccols[] = { "used_quota" };
+    int rc = GW_OK;
+
+    if (e->log != 0)
+        rc = insert_log(db, e);
+    if (rc == GW_OK)
+        rc = add_deltas(db, "users", ucols, &e->d[0], 3, e->uid);
+    if (rc == GW_OK)
+        rc = add_deltas(db, "tokens", tcols, &e->d[3], 2, e->tid);
+    if (rc == GW_OK)
+        rc = add_deltas(db, "channels", ccols, &e->d[5], 1, e->cid);
+    return rc;
+}
+
+/* ---- one batch ------------------------------------------------------------------- */
+
+static int id_cmp(const void *a, const void *b)
+{
+    return gw__stream_id_cmp(*(const struct gw_stream_id *)a, *(const struct gw_stream_id *)b);
+}
+
+static void xack(gw_persister *p, int s, const struct gw_stream_id *ids, size_t n,
+                 const redisReply *x)
+{
+    size_t nx = x ? x->elements : 0, argc = 0;
+    const char **argv = gw_malloc((n + nx + 3) * sizeof *argv);
+    size_t *len = gw_malloc((n + nx + 3) * sizeof *len);
+    char (*buf)[48] = gw_malloc((n ? n : 1) * sizeof *buf);
+    redisReply *r;
+
+    if (argv == NULL || len == NULL || buf == NULL)
+        goto out;   /* left pending: acknowledged as replays later */
+    argv[argc++] = "XACK";
+    argv[argc++] = p->key[s];
+    argv[argc++] = GW_LEDGER_GROUP;
+    for (size_t i = 0; i < n; i++) {
+        gw__stream_id_fmt(ids[i], buf[i], sizeof buf[i]);
+        argv[argc++] = buf[i];
+    }
+    for (size_t i = 0; i < nx; i++)
+        argv[argc++] = x->element[i]->element[0]->str;
+    for (size_t i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    if (argc > 3) {
+        r = redisCommandArgv(p->rc, (int)argc, argv, len);
+        if (r == NULL)
+            redis_lost(p, "XACK");
+        else
+            freeReplyObject(r);
+    }
+out:
+    gw_free(argv);
+    gw_free(len);
+    gw_free(buf);
+}
+
+/* True if r is a well-formed XRANGE reply: [[id, [f, v, ...] or nil], ...]. */
+static int xrange_ok(const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            return 0;
+    }
+    return 1;
+}
+
+/* One transaction over (cursor, max(ids)]; *done gets the new cursor. GW_ECLOSED when
+ * the test hook simulated a crash. */
+static int batch_once(gw_persister *p, int s, const struct gw_stream_id *ids, size_t n,
+                      struct gw_stream_id *done)
+{
+    struct gw_stream_id c, last, maxd = ids[n - 1];
+    char from[56], to[48], count[16], cur[48];
+    redisReply *x = NULL;
+    unsigned long long replays = 0, good = 0, bad = 0;
+    int rc;
+
+    if ((rc = gw_store_begin(p->db)) != GW_OK || (rc = read_cursor(p, s, &c)) != GW_OK) {
+        sql_failed(p, "begin", rc);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        replays += gw__stream_id_cmp(ids[i], c) <= 0;
+    last = c;
+    if (gw__stream_id_cmp(maxd, c) > 0) {
+        gw__stream_id_fmt(c, cur, sizeof cur);
+        snprintf(from, sizeof from, "(%s", cur);
+        gw__stream_id_fmt(maxd, to, sizeof to);
+        snprintf(count, sizeof count, "%u", p->o.batch_max);
+        const char *argv[] = { "XRANGE", p->key[s], from, to, "COUNT", count };
+        if ((x = cmd(p, 6, argv, "XRANGE")) == NULL || !xrange_ok(x)) {
+            if (x)
+                GW_ERROR("persister: XRANGE %s: %s", p->key[s],
+                         x->type == REDIS_REPLY_ERROR ? x->str : "unexpected reply");
+            if (x)
+                freeReplyObject(x);
+            gw_store_rollback(p->db);
+            return GW_EIO;
+        }
+        for (size_t i = 0; i < x->elements; i++) {
+            const redisReply *e = x->element[i];
+            struct entry en;
+            const char *why;
+            if (parse_entry(e->element[1], &en, &why) != GW_OK) {
+                GW_ERROR("persister: malformed ledger entry %s %s (%s): skipped",
+                         p->key[s], e->element[0]->str, why);
+                bad++;
+                continue;
+            }
+            if ((rc = apply_entry(p->db, &en)) != GW_OK) {
+                sql_failed(p, "apply", rc);
+                freeReplyObject(x);
+                return rc;
+            }
+            good++;
+        }
+        /* A short reply covers everything up to maxd (holes are deleted entries); a full
+         * one ends at its last entry and the rest waits for the next batch. */
+        last = maxd;
+        if (x->elements == p->o.batch_max &&
+            gw__stream_id_parse(x->element[x->elements - 1]->element[0]->str,
+                                x->element[x->elements - 1]->element[0]->len, &last) != GW_OK)
+            last = maxd;
+        static const char *const cols[] = { "stream", "last_id", "updated_at" };
+        gw__stream_id_fmt(last, cur, sizeof cur);
+        gw_sql_arg a[] = { GW_SQL_TEXT(p->key[s]), GW_SQL_TEXT(cur),
+                           GW_SQL_INT(gw__now_ms() / 1000) };
+        if ((rc = gw_store_upsert(p->db, "ledger_cursors", cols, 3, 1, a)) != GW_OK) {
+            sql_failed(p, "cursor", rc);
+            freeReplyObject(x);
+            return rc;
+        }
+    }
+    if ((rc = gw_store_commit(p->db)) != GW_OK) {
+        sql_failed(p, "commit", rc);
+        if (x)
+            freeReplyObject(x);
+        return rc;
+    }
+    p->cursor[s] = last;
+    *done = last;
+    pthread_mutex_lock(&p->mu);
+    p->st.replays += replays;
+    p->st.applied += good;
+    p->st.malformed += bad;
+    if (good + bad > 0) {
+        p->st.batches++;
+        p->st.last_batch = good + bad;
+    }
+    p->st.sql_up = 1;
+    pthread_mutex_unlock(&p->mu);
+    if (p->o.on_commit && p->o.on_commit(p->o.hook_arg, s, (size_t)(good + bad))) {
+        p->crashed = 1;
+        if (x)
+            freeReplyObject(x);
+        return GW_ECLOSED;
+    }
+    size_t nack = 0;
+    while (nack < n && gw__stream_id_cmp(ids[nack], last) <= 0)
+        nack++;
+    xack(p, s, ids, nack, x);
+    if (x)
+        freeReplyObject(x);
+    return GW_OK;
+}
+
+/* Applies until every id in ids[0..n) is at or below the committed cursor, retrying
+ * with backoff. Returns GW_OK, or GW_ECLOSED when stopping. ids is sorted here. */
+static int batch(gw_persister *p, int s, struct gw_stream_id *ids, size_t n)
+{
+    int failed = 0;
+
+    qsort(ids, n, sizeof *ids, id_cmp);
+    while (n > 0) {
+        struct gw_stream_id done;
+        int rc;
+        if (stopping(p))
+            return GW_ECLOSED;
+        if (ensure_store(p) != GW_OK || ensure_redis(p) != GW_OK)
+            rc = GW_EIO;
+        else
+            rc = batch_once(p, s, ids, n, &done);
+        if (rc == GW_ECLOSED)
+            return rc;
+        if (rc != GW_OK) {
+            failed++;
+            STAT(p, p->st.retries++);
+            back_off(p);
+            continue;
+        }
+        if (failed && p->sql_warned == 0)
+            GW_INFO("persister: %s applied after %d attempts", p->key[s], failed + 1);
+        failed = 0;
+        p->backoff = p->o.backoff_min_ms;
+        size_t k = 0;
+        while (k < n && gw__stream_id_cmp(ids[k], done) <= 0)
+            k++;
+        memmove(ids, ids + k, (n - k) * sizeof *ids);
+        n -= k;
+    }
+    return GW_OK;
+}
+
+/* ids of the entries in an array reply; returns how many (0 on a malformed reply). */
+static size_t collect_ids(const redisReply *r, struct gw_stream_id *ids, size_t max)
+{
+    size_t n = 0;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i < r->elements && n < max; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
+            e->element[0]->type == REDIS_REPLY_STRING &&
+            gw__stream_id_parse(e->element[0]->str, e->element[0]->len, &ids[n]) == GW_OK)
+            n++;
+    }
+    return n;
+}
+
+/* ---- sources of delivered entries --------------------------------------------- */
+
+/* XREADGROUP over our own pending entries ("0", then after the last one seen). */
+static int recover(gw_persister *p, int s, struct gw_stream_id *ids)
+{
+    char from[48], count[16];
+    const char *argv[] = { "XREADGROUP", "GROUP", GW_LEDGER_GROUP, p->consumer, "COUNT",
+                           count, "STREAMS", p->key[s], from };
+    redisReply *r;
+    size_t n = 0;
+
+    gw__stream_id_fmt(p->recover_from[s], from, sizeof from);
+    snprintf(count, sizeof count, "%u", p->o.batch_max);
+    if ((r = cmd(p, 9, argv, "XREADGROUP")) == NULL)
+        return GW_EIO;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2)
+        n = collect_ids(r->element[0]->element[1], ids, p->o.batch_max);
+    freeReplyObject(r);
+    if (n == 0) {
+        p->recovering[s] = 0;
+        return GW_OK;
+    }
+    p->recover_from[s] = ids[n - 1];
+    return batch(p, s, ids, n);
+}
+
+/* One XAUTOCLAIM page of entries idle on other (dead) consumers. *more: another page. */
+static int claim(gw_persister *p, int s, struct gw_stream_id *ids, int *more)
+{
+    char idle[16], count[16];
+    const char *argv[] = { "XAUTOCLAIM", p->key[s], GW_LEDGER_GROUP, p->consumer, idle,
+                           p->claim_from[s], "COUNT", count };
+    redisReply *r;
+    size_t n = 0;
+
+    snprintf(idle, sizeof idle, "%u", p->o.claim_idle_ms);
+    snprintf(count, sizeof count, "%u", p->o.batch_max);
+    *more = 0;
+    if ((r = cmd(p, 8, argv, "XAUTOCLAIM")) == NULL)
+        return GW_EIO;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING) {
+        snprintf(p->claim_from[s], sizeof p->claim_from[s], "%s", r->element[0]->str);
+        *more = strcmp(r->element[0]->str, "0-0") != 0;
+        n = collect_ids(r->element[1], ids, p->o.batch_max);
+    }
+    freeReplyObject(r);
+    if (n > 0) {
+        GW_WARN("persister: claimed %zu pending entries of %s from another consumer", n,
+                p->key[s]);
+        return batch(p, s, ids, n);
+    }
+    return GW_OK;
+}
+
+/* XREADGROUP ">" on all streams at once; blocks up to block_ms when block is set. */
+static int read_new(gw_persister *p, struct gw_stream_id *ids, int block)
+{
+    const char *argv[8 + 2 * NS];
+    char count[16], blk[16];
+    int argc = 0, rc = GW_OK;
+    redisReply *r;
+
+    snprintf(count, sizeof count, "%u", p->o.batch_max);
+    snprintf(blk, sizeof blk, "%u", p->o.block_ms);
+    argv[argc++] = "XREADGROUP";
+    argv[argc++] = "GROUP";
+    argv[argc++] = GW_LEDGER_GROUP;
+    argv[argc++] = p->consumer;
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    if (block) {
+        argv[argc++] = "BLOCK";
+        argv[argc++] = blk;
+    }
+    argv[argc++] = "STREAMS";
+    for (int s = 0; s < NS; s++)
+        argv[argc++] = p->key[s];
+    for (int s = 0; s < NS; s++)
+        argv[argc++] = ">";
+    if ((r = cmd(p, argc, argv, "XREADGROUP")) == NULL)
+        return GW_EIO;
+    if (r->type == REDIS_REPLY_ERROR) {
+        GW_ERROR("persister: XREADGROUP: %s", r->str);
+        freeReplyObject(r);
+        redis_lost(p, "XREADGROUP");   /* e.g. NOGROUP after a flush: recreate groups */
+        return GW_EIO;
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && rc == GW_OK; i++) {
+        const redisReply *st = r->element[i];
+        if (st->type != REDIS_REPLY_ARRAY || st->elements != 2)
+            continue;
+        for (int s = 0; s < NS; s++) {
+            if (strcmp(st->element[0]->str, p->key[s]) != 0)
+                continue;
+            size_t n = collect_ids(st->element[1], ids, p->o.batch_max);
+            if (n > 0)
+                rc = batch(p, s, ids, n);
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ---- lag, trimming ------------------------------------------------------------- */
+
+static const redisReply *kv(const redisReply *m, const char *name)
+{
+    for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements; i += 2)
+        if (m->element[i]->type == REDIS_REPLY_STRING && strcmp(m->element[i]->str, name) == 0)
+            return m->element[i + 1];
+    return NULL;
+}
+
+/* XINFO GROUPS: pending + lag of our group, and its last-delivered-id. */
+static int group_info(gw_persister *p, int s, long long *pending)
+{
+    const char *argv[] = { "XINFO", "GROUPS", p->key[s] };
+    redisReply *r = cmd(p, 3, argv, "XINFO");
+    const redisReply *v;
+
+    *pending = -1;
+    if (r == NULL)
+        return GW_EIO;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *g = r->element[i];
+        if ((v = kv(g, "name")) == NULL || v->type != REDIS_REPLY_STRING ||
+            strcmp(v->str, GW_LEDGER_GROUP) != 0)
+            continue;
+        *pending = (v = kv(g, "pending")) && v->type == REDIS_REPLY_INTEGER ? v->integer : 0;
+        if ((v = kv(g, "lag")) && v->type == REDIS_REPLY_INTEGER)
+            *pending += v->integer;
+        if ((v = kv(g, "last-delivered-id")) && v->type == REDIS_REPLY_STRING)
+            gw__stream_id_parse(v->str, v->len, &p->delivered[s]);
+    }
+    freeReplyObject(r);
+    return GW_OK;
+}
+
+/* Age of the oldest entry after the cursor, 0 if none. */
+static long long oldest_age(gw_persister *p, int s)
+{
+    char from[56], cur[48];
+    gw__stream_id_fmt(p->cursor[s], cur, sizeof cur);
+    snprintf(from, sizeof from, "(%s", cur);
+    const char *argv[] = { "XRANGE", p->key[s], from, "+", "COUNT", "1" };
+    redisReply *r = cmd(p, 6, argv, "XRANGE");
+    struct gw_stream_id id;
+    long long age = 0;
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 && collect_ids(r, &id, 1)) {
+        age = gw__now_ms() - (long long)id.ms;
+        age = age < 0 ? 0 : age;
+    }
+    if (r)
+        freeReplyObject(r);
+    return age;
+}
+
+static void refresh_cursors(gw_persister *p)
+{
+    gw_rows *rows = NULL;
+
+    if (p->db == NULL ||
+        gw_store_query(p->db, "SELECT `stream`, `last_id` FROM `ledger_cursors`", NULL, 0,
+                       &rows) != GW_OK)
+        return;
+    for (size_t i = 0; i < gw_rows_count(rows); i++) {
+        const char *k = gw_rows_get(rows, i, 0), *v = gw_rows_get(rows, i, 1);
+        struct gw_stream_id id;
+        for (int s = 0; k && v && s < NS; s++)
+            if (strcmp(k, p->key[s]) == 0 && gw__stream_id_parse(v, strlen(v), &id) == GW_OK &&
+                gw__stream_id_cmp(id, p->cursor[s]) > 0)
+                p->cursor[s] = id;   /* another replica moved it */
+    }
+    gw_rows_free(rows);
+}
+
+static void housekeeping(gw_persister *p)
+{
+    long long now = gw__now_ms(), pend[NS], total = 0, maxage = 0;
+    unsigned long long trimmed = 0;
+    int trim = !p->o.no_trim && now >= p->next_trim;
+
+    if (now < p->next_stats && !trim)
+        return;
+    refresh_cursors(p);
+    for (int s = 0; s < NS && p->rc; s++) {
+        long long age;
+        if (group_info(p, s, &pend[s]) != GW_OK)
+            return;
+        total += pend[s] > 0 ? pend[s] : 0;
+        if ((age = oldest_age(p, s)) > maxage)
+            maxage = age;
+        if (trim && p->rc && (p->cursor[s].ms || p->cursor[s].seq)) {
+            struct gw_stream_id min = gw__stream_id_cmp(p->cursor[s], p->delivered[s]) < 0
+                                          ? p->cursor[s] : p->delivered[s];
+            char id[48];
+            gw__stream_id_fmt(min, id, sizeof id);
+            const char *argv[] = { "XTRIM", p->key[s], "MINID", "~", id };
+            redisReply *r = cmd(p, 5, argv, "XTRIM");
+            if (r && r->type == REDIS_REPLY_INTEGER)
+                trimmed += (unsigned long long)r->integer;
+            if (r)
+                freeReplyObject(r);
+        }
+    }
+    if (p->rc == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    memcpy(p->st.pending, pend, sizeof pend);
+    p->st.pending_total = total;
+    p->st.max_age_ms = maxage;
+    p->st.trimmed += trimmed;
+    pthread_mutex_unlock(&p->mu);
+    p->next_stats = now + p->o.stats_interval_ms;
+    if (trim)
+        p->next_trim = now + p->o.trim_interval_ms;
+}
+
+/* ---- the thread ------------------------------------------------------------------ */
+
+static void *run(void *arg)
+{
+    gw_persister *p = arg;
+    struct gw_stream_id *ids = gw_xcalloc(p->o.batch_max, sizeof *ids);
+
+    gw_log_set_process("sup");
+    while (!stopping(p)) {
+        int busy = 0, rc = GW_OK;
+        if (ensure_store(p) != GW_OK || ensure_redis(p) != GW_OK) {
+            back_off(p);
+            continue;
+        }
+        p->backoff = p->o.backoff_min_ms;
+        for (int s = 0; s < NS && rc == GW_OK && p->rc; s++)
+            if (p->recovering[s]) {
+                rc = recover(p, s, ids);
+                busy = 1;
+            }
+        if (rc == GW_OK && p->rc && !busy && gw__now_ms() >= p->next_claim) {
+            int more = 0, any = 0;
+            for (int s = 0; s < NS && rc == GW_OK && p->rc; s++) {
+                rc = claim(p, s, ids, &more);
+                any |= more;
+            }
+            busy = any;
+            if (!any)
+                p->next_claim = gw__now_ms() + p->o.claim_idle_ms / 2;
+        }
+        if (rc == GW_OK && p->rc && p->db)
+            housekeeping(p);
+        if (rc == GW_OK && p->rc)
+            rc = read_new(p, ids, !busy);
+    }
+    gw_free(ids);
+    if (p->rc)
+        redisFree(p->rc);
+    p->rc = NULL;
+    gw_store_close(p->db);
+    p->db = NULL;
+    return NULL;
+}
+
+int gw_persister_start(const struct gw_persister_opts *o, gw_persister **out)
+{
+    gw_persister *p;
+    pthread_condattr_t ca;
+    char host[256] = "localhost";
+
+    *out = NULL;
+    if (o == NULL || (o->redis.unix_path[0] == '\0' && o->redis.host[0] == '\0'))
+        return GW_EINVAL;
+    if ((p = gw_calloc(1, sizeof *p)) == NULL)
+        return GW_ENOMEM;
+    p->o = *o;
+    p->o.batch_max = o->batch_max ? o->batch_max : 256;
+    p->o.block_ms = o->block_ms ? o->block_ms : 200;
+    p->o.claim_idle_ms = o->claim_idle_ms ? o->claim_idle_ms : 30000;
+    p->o.backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 100;
+    p->o.backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 5000;
+    p->o.trim_interval_ms = o->trim_interval_ms ? o->trim_interval_ms : 10000;
+    p->o.stats_interval_ms = o->stats_interval_ms ? o->stats_interval_ms : 1000;
+    p->backoff = p->o.backoff_min_ms;
+    p->dsn = o->sql_dsn ? gw_strdup(o->sql_dsn) : NULL;
+    p->sqlite_path = o->sqlite_path ? gw_strdup(o->sqlite_path) : NULL;
+    if ((o->sql_dsn && !p->dsn) || (o->sqlite_path && !p->sqlite_path)) {
+        gw_free(p->dsn);
+        gw_free(p->sqlite_path);
+        gw_free(p);
+        return GW_ENOMEM;
+    }
+    p->o.sql_dsn = p->dsn;
+    p->o.sqlite_path = p->sqlite_path;
+    if (o->consumer) {
+        snprintf(p->consumer, sizeof p->consumer, "%s", o->consumer);
+    } else {
+        gethostname(host, sizeof host - 1);
+        snprintf(p->consumer, sizeof p->consumer, "%s:%ld", host, (long)getpid());
+    }
+    p->o.consumer = p->consumer;
+    for (int s = 0; s < NS; s++) {
+        gw__ledger_key(s, p->key[s], sizeof p->key[s]);
+        p->st.pending[s] = -1;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&p->thread, NULL, run, p) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        gw_free(p->dsn);
+        gw_free(p->sqlite_path);
+        gw_free(p);
+        return GW_EIO;
+    }
+    *out = p;
+    return GW_OK;
+}
+
+void gw_persister_stop(gw_persister *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    gw_free(p->dsn);
+    gw_free(p->sqlite_path);
+    gw_free(p);
+}
+
+void gw_persister_stats(gw_persister *p, struct gw_persister_stats *out)
+{
+    pthread_mutex_lock(&p->mu);
+    *out = p->st;
+    pthread_mutex_unlock(&p->mu);
+}

@@ -119,7 +119,7 @@ end
 -- request was counted in is still current; a past window limits nothing.
 for k = 6, 7 do
     local w = redis.call("HMGET", KEYS[k], "w", "tok")
-    if tonumber(w[1]) == win then
+    if tonumber(w[1]) == win and win == math.floor(now / 60000) then
         local tok = math.max(0, (tonumber(w[2]) or 0) + atok - est)
         redis.call("HSET", KEYS[k], "tok", I(tok))
     end

@@ -10,6 +10,7 @@
 #include "gateway/api/api.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
+#include "gateway/http/router.h"
 #include "gateway/http/upstream.h"
 #include "gateway/worker.h"
 
@@ -36,6 +37,22 @@ void gw_test_stats(gw_req *r)
                           (json_int_t)w->stats.upstream_pauses);
     gw_resp_json(r, 200, j);
     json_decref(j);
+}
+
+/* The route table with its guards, for the route-table test. */
+void gw_test_routes(gw_req *r)
+{
+    size_t n;
+    const struct gw_route *routes = gw_routes(&n);
+    if (hooks_off(r))
+        return;
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:i, s:s, s:i}", "methods", routes[i].methods,
+                                           "pattern", routes[i].pattern, "min_role",
+                                           routes[i].authed ? routes[i].min_role : 0));
+    gw_resp_json(r, 200, a);
+    json_decref(a);
 }
 
 /* ---- streaming pass-through ---------------------------------------------- */

@@ -144,8 +144,11 @@ static const struct gw_config_entry entries[] = {
     INT("MAX_REQUEST_BODY_MB", max_request_body_mb, "128", 1, 4096,
         "Largest accepted request body, in MiB."),
     STR("SESSION_SECRET", session_secret, "", v_session_secret,
-        "Secret for session cookies. Empty: 32 random characters per start "
-        "(sessions do not survive a restart). `random_string` is refused."),
+        "Secret for console sign-in tokens. Empty: 32 random characters per "
+        "start (sessions do not survive a restart, and replicas must share "
+        "one value). `random_string` is refused."),
+    BOOL("SESSION_COOKIE_SECURE", session_cookie_secure, "false",
+         "Mark the console's refresh cookie Secure (set when served over HTTPS)."),
     STR("CRYPTO_SECRET", crypto_secret, "", NULL,
         "Secret for encrypting stored data. Empty: SESSION_SECRET."),
     INT("STREAMING_TIMEOUT", streaming_timeout, "300", 0, 86400,

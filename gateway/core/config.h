@@ -54,6 +54,7 @@ struct gw_config {
     char *node_type;           /* NODE_TYPE: "master" or "slave" */
     int redis_timeout_ms;      /* REDIS_TIMEOUT_MS */
     int test_hooks;            /* GW_TEST_HOOKS */
+    int session_cookie_secure; /* SESSION_COOKIE_SECURE */
 
     /* Derived by gw_config_load, not read from the environment. */
     enum gw_sql_kind sql_kind;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
+#include "gateway/api/auth.h"
 #include "gateway/http/http.h"
 #include "gateway/http/router.h"
 #include "gateway/http/static.h"
@@ -93,7 +94,10 @@ void gw_http_dispatch(gw_req *r)
     int rc = gw_router_match(routes, n, r->method, r->path, &route, r->params, &r->nparams);
     if (rc == GW_OK) {
         r->route = route;
-        route->handler(r);
+        if (route->authed)
+            gw_api_auth(r, route->min_role, route->authed);
+        else
+            route->handler(r);
         return;
     }
     if (gw_http_is_api_path(r->path)) {

@@ -12,8 +12,9 @@
  *   P3  CLOSED_HTTP may arrive with user == NULL (closed before a request).
  *   P4  lws never answers "Expect: 100-continue": we write the interim
  *       response ourselves.
- *   P5  lws cannot read chunked request bodies, and waits for 100 MB when a
- *       POST/PUT/PATCH has no Content-Length: both get 411 and a close.
+ *   P5  lws cannot read chunked request bodies (they get 411 and a close),
+ *       and waits for 100 MB when a POST/PUT/PATCH has no Content-Length
+ *       (served as an empty body, then the connection is closed).
  *   P6  lws does not chunk responses: streamed responses are framed here.
  */
 #include <stdio.h>
@@ -485,8 +486,12 @@ static int on_http(struct lws *wsi, struct pss *pss, const char *uri)
                       "chunked request bodies are not supported; send Content-Length") ? -1 : 0;
     if (cl && gw_str_to_ll(gw_str_c(cl), 0, (long long)1 << 50, &clen) != GW_OK)
         return refuse(r, 400, "invalid_request_error", "invalid Content-Length") ? -1 : 0;
-    if (!cl && body_method) /* lws would wait for 100 MB (P5) */
-        return refuse(r, 411, "invalid_request_error", "Content-Length required") ? -1 : 0;
+    if (!cl && body_method) {
+        /* No Content-Length and no Transfer-Encoding means an empty body
+         * (RFC 9112 §6.3), but lws would wait for 100 MB of it (P5): serve
+         * the empty body and close the connection after the answer. */
+        r->close_after = 1;
+    }
     if (clen > (long long)r->body.max) {
         char msg[128];
         snprintf(msg, sizeof msg, "request body too large: limit is %d MB (MAX_REQUEST_BODY_MB)",

@@ -10,11 +10,24 @@
 #include "gateway/http/server.h"
 
 typedef void (*gw_handler_cb)(gw_req *r);
+struct gw_caller;
+typedef void (*gw_authed_cb)(gw_req *r, const struct gw_caller *who);
 
+/* Roles (reference common/constants.go). */
+#define GW_ROLE_GUEST 0
+#define GW_ROLE_USER 1
+#define GW_ROLE_ADMIN 10
+#define GW_ROLE_ROOT 100
+
+/* A route either has a plain handler (public), or an authed handler that
+ * runs only after gw_api_auth() established a caller with at least
+ * min_role (the guard is part of the table, so tests can walk it). */
 struct gw_route {
     int methods;              /* mask of enum gw_method */
     const char *pattern;
-    gw_handler_cb handler;
+    gw_handler_cb handler;    /* public routes */
+    int min_role;             /* authed routes: GW_ROLE_USER/ADMIN/ROOT */
+    gw_authed_cb authed;
 };
 
 /* Returns GW_OK and the route, GW_ENOTFOUND when no pattern matches the path,

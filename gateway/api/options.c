@@ -1,0 +1,5 @@
+/* options.c: not built yet; every endpoint answers 501 "not implemented". */
+#include "gateway/api/api.h"
+
+void gw_api_option_list(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
+void gw_api_option_update(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }

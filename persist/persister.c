@@ -789,7 +789,7 @@ static int claim(gw_persister *p, int s, struct gw_stream_id *ids, int *more)
 /* XREADGROUP ">" on all streams at once; blocks up to block_ms when block is set. */
 static int read_new(gw_persister *p, struct gw_stream_id *ids, int block)
 {
-    const char *argv[8 + 2 * NS];
+    const char *argv[10 + 2 * NS];
     char count[16], blk[16];
     int argc = 0, rc = GW_OK;
     redisReply *r;

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -5,7 +6,10 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
+#include "gateway/core/log.h"
+#include "gateway/state/redis.h"
 #include "gateway/worker.h"
+#include "persist/redis_rows.h"
 
 #define API_MAX_DEPTH 32
 
@@ -197,6 +201,35 @@ json_t *gw_api_rows_json(const gw_rows *rows, const struct gw_col *spec, size_t 
     for (size_t i = 0; a && rows && i < gw_rows_count(rows); i++)
         json_array_append_new(a, gw_api_row_json(rows, i, spec, nspec));
     return a;
+}
+
+struct wt {
+    char rid[64];
+};
+
+static void wt_done(int status, redisReply *reply, void *data)
+{
+    struct wt *w = data;
+    if (status != GW_OK || !reply || reply->type == REDIS_REPLY_ERROR)
+        GW_ERROR("redis write-through failed (%s) rid=%s",
+                 status != GW_OK ? gw_strerror(status) : reply ? reply->str : "no reply", w->rid);
+    gw_free(w);
+}
+
+void gw_api_redis_send(gw_req *r, struct gw_rcmds *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct wt *w = gw_calloc(1, sizeof *w);
+        if (!w)
+            break;
+        snprintf(w->rid, sizeof w->rid, "%s", r->rid);
+        if (gw_redis_command_argv(r->worker->redis, wt_done, w, b->cmd[i].argc,
+                                  (const char **)b->cmd[i].argv, b->cmd[i].len) != GW_OK) {
+            GW_ERROR("redis write-through not sent rid=%s", r->rid);
+            gw_free(w);
+        }
+    }
+    gw_rcmds_free(b);
 }
 
 const char *gw_api_store_msg(int rc)

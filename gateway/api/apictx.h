@@ -56,6 +56,13 @@ json_t *gw_api_rows_json(const gw_rows *rows, const struct gw_col *spec, size_t 
 json_t *gw_api_row_json(const gw_rows *rows, size_t row, const struct gw_col *spec,
                         size_t nspec);
 
+/* Write-through: sends every command of b (persist/redis_rows.h, built on
+ * the thread pool after the SQL change committed) on the worker's Redis
+ * connection, then frees b. Failures are logged with the request id; they
+ * do not fail the request, whose SQL change is already durable. */
+struct gw_rcmds;
+void gw_api_redis_send(gw_req *r, struct gw_rcmds *b);
+
 /* Message for a store error code, for the envelope. */
 const char *gw_api_store_msg(int rc);
 

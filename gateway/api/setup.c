@@ -11,6 +11,7 @@
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
 #include "gateway/worker.h"
+#include "persist/redis_rows.h"
 
 #define ROOT_QUOTA 100000000LL
 #define BCRYPT_COST 10
@@ -23,6 +24,7 @@ struct setup_ctx {
     int self_use, demo;
     const char *fail; /* business error for the envelope */
     long long root_id;
+    struct gw_rcmds cmds; /* Redis write-through of the new root */
 };
 
 static int count(gw_store *st, const char *sql, long long *n)
@@ -115,6 +117,15 @@ static int post_work(gw_store *st, void *ctx)
         rc = set_option(st, "DemoSiteEnabled", c->demo);
     if (rc == GW_OK)
         rc = gw_store_commit(st);
+    if (rc == GW_OK && c->root_id) { /* mirror the new user into Redis, money included */
+        gw_rows *rows = NULL;
+        gw_sql_arg id[1] = {GW_SQL_INT(c->root_id)};
+        if (gw_store_query(st, "SELECT " GW_RR_USER_COLS " FROM users WHERE id = ?", id, 1,
+                           &rows) == GW_OK &&
+            gw_rows_count(rows) == 1)
+            gw_rr_user(&c->cmds, rows, 0, 1);
+        gw_rows_free(rows);
+    }
     if (rc != GW_OK) {
         gw_store_rollback(st);
         if (rc == GW_ECONFLICT) {
@@ -134,6 +145,7 @@ static void post_done(gw_req *r, int rc, void *ctx)
         gw_api_fail(r, c->fail);
     else
         gw_api_ok_msg(r, "系统初始化成功", NULL); /* the reference's message, kept for its clients */
+    gw_api_redis_send(r, &c->cmds);
     if (c->password)
         memset(c->password, 0, strlen(c->password));
     gw_free(c->username);

@@ -79,7 +79,14 @@ def setup_stores_root_with_bcrypt_and_options():
         opts = dict(db.execute("SELECT `key`, value FROM options").fetchall())
         assert opts["SelfUseModeEnabled"] == "true" and opts["DemoSiteEnabled"] == "false"
         assert db.execute("SELECT COUNT(*) FROM setups").fetchone()[0] == 1
+        uid = db.execute("SELECT id FROM users").fetchone()[0]
         db.close()
+        # The new root is mirrored into Redis (scripts/README.md key schema).
+        import subprocess
+        out = subprocess.run(["redis-cli", "-s", os.path.join(g.data_dir, "redis.sock"), "HMGET",
+                              f"tf:{{s{uid % 16}}}:u:{uid}", "quota", "reserved", "role",
+                              "status", "username"], text=True, stdout=subprocess.PIPE).stdout
+        assert out.split() == ["100000000", "0", "100", "1", "root"], out
     finally:
         g.stop()
 

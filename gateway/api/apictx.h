@@ -63,6 +63,10 @@ json_t *gw_api_row_json(const gw_rows *rows, size_t row, const struct gw_col *sp
 struct gw_rcmds;
 void gw_api_redis_send(gw_req *r, struct gw_rcmds *b);
 
+/* Reads option `key` from the options table into out (thread pool only);
+ * def when the row is absent. GW_ETOOBIG when it does not fit. */
+int gw_option_get(gw_store *st, const char *key, const char *def, char *out, size_t cap);
+
 /* Message for a store error code, for the envelope. */
 const char *gw_api_store_msg(int rc);
 

@@ -243,12 +243,43 @@ static void wait_applied(gw_persister **ps, int np, unsigned long long n)
     }
 }
 
+/* 1 when every stream's last entry is at or below its SQL cursor. */
+static int all_applied(void)
+{
+    for (int s = 0; s < 16; s++) {
+        char key[32];
+        gw__ledger_key(s, key, sizeof key);
+        redisReply *r = redisCommand(rc, "XREVRANGE %s + - COUNT 1", key);
+        assert_non_null(r);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+            freeReplyObject(r);
+            continue;
+        }
+        struct gw_stream_id top, cur = {0, 0};
+        assert_int_equal(gw__stream_id_parse(r->element[0]->element[0]->str,
+                                             r->element[0]->element[0]->len, &top), GW_OK);
+        freeReplyObject(r);
+        gw_sql_arg k = GW_SQL_TEXT(key);
+        gw_rows *rows = NULL;
+        ok(gw_store_query(db, "SELECT `last_id` FROM `ledger_cursors` WHERE `stream` = ?", &k,
+                          1, &rows));
+        const char *v = gw_rows_count(rows) ? gw_rows_get(rows, 0, 0) : NULL;
+        if (v)
+            gw__stream_id_parse(v, strlen(v), &cur);
+        gw_rows_free(rows);
+        if (gw__stream_id_cmp(top, cur) > 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Waits (at most 30 s) until every entry is applied and acknowledged. */
 static void wait_no_pending(void)
 {
     long long end = mono_ms() + 30000;
-    while (pending_in_group() != 0) {
+    while (!all_applied() || pending_in_group() != 0) {
         if (mono_ms() > end)
-            fail_msg("%lld entries still pending after 30 s", pending_in_group());
+            fail_msg("not drained after 30 s (%lld pending)", pending_in_group());
         msleep(10);
     }
 }

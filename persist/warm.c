@@ -397,6 +397,7 @@ int gw_warm_run(gw_store *db, redisContext *rc, const struct gw_warm_opts *o,
         int got = r->type == REDIS_REPLY_STATUS;   /* nil: someone else holds it */
         freeReplyObject(r);
         if (got) {
+            res->waited_ms = gw__now_ms() - t0;
             err = load_locked(&w);
             const char *rel[] = { "EVAL", release_lua, "1", LOCK, w.token };
             rexpect(rc, 5, rel, REDIS_REPLY_INTEGER, NULL);

@@ -61,7 +61,7 @@ local now = int(ARGV[6], 1, 1e14)
 if not now then return bad("now_ms") end
 local cid = int(ARGV[7], 0, MAXQ)
 if not cid then return bad("cid") end
-local model = str(8, 256)
+local model = str(8, 191) -- the logs columns: model_name 191, request_id 64
 if not model then return bad("model") end
 local pt = int(ARGV[9], 0, MAXQ)
 if not pt then return bad("pt") end
@@ -72,7 +72,7 @@ local ut = int(ARGV[12], 0, 1e9)
 if not ut then return bad("ut") end
 if not str(13, 64) then return bad("group") end
 if not str(14, 64) then return bad("ip") end
-if not str(15, 128) then return bad("rid") end
+if not str(15, 64) then return bad("rid") end
 if not str(16, 4096) then return bad("content") end
 local other = str(17, 65536)
 if not other then return bad("other") end

@@ -228,7 +228,7 @@ static size_t token_row(struct warm *w, const gw_rows *rows, size_t r)
         "HSET", key, "uid", num(rows, r, 1, 0, n[0], 24),
         "status", num(rows, r, 3, 1, n[1], 24), "name", txt(rows, r, 4),
         "expired_time", num(rows, r, 5, -1, n[2], 24),
-        "remain_quota", num(rows, r, 6, 0, n[3], 24),
+        "remain_quota", num(rows, r, 6, 0, n[3], 24), "reserved", "0",
         "unlimited_quota", num(rows, r, 7, 0, n[4], 24),
         "used_quota", num(rows, r, 8, 0, n[5], 24),
         "model_limits_enabled", num(rows, r, 9, 0, n[6], 24),

@@ -5,7 +5,8 @@
  * Keys written (scripts/README.md):
  *   tf:{sN}:u:<uid>   quota, reserved (0), used_quota, request_count, status, group,
  *                     role, username                          (N = uid % 16)
- *   tf:{sN}:t:<tid>   uid, status, name, expired_time, remain_quota, unlimited_quota (0/1),
+ *   tf:{sN}:t:<tid>   uid, status, name, expired_time, remain_quota, reserved (0),
+ *                     unlimited_quota (0/1),
  *                     used_quota, model_limits_enabled (0/1), model_limits, group
  *                                                             (N = the owner's uid % 16)
  *   tf:tk:<sha256 hex of tokens.key as stored, without "sk-">  = "<uid>:<tid>"

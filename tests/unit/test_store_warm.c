@@ -188,6 +188,7 @@ static void test_cold_load(void **state)
 
     expect_str("HGET tf:{s1}:t:5 uid", "1");
     expect_str("HGET tf:{s1}:t:5 remain_quota", "400");
+    expect_str("HGET tf:{s1}:t:5 reserved", "0");
     expect_str("HGET tf:{s1}:t:5 unlimited_quota", "0");
     expect_str("HGET tf:{s1}:t:5 expired_time", "-1");
     expect_str("HGET tf:{s1}:t:5 name", "main");

@@ -1,12 +1,1018 @@
-/* tokens.c: not built yet; every endpoint answers 501 "not implemented". */
+/* /api/token (reference controller/token.go and model/token.go, Aug tree): the
+ * caller's API keys. Every route works on the caller's own tokens only — admins
+ * included, as the reference's /api/token/ does — so another user's token answers
+ * "token not found", exactly like a missing one.
+ *
+ * Keys are 48 characters of [0-9A-Za-z], stored without "sk-". Reads mask them
+ * (first 4 + "**********" + last 4); POST /api/token/:id/key and /batch/keys reveal
+ * them to their owner, without "sk-" (the reference's GetFullKey). Creation answers
+ * {"success":true,"message":""} with no data, as the reference does.
+ *
+ * Updates are partial: fields absent from the body keep their value (the reference
+ * overwrote them with Go zero values, so an expired_time left out became 0, i.e.
+ * expired). With ?status_only only `status` is read. Status moves between 1 and 2;
+ * an expired (3) or exhausted (4) token is enabled only once its expiry or quota is
+ * fixed.
+ *
+ * Redis write-through (persist/redis_rows.h): after each SQL change the same
+ * thread-pool job SELECTs the row and builds the mirror commands; `done` sends them
+ * from the loop. remain_quota is money: it is mirrored at creation only; afterwards
+ * it changes through adjust.lua token_set, whose ledger entry the persister applies
+ * to tokens.remain_quota (never an SQL overwrite here). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include "gateway/api/api.h"
+#include "gateway/api/apictx.h"
+#include "gateway/api/auth.h"
+#include "gateway/core/alloc.h"
+#include "gateway/core/crypto.h"
+#include "gateway/core/err.h"
+#include "gateway/core/json.h"
+#include "gateway/core/log.h"
+#include "gateway/state/ledger.h"
+#include "gateway/worker.h"
+#include "persist/redis_rows.h"
 
-void gw_api_token_search(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_batch_keys(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_batch_delete(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_list(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_create(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_update(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_key(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_get(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_token_delete(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
+#define KEY_LEN 48
+#define NAME_MAX_BYTES 50           /* reference: len(name) > 50 is refused */
+#define GROUP_MAX 64
+#define LIST_MAX 16384              /* model_limits, allow_ips */
+#define QUOTA_MAX 2147483647LL      /* Aug: quota saturates to the int32 range */
+#define EXPIRY_MAX 253402300799LL   /* 9999-12-31 */
+#define BATCH_KEYS_MAX 100          /* reference MsgBatchTooMany */
+#define BATCH_DELETE_MAX 1000       /* bounded SQL; one user holds at most that many */
+#define SEARCH_MAX 256
+#define MAX_TOKENS_DEFAULT 1000
+#define USABLE_GROUPS_DEFAULT "{\"default\":\"默认分组\",\"vip\":\"vip分组\"}"
+
+#define TK_COLS                                                                         \
+    "id, user_id, `key`, status, name, created_time, accessed_time, expired_time, "   \
+    "remain_quota, unlimited_quota, model_limits_enabled, model_limits, allow_ips, "  \
+    "used_quota, `group`, cross_group_retry"
+enum { C_ID, C_UID, C_KEY, C_STATUS, C_NAME, C_CREATED, C_ACCESSED, C_EXPIRED, C_REMAIN,
+       C_UNLIMITED, C_MLE, C_ML, C_IPS, C_USED, C_GROUP, C_CGR };
+
+static const struct gw_col tk_spec[] = {
+    {"id", GW_COL_INT},           {"user_id", GW_COL_INT},      {"status", GW_COL_INT},
+    {"created_time", GW_COL_INT}, {"accessed_time", GW_COL_INT}, {"expired_time", GW_COL_INT},
+    {"remain_quota", GW_COL_INT}, {"used_quota", GW_COL_INT},   {"unlimited_quota", GW_COL_BOOL},
+    {"model_limits_enabled", GW_COL_BOOL}, {"cross_group_retry", GW_COL_BOOL}};
+#define NSPEC (sizeof tk_spec / sizeof tk_spec[0])
+
+/* Fields of a create or update body; `set` has a bit per field present. */
+enum { F_NAME = 1, F_EXPIRED = 2, F_REMAIN = 4, F_UNLIMITED = 8, F_MLE = 16, F_ML = 32,
+       F_IPS = 64, F_GROUP = 128, F_CGR = 256, F_STATUS = 512 };
+
+struct tk_in {
+    unsigned set;
+    char name[NAME_MAX_BYTES + 1];
+    char group[GROUP_MAX + 1];
+    long long expired, remain, status;
+    int unlimited, mle, cgr;
+    char *ml, *ips; /* gw_malloc'd, normalised */
+};
+
+struct tk {
+    struct gw_caller who;
+    long long now, id;
+    struct tk_in in;
+    int status_only;
+    long long ids[BATCH_DELETE_MAX];
+    size_t nids;
+    char keyword[SEARCH_MAX + 1], token[SEARCH_MAX + 1];
+    struct gw_page pg;
+    /* output */
+    const char *fail;
+    char msg[200];
+    json_t *data;
+    long long total;
+    struct gw_rcmds cmds;
+    int set_remain;          /* update: remain_quota goes through adjust token_set */
+    long long uid, remain;
+    gw_req *r;               /* held (gw_req_ref) while adjust runs */
+};
+
+static void tk_free(struct tk *t)
+{
+    if (!t)
+        return;
+    gw_free(t->in.ml);
+    gw_free(t->in.ips);
+    json_decref(t->data);
+    gw_rcmds_free(&t->cmds);
+    gw_free(t);
+}
+
+static int failf(struct tk *t, const char *msg)
+{
+    snprintf(t->msg, sizeof t->msg, "%s", msg);
+    t->fail = t->msg;
+    return GW_OK;
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+/* Optional members: 1 present, 0 absent or null, -1 refused (err set). */
+static int opt_int(const json_t *b, const char *k, long long lo, long long hi, long long *out,
+                   char *err, size_t n)
+{
+    const json_t *v = json_object_get(b, k);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v)) {
+        snprintf(err, n, "invalid request: %s must be an integer", k);
+        return -1;
+    }
+    long long x = (long long)json_integer_value(v);
+    if (x < lo || x > hi) {
+        snprintf(err, n, "%s must be between %lld and %lld", k, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 1;
+}
+
+static int opt_bool(const json_t *b, const char *k, int *out, char *err, size_t n)
+{
+    const json_t *v = json_object_get(b, k);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v)) {
+        snprintf(err, n, "invalid request: %s must be true or false", k);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 1;
+}
+
+static int opt_str(const json_t *b, const char *k, size_t max, const char **out, char *err,
+                   size_t n)
+{
+    const json_t *v = json_object_get(b, k);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v)) {
+        snprintf(err, n, "invalid request: %s must be a string", k);
+        return -1;
+    }
+    if (json_string_length(v) > max) {
+        snprintf(err, n, "%s must be at most %zu bytes", k, max);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 1;
+}
+
+/* model_limits: comma list; items trimmed, empty items dropped. */
+static char *norm_models(const char *s, char *err, size_t n)
+{
+    char *out = gw_malloc(strlen(s) + 1);
+    if (!out) {
+        snprintf(err, n, "out of memory");
+        return NULL;
+    }
+    size_t k = 0;
+    gw_str rest = gw_str_c(s), tok;
+    while (gw_str_split(&rest, ',', &tok)) {
+        tok = gw_str_trim(tok);
+        if (!tok.len)
+            continue;
+        if (tok.len > 255) {
+            snprintf(err, n, "model_limits: a model name is longer than 255 bytes");
+            gw_free(out);
+            return NULL;
+        }
+        if (k)
+            out[k++] = ',';
+        memcpy(out + k, tok.base, tok.len);
+        k += tok.len;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* allow_ips: one IP or CIDR per line; spaces and commas are ignored, as the
+ * reference's GetIpLimits does when it reads them back. */
+static int valid_ips(const char *s, char *err, size_t n)
+{
+    gw_str rest = gw_str_c(s), line;
+    while (gw_str_split(&rest, '\n', &line)) {
+        char buf[64];
+        size_t k = 0;
+        for (size_t i = 0; i < line.len; i++) {
+            char c = line.base[i];
+            if (c == ' ' || c == ',' || c == '\r' || c == '\t')
+                continue;
+            if (k + 1 >= sizeof buf)
+                goto bad;
+            buf[k++] = c;
+        }
+        if (!k)
+            continue;
+        buf[k] = '\0';
+        char *slash = strchr(buf, '/');
+        long long bits = -1;
+        if (slash) {
+            *slash = '\0';
+            if (gw_str_to_ll(gw_str_c(slash + 1), 0, 128, &bits) != GW_OK)
+                goto bad;
+        }
+        unsigned char addr[16];
+        if (inet_pton(AF_INET, buf, addr) == 1) {
+            if (bits > 32)
+                goto bad;
+        } else if (inet_pton(AF_INET6, buf, addr) != 1)
+            goto bad;
+        continue;
+    bad:
+        snprintf(err, n, "allow_ips: \"%.*s\" is not an IP address or CIDR",
+                 (int)(line.len > 64 ? 64 : line.len), line.base);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the token fields of a create/update body into in. */
+static int read_fields(const json_t *b, struct tk_in *in, char *err, size_t n)
+{
+    const char *s;
+    int rc;
+    if ((rc = opt_str(b, "name", NAME_MAX_BYTES, &s, err, n)) < 0)
+        return -1;
+    if (rc) {
+        snprintf(in->name, sizeof in->name, "%s", s);
+        in->set |= F_NAME;
+    }
+    if ((rc = opt_int(b, "expired_time", -1, EXPIRY_MAX, &in->expired, err, n)) < 0)
+        return -1;
+    if (rc)
+        in->set |= F_EXPIRED;
+    if ((rc = opt_int(b, "remain_quota", 0, QUOTA_MAX, &in->remain, err, n)) < 0)
+        return -1;
+    if (rc)
+        in->set |= F_REMAIN;
+    if ((rc = opt_bool(b, "unlimited_quota", &in->unlimited, err, n)) < 0)
+        return -1;
+    if (rc)
+        in->set |= F_UNLIMITED;
+    if ((rc = opt_bool(b, "model_limits_enabled", &in->mle, err, n)) < 0)
+        return -1;
+    if (rc)
+        in->set |= F_MLE;
+    if ((rc = opt_bool(b, "cross_group_retry", &in->cgr, err, n)) < 0)
+        return -1;
+    if (rc)
+        in->set |= F_CGR;
+    if ((rc = opt_str(b, "group", GROUP_MAX, &s, err, n)) < 0)
+        return -1;
+    if (rc) {
+        snprintf(in->group, sizeof in->group, "%s", s);
+        in->set |= F_GROUP;
+    }
+    if ((rc = opt_str(b, "model_limits", LIST_MAX, &s, err, n)) < 0)
+        return -1;
+    if (rc) {
+        if (!(in->ml = norm_models(s, err, n)))
+            return -1;
+        in->set |= F_ML;
+    }
+    const json_t *ips = json_object_get(b, "allow_ips");
+    if (json_is_null(ips)) { /* the reference's *string: null clears the list */
+        in->ips = gw_strdup("");
+        in->set |= F_IPS;
+    } else if ((rc = opt_str(b, "allow_ips", LIST_MAX, &s, err, n)) < 0)
+        return -1;
+    else if (rc) {
+        if (valid_ips(s, err, n) != 0)
+            return -1;
+        in->ips = gw_strdup(s);
+        in->set |= F_IPS;
+    }
+    if ((in->set & F_IPS) && !in->ips) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int future_or_never(long long t, long long now) { return t == -1 || t > now; }
+
+static int parse_id(gw_req *r, long long *id)
+{
+    return r->nparams > 0 && gw_str_to_ll(r->params[0], 1, 9007199254740991LL, id) == GW_OK;
+}
+
+/* ---- thread-pool helpers -------------------------------------------------- */
+
+static void mask_key(const char *k, char *out, size_t cap)
+{
+    size_t n = strlen(k);
+    if (n <= 4)
+        snprintf(out, cap, "%.*s", (int)n, "****");
+    else if (n <= 8)
+        snprintf(out, cap, "%.2s****%s", k, k + n - 2);
+    else
+        snprintf(out, cap, "%.4s**********%s", k, k + n - 4);
+}
+
+/* One token row as the reference's tokenResponse: key masked, auto_groups null. */
+static json_t *token_json(const gw_rows *rows, size_t i)
+{
+    json_t *o = gw_api_row_json(rows, i, tk_spec, NSPEC);
+    const char *k = gw_rows_get(rows, i, C_KEY);
+    char masked[160];
+    mask_key(k && strlen(k) < 128 ? k : "", masked, sizeof masked);
+    json_object_set_new(o, "key", json_string(masked));
+    json_object_set_new(o, "auto_groups", json_null());
+    return o;
+}
+
+/* The caller's live token id (or NULL rows when absent). */
+static int select_own(gw_store *st, struct tk *t, long long id, gw_rows **rows)
+{
+    gw_sql_arg a[2] = {GW_SQL_INT(id), GW_SQL_INT(t->who.id)};
+    int rc = gw_store_query(st,
+                            "SELECT " TK_COLS " FROM tokens WHERE id = ? AND user_id = ? AND "
+                            "deleted_at IS NULL",
+                            a, 2, rows);
+    if (rc == GW_OK && gw_rows_count(*rows) != 1) {
+        gw_rows_free(*rows);
+        *rows = NULL;
+    }
+    return rc;
+}
+
+static int mirror(gw_store *st, struct tk *t, long long id, int with_money)
+{
+    gw_rows *rows = NULL;
+    gw_sql_arg a[1] = {GW_SQL_INT(id)};
+    int rc = gw_store_query(st, "SELECT " GW_RR_TOKEN_COLS " FROM tokens WHERE id = ?", a, 1,
+                            &rows);
+    if (rc == GW_OK && gw_rows_count(rows) == 1)
+        rc = gw_rr_token(&t->cmds, rows, 0, with_money);
+    gw_rows_free(rows);
+    return rc;
+}
+
+static int group_allowed(gw_store *st, const struct tk *t, const char *g, int *ok)
+{
+    *ok = !*g || strcmp(g, t->who.group) == 0;
+    if (*ok)
+        return GW_OK;
+    char *buf = gw_malloc(LIST_MAX);
+    if (!buf)
+        return GW_ENOMEM;
+    int rc = gw_option_get(st, "UserUsableGroups", USABLE_GROUPS_DEFAULT, buf, LIST_MAX);
+    if (rc == GW_OK) {
+        json_t *o = gw_json_parse(buf, strlen(buf), 4, NULL, 0);
+        *ok = json_is_object(o) && json_object_get(o, g) != NULL;
+        json_decref(o);
+    }
+    gw_free(buf);
+    return rc;
+}
+
+static long long max_tokens(gw_store *st)
+{
+    char v[32];
+    long long n;
+    if (gw_option_get(st, "token_setting.max_user_tokens", "", v, sizeof v) != GW_OK ||
+        gw_str_to_ll(gw_str_c(v), 1, 1000000000, &n) != GW_OK)
+        return MAX_TOKENS_DEFAULT;
+    return n;
+}
+
+static int count_tokens(gw_store *st, long long uid, long long *n)
+{
+    gw_rows *rows = NULL;
+    gw_sql_arg a[1] = {GW_SQL_INT(uid)};
+    int rc = gw_store_query(st,
+                            "SELECT COUNT(*) FROM tokens WHERE user_id = ? AND deleted_at IS NULL",
+                            a, 1, &rows);
+    if (rc == GW_OK)
+        rc = gw_rows_int(rows, 0, 0, n);
+    gw_rows_free(rows);
+    return rc;
+}
+
+/* "id IN (?, ?, ...)" for t->nids ids, args filled from a[first]. */
+static char *in_list(struct tk *t, gw_sql_arg *a, size_t first)
+{
+    char *s = gw_malloc(16 + 3 * t->nids);
+    if (!s)
+        return NULL;
+    size_t k = (size_t)snprintf(s, 16, "id IN (");
+    for (size_t i = 0; i < t->nids; i++) {
+        memcpy(s + k, i ? ",?" : "?", i ? 2 : 1);
+        k += i ? 2 : 1;
+        a[first + i] = GW_SQL_INT(t->ids[i]);
+    }
+    memcpy(s + k, ")", 2);
+    return s;
+}
+
+/* ---- answers -------------------------------------------------------------- */
+
+static void on_token_set(const struct gw_adjust_result *res, void *arg)
+{
+    struct tk *t = arg;
+    gw_req *r = t->r;
+    if (res->status != GW_OK || !res->ok) {
+        GW_ERROR("token %lld: remain_quota change to %lld not applied (%s) rid=%s", t->id,
+                 t->remain, res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason),
+                 r->rid);
+        gw_api_fail(r, res->status == GW_ETIMEDOUT
+                           ? "the quota change is pending, reload the token to check it"
+                           : "the other changes were saved, but the quota change failed");
+    } else {
+        gw_api_ok(r, t->data);
+        t->data = NULL;
+    }
+    tk_free(t);
+    gw_req_unref(r);
+}
+
+static void tk_done(gw_req *r, int rc, void *ctx)
+{
+    struct tk *t = ctx;
+    gw_api_redis_send(r, &t->cmds); /* committed: mirror even if the client left */
+    if (rc != GW_OK)
+        gw_api_fail(r, gw_api_store_msg(rc));
+    else if (t->fail)
+        gw_api_fail(r, t->fail);
+    else if (t->set_remain) {
+        /* Sent after the HSET above on the same connection, so it applies to the
+         * mirrored token. The op id is the request id: a retry of this request is
+         * another operation, a replay of the script call is not. */
+        struct gw_adjust_req q = {.op = GW_ADJUST_TOKEN_SET, .uid = t->uid, .tid = t->id,
+                                  .value = t->remain, .now_ms = t->now * 1000,
+                                  .op_id = gw_arena_printf(r->arena, "token_set:%s", r->rid)};
+        t->r = r;
+        gw_req_ref(r);
+        if (q.op_id && gw_ledger_adjust(r->worker->redis, &q, on_token_set, t) == GW_OK)
+            return;
+        gw_req_unref(r);
+        gw_api_fail(r, "the other changes were saved, but the quota change failed");
+    } else {
+        gw_api_ok(r, t->data);
+        t->data = NULL;
+    }
+    tk_free(t);
+}
+
+static struct tk *tk_new(gw_req *r, const struct gw_caller *who)
+{
+    struct tk *t = gw_calloc(1, sizeof *t);
+    if (!t) {
+        gw_api_fail(r, "out of memory");
+        return NULL;
+    }
+    t->who = *who;
+    t->now = (long long)time(NULL);
+    t->in.expired = -1;
+    return t;
+}
+
+static void run(gw_req *r, struct tk *t, gw_api_sql_cb work)
+{
+    if (gw_api_sql(r, work, tk_done, t) != GW_OK) {
+        tk_free(t);
+        gw_api_fail(r, "internal error");
+    }
+}
+
+static void refuse(gw_req *r, struct tk *t, const char *msg)
+{
+    gw_api_fail(r, msg);
+    tk_free(t);
+}
+
+/* ---- create --------------------------------------------------------------- */
+
+static int create_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    int ok;
+    char key[KEY_LEN + 1];
+    long long n = 0, id = 0, max;
+    int rc = group_allowed(st, t, t->in.group, &ok);
+    if (rc != GW_OK)
+        return rc;
+    if (!ok) {
+        snprintf(t->msg, sizeof t->msg, "group \"%s\" is not available to this user", t->in.group);
+        t->fail = t->msg;
+        return GW_OK;
+    }
+    max = max_tokens(st);
+    if (gw_random_alnum(key, KEY_LEN) != GW_OK)
+        return GW_EIO;
+    if ((rc = gw_store_begin(st)) != GW_OK)
+        return rc;
+    /* The cap holds under concurrent creates: the owner's row is locked first
+     * (SQLite's BEGIN IMMEDIATE already serialises writers). */
+    if (gw_store_kind(st) != GW_DB_SQLITE) {
+        gw_rows *lk = NULL;
+        gw_sql_arg u[1] = {GW_SQL_INT(t->who.id)};
+        rc = gw_store_query(st, "SELECT id FROM users WHERE id = ? FOR UPDATE", u, 1, &lk);
+        gw_rows_free(lk);
+    }
+    if (rc == GW_OK)
+        rc = count_tokens(st, t->who.id, &n);
+    if (rc == GW_OK && n >= max) {
+        gw_store_rollback(st);
+        snprintf(t->msg, sizeof t->msg, "已达到最大令牌数量限制 (%lld)", max);
+        t->fail = t->msg;
+        return GW_OK;
+    }
+    if (rc == GW_OK) {
+        gw_sql_arg a[13] = {
+            GW_SQL_INT(t->who.id),     GW_SQL_TEXT(key),            GW_SQL_TEXT(t->in.name),
+            GW_SQL_INT(t->now),        GW_SQL_INT(t->now),          GW_SQL_INT(t->in.expired),
+            GW_SQL_INT(t->in.remain),  GW_SQL_INT(t->in.unlimited), GW_SQL_INT(t->in.mle),
+            GW_SQL_TEXT(t->in.ml),     GW_SQL_TEXT(t->in.ips),      GW_SQL_TEXT(t->in.group),
+            GW_SQL_INT(t->in.cgr)};
+        rc = gw_store_insert(st,
+                             "INSERT INTO tokens (user_id, `key`, status, name, created_time, "
+                             "accessed_time, expired_time, remain_quota, unlimited_quota, "
+                             "used_quota, model_limits_enabled, model_limits, allow_ips, `group`, "
+                             "cross_group_retry, auto_groups) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, "
+                             "0, ?, ?, ?, ?, ?, '')",
+                             a, 13, &id);
+    }
+    if (rc == GW_OK)
+        rc = gw_store_commit(st);
+    if (rc != GW_OK) {
+        gw_store_rollback(st);
+        return rc;
+    }
+    return mirror(st, t, id, 1); /* a new token: its money fields too */
+}
+
+void gw_api_token_create(gw_req *r, const struct gw_caller *who)
+{
+    json_t *body = gw_api_body(r);
+    if (!body)
+        return;
+    char err[200];
+    struct tk *t = tk_new(r, who);
+    if (!t) {
+        json_decref(body);
+        return;
+    }
+    int bad = read_fields(body, &t->in, err, sizeof err);
+    json_decref(body);
+    if (bad)
+        return refuse(r, t, err);
+    if (!(t->in.set & F_NAME))
+        return refuse(r, t, "name is required");
+    if (!t->in.name[0])
+        return refuse(r, t, "name must not be empty");
+    if (!future_or_never(t->in.expired, t->now))
+        return refuse(r, t, "expired_time must be -1 (never) or a time in the future");
+    if ((!t->in.ml && !(t->in.ml = gw_strdup(""))) || (!t->in.ips && !(t->in.ips = gw_strdup(""))))
+        return refuse(r, t, "out of memory");
+    if (strcmp(t->in.group, "auto") != 0)
+        t->in.cgr = 0; /* cross-group retry means something only for "auto" */
+    run(r, t, create_work);
+}
+
+/* ---- list, search, get ------------------------------------------------------ */
+
+static int page_of(gw_store *st, struct tk *t, const char *where, gw_sql_arg *a, size_t na)
+{
+    gw_rows *rows = NULL;
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM tokens WHERE %s", where);
+    int rc = gw_store_query(st, sql, a, na, &rows);
+    if (rc == GW_OK)
+        rc = gw_rows_int(rows, 0, 0, &t->total);
+    gw_rows_free(rows);
+    rows = NULL;
+    if (rc != GW_OK)
+        return rc;
+    snprintf(sql, sizeof sql,
+             "SELECT " TK_COLS " FROM tokens WHERE %s ORDER BY id DESC LIMIT ? OFFSET ?", where);
+    a[na] = GW_SQL_INT(t->pg.size);
+    a[na + 1] = GW_SQL_INT(t->pg.offset);
+    if ((rc = gw_store_query(st, sql, a, na + 2, &rows)) != GW_OK)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < gw_rows_count(rows); i++)
+        json_array_append_new(items, token_json(rows, i));
+    gw_rows_free(rows);
+    json_t *d = json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)t->pg.p, "page_size",
+                          (json_int_t)t->pg.size, "total", (json_int_t)t->total, "items",
+                          items ? items : json_array());
+    if (!d)
+        return GW_ENOMEM;
+    t->data = d;
+    return GW_OK;
+}
+
+static int list_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    gw_sql_arg a[3] = {GW_SQL_INT(t->who.id)};
+    return page_of(st, t, "user_id = ? AND deleted_at IS NULL", a, 1);
+}
+
+void gw_api_token_list(gw_req *r, const struct gw_caller *who)
+{
+    struct tk *t = tk_new(r, who);
+    if (!t)
+        return;
+    gw_api_page(r, &t->pg);
+    run(r, t, list_work);
+}
+
+/* The reference's sanitizeLikePattern: '!' escapes; '_' is literal; '%' is a
+ * wildcard, at most two, never doubled, with at least 2 other characters. Without
+ * '%' the match is exact. */
+static const char *like_pattern(const char *in, char *out, size_t cap, int *fuzzy)
+{
+    size_t k = 0, pct = 0, other = 0;
+    for (const char *p = in; *p; p++) {
+        if (k + 3 >= cap)
+            return "search text too long";
+        if (*p == '%') {
+            if (p[1] == '%')
+                return "consecutive % wildcards are not allowed";
+            pct++;
+        } else
+            other++;
+        if (*p == '!' || *p == '_')
+            out[k++] = '!';
+        out[k++] = *p;
+    }
+    out[k] = '\0';
+    if (pct > 2)
+        return "at most 2 % wildcards are allowed";
+    if (pct && other < 2)
+        return "a fuzzy search needs at least 2 characters besides %";
+    *fuzzy |= pct > 0;
+    return NULL;
+}
+
+static int search_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    char kw[2 * SEARCH_MAX + 4], tok[2 * SEARCH_MAX + 4], where[256];
+    int fuzzy = 0;
+    const char *e = NULL, *token = t->token;
+    if (strncmp(token, "sk-", 3) == 0)
+        token += 3;
+    if (t->keyword[0])
+        e = like_pattern(t->keyword, kw, sizeof kw, &fuzzy);
+    if (!e && token[0])
+        e = like_pattern(token, tok, sizeof tok, &fuzzy);
+    if (e)
+        return failf(t, e);
+    if (fuzzy) { /* over-cap users may only search exactly, as in the reference */
+        long long n = 0;
+        int rc = count_tokens(st, t->who.id, &n);
+        if (rc != GW_OK)
+            return rc;
+        if (n > max_tokens(st))
+            return failf(t, "too many tokens for a fuzzy search: search without %");
+    }
+    gw_sql_arg a[5] = {GW_SQL_INT(t->who.id)};
+    size_t na = 1;
+    snprintf(where, sizeof where, "user_id = ? AND deleted_at IS NULL%s%s",
+             t->keyword[0] ? " AND name LIKE ? ESCAPE '!'" : "",
+             token[0] ? " AND `key` LIKE ? ESCAPE '!'" : "");
+    if (t->keyword[0])
+        a[na++] = GW_SQL_TEXT(kw);
+    if (token[0])
+        a[na++] = GW_SQL_TEXT(tok);
+    return page_of(st, t, where, a, na);
+}
+
+void gw_api_token_search(gw_req *r, const struct gw_caller *who)
+{
+    const char *kw = gw_req_query(r, "keyword"), *tok = gw_req_query(r, "token");
+    if ((kw && strlen(kw) > SEARCH_MAX) || (tok && strlen(tok) > SEARCH_MAX)) {
+        gw_api_fail(r, "search text too long");
+        return;
+    }
+    struct tk *t = tk_new(r, who);
+    if (!t)
+        return;
+    snprintf(t->keyword, sizeof t->keyword, "%s", kw ? kw : "");
+    snprintf(t->token, sizeof t->token, "%s", tok ? tok : "");
+    gw_api_page(r, &t->pg);
+    run(r, t, search_work);
+}
+
+static int get_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    gw_rows *rows = NULL;
+    int rc = select_own(st, t, t->id, &rows);
+    if (rc == GW_OK && !rows)
+        return failf(t, "token not found");
+    if (rc == GW_OK && !(t->data = token_json(rows, 0)))
+        rc = GW_ENOMEM;
+    gw_rows_free(rows);
+    return rc;
+}
+
+static int key_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    gw_rows *rows = NULL;
+    int rc = select_own(st, t, t->id, &rows);
+    if (rc == GW_OK && !rows)
+        return failf(t, "token not found");
+    if (rc == GW_OK) {
+        const char *k = gw_rows_get(rows, 0, C_KEY);
+        if (!(t->data = json_pack("{s:s}", "key", k ? k : "")))
+            rc = GW_ENOMEM;
+    }
+    gw_rows_free(rows);
+    return rc;
+}
+
+static void by_id(gw_req *r, const struct gw_caller *who, gw_api_sql_cb work)
+{
+    long long id;
+    if (!parse_id(r, &id)) {
+        gw_api_fail(r, "invalid token id");
+        return;
+    }
+    struct tk *t = tk_new(r, who);
+    if (!t)
+        return;
+    t->id = id;
+    run(r, t, work);
+}
+
+void gw_api_token_get(gw_req *r, const struct gw_caller *who) { by_id(r, who, get_work); }
+void gw_api_token_key(gw_req *r, const struct gw_caller *who) { by_id(r, who, key_work); }
+
+/* ---- update ------------------------------------------------------------------ */
+
+static long long cell_int(const gw_rows *rows, size_t c, long long def)
+{
+    long long v;
+    return gw_rows_int(rows, 0, c, &v) == GW_OK ? v : def;
+}
+
+static const char *cell(const gw_rows *rows, size_t c)
+{
+    const char *v = gw_rows_get(rows, 0, c);
+    return v ? v : "";
+}
+
+/* Refusals that depend on the stored token; NULL when the update may go on. */
+static const char *check_update(struct tk *t, const gw_rows *row, long long *status,
+                                long long *expired)
+{
+    struct tk_in *in = &t->in;
+    long long cur = cell_int(row, C_STATUS, 1), exp0 = cell_int(row, C_EXPIRED, -1);
+    long long remain = (in->set & F_REMAIN) ? in->remain : cell_int(row, C_REMAIN, 0);
+    int unlimited = (in->set & F_UNLIMITED) ? in->unlimited : (int)cell_int(row, C_UNLIMITED, 0);
+    *expired = (in->set & F_EXPIRED) ? in->expired : exp0;
+    *status = (in->set & F_STATUS) ? in->status : cur;
+    if ((in->set & F_EXPIRED) && in->expired != exp0 && !future_or_never(in->expired, t->now))
+        return "expired_time must be -1 (never) or a time in the future";
+    if (*status == 1 && cur != 1) {
+        if (!future_or_never(*expired, t->now))
+            return "the token has expired: extend expired_time before enabling it";
+        if (cur == 4 && remain <= 0 && !unlimited)
+            return "the token's quota is used up: raise remain_quota before enabling it";
+    }
+    return NULL;
+}
+
+static int update_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    struct tk_in *in = &t->in;
+    gw_rows *row = NULL;
+    long long status, expired;
+    int ok = 1, rc;
+    if ((in->set & F_GROUP) && (rc = group_allowed(st, t, in->group, &ok)) != GW_OK)
+        return rc;
+    if (!ok) {
+        snprintf(t->msg, sizeof t->msg, "group \"%s\" is not available to this user", in->group);
+        t->fail = t->msg;
+        return GW_OK;
+    }
+    rc = select_own(st, t, t->id, &row);
+    if (rc != GW_OK)
+        return rc;
+    if (!row)
+        return failf(t, "token not found");
+    const char *why = check_update(t, row, &status, &expired);
+    if (why) {
+        gw_rows_free(row);
+        return failf(t, why);
+    }
+    const char *group = (in->set & F_GROUP) ? in->group : cell(row, C_GROUP);
+    int cgr = (in->set & F_CGR) ? in->cgr : (int)cell_int(row, C_CGR, 0);
+    gw_sql_arg a[11] = {
+        GW_SQL_TEXT((in->set & F_NAME) ? in->name : cell(row, C_NAME)),
+        GW_SQL_INT(expired),
+        GW_SQL_INT((in->set & F_UNLIMITED) ? in->unlimited : cell_int(row, C_UNLIMITED, 0)),
+        GW_SQL_INT((in->set & F_MLE) ? in->mle : cell_int(row, C_MLE, 0)),
+        GW_SQL_TEXT((in->set & F_ML) ? in->ml : cell(row, C_ML)),
+        GW_SQL_TEXT((in->set & F_IPS) ? in->ips : cell(row, C_IPS)),
+        GW_SQL_TEXT(group),
+        GW_SQL_INT(strcmp(group, "auto") == 0 ? cgr : 0),
+        GW_SQL_INT(status),
+        GW_SQL_INT(t->id),
+        GW_SQL_INT(t->who.id)};
+    rc = gw_store_exec(st,
+                       "UPDATE tokens SET name = ?, expired_time = ?, unlimited_quota = ?, "
+                       "model_limits_enabled = ?, model_limits = ?, allow_ips = ?, `group` = ?, "
+                       "cross_group_retry = ?, status = ? WHERE id = ? AND user_id = ? AND "
+                       "deleted_at IS NULL",
+                       a, 11, NULL);
+    /* remain_quota is money: a change is a token_set through the ledger. */
+    t->set_remain = rc == GW_OK && (in->set & F_REMAIN) && in->remain != cell_int(row, C_REMAIN, 0);
+    t->remain = in->remain;
+    t->uid = t->who.id;
+    gw_rows_free(row);
+    row = NULL;
+    if (rc == GW_OK)
+        rc = mirror(st, t, t->id, 0);
+    if (rc == GW_OK && (rc = select_own(st, t, t->id, &row)) == GW_OK && row) {
+        t->data = token_json(row, 0);
+        if (t->set_remain && t->data)
+            json_object_set_new(t->data, "remain_quota", json_integer(t->remain));
+    }
+    gw_rows_free(row);
+    return rc;
+}
+
+void gw_api_token_update(gw_req *r, const struct gw_caller *who)
+{
+    json_t *body = gw_api_body(r);
+    if (!body)
+        return;
+    char err[200];
+    struct tk *t = tk_new(r, who);
+    if (!t) {
+        json_decref(body);
+        return;
+    }
+    const char *so = gw_req_query(r, "status_only");
+    t->status_only = so && *so;
+    /* As in the reference, status changes only with ?status_only; the full edit
+     * ignores it (consoles send back whatever status they loaded, 3 and 4 included). */
+    int rc = opt_int(body, "id", 1, 9007199254740991LL, &t->id, err, sizeof err);
+    if (rc == 0)
+        snprintf(err, sizeof err, "id is required");
+    int bad = rc != 1;
+    if (!bad && t->status_only) {
+        rc = opt_int(body, "status", 1, 2, &t->in.status, err, sizeof err);
+        if (rc == 0)
+            snprintf(err, sizeof err, "status is required");
+        bad = rc != 1;
+        t->in.set |= F_STATUS;
+    } else if (!bad)
+        bad = read_fields(body, &t->in, err, sizeof err);
+    json_decref(body);
+    if (bad)
+        return refuse(r, t, err);
+    if ((t->in.set & F_NAME) && !t->in.name[0])
+        return refuse(r, t, "name must not be empty");
+    run(r, t, update_work);
+}
+
+/* ---- delete ------------------------------------------------------------------ */
+
+/* Soft-deletes the caller's tokens in t->ids and removes their mirrors. */
+static int delete_ids(gw_store *st, struct tk *t)
+{
+    gw_sql_arg a[BATCH_DELETE_MAX + 1];
+    gw_rows *rows = NULL;
+    long long n = 0;
+    char *in = in_list(t, a, 1), *sql;
+    if (!in)
+        return GW_ENOMEM;
+    a[0] = GW_SQL_INT(t->who.id);
+    size_t cap = strlen(in) + 128;
+    int rc = gw_store_begin(st);
+    if (rc == GW_OK && (sql = gw_malloc(cap))) {
+        snprintf(sql, cap,
+                 "SELECT id, `key` FROM tokens WHERE user_id = ? AND deleted_at IS NULL AND %s", in);
+        rc = gw_store_query(st, sql, a, 1 + t->nids, &rows);
+        if (rc == GW_OK) {
+            snprintf(sql, cap, "UPDATE tokens SET deleted_at = CURRENT_TIMESTAMP WHERE user_id = ? "
+                               "AND deleted_at IS NULL AND %s", in);
+            rc = gw_store_exec(st, sql, a, 1 + t->nids, &n);
+        }
+        gw_free(sql);
+    } else if (rc == GW_OK)
+        rc = GW_ENOMEM;
+    gw_free(in);
+    if (rc == GW_OK)
+        rc = gw_store_commit(st);
+    if (rc != GW_OK) {
+        gw_store_rollback(st);
+        gw_rows_free(rows);
+        return rc;
+    }
+    for (size_t i = 0; i < gw_rows_count(rows); i++) {
+        long long id = 0;
+        gw_rows_int(rows, i, 0, &id);
+        gw_rr_token_del(&t->cmds, t->who.id, id, gw_rows_get(rows, i, 1));
+    }
+    gw_rows_free(rows);
+    t->total = n;
+    return GW_OK;
+}
+
+static int delete_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    t->ids[0] = t->id;
+    t->nids = 1;
+    int rc = delete_ids(st, t);
+    if (rc == GW_OK && t->total != 1)
+        return failf(t, "token not found");
+    return rc;
+}
+
+void gw_api_token_delete(gw_req *r, const struct gw_caller *who) { by_id(r, who, delete_work); }
+
+static int batch_delete_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    int rc = delete_ids(st, t);
+    if (rc == GW_OK && !(t->data = json_integer(t->total)))
+        rc = GW_ENOMEM;
+    return rc;
+}
+
+static int batch_keys_work(gw_store *st, void *ctx)
+{
+    struct tk *t = ctx;
+    gw_sql_arg a[BATCH_KEYS_MAX + 1];
+    gw_rows *rows = NULL;
+    char *in = in_list(t, a, 1), sql[128 + 4 * BATCH_KEYS_MAX];
+    if (!in)
+        return GW_ENOMEM;
+    a[0] = GW_SQL_INT(t->who.id);
+    snprintf(sql, sizeof sql,
+             "SELECT id, `key` FROM tokens WHERE user_id = ? AND deleted_at IS NULL AND %s", in);
+    gw_free(in);
+    int rc = gw_store_query(st, sql, a, 1 + t->nids, &rows);
+    if (rc != GW_OK)
+        return rc;
+    json_t *keys = json_object();
+    for (size_t i = 0; keys && i < gw_rows_count(rows); i++) {
+        const char *id = gw_rows_get(rows, i, 0), *k = gw_rows_get(rows, i, 1);
+        json_object_set_new(keys, id ? id : "0", json_string(k ? k : ""));
+    }
+    gw_rows_free(rows);
+    if (!keys || !(t->data = json_pack("{s:o}", "keys", keys)))
+        return GW_ENOMEM;
+    return GW_OK;
+}
+
+/* Body {"ids":[...]}: 1..max integers. */
+static void batch(gw_req *r, const struct gw_caller *who, size_t max, gw_api_sql_cb work)
+{
+    json_t *body = gw_api_body(r);
+    if (!body)
+        return;
+    const json_t *ids = json_object_get(body, "ids");
+    size_t n = json_array_size(ids), i;
+    const json_t *v;
+    char msg[80];
+    const char *err = NULL;
+    if (!json_is_array(ids) || n == 0)
+        err = "invalid request: ids must be a non-empty array of token ids";
+    else if (n > max)
+        err = (snprintf(msg, sizeof msg, "at most %zu ids at once", max), msg);
+    json_array_foreach(ids, i, v) {
+        if (!err && (!json_is_integer(v) || json_integer_value(v) < 1))
+            err = "invalid request: ids must be a non-empty array of token ids";
+    }
+    struct tk *t = err ? NULL : tk_new(r, who);
+    if (t) {
+        json_array_foreach(ids, i, v) {
+            t->ids[i] = (long long)json_integer_value(v);
+        }
+        t->nids = n;
+    }
+    json_decref(body);
+    if (err)
+        gw_api_fail(r, err);
+    else if (t)
+        run(r, t, work);
+}
+
+void gw_api_token_batch_delete(gw_req *r, const struct gw_caller *who)
+{
+    batch(r, who, BATCH_DELETE_MAX, batch_delete_work);
+}
+
+void gw_api_token_batch_keys(gw_req *r, const struct gw_caller *who)
+{
+    batch(r, who, BATCH_KEYS_MAX, batch_keys_work);
+}

@@ -23,6 +23,7 @@
 #include "gateway/core/log.h"
 #include "gateway/http/http.h"
 #include "gateway/http/upstream.h"
+#include "gateway/state/config_watch.h"
 #include "gateway/state/redis.h"
 #include "persist/store.h"
 #include "gateway/worker.h"
@@ -120,6 +121,8 @@ static void shutdown_now(struct gw_worker *w)
         lws_context_destroy(w->ctx);
     gw_upstream_free(w->up);
     w->up = NULL;
+    gw_cfgwatch_stop(w->cfgwatch); /* before Redis: its GET in flight comes back closed */
+    w->cfgwatch = NULL;
     gw_redis_free(w->redis);
     w->redis = NULL;
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
@@ -249,7 +252,8 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
         GW_ERROR("SQL: %s", err);
         return 1;
     }
-    if (!w->redis || gw_upstream_new(&w->loop, &w->up) != GW_OK) {
+    w->cfgwatch = gw_cfgwatch_start(&w->loop, w->redis, w->pool, GW_CFGWATCH_POLL_MS);
+    if (!w->redis || !w->cfgwatch || gw_upstream_new(&w->loop, &w->up) != GW_OK) {
         GW_ERROR("out of memory at worker start");
         return 1;
     }

@@ -18,6 +18,7 @@ struct gw_redis;
 struct gw_store_pool;
 struct gw_upstream;
 struct gw_static;
+struct gw_cfgwatch;
 
 struct gw_worker_stats {
     uint64_t requests;      /* dispatched */
@@ -42,6 +43,7 @@ struct gw_worker {
     uint64_t drain_deadline_ms;
     struct gw_redis *redis;
     struct gw_store_pool *pool;
+    struct gw_cfgwatch *cfgwatch;     /* options snapshot (state/config_watch.h) */
     struct gw_upstream *up;
     const struct gw_static *statics;  /* loaded by the supervisor before fork */
     uint64_t rng;                     /* request ids (not security sensitive) */

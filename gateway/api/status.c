@@ -6,6 +6,7 @@
 #include <time.h>
 #include <uv.h>
 #include "gateway/api/api.h"
+#include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/state/redis.h"
@@ -29,6 +30,55 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Fields that come from the runtime options (this worker's snapshot, kept
+ * fresh by gateway/state/config_watch.c). */
+static json_t *num(double v)
+{
+    int whole = v > -9e15 && v < 9e15 && v == (double)(long long)v;
+    return whole ? json_integer((json_int_t)v) : json_real(v);
+}
+
+static void option_fields(json_t *d, struct gw_worker *w)
+{
+    static const char *const strs[][2] = {
+        {"system_name", "SystemName"}, {"logo", "Logo"}, {"footer_html", "Footer"},
+        {"server_address", "ServerAddress"}, {"top_up_link", "TopUpLink"},
+        {"docs_link", "general_setting.docs_link"},
+        {"quota_display_type", "general_setting.quota_display_type"},
+        {"custom_currency_symbol", "general_setting.custom_currency_symbol"},
+        {"data_export_default_time", "DataExportDefaultTime"},
+    };
+    static const char *const bools[][2] = {
+        {"display_in_currency", "DisplayInCurrencyEnabled"}, {"enable_drawing", "DrawingEnabled"},
+        {"enable_task", "TaskEnabled"}, {"enable_data_export", "DataExportEnabled"},
+        {"default_collapse_sidebar", "DefaultCollapseSidebar"},
+        {"mj_notify_enabled", "MjNotifyEnabled"}, {"demo_site_enabled", "DemoSiteEnabled"},
+        {"self_use_mode_enabled", "SelfUseModeEnabled"},
+        {"default_use_auto_group", "DefaultUseAutoGroup"},
+        {"register_enabled", "RegisterEnabled"}, {"password_login_enabled", "PasswordLoginEnabled"},
+        {"password_register_enabled", "PasswordRegisterEnabled"},
+    };
+    static const char *const nums[][2] = {
+        {"quota_per_unit", "QuotaPerUnit"},
+        {"custom_currency_exchange_rate", "general_setting.custom_currency_exchange_rate"},
+        {"usd_exchange_rate", "USDExchangeRate"}, {"price", "Price"},
+        {"stripe_unit_price", "StripeUnitPrice"},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        json_t *v = json_string(gw_options_value(w, strs[i][1]));
+        json_object_set_new(d, strs[i][0], v ? v : json_string(""));
+    }
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+        json_object_set_new(d, bools[i][0], json_boolean(gw_options_bool(w, bools[i][1], 0)));
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        json_object_set_new(d, nums[i][0], num(gw_options_float(w, nums[i][1], 0)));
+    const char *chats = gw_options_value(w, "Chats");
+    json_t *a = chats ? json_loads(chats, 0, NULL) : NULL;
+    json_object_set_new(d, "chats", json_is_array(a) ? a : json_array());
+    if (a && !json_is_array(a))
+        json_decref(a);
+}
+
 static json_t *status_data(struct status_ctx *c)
 {
     struct gw_worker *w = c->r->worker;
@@ -39,10 +89,8 @@ static json_t *status_data(struct status_ctx *c)
     /* auth toggles (none of these sign-in methods is built yet) */
     static const char *const off[] = {
         "email_verification", "github_oauth", "discord_oauth", "linuxdo_oauth", "telegram_oauth",
-        "wechat_login", "turnstile_check", "enable_batch_update", "enable_drawing", "enable_task",
-        "enable_data_export", "default_collapse_sidebar", "mj_notify_enabled",
-        "demo_site_enabled", "self_use_mode_enabled", "default_use_auto_group",
-        "api_info_enabled", "uptime_kuma_enabled", "announcements_enabled", "faq_enabled",
+        "wechat_login", "turnstile_check", "enable_batch_update", "api_info_enabled",
+        "uptime_kuma_enabled", "announcements_enabled", "faq_enabled",
         "oidc_enabled", "passkey_login", "passkey_allow_insecure", "user_agreement_enabled",
         "privacy_policy_enabled", "checkin_enabled",
     };
@@ -50,26 +98,14 @@ static json_t *status_data(struct status_ctx *c)
         json_object_set_new(d, off[i], json_false());
     static const char *const empty[] = {
         "github_client_id", "discord_client_id", "linuxdo_client_id", "telegram_bot_name",
-        "logo", "footer_html", "wechat_qrcode", "turnstile_site_key", "top_up_link", "docs_link",
-        "custom_currency_symbol", "oidc_client_id", "oidc_authorization_endpoint",
+        "wechat_qrcode", "turnstile_site_key", "oidc_client_id", "oidc_authorization_endpoint",
         "passkey_display_name", "passkey_rp_id", "passkey_origins", "passkey_user_verification",
         "passkey_attachment", "HeaderNavModules", "SidebarModulesAdmin",
     };
     for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++)
         json_object_set_new(d, empty[i], json_string(""));
     json_object_set_new(d, "linuxdo_minimum_trust_level", json_integer(0));
-    json_object_set_new(d, "system_name", json_string("Token Factory"));
-    json_object_set_new(d, "server_address", json_string(""));
-    /* quota display: 500,000 quota = 1 USD, as in the reference */
-    json_object_set_new(d, "quota_per_unit", json_integer(500000));
-    json_object_set_new(d, "display_in_currency", json_true());
-    json_object_set_new(d, "quota_display_type", json_string("USD"));
-    json_object_set_new(d, "custom_currency_exchange_rate", json_integer(1));
-    json_object_set_new(d, "data_export_default_time", json_string("hour"));
-    json_object_set_new(d, "chats", json_array());
-    json_object_set_new(d, "usd_exchange_rate", json_real(7.3));
-    json_object_set_new(d, "price", json_real(7.3));
-    json_object_set_new(d, "stripe_unit_price", json_real(8.0));
+    option_fields(d, w);
     json_object_set_new(d, "setup", json_boolean(c->setup));
     json_object_set_new(d, "_qn", json_string("new-api"));
     /* ours: health of the state stores */

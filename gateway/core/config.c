@@ -113,6 +113,49 @@ static int v_session_secret(const char *value, char *err, size_t errlen)
     return GW_EINVAL;
 }
 
+/* "ip[/bits]" entries separated by commas (spaces allowed). */
+static int v_proxies(const char *value, char *err, size_t errlen)
+{
+    const char *p = value;
+
+    while (*p != '\0') {
+        char item[64];
+        unsigned char a[16];
+        size_t n = strcspn(p, ",");
+        const char *slash;
+        long long bits;
+        int v6;
+
+        while (n > 0 && *p == ' ') {
+            p++;
+            n--;
+        }
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= sizeof(item))
+            goto bad;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        slash = strchr(item, '/');
+        if (slash != NULL)
+            item[slash - item] = '\0';
+        v6 = strchr(item, ':') != NULL;
+        if (inet_pton(v6 ? AF_INET6 : AF_INET, item, a) != 1)
+            goto bad;
+        if (slash != NULL &&
+            gw_str_to_ll(gw_str_c(slash + 1), 0, v6 ? 128 : 32, &bits) != GW_OK)
+            goto bad;
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+    return GW_OK;
+bad:
+    set_err(err, errlen, "must be a comma-separated list of IP addresses or CIDRs "
+            "such as 127.0.0.1,10.0.0.0/8");
+    return GW_EINVAL;
+}
+
 /* ---- the table ---- */
 
 #define OFF(f) offsetof(struct gw_config, f)
@@ -168,6 +211,27 @@ static const struct gw_config_entry entries[] = {
         "`master` or `slave`. A slave skips database migrations."),
     INT("REDIS_TIMEOUT_MS", redis_timeout_ms, "2000", 10, 60000,
         "Per-command Redis timeout in milliseconds."),
+    BOOL("GLOBAL_API_RATE_LIMIT_ENABLE", global_api_rl_enable, "true",
+         "Limit requests to `/api/*` per client IP (the reference's `GA` limiter)."),
+    INT("GLOBAL_API_RATE_LIMIT", global_api_rl, "180", 1, 1000000000,
+        "Requests per client IP per window on `/api/*`."),
+    INT("GLOBAL_API_RATE_LIMIT_DURATION", global_api_rl_duration, "180", 1, 86400,
+        "Window of GLOBAL_API_RATE_LIMIT, in seconds."),
+    BOOL("GLOBAL_WEB_RATE_LIMIT_ENABLE", global_web_rl_enable, "true",
+         "Limit requests for the console's pages and files per client IP (`GW`)."),
+    INT("GLOBAL_WEB_RATE_LIMIT", global_web_rl, "60", 1, 1000000000,
+        "Console requests per client IP per window."),
+    INT("GLOBAL_WEB_RATE_LIMIT_DURATION", global_web_rl_duration, "180", 1, 86400,
+        "Window of GLOBAL_WEB_RATE_LIMIT, in seconds."),
+    BOOL("CRITICAL_RATE_LIMIT_ENABLE", critical_rl_enable, "true",
+         "Limit sign-in, registration, setup, top-up and key reveal per client IP (`CT`)."),
+    INT("CRITICAL_RATE_LIMIT", critical_rl, "20", 1, 1000000000,
+        "Critical requests per client IP per window."),
+    INT("CRITICAL_RATE_LIMIT_DURATION", critical_rl_duration, "1200", 1, 86400,
+        "Window of CRITICAL_RATE_LIMIT, in seconds."),
+    STR("TRUSTED_PROXIES", trusted_proxies, "", v_proxies,
+        "Comma-separated proxy IPs/CIDRs whose X-Forwarded-For names the client. Empty: "
+        "the peer address is the client and X-Forwarded-For is ignored."),
     BOOL("GW_TEST_HOOKS", test_hooks, "false",
          "Enables /__test routes used by the integration tests; never in "
          "production."),

@@ -55,6 +55,16 @@ struct gw_config {
     int redis_timeout_ms;      /* REDIS_TIMEOUT_MS */
     int test_hooks;            /* GW_TEST_HOOKS */
     int session_cookie_secure; /* SESSION_COOKIE_SECURE */
+    int global_api_rl_enable;  /* GLOBAL_API_RATE_LIMIT_ENABLE */
+    int global_api_rl;         /* GLOBAL_API_RATE_LIMIT, requests per window */
+    int global_api_rl_duration; /* GLOBAL_API_RATE_LIMIT_DURATION, seconds */
+    int global_web_rl_enable;  /* GLOBAL_WEB_RATE_LIMIT_ENABLE */
+    int global_web_rl;         /* GLOBAL_WEB_RATE_LIMIT */
+    int global_web_rl_duration; /* GLOBAL_WEB_RATE_LIMIT_DURATION */
+    int critical_rl_enable;    /* CRITICAL_RATE_LIMIT_ENABLE */
+    int critical_rl;           /* CRITICAL_RATE_LIMIT */
+    int critical_rl_duration;  /* CRITICAL_RATE_LIMIT_DURATION */
+    char *trusted_proxies;     /* TRUSTED_PROXIES: comma list of IPs/CIDRs */
 
     /* Derived by gw_config_load, not read from the environment. */
     enum gw_sql_kind sql_kind;

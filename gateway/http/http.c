@@ -6,6 +6,7 @@
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/api/auth.h"
+#include "gateway/api/ratelimit_ip.h"
 #include "gateway/http/http.h"
 #include "gateway/http/router.h"
 #include "gateway/http/static.h"
@@ -83,14 +84,10 @@ static void preflight(gw_req *r)
     gw_resp_send(r, 204, NULL, NULL, 0);
 }
 
-void gw_http_dispatch(gw_req *r)
+static void route_request(gw_req *r)
 {
     size_t n;
     const struct gw_route *routes = gw_routes(&n), *route = NULL;
-    if (r->method == GW_M_OPTIONS && r->is_cors) {
-        preflight(r);
-        return;
-    }
     int rc = gw_router_match(routes, n, r->method, r->path, &route, r->params, &r->nparams);
     if (rc == GW_OK) {
         r->route = route;
@@ -109,4 +106,13 @@ void gw_http_dispatch(gw_req *r)
         return;
     }
     not_routed(r, 405);
+}
+
+void gw_http_dispatch(gw_req *r)
+{
+    if (r->method == GW_M_OPTIONS && r->is_cors) {
+        preflight(r);
+        return;
+    }
+    gw_ratelimit_ip(r, route_request); /* per-IP limits before any handler */
 }

@@ -106,6 +106,11 @@ class Gateway:
             "STATIC_DIR": os.path.join(self.tmp, "no-ui"), "LOG_LEVEL": "info",
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=23",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+            # Every test client is 127.0.0.1: the per-IP limits (defaults 180
+            # /api requests per 3 min, 20 sign-ins per 20 min) are off unless
+            # a test turns them on (test_ratelimit_ip.py).
+            "GLOBAL_API_RATE_LIMIT_ENABLE": "false", "GLOBAL_WEB_RATE_LIMIT_ENABLE": "false",
+            "CRITICAL_RATE_LIMIT_ENABLE": "false",
         })
         for k in ("SQL_DSN", "REDIS_CONN_STRING", "SQLITE_PATH"):
             self.env.pop(k, None)

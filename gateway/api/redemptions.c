@@ -14,8 +14,11 @@
  *     users.quota and writes the log row (users.quota is never touched here).
  *  If the script definitely wrote nothing (user_not_found), the claim is undone. If
  *  the outcome is unknown (timeout, connection lost) the claim stays: the same user
- *  sending the code again within REDRIVE_S re-runs step 2 with the same op id, which
- *  credits it if the first call never ran and is a no-op replay if it did. */
+ *  sending the code again between REDRIVE_MIN_S and REDRIVE_S later re-runs step 2
+ *  with the same op id, which credits it if the first call never ran and is a no-op
+ *  replay ("already used") if it did. Before REDRIVE_MIN_S the first request may
+ *  still be crediting, so a second one is simply refused: a race of many requests
+ *  has exactly one success. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +38,7 @@
 #define EXPIRY_MAX 253402300799LL
 #define KEY_MAX 64
 #define SEARCH_MAX 256
+#define REDRIVE_MIN_S 30 /* older than any in-flight credit (Redis deadline ~1 s, 2 tries) */
 #define REDRIVE_S 600
 #define ADJUST_TRIES 2
 
@@ -583,8 +587,9 @@ static int topup_work(gw_store *st, void *ctx)
     gw_rows_free(rows);
     if (n == 1)
         d->mode = M_FRESH;
-    else if (status == 3 && used_by == d->who.id && redeemed >= d->now - REDRIVE_S)
-        d->mode = M_REDRIVE; /* ours, recent: finish a credit whose outcome was unknown */
+    else if (status == 3 && used_by == d->who.id && redeemed <= d->now - REDRIVE_MIN_S &&
+             redeemed >= d->now - REDRIVE_S)
+        d->mode = M_REDRIVE; /* ours, settled in time: finish a credit left unknown */
     else if (status == 3)
         return failf(d, "this redemption code has already been used");
     else if (status == 2)
@@ -646,8 +651,8 @@ static void on_redeem(const struct gw_adjust_result *res, void *arg)
     } else {
         GW_ERROR("redemption %lld: credit of %lld to user %lld %s (%s) rid=%s", d->id, d->quota,
                  d->who.id, unknown ? "unknown" : "refused", res->error, r->rid);
-        gw_api_fail(r, unknown ? "the redemption is still being processed; submit the same code "
-                                 "again in a moment to finish it"
+        gw_api_fail(r, unknown ? "the redemption is still being processed; if your balance has "
+                                 "not changed, submit the same code again in a minute"
                                : "the redemption failed");
         rd_free(d);
     }
@@ -684,8 +689,8 @@ static void topup_done(gw_req *r, int rc, void *ctx)
     }
     if (credit(r, d) != GW_OK) {
         GW_ERROR("redemption %lld: credit to user %lld not sent rid=%s", d->id, d->who.id, r->rid);
-        gw_api_fail(r, "the redemption is still being processed; submit the same code again in "
-                       "a moment to finish it");
+        gw_api_fail(r, "the redemption is still being processed; if your balance has not "
+                       "changed, submit the same code again in a minute");
         rd_free(d);
     }
 }

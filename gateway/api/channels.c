@@ -180,7 +180,8 @@ static void where_common(gw_store *st, struct qb *q, const struct gw__chjob *j, 
         qb_add(q, gw_store_kind(st) == GW_DB_MYSQL
                       ? " AND CONCAT(',', `group`, ',') LIKE ? ESCAPE '!'"
                       : " AND (',' || `group` || ',') LIKE ? ESCAPE '!'");
-        qb_arg(q, GW_SQL_TEXT(qb_like(q, "%,", j->group, ",%")));
+        const char *pat = qb_like(q, "%,", j->group, ",%"); /* GW_SQL_TEXT evaluates twice */
+        qb_arg(q, GW_SQL_TEXT(pat));
     }
 }
 
@@ -195,11 +196,12 @@ static void where_search(gw_store *st, struct qb *q, const struct gw__chjob *j, 
         kid = 0;
     qb_add(q, " AND (id = ? OR name LIKE ? ESCAPE '!' OR `key` = ? OR base_url LIKE ? "
               "ESCAPE '!') AND models LIKE ? ESCAPE '!'");
+    const char *kw = qb_like(q, "%", j->keyword, "%"), *mp = qb_like(q, "%", j->model, "%");
     qb_arg(q, GW_SQL_INT(kid));
-    qb_arg(q, GW_SQL_TEXT(qb_like(q, "%", j->keyword, "%")));
+    qb_arg(q, GW_SQL_TEXT(kw));
     qb_arg(q, GW_SQL_TEXT(j->keyword));
-    qb_arg(q, GW_SQL_TEXT(qb_like(q, "%", j->keyword, "%")));
-    qb_arg(q, GW_SQL_TEXT(qb_like(q, "%", j->model, "%")));
+    qb_arg(q, GW_SQL_TEXT(kw));
+    qb_arg(q, GW_SQL_TEXT(mp));
 }
 
 typedef void (*where_fn)(gw_store *, struct qb *, const struct gw__chjob *, int);

@@ -24,7 +24,9 @@
 #include "gateway/state/scripts.h"
 #include "gateway/supervisor.h"
 #include "gateway/worker.h"
+#include "gateway/ledger_proc.h"
 #include "persist/store.h"
+#include "persist/warm.h"
 
 #define MAX_WORKERS 256
 #define CRASH_WINDOW_S 2
@@ -47,6 +49,10 @@ struct sup {
     char redis_sock[256];
     uint64_t start_time;
     int failed;               /* a worker ended badly during shutdown */
+    struct gw_redis_addr redis;
+    pid_t ledger_pid;         /* persister + reaper process */
+    time_t ledger_started;
+    char node[128];           /* this replica's name (ledger consumer, tf:nodes) */
 };
 
 static void on_sig(int sig)
@@ -163,17 +169,19 @@ static int start_embedded_redis(struct sup *s)
     return GW_OK;
 }
 
-static void stop_pid(pid_t pid, int sig, int wait_s)
+/* Signals pid, waits up to wait_s, then SIGKILLs it; returns its status. */
+static int stop_pid(pid_t pid, int sig, int wait_s)
 {
-    int status;
+    int status = 0;
     kill(pid, sig);
     for (int i = 0; i < wait_s * 20; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid)
-            return;
+            return status;
         usleep(50000);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
+    return status;
 }
 
 /* ---- storage and scripts -------------------------------------------------- */
@@ -210,6 +218,7 @@ static int prepare_redis(struct sup *s)
         GW_ERROR("REDIS_CONN_STRING: %s", err);
         return GW_EINVAL;
     }
+    s->redis = addr;
     if (gw_redis_sync_wait_ready(&addr, 15000) != GW_OK) {
         GW_ERROR("Redis at %s is not answering", s->cfg->redis_conn_string);
         return GW_EIO;
@@ -226,6 +235,50 @@ static int prepare_redis(struct sup *s)
         GW_ERROR("Redis scripts: %s", err);
     redisFree(c); /* no hiredis state across fork */
     return rc;
+}
+
+/* Cold start (DESIGN §2): when Redis has no warm marker, load users, tokens
+ * and channels from SQL under a Redis lock. It waits for the ledger to
+ * drain, so the ledger process must already be running. */
+static int warm_redis(struct sup *s)
+{
+    struct gw_warm_result wr;
+    char err[256];
+    gw_store *db = NULL;
+    redisContext *rc = NULL;
+    int rv = gw_store_open(s->cfg->sql_dsn, s->cfg->sqlite_path, &db, err, sizeof err);
+    if (rv == GW_OK && !(rc = gw_redis_sync_connect(&s->redis, 5000, err, sizeof err)))
+        rv = GW_EIO;
+    if (rv == GW_OK) {
+        memset(&wr, 0, sizeof wr);
+        rv = gw_warm_run(db, rc, NULL, &wr);
+        if (rv != GW_OK)
+            GW_ERROR("cold start of Redis from SQL failed: %s", gw_strerror(rv));
+        else if (wr.loaded)
+            GW_INFO("cold start: loaded %lld users, %lld tokens, %lld channels into Redis",
+                    wr.users, wr.tokens, wr.channels);
+    } else {
+        GW_ERROR("cold start: %s", err);
+    }
+    if (rc)
+        redisFree(rc); /* no hiredis state across fork */
+    gw_store_close(db);
+    return rv;
+}
+
+/* The ledger process: persister and reaper threads live in a child of their
+ * own, so the supervisor stays single-threaded and every fork is clean. */
+static pid_t spawn_ledger(struct sup *s)
+{
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        reset_child_signals(1);
+        exit(gw_ledger_main(s->cfg, &s->redis, s->node));
+    }
+    s->ledger_pid = pid > 0 ? pid : 0;
+    s->ledger_started = time(NULL);
+    return pid;
 }
 
 /* Fail before forking when the port is taken by something that is not
@@ -286,6 +339,16 @@ static int reap(struct sup *s, int stopping)
     pid_t pid;
     char msg[160];
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == s->ledger_pid) {
+            s->ledger_pid = 0;
+            if (!stopping) {
+                GW_ERROR("ledger process died (status %d); restarting it", status);
+                if (time(NULL) - s->ledger_started < CRASH_WINDOW_S)
+                    usleep(500000);
+                spawn_ledger(s);
+            }
+            continue;
+        }
         if (pid == s->redis_pid) {
             s->redis_pid = 0;
             if (!stopping) {
@@ -383,6 +446,15 @@ int gw_supervisor_run(struct gw_config *cfg)
         GW_ERROR("cannot load STATIC_DIR %s", cfg->static_dir);
         rc = GW_EIO;
     }
+    if (rc == GW_OK) {
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        snprintf(s->node, sizeof s->node, "%s:%d", host, (int)getpid());
+        if (spawn_ledger(s) < 0)
+            rc = GW_EIO;
+        else
+            rc = warm_redis(s);
+    }
     if (rc != GW_OK || got_stop)
         goto out;
 
@@ -418,6 +490,14 @@ int gw_supervisor_run(struct gw_config *cfg)
 stop:
     stop_workers(s);
 out:
+    if (s->ledger_pid > 0) { /* after the workers: their last settles get applied */
+        int st = stop_pid(s->ledger_pid, SIGTERM, 30);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            GW_ERROR("ledger process ended with status %d", st);
+            s->failed = 1;
+        }
+        s->ledger_pid = 0;
+    }
     if (s->redis_pid > 0)
         stop_pid(s->redis_pid, SIGTERM, 10); /* Redis fsyncs its AOF on SIGTERM */
     gw_static_free(s->statics);

@@ -205,6 +205,9 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a supervisor killed with -9 */
     snprintf(tag, sizeof tag, "w%d", id);
     gw_log_set_process(tag);
+    snprintf(tag, sizeof tag, "tf-worker-%d", id);
+    prctl(PR_SET_NAME, tag); /* shows in ps and /proc/<pid>/comm */
+    snprintf(tag, sizeof tag, "w%d", id);
     w->id = id;
     w->cfg = cfg;
     w->statics = statics;

@@ -186,6 +186,8 @@ int gw_reaper_start(const struct gw_reaper_opts *o, gw_reaper **out)
     r->o = *o;
     r->o.interval_ms = o->interval_ms ? o->interval_ms : 1000;
     r->o.max_count = o->max_count ? o->max_count : 1000;
+    if (r->o.max_count > 10000) /* reap.lua refuses more per call */
+        r->o.max_count = 10000;
     r->script = f;
     pthread_mutex_init(&r->mu, NULL);
     pthread_condattr_init(&ca);

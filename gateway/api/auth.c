@@ -52,6 +52,7 @@ int gw_auth_issue_access(const struct gw_config *cfg, long long uid, const char 
 /* ---- verification --------------------------------------------------------- */
 
 struct auth_job {
+    int optional; /* gw_api_try_auth: failures call cb with NULL */
     int min_role;
     gw_authed_cb cb;
     /* input */
@@ -116,6 +117,12 @@ static void looked_up(gw_req *r, int rc, void *ctx)
     struct auth_job *a = ctx;
     if (!gw_req_alive(r))
         goto out;
+    if (a->optional) {
+        int ok = rc == GW_OK && a->found && a->session_ok && a->who.status == 1 &&
+                 (!a->claimed_user || a->claimed_user == a->who.id);
+        a->cb(r, ok ? &a->who : NULL);
+        goto out;
+    }
     if (rc != GW_OK)
         gw_api_deny(r, 500, "AUTH_INTERNAL_ERROR", "authentication backend unavailable");
     else if (!a->found)
@@ -177,11 +184,22 @@ static const char *verify_jwt(const struct gw_config *cfg, const char *tok, stru
     return why;
 }
 
-void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb)
+/* Answers a failure, or for an optional check hands NULL to cb. */
+static void refuse(gw_req *r, int optional, gw_authed_cb cb, int status, const char *code,
+                   const char *msg)
+{
+    if (optional)
+        cb(r, NULL);
+    else
+        gw_api_deny(r, status, code, msg);
+}
+
+static void authenticate(gw_req *r, int min_role, gw_authed_cb cb, int optional)
 {
     const char *h = gw_req_header(r, "authorization");
     if (!h || !*h) {
-        gw_api_deny(r, 401, "AUTH_UNAUTHORIZED", "not signed in: send Authorization: Bearer <token>");
+        refuse(r, optional, cb, 401, "AUTH_UNAUTHORIZED",
+               "not signed in: send Authorization: Bearer <token>");
         return;
     }
     if (strncasecmp(h, "Bearer ", 7) == 0)
@@ -190,16 +208,17 @@ void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb)
         h++;
     struct auth_job *a = gw_calloc(1, sizeof *a);
     if (!a) {
-        gw_api_deny(r, 500, "AUTH_INTERNAL_ERROR", "out of memory");
+        refuse(r, optional, cb, 500, "AUTH_INTERNAL_ERROR", "out of memory");
         return;
     }
+    a->optional = optional;
     a->min_role = min_role;
     a->cb = cb;
     const char *claimed = gw_req_header(r, "new-api-user");
     if (claimed && *claimed &&
         gw_str_to_ll(gw_str_c(claimed), 1, (long long)1 << 53, &a->claimed_user) != GW_OK) {
         gw_free(a);
-        gw_api_deny(r, 401, "AUTH_UNAUTHORIZED", "malformed New-Api-User header");
+        refuse(r, optional, cb, 401, "AUTH_UNAUTHORIZED", "malformed New-Api-User header");
         return;
     }
     const char *dot = strchr(h, '.');
@@ -208,20 +227,25 @@ void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb)
         const char *why = verify_jwt(r->worker->cfg, h, a, &expired);
         if (why) {
             gw_free(a);
-            gw_api_deny(r, 401, expired ? "AUTH_TOKEN_EXPIRED" : "AUTH_UNAUTHORIZED", why);
+            refuse(r, optional, cb, 401, expired ? "AUTH_TOKEN_EXPIRED" : "AUTH_UNAUTHORIZED",
+                   why);
             return;
         }
     } else {
         size_t n = strlen(h);
         if (n == 0 || n >= sizeof a->pat) {
             gw_free(a);
-            gw_api_deny(r, 401, "AUTH_UNAUTHORIZED", "invalid access token");
+            refuse(r, optional, cb, 401, "AUTH_UNAUTHORIZED", "invalid access token");
             return;
         }
         memcpy(a->pat, h, n + 1);
     }
     if (gw_api_sql(r, lookup, looked_up, a) != GW_OK) {
         gw_free(a);
-        gw_api_deny(r, 500, "AUTH_INTERNAL_ERROR", "cannot queue the lookup");
+        refuse(r, optional, cb, 500, "AUTH_INTERNAL_ERROR", "cannot queue the lookup");
     }
 }
+
+void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb) { authenticate(r, min_role, cb, 0); }
+
+void gw_api_try_auth(gw_req *r, gw_authed_cb cb) { authenticate(r, 0, cb, 1); }

@@ -36,6 +36,10 @@ struct gw_caller {
  * failure it answers the request itself and cb is never called. */
 void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb);
 
+/* For endpoints that show more to signed-in callers: cb gets the caller,
+ * or NULL when there is no valid credential (never answers itself). */
+void gw_api_try_auth(gw_req *r, gw_authed_cb cb);
+
 /* Derived keys (32 bytes) for a purpose: "access", "refresh". */
 void gw_auth_key(const struct gw_config *cfg, const char *purpose, unsigned char out[32]);
 

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <uv.h>
 #include "gateway/api/api.h"
+#include "gateway/api/auth.h"
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
@@ -21,6 +22,7 @@ struct status_ctx {
     long long redis_us;
     uint64_t t0;
     const char *db_kind;
+    json_t *ledger; /* admins only: per-replica ledger counters from tf:nodes */
 };
 
 static uint64_t now_us(void)
@@ -112,6 +114,10 @@ static json_t *status_data(struct status_ctx *c)
     json_object_set_new(d, "redis", json_pack("{s:b, s:I}", "ok", c->redis_ok, "latency_us",
                                               (json_int_t)c->redis_us));
     json_object_set_new(d, "sql", json_pack("{s:b, s:s}", "ok", c->sql_ok, "type", c->db_kind));
+    if (c->ledger) {
+        json_object_set_new(d, "ledger", c->ledger);
+        c->ledger = NULL;
+    }
     return d;
 }
 
@@ -128,8 +134,37 @@ static void finish(struct status_ctx *c)
         gw_resp_json(r, 200, j);
         json_decref(j);
     }
+    json_decref(c->ledger);
     gw_free(c);
     gw_req_unref(r);
+}
+
+/* tf:nodes holds one JSON blob per replica (gateway/ledger_proc.c). */
+static void on_nodes(int status, redisReply *reply, void *data)
+{
+    struct status_ctx *c = data;
+    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY) {
+        json_t *nodes = json_object();
+        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+            redisReply *k = reply->element[i], *v = reply->element[i + 1];
+            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                continue;
+            json_t *blob = json_loadb(v->str, v->len, 0, NULL);
+            if (blob)
+                json_object_setn_new(nodes, k->str, k->len, blob);
+        }
+        c->ledger = json_pack("{s:o}", "nodes", nodes);
+    }
+    finish(c);
+}
+
+static void on_caller(gw_req *r, const struct gw_caller *who)
+{
+    struct status_ctx *c = r->handler_data;
+    if (who && who->role >= GW_ROLE_ADMIN &&
+        gw_redis_command(r->worker->redis, on_nodes, c, "HGETALL tf:nodes") == GW_OK)
+        return;
+    finish(c);
 }
 
 static void on_ping(int status, redisReply *reply, void *data)
@@ -172,8 +207,10 @@ void gw_api_status(gw_req *r)
     c->r = r;
     c->t0 = now_us();
     c->db_kind = gw_db_kind_name(gw_store_dsn_kind(r->worker->cfg->sql_dsn));
-    c->pending = 3; /* redis, sql, and this function */
+    c->pending = 4; /* redis, sql, the caller check, and this function */
     gw_req_ref(r);
+    r->handler_data = c;
+    gw_api_try_auth(r, on_caller);
     if (gw_redis_command(r->worker->redis, on_ping, c, "PING") != GW_OK)
         c->pending--; /* not connected: redis_ok stays 0 */
     c->work.data = c;

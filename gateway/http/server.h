@@ -81,6 +81,7 @@ struct gw_req {
     long long content_length; /* fixed responses: body length; -1 chunked */
     gw_req_cb on_abort, on_drain;
     void *cb_data;
+    void *handler_data;       /* free for the handler (e.g. across an auth step) */
 };
 
 /* References: the connection holds one; async work holds its own. */

@@ -365,14 +365,21 @@ def supervisor_restarts_a_dead_worker():
     g = Gateway(workers=2).start()
     try:
         from harness import descendants
-        workers = [p for p in descendants(g.proc.pid)
-                   if "redis" not in open(f"/proc/{p}/cmdline").read()]
-        assert len(workers) == 2, workers
-        os.kill(workers[0], sig.SIGKILL)
+        def workers():
+            return [p for p in descendants(g.proc.pid)
+                    if open(f"/proc/{p}/comm").read().startswith("tf-worker")]
+        assert len(workers()) == 2, workers()
+        ledger = [p for p in descendants(g.proc.pid)
+                  if open(f"/proc/{p}/comm").read().startswith("tf-ledger")]
+        assert len(ledger) == 1, ledger
+        os.kill(workers()[0], sig.SIGKILL)
         wait_for(lambda: "restarting" in g.read_log(), 10, what="restart")
-        wait_for(lambda: len([p for p in descendants(g.proc.pid)
-                              if "redis" not in open(f"/proc/{p}/cmdline").read()]) == 2,
-                 10, what="replacement worker")
+        wait_for(lambda: len(workers()) == 2, 10, what="replacement worker")
+        # The ledger process is supervised the same way.
+        os.kill(ledger[0], sig.SIGKILL)
+        wait_for(lambda: "ledger process died" in g.read_log(), 10, what="ledger restart")
+        wait_for(lambda: any(open(f"/proc/{p}/comm").read().startswith("tf-ledger")
+                             for p in descendants(g.proc.pid)), 10, what="new ledger process")
         for _ in range(10):
             assert request("GET", g.port, "/api/status")[0] == 200
     finally:

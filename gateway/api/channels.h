@@ -1,6 +1,7 @@
-/* Channel management internals shared by channels.c (reads), channel_ops.c
- * (writes) and abilities.c (validation, row writes, abilities, Redis
- * mirror). Not an interface for other modules: the handlers are in api.h.
+/* Channel management internals shared by channels.c (reads, export),
+ * channel_ops.c (create, update, import), channel_bulk.c (deletes, tags,
+ * fix) and abilities.c (validation, row writes, abilities, Redis mirror).
+ * Not an interface for other modules: the handlers are in api.h.
  *
  * Reference: controller/channel.go and model/channel.go, model/ability.go
  * (new-api-behaviour.md §2). Every write runs in one SQL transaction that
@@ -63,7 +64,13 @@ void gw__ch_run(gw_req *r, struct gw__chjob *j, gw_api_sql_cb work);
 /* :id path parameter (positive integer), or 0 after answering an error. */
 long long gw__ch_path_id(gw_req *r);
 
-/* Validation (loop). Copies the writable fields present in src into dst as
+/* Validation (loop). Limits follow the narrowest column of the three
+ * schemas: name/tag/base_url 191 bytes, group 64 (each model 255), remark
+ * 255, status_code_mapping 1024, text columns 65535; type 0..60, status
+ * 1..3, weight 0..2^32-1, auto_ban 0/1; base_url http(s) or empty;
+ * model_mapping and status_code_mapping JSON objects of strings; setting,
+ * settings, param_override, header_override JSON objects or "".
+ * Copies the writable fields present in src into dst as
  * normalised column values (strings, integers): models and group become
  * trimmed, de-duplicated comma lists; JSON text fields must parse.
  * GW_EINVAL with a message in err on the first bad field. */

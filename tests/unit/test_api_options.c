@@ -1,0 +1,127 @@
+/* The option registry: lookups, secrets, and gw_option_normalize per type
+ * (table-driven: value in, stored text or the error's words out). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "gateway/api/options.h"
+#include "gateway/core/alloc.h"
+#include "gateway/core/err.h"
+
+static void test_registry(void **state)
+{
+    size_t n;
+    const struct gw_option_def *t = gw_option_table(&n);
+    (void)state;
+    assert_true(n > 100);
+    for (size_t i = 0; i < n; i++) {
+        assert_ptr_equal(gw_option_find(t[i].key), &t[i]); /* no duplicate keys */
+        assert_non_null(t[i].def);
+    }
+    assert_null(gw_option_find("NoSuchKey"));
+    assert_null(gw_option_find(NULL));
+    assert_string_equal(gw_option_default("QuotaPerUnit"), "500000");
+    assert_string_equal(gw_option_default("general_setting.ping_interval_enabled"), "false");
+    assert_null(gw_option_default("nope"));
+    static const char *const secret[] = {"SMTPToken", "GitHubClientSecret", "EpayKey",
+                                         "client_secret", "x.api_key"};
+    static const char *const open[] = {"SystemName", "TokenLimit", "KeyWords", "api_keys"};
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+        assert_true(gw_option_is_secret(secret[i]));
+    for (size_t i = 0; i < sizeof open / sizeof open[0]; i++)
+        assert_false(gw_option_is_secret(open[i]));
+}
+
+static const struct {
+    const char *key, *json, *stored; /* stored NULL: refused, json holds... */
+    const char *words;               /* ...and the message contains this */
+} cases[] = {
+    {"RegisterEnabled", "true", "true", NULL},
+    {"RegisterEnabled", "\"false\"", "false", NULL},
+    {"RegisterEnabled", "1", NULL, "true or false"},
+    {"RegisterEnabled", "\"TRUE\"", NULL, "true or false"},
+    {"QuotaForNewUser", "42", "42", NULL},
+    {"QuotaForNewUser", "\"42\"", "42", NULL},
+    {"QuotaForNewUser", "4.0", "4", NULL},
+    {"QuotaForNewUser", "4.5", NULL, "integer"},
+    {"QuotaForNewUser", "-1", NULL, "between"},
+    {"QuotaForNewUser", "1e300", NULL, "between"},
+    {"QuotaForNewUser", "\"\"", NULL, "integer"},
+    {"QuotaForNewUser", "\" 5\"", NULL, "integer"},
+    {"QuotaForNewUser", "\"5;\"", NULL, "integer"},
+    {"QuotaForNewUser", "[5]", NULL, "integer"},
+    {"QuotaPerUnit", "0.1", "0.1", NULL},
+    {"QuotaPerUnit", "\"2.5\"", "2.5", NULL},
+    {"QuotaPerUnit", "\"nan\"", NULL, "number"},
+    {"QuotaPerUnit", "0", NULL, "between"},
+    {"SystemName", "\"a'b\\\"c\"", "a'b\"c", NULL},
+    {"SystemName", "7", "7", NULL},
+    {"SystemName", "false", "false", NULL},
+    {"SystemName", "{}", NULL, "string"},
+    {"SystemName", "null", NULL, "required"},
+    {"SystemName", "\"a\\u0000b\"", NULL, "NUL"},
+    {"ModelRatio", "\"{\\\"m\\\": 1.5}\"", "{\"m\": 1.5}", NULL},
+    {"ModelRatio", "{\"m\": 2}", "{\"m\":2}", NULL},
+    {"ModelRatio", "\"{\\\"m\\\": \\\"x\\\"}\"", NULL, "number"},
+    {"ModelRatio", "\"{\\\"m\\\": -1}\"", NULL, "number"},
+    {"ModelRatio", "\"[]\"", NULL, "object"},
+    {"ModelRatio", "\"{\"", NULL, "JSON"},
+    {"ModelRatio", "3", NULL, "JSON"},
+    {"GroupGroupRatio", "\"{\\\"a\\\": {\\\"b\\\": 0.5}}\"", "{\"a\": {\"b\": 0.5}}", NULL},
+    {"GroupGroupRatio", "\"{\\\"a\\\": 1}\"", NULL, "object"},
+    {"UserUsableGroups", "\"{\\\"a\\\": 1}\"", NULL, "string"},
+    {"Chats", "\"[{\\\"x\\\": 1}]\"", "[{\"x\": 1}]", NULL},
+    {"Chats", "\"{}\"", NULL, "array"},
+};
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[256] = "", *out = (char *)1;
+        json_error_t je;
+        json_t *v = json_loads(cases[i].json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        const struct gw_option_def *d = gw_option_find(cases[i].key);
+        assert_non_null(d);
+        if (!v)
+            fail_msg("case %zu: bad test JSON %s", i, cases[i].json);
+        int rc = gw_option_normalize(d, v, &out, err, sizeof err);
+        if (cases[i].stored) {
+            if (rc != GW_OK)
+                fail_msg("case %zu (%s %s): refused: %s", i, cases[i].key, cases[i].json, err);
+            assert_string_equal(out, cases[i].stored);
+        } else {
+            assert_int_equal(rc, GW_EINVAL);
+            assert_null(out);
+            if (!strstr(err, cases[i].words) || !strstr(err, cases[i].key))
+                fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err, cases[i].words);
+        }
+        gw_free(out);
+        json_decref(v);
+    }
+}
+
+static void test_long_string(void **state)
+{
+    static char big[1024 * 1024 + 2];
+    char err[128], *out = NULL;
+    (void)state;
+    memset(big, 'x', sizeof big - 1);
+    json_t *v = json_string(big);
+    assert_int_equal(gw_option_normalize(gw_option_find("HomePageContent"), v, &out, err,
+                                         sizeof err), GW_EINVAL);
+    assert_non_null(strstr(err, "too long"));
+    json_decref(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_long_string),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

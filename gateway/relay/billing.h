@@ -3,9 +3,17 @@
  * tokens.
  *
  * The ratio tables come from the options (ModelRatio, CompletionRatio,
- * ModelPrice, GroupRatio, GroupGroupRatio, CacheRatio, CreateCacheRatio),
- * each a JSON object text; unset options take the reference's defaults.
- * A gw_ratios is immutable once built and shared by a worker's requests. */
+ * ModelPrice, GroupRatio, GroupGroupRatio, CacheRatio, CreateCacheRatio,
+ * ImageRatio, AudioRatio, AudioCompletionRatio), each a JSON object text; a
+ * set option replaces the whole default table, as the reference's
+ * LoadFromJsonString does; unset options take the reference's defaults
+ * (ratios_default.c). A gw_ratios is immutable once built and may be read
+ * from any thread; it owns everything it points to.
+ *
+ * Model names are matched exactly after the reference's
+ * FormatMatchingModelName collapse (gpt-4-gizmo* → "gpt-4-gizmo-*",
+ * gpt-4o-gizmo* → "gpt-4o-gizmo-*", gemini-2.5-{flash,flash-lite,pro}…
+ * containing "-thinking-" → "gemini-2.5-…-thinking-*"). */
 #ifndef GW_RELAY_BILLING_H
 #define GW_RELAY_BILLING_H
 
@@ -13,48 +21,129 @@
 #include <jansson.h>
 
 #define GW_QUOTA_PER_UNIT 500000
+/* The reference's PreConsumedQuota default (tokens, not quota). */
+#define GW_BILLING_PRE_CONSUMED_MIN 500
+/* Completion allowance reserved when the request sets no max_tokens: the
+ * reference reserves none and lets the call run into the red; we reserve
+ * this many completion tokens at the completion ratio and let the relay
+ * extend the reservation mid-stream. */
+#define GW_BILLING_DEFAULT_MAX_TOKENS 4096
 
 typedef struct gw_ratios gw_ratios;
 
-/* get(key) returns the option's current text or NULL when unset. */
+/* get(key) returns the option's current text or NULL when unset; an empty
+ * text counts as unset. On failure returns GW_EINVAL with err naming the
+ * option (and key) — not JSON, not an object, a value that is not a
+ * number, negative or above 1e9 (GroupGroupRatio: an object of such
+ * objects) — or GW_ENOMEM; *out is then NULL. */
 typedef const char *(*gw_option_get_cb)(const char *key, void *data);
 int gw_ratios_build(gw_option_get_cb get, void *data, gw_ratios **out, char *err, size_t errlen);
 void gw_ratios_free(gw_ratios *r);
 
 struct gw_price {
     int use_price;            /* ModelPrice set: a fixed price per call */
-    double model_price;       /* USD per call */
-    double model_ratio, completion_ratio, group_ratio, cache_ratio, cache_write_ratio;
-    int free;                 /* ratio or price is 0: nothing is reserved */
+    double model_price;       /* USD per call (price mode; else 0) */
+    /* Ratio mode only (all 0 in price mode, as in the reference's logs). */
+    double model_ratio, completion_ratio, cache_ratio, cache_write_ratio;
+    double image_ratio, audio_ratio, audio_completion_ratio;
+    int has_audio_ratio;      /* AudioRatio or AudioCompletionRatio lists the model */
+    double group_ratio;       /* always set */
+    double group_special_ratio; /* GroupGroupRatio value used, or -1 */
+    int free;                 /* ratio, price or group ratio is 0: nothing is reserved */
 };
 
-/* Price of model for a user in user_group calling through using_group.
- * GW_ENOTFOUND when neither a ratio nor a price is configured and
- * self_use_mode is off (reference: "倍率或价格未配置"); with self_use_mode the
- * reference's fallback ratio 37.5 applies. */
+/* Price of model for a user in user_group calling through using_group
+ * (the token's group, or the group "auto" resolved to).
+ * Group ratio: GroupGroupRatio[user_group][using_group] if present, else
+ * GroupRatio[using_group], else 1 (the reference logs and uses 1).
+ * ModelPrice wins over ModelRatio. GW_ENOTFOUND when neither is configured
+ * and self_use_mode is off (reference: "倍率或价格未配置"); with self_use_mode
+ * (pass it also for the user setting AcceptUnsetRatioModel) the reference's
+ * fallback ratio 37.5 applies. Completion ratio: the reference's
+ * GetCompletionRatio, i.e. hard-coded "locked" values for known families
+ * win over the option. out is fully written on success. */
 int gw_price_lookup(const gw_ratios *r, const char *model, const char *user_group,
                     const char *using_group, int self_use_mode, struct gw_price *out);
 
+/* Usage in OpenAI semantics: prompt includes cached, cache-write, image and
+ * audio input tokens. Unknown details are 0. */
 struct gw_usage {
     long long prompt, completion, total;
     long long cached, cache_write;  /* prompt tokens read from / written to cache */
+    long long image;                /* prompt_tokens_details.image_tokens */
+    long long text_in, audio_in;    /* prompt_tokens_details.{text,audio}_tokens */
+    long long text_out, audio_out;  /* completion_tokens_details.{text,audio}_tokens */
     int present;                    /* the upstream reported usage */
 };
 
-/* Reservation before the call: price mode → exactly the price;
- * ratio mode → (max(prompt_estimate, pre_consumed_min) + max_tokens) ×
- * model_ratio × group_ratio. max_tokens 0 → the caller's default. */
+/* Reservation before the call, in quota.
+ * Price mode: exactly what gw_billing_quota charges for the call,
+ * round_half_up(price × 500000 × group_ratio) — so a budget for exactly N
+ * calls serves exactly N (the reference truncates here; we must not, or
+ * reservation and charge would differ).
+ * Ratio mode, as the reference (truncated):
+ *   int((max(prompt_estimate, pre_consumed_min) + max_tokens) ×
+ *       (model_ratio × group_ratio))
+ * and when max_tokens ≤ 0, GW_BILLING_DEFAULT_MAX_TOKENS × completion_ratio
+ * (rounded up) stands in for it. 0 for a free model. Never negative. */
 long long gw_billing_reserve(const struct gw_price *p, long long prompt_estimate,
                              long long max_tokens, long long pre_consumed_min);
 
-/* Actual quota for the usage (OpenAI chat formula, rounded half up; a
- * non-zero ratio gives at least 1; no tokens at all gives 0). */
+/* Actual quota for the usage, in exact decimal arithmetic on the shortest
+ * decimal form of each ratio (as shopspring/decimal.NewFromFloat), rounded
+ * half up — the reference's postConsumeQuota:
+ *   base   = max(0, prompt − cached − cache_write − image)
+ *   prompt_q = base + cached×CacheRatio + cache_write×CreateCacheRatio
+ *              + image×ImageRatio
+ *   quota  = (prompt_q + completion×CompletionRatio) × ModelRatio × GroupRatio
+ * ModelRatio×GroupRatio ≠ 0 gives at least 1. Price mode:
+ * price × 500000 × group_ratio. prompt + completion == 0 gives 0 in both
+ * modes (reference: "上游没有返回计费信息"); a caller without upstream usage
+ * fills prompt/completion from the estimates first.
+ * When the usage has audio tokens and the model has an audio ratio, the
+ * reference's audio formula applies instead:
+ *   (text_in + text_out×CR + audio_in×AR + audio_out×AR×ACR) × MR × GR
+ * (price mode there truncates, as the reference). */
 long long gw_billing_quota(const struct gw_price *p, const struct gw_usage *u);
 
-/* Token estimates used when the upstream reports no usage. Bounded work,
- * no allocation proportional to the text. */
+/* Token estimates used when the upstream reports no usage: the reference's
+ * heuristic (service/token_estimator.go) with the weights of the provider
+ * the model name selects ("gemini", "claude", else OpenAI). We have no BPE
+ * vocabularies, so OpenAI models use the OpenAI weights where the
+ * reference runs tiktoken. One pass, no allocation; text may be NULL when
+ * len is 0. */
 long long gw_estimate_text_tokens(const char *model, const char *text, size_t len);
-/* OpenAI chat request: messages, names, tools, images (reference rules). */
+
+/* The same estimator fed piece by piece (stream deltas): the result is
+ * identical to one gw_estimate_text_tokens over the concatenation, however
+ * the text is split, including inside a UTF-8 sequence. Constant memory. */
+struct gw_estimator {
+    const void *w;            /* the provider's weights */
+    double count;
+    int word;                 /* inside a run of letters (1) or digits (2) */
+    unsigned char pending[4]; /* an incomplete UTF-8 sequence at a chunk end */
+    unsigned npending;
+};
+void gw_estimator_init(struct gw_estimator *e, const char *model);
+void gw_estimator_feed(struct gw_estimator *e, const char *text, size_t len);
+long long gw_estimator_result(struct gw_estimator *e);
+
+/* Prompt estimate for an OpenAI-style request body (chat, completions,
+ * embeddings), the reference's EstimateRequestToken: texts (prompt, input
+ * strings, each message's role, name and text parts, each tool's name,
+ * description and parameters as compact JSON) joined by "\n" and
+ * estimated once; + 3 per message, 3 per name, 8 per tool and 3 more when
+ * the body has "messages" or "prompt" (the OpenAI relay format); images
+ * per gw_estimate_image_tokens without a size (we never fetch them),
+ * input_audio 256, file 4096, video_url 8192. 0 for a NULL body. */
 long long gw_estimate_request_tokens(const char *model, const json_t *request);
+
+/* One image: for OpenAI text models (name contains gpt-, o1, o3, o4 or
+ * chatgpt) the reference's getImageToken — tile formula (fit in 2048²,
+ * shortest side to 768, base + tile × 512-px tiles, per-model base/tile),
+ * the 32-px patch formula for the mini/nano families, detail "low" → base;
+ * width or height 0 (size unknown) → 3 × base as the reference counts when
+ * it does not fetch the image. Other models: 520. */
+long long gw_estimate_image_tokens(const char *model, int width, int height, const char *detail);
 
 #endif

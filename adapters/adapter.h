@@ -25,6 +25,13 @@ enum gw_relay_mode {
     GW_RELAY_MODERATIONS,     /* POST /v1/moderations */
 };
 
+/* The client's request headers, for header_override ({client_header:Name}
+ * and the "*" / "re:" passthrough keys). The callback calls visit() once per
+ * header (name and value are NUL-terminated and valid during the call); a
+ * non-zero return from visit stops the walk. */
+typedef int (*gw_header_visit_cb)(const char *name, const char *value, void *data);
+typedef void (*gw_client_headers_cb)(void *ctx, gw_header_visit_cb visit, void *data);
+
 /* One upstream attempt, as the adapter needs it. */
 struct gw_relay_call {
     enum gw_relay_mode mode;
@@ -36,19 +43,43 @@ struct gw_relay_call {
     int stream;
     int inject_usage;           /* add stream_options.include_usage */
     const char *api_key;        /* the channel key chosen for this attempt */
+    /* The client's headers (NULL for channel tests and when unknown):
+     * client_header placeholders then resolve to nothing and passthrough
+     * keys pass nothing, as in the reference's channel tests. */
+    gw_client_headers_cb client_headers;
+    void *client_headers_ctx;
+    int is_channel_test;        /* param_override condition "is_channel_test" */
 };
 
-/* The request to send: url, headers and body are owned by the struct and
- * released with gw_upstream_req_free(). */
+/* Bounds of what build() produces. */
+#define GW_UPSTREAM_URL_MAX 4096
+#define GW_UPSTREAM_BODY_MAX (64u << 20)
+#define GW_UPSTREAM_PROXY_MAX 1024
+
+/* The request to send: url, headers, body and proxy are owned by the struct
+ * and released with gw_upstream_req_free(). url, body and proxy are
+ * NUL-terminated once written; proxy is empty (len 0) when the channel has
+ * none, else the relay passes proxy.base to CURLOPT_PROXY (setting.proxy:
+ * "http://host:port", "socks5://user:pass@host:port", ...). */
 struct gw_upstream_req {
     gw_buf url;
     struct curl_slist *headers;
     gw_buf body;
+    gw_buf proxy;
 };
+/* Cannot fail; allocates nothing. */
 void gw_upstream_req_init(struct gw_upstream_req *q);
+/* Frees everything and leaves q initialised (free twice is harmless). */
 void gw_upstream_req_free(struct gw_upstream_req *q);
-/* Appends "Name: value" (copied). */
+/* Appends "Name: value" (copied). An empty value sends "Name;" (an empty
+ * header) except for names curl must drop ("Expect"), which get "Name:".
+ * GW_EINVAL when name or value holds CR, LF or NUL, or name a ':'. */
 int gw_upstream_req_header(struct gw_upstream_req *q, const char *name, const char *value);
+/* Like gw_upstream_req_header, but first removes any header of that name
+ * (ASCII case-insensitive): the last set wins, as Go's Header.Set. */
+int gw_upstream_req_set_header(struct gw_upstream_req *q, const char *name, const char *value);
+/* Value of the first header called name, or NULL; points into q->headers. */
+const char *gw_upstream_req_get_header(const struct gw_upstream_req *q, const char *name);
 
 /* What to do with one upstream stream event. */
 enum gw_stream_action {
@@ -59,26 +90,45 @@ enum gw_stream_action {
 
 struct gw_adapter {
     const char *name;
-    /* Builds URL, headers (auth included) and body for one attempt. */
+    /* Builds URL, headers (auth included), body and proxy for one attempt.
+     * out must be initialised; on failure it may hold partial output (free
+     * it either way) and err says why (GW_EINVAL: bad channel config or
+     * body, e.g. an invalid param_override; GW_ENOTSUP: regex_replace;
+     * GW_ETOOBIG: over the bounds above; GW_ENOMEM). call->body may be
+     * edited in place. */
     int (*build)(const struct gw_channel *ch, const char *base_url,
                  const struct gw_relay_call *call, struct gw_upstream_req *out, char *err,
                  size_t errlen);
-    /* Non-streamed success body → usage (u->present = 0 when absent). */
+    /* Non-streamed success body → usage (u->present = 0 when absent or all
+     * zero). GW_EINVAL when the body is not a JSON object; *u is then zero. */
     int (*parse_response)(const char *body, size_t len, struct gw_usage *u);
     /* One streamed event: reads usage when present, counts delivered text
      * (*delta_chars, for estimation without keeping the text), and says
      * what to do with the event. client_wants_usage: the client itself asked
-     * for stream_options.include_usage. */
+     * for stream_options.include_usage. *u is overwritten only by an event
+     * that carries a non-zero usage; *delta_chars is incremented by the
+     * Unicode code points of choices[].delta.content / .reasoning_content /
+     * .tool_calls[].function.arguments and choices[].text. Events that are
+     * not JSON pass through untouched. Never allocates beyond jansson. */
     enum gw_stream_action (*stream_event)(const struct gw_sse_event *ev, int client_wants_usage,
                                           struct gw_usage *u, size_t *delta_chars);
-    /* Error body → message and code (for logs and auto-disable keywords). */
+    /* Error body → message and code (for logs and auto-disable keywords).
+     * Both outputs are always NUL-terminated (possibly empty; truncated to
+     * their capacity). 0 when the body had a recognised error shape,
+     * GW_EINVAL otherwise (msg then holds the start of the raw body). */
     int (*parse_error)(const char *body, size_t len, char *msg, size_t msgcap, char *code,
                        size_t codecap);
 };
 
 /* Channel-type flags. */
-#define GW_CT_STREAM_OPTIONS 1u  /* accepts stream_options.include_usage */
+#define GW_CT_STREAM_OPTIONS 1u  /* accepts stream_options.include_usage (the reference's
+                                    streamSupportedChannels); others get it removed */
 #define GW_CT_HTTP 2u            /* default base URL is http:// (Ollama) */
+#define GW_CT_ORGANIZATION 4u    /* sends OpenAI-Organization when the channel sets one */
+#define GW_CT_URL_TEMPLATE 8u    /* base_url is the full URL; "{model}" → upstream model */
+#define GW_CT_CHAT_NO_V1 16u     /* chat goes to {base}/chat/completions (Perplexity) */
+#define GW_CT_FIM_BETA 32u       /* completions go to {base}/beta/completions (DeepSeek) */
+#define GW_CT_OPENROUTER 64u     /* HTTP-Referer / X-OpenRouter-Title, usage.include */
 
 struct gw_channel_type {
     int type;                     /* reference constant/channel.go */
@@ -90,11 +140,19 @@ struct gw_channel_type {
 
 /* NULL for types without an adapter yet. */
 const struct gw_channel_type *gw_channel_type(int type);
-/* The channel's base URL: its own, else the type's default; no trailing '/'. */
+/* The channel's base URL: its own, else the type's default; no trailing '/'.
+ * Returns buf, or NULL when it does not fit in cap or ct is NULL and the
+ * channel sets none. "" when neither the channel nor the type has one. */
 const char *gw_channel_base_url(const struct gw_channel *ch, const struct gw_channel_type *ct,
                                 char *buf, size_t cap);
 
 extern const struct gw_adapter gw_adapter_openai;
 extern const struct gw_adapter gw_adapter_azure;
+
+/* AZURE_DEFAULT_API_VERSION: used when an Azure channel's `other` is empty. */
+#define GW_AZURE_DEFAULT_API_VERSION "2025-04-01-preview"
+/* Overrides the default (from the environment, at startup; NULL restores
+ * it). The string must outlive the process's relays. */
+void gw_azure_set_default_api_version(const char *v);
 
 #endif

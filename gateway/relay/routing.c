@@ -149,14 +149,7 @@ void gw_routing_free(gw_routing *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->nchannels; i++) {
-        struct gw_channel *c = &t->channels[i];
-        json_decref(c->model_mapping);
-        json_decref(c->status_code_mapping);
-        json_decref(c->param_override);
-        json_decref(c->header_override);
-        json_decref(c->setting);
-        json_decref(c->settings);
-    }
+    for (size_t i = 0; i < t->nchannels; i++)
+        gw__routing_channel_release(&t->channels[i]);
     gw_arena_free(t->arena);
 }

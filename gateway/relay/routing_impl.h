@@ -37,4 +37,7 @@ struct gw_routing {
     size_t nbad;
 };
 
+/* Drops the channel's JSON values (routing_load.c). */
+void gw__routing_channel_release(struct gw_channel *c);
+
 #endif

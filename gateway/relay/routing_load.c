@@ -186,7 +186,7 @@ static int load_keys(gw_arena *a, struct gw_channel *c, gw_str raw, const json_t
     return GW_OK;
 }
 
-static void channel_release(struct gw_channel *c)
+void gw__routing_channel_release(struct gw_channel *c)
 {
     json_decref(c->model_mapping);
     json_decref(c->status_code_mapping);
@@ -247,7 +247,7 @@ static int fill_channel(gw_arena *a, const gw_rows *r, size_t row, struct gw_cha
     return GW_OK;
 fail:
     json_decref(info);
-    channel_release(c);
+    gw__routing_channel_release(c);
     return rc;
 }
 

@@ -31,6 +31,7 @@
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
+#include "gateway/state/redis.h"
 #include "gateway/worker.h"
 
 #define AFF_LEN 4
@@ -106,12 +107,10 @@ static void on_adjust(const struct gw_adjust_result *res, void *arg)
     gw_req_unref(r);
 }
 
-static void ujob_done(gw_req *r, int rc, void *ctx)
+static void finish(gw_req *r, struct gw__ujob *u)
 {
-    struct gw__ujob *u = ctx;
-    gw_api_redis_send(r, &u->cmds); /* committed: mirror even if the client left */
-    if (rc != GW_OK) {
-        gw_api_fail(r, gw_api_store_msg(rc));
+    if (u->rc != GW_OK) {
+        gw_api_fail(r, gw_api_store_msg(u->rc));
     } else if (u->fail) {
         gw_api_fail(r, u->fail);
     } else if (u->adjust) {
@@ -130,6 +129,48 @@ static void ujob_done(gw_req *r, int rc, void *ctx)
         answer(r, u);
     }
     gw__ujob_free(u);
+}
+
+/* One mirror command (or the initial count) is done; the last one answers. */
+static void mirrored(struct gw__ujob *u)
+{
+    gw_req *r = u->r;
+    if (--u->pending > 0)
+        return;
+    finish(r, u);
+    gw_req_unref(r);
+}
+
+static void on_mirror(int status, redisReply *reply, void *data)
+{
+    struct gw__ujob *u = data;
+    if (status != GW_OK || !reply || reply->type == REDIS_REPLY_ERROR)
+        GW_ERROR("redis write-through of user %lld failed (%s) rid=%s", u->id,
+                 status != GW_OK ? gw_strerror(status) : reply ? reply->str : "no reply",
+                 u->r->rid);
+    mirrored(u);
+}
+
+static void ujob_done(gw_req *r, int rc, void *ctx)
+{
+    struct gw__ujob *u = ctx;
+    u->rc = rc;
+    /* Committed: the mirror follows even if the client left. One reference
+     * covers every pending command; the last reply answers. */
+    u->r = r;
+    gw_req_ref(r);
+    u->pending = 1;
+    for (size_t i = 0; i < u->cmds.n; i++) {
+        struct gw_rcmd *c = &u->cmds.cmd[i];
+        u->pending++;
+        if (gw_redis_command_argv(r->worker->redis, on_mirror, u, c->argc,
+                                  (const char **)c->argv, c->len) != GW_OK) {
+            GW_ERROR("redis write-through of user %lld not sent rid=%s", u->id, r->rid);
+            u->pending--;
+        }
+    }
+    gw_rcmds_free(&u->cmds);
+    mirrored(u); /* drops the initial count */
 }
 
 void gw__ujob_run(gw_req *r, struct gw__ujob *u, gw_api_sql_cb work)

@@ -4,8 +4,10 @@
  * One job struct (gw__ujob) carries a request's input to the thread pool
  * and its answer back; gw__ujob_run() queues `work` and answers from the
  * shared `done`: it sends the Redis mirror commands first (the SQL change is
- * committed, so the mirror follows even if the client left), then either the
- * failure, the ledger adjust of a quota change, or {"success":true,data}.
+ * committed, so the mirror follows even if the client left) and waits for
+ * Redis to acknowledge them — a disabled user is refused by the relay once
+ * the answer is out — then answers the failure, runs the ledger adjust of a
+ * quota change, or answers {"success":true,data}.
  *
  * Money: users.quota is written in SQL only when a user is created; any
  * later change goes through adjust.lua (GW_ADJUST_USER_SET / USER_ADD) whose
@@ -72,7 +74,9 @@ struct gw__ujob {
     enum gw_adjust_op op;
     long long adj_value;
     char content[160];
-    gw_req *r;              /* held while adjust runs */
+    int rc;                 /* the SQL job's result */
+    size_t pending;         /* mirror commands not yet acknowledged */
+    gw_req *r;              /* held while the mirror and adjust run */
 };
 
 /* Allocates a job for r (answers "out of memory" itself and returns NULL). */

@@ -12,7 +12,7 @@
 #include "gateway/core/err.h"
 #include "gateway/relay/billing.h"
 #include "gateway/relay/billing_dec.h"
-#include "gateway/relay/ratios_default.h"
+#include "gateway/relay/billing_defaults.h"
 
 /* Values above this are config mistakes, and the bound keeps the exact
  * decimal products inside billing_dec's fixed size. */

@@ -7,7 +7,7 @@
  * ImageRatio, AudioRatio, AudioCompletionRatio), each a JSON object text; a
  * set option replaces the whole default table, as the reference's
  * LoadFromJsonString does; unset options take the reference's defaults
- * (ratios_default.c). A gw_ratios is immutable once built and may be read
+ * (billing_defaults.c). A gw_ratios is immutable once built and may be read
  * from any thread; it owns everything it points to.
  *
  * Model names are matched exactly after the reference's

@@ -19,7 +19,7 @@
  * hard_completion_ratio(). */
 #include <stddef.h>
 
-#include "gateway/relay/ratios_default.h"
+#include "gateway/relay/billing_defaults.h"
 
 const struct gw__ratio_entry gw__default_model_ratio[] = {
     { "gpt-4-gizmo-*",                             15 },

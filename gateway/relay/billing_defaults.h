@@ -1,7 +1,7 @@
-/* The reference's default ratio tables (ratios_default.c), used for every
+/* The reference's default ratio tables (billing_defaults.c), used for every
  * option that is unset. Internal to billing.c. */
-#ifndef GW_RELAY_RATIOS_DEFAULT_H
-#define GW_RELAY_RATIOS_DEFAULT_H
+#ifndef GW_RELAY_BILLING_DEFAULTS_H
+#define GW_RELAY_BILLING_DEFAULTS_H
 
 struct gw__ratio_entry {
     const char *name;

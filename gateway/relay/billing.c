@@ -1,8 +1,8 @@
 /* Ratio tables, price lookup, reservation and quota (new-api-behaviour.md
- * §4). The lookups follow the reference's setting/ratio_setting (model_ratio.go, cache_ratio.go, group_ratio.go) and
- * relay/helper/price.go at the Feb tree (f4f144bc); the quota follows
- * relay/compatible_handler.go postConsumeQuota and service/quota.go
- * calculateAudioQuota. */
+ * §4). The lookups follow the reference's setting/ratio_setting
+ * (model_ratio.go, cache_ratio.go, group_ratio.go) and relay/helper/price.go
+ * at the Feb tree (f4f144bc); the quota follows relay/compatible_handler.go
+ * postConsumeQuota and service/quota.go calculateAudioQuota. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>

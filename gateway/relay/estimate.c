@@ -12,7 +12,6 @@
  * (Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic, Devanagari, Thai,
  * Georgian, Hangul Jamo, full-width forms); rarer scripts count as symbols. */
 #include <string.h>
-#include <strings.h>
 
 #include "gateway/relay/billing.h"
 

@@ -23,6 +23,7 @@
 #include "gateway/core/log.h"
 #include "gateway/http/http.h"
 #include "gateway/http/upstream.h"
+#include "gateway/relay/relay.h"
 #include "gateway/state/config_watch.h"
 #include "gateway/state/redis.h"
 #include "persist/store.h"
@@ -256,7 +257,8 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
         return 1;
     }
     w->cfgwatch = gw_cfgwatch_start(&w->loop, w->redis, w->pool, GW_CFGWATCH_POLL_MS);
-    if (!w->redis || !w->cfgwatch || gw_upstream_new(&w->loop, &w->up) != GW_OK) {
+    if (!w->redis || !w->cfgwatch || gw_upstream_new(&w->loop, &w->up) != GW_OK ||
+        gw_relay_worker_init(w) != GW_OK) {
         GW_ERROR("out of memory at worker start");
         return 1;
     }
@@ -267,6 +269,7 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
         lws_context_destroy(w->ctx);
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
+    gw_relay_worker_free(w); /* every call has ended: the loop is empty */
     int rc = uv_loop_close(&w->loop);
     if (rc != 0)
         GW_WARN("uv_loop_close: %s", uv_strerror(rc));

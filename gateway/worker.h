@@ -19,6 +19,7 @@ struct gw_store_pool;
 struct gw_upstream;
 struct gw_static;
 struct gw_cfgwatch;
+struct gw_relay_worker;
 
 struct gw_worker_stats {
     uint64_t requests;      /* dispatched */
@@ -43,6 +44,7 @@ struct gw_worker {
     uint64_t drain_deadline_ms;
     struct gw_redis *redis;
     struct gw_store_pool *pool;
+    struct gw_relay_worker *relay;    /* routing table, ratios, key cache (relay/) */
     struct gw_cfgwatch *cfgwatch;     /* options snapshot (state/config_watch.h) */
     struct gw_upstream *up;
     const struct gw_static *statics;  /* loaded by the supervisor before fork */

@@ -11,6 +11,7 @@
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
 #include "gateway/worker.h"
+#include "gateway/state/config_watch.h"
 #include "persist/redis_rows.h"
 
 #define ROOT_QUOTA 100000000LL
@@ -146,6 +147,8 @@ static void post_done(gw_req *r, int rc, void *ctx)
     else
         gw_api_ok_msg(r, "系统初始化成功", NULL); /* the reference's message, kept for its clients */
     gw_api_redis_send(r, &c->cmds);
+    if (rc == GW_OK && !c->fail) /* options were written: every worker reloads them */
+        gw_cfgwatch_bump(r->worker->cfgwatch);
     if (c->password)
         memset(c->password, 0, strlen(c->password));
     gw_free(c->username);

@@ -6,6 +6,7 @@
 #include "gateway/api/api.h"
 #include "gateway/http/router.h"
 #include "gateway/http/ws.h"
+#include "gateway/relay/relay.h"
 
 #define ALL (GW_M_GET | GW_M_POST | GW_M_PUT | GW_M_PATCH | GW_M_DELETE | GW_M_HEAD)
 
@@ -88,6 +89,32 @@ static const struct gw_route routes[] = {
     {GW_M_PUT, "/api/redemption/", NULL, GW_ROLE_ADMIN, gw_api_redemption_update},
     {GW_M_GET, "/api/redemption/:id", NULL, GW_ROLE_ADMIN, gw_api_redemption_get},
     {GW_M_DELETE, "/api/redemption/:id", NULL, GW_ROLE_ADMIN, gw_api_redemption_delete},
+    {GW_M_POST, "/v1/chat/completions", gw_relay_chat, 0, NULL},
+    {GW_M_POST, "/v1/completions", gw_relay_completions, 0, NULL},
+    {GW_M_POST, "/v1/embeddings", gw_relay_embeddings, 0, NULL},
+    {GW_M_POST, "/v1/moderations", gw_relay_moderations, 0, NULL},
+    {GW_M_GET, "/v1/models", gw_relay_models, 0, NULL},
+    {GW_M_GET, "/dashboard/billing/subscription", gw_relay_dashboard_billing, 0, NULL},
+    {GW_M_GET, "/dashboard/billing/usage", gw_relay_dashboard_billing, 0, NULL},
+    {GW_M_GET, "/v1/dashboard/billing/subscription", gw_relay_dashboard_billing, 0, NULL},
+    {GW_M_GET, "/v1/dashboard/billing/usage", gw_relay_dashboard_billing, 0, NULL},
+    /* Reference relay endpoints whose issue has not landed: 501, not 404. */
+    {ALL, "/v1/messages", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/responses/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/images/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/audio/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/rerank", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/engines/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/edits", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/files/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/fine-tunes/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/fine_tuning/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/assistants/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/threads/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/video/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/videos/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1/models/*", gw_relay_not_implemented, 0, NULL},
+    {ALL, "/v1beta/*", gw_relay_not_implemented, 0, NULL},
     {GW_M_GET, "/__test/stats", gw_test_stats, 0, NULL},
     {GW_M_GET, "/__test/routes", gw_test_routes, 0, NULL},
     {GW_M_GET, "/__test/stream", gw_test_stream, 0, NULL},

@@ -1,0 +1,428 @@
+/* The relay state machine (see relay.h): KEY → AUTH → ROUTE → UPSTREAM →
+ * RELAY → SETTLE. Each state's work is one function; transitions are the
+ * calls at their ends. Response relaying lives in relay_io.c. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "adapters/adapter.h"
+#include "gateway/api/options.h"
+#include "gateway/core/alloc.h"
+#include "gateway/core/crypto.h"
+#include "gateway/core/err.h"
+#include "gateway/core/json.h"
+#include "gateway/core/log.h"
+#include "gateway/relay/relay.h"
+#include "gateway/relay/relay_call.h"
+#include "gateway/state/ledger.h"
+#include "gateway/worker.h"
+
+#define RESERVE_TTL_MS (10 * 60 * 1000LL)
+#define MAX_JSON_DEPTH 64
+
+long long gw__now_ms_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- errors in the OpenAI shape ------------------------------------------------ */
+
+void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
+                    const char *msg)
+{
+    gw_req *r = c->r;
+    if (!gw_req_alive(r) || r->status)
+        return;
+    char full[600];
+    snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
+    json_t *j = json_pack("{s:{s:s, s:s, s:s, s:s*}}", "error", "message", full, "type", type,
+                          "param", "", "code", code);
+    if (status == 429 && c->retry_after_s > 0)
+        gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", c->retry_after_s));
+    gw_resp_json(r, status, j);
+    json_decref(j);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+void gw__relay_free(struct rcall *c)
+{
+    gw_req *r = c->r;
+    gw__relay_route_unref(c->route);
+    gw_upstream_req_free(&c->ureq);
+    gw_buf_free(&c->up_body);
+    gw_sse_parser_free(&c->sse);
+    json_decref(c->body);
+    gw_free(c);
+    gw_req_unref(r);
+}
+
+/* ---- SETTLE ---------------------------------------------------------------------- */
+
+static void settled(const struct gw_settle_result *res, void *data)
+{
+    struct rcall *c = data;
+    if (res->status != GW_OK || !res->ok)
+        GW_ERROR("settle of reservation %lld failed: %s rid=%s", c->res_id,
+                 res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason),
+                 c->r->rid);
+    gw__relay_free(c);
+}
+
+/* Charges what the call used and writes its ledger entry; frees the call. */
+void gw__relay_settle(struct rcall *c)
+{
+    struct gw_usage u = c->usage;
+    if (c->settling)
+        return;
+    c->settling = 1;
+    if (!c->res_id) { /* nothing was reserved */
+        gw__relay_free(c);
+        return;
+    }
+    if (!u.present && (c->delta_chars || c->got_bytes)) {
+        /* No usage from the upstream: the reference's counting rules. */
+        u.prompt = c->prompt_est;
+        /* Only the count of delivered characters is kept, never the text
+         * (bounded memory): about 4 characters per token. */
+        u.completion = (long long)(c->delta_chars + 3) / 4;
+        u.total = u.prompt + u.completion;
+    }
+    long long actual = c->failed_before_output ? 0 : gw_billing_quota(&c->price, &u);
+    char other[512];
+    snprintf(other, sizeof other,
+             "{\"model_ratio\":%.6g,\"completion_ratio\":%.6g,\"group_ratio\":%.6g,"
+             "\"model_price\":%.6g,\"upstream_model_name\":\"%s\",\"is_model_mapped\":%s,"
+             "\"frt\":%lld,\"channels_tried\":%d,\"local_count_tokens\":%s}",
+             c->price.model_ratio, c->price.completion_ratio, c->price.group_ratio,
+             c->price.use_price ? c->price.model_price : -1.0, c->upstream_model,
+             strcmp(c->model, c->upstream_model) ? "true" : "false",
+             c->t_first_us ? (long long)(c->t_first_us - c->t0_us) / 1000 : -1LL, c->ntried,
+             u.present ? "false" : "true");
+    struct gw_settle_req s = {
+        .uid = c->key.uid,
+        .tid = c->key.tid,
+        .res_id = c->res_id,
+        .actual = actual,
+        .actual_tokens = u.prompt + u.completion,
+        .now_ms = gw__now_ms_wall(),
+        .cid = c->ch ? c->ch->id : 0,
+        .model = c->model,
+        .group = c->group,
+        .ip = c->ip,
+        .request_id = c->r->rid,
+        .content = c->content,
+        .other = other,
+        .prompt_tokens = u.prompt,
+        .completion_tokens = u.completion,
+        .use_time_s = (long long)((gw__now_us() - c->t0_us) / 1000000u),
+        .stream = c->stream,
+    };
+    if (gw_ledger_settle(c->w->redis, &s, settled, c) != GW_OK) {
+        GW_ERROR("settle not sent for reservation %lld rid=%s: the reaper will refund it",
+                 c->res_id, c->r->rid);
+        gw__relay_free(c);
+    }
+}
+
+/* ---- ROUTE + UPSTREAM -------------------------------------------------------------- */
+
+static int tried(const struct rcall *c, long long id)
+{
+    for (int i = 0; i < c->ntried; i++)
+        if (c->tried[i] == id)
+            return 1;
+    return 0;
+}
+
+/* Picks the next channel and starts the transfer; on no channel answers 503. */
+void gw__relay_route(struct rcall *c)
+{
+    struct gw_channel *ch = NULL;
+    if (!c->route) {
+        gw__relay_fail(c, 503, "new_api_error", "model_not_found",
+                       "the routing table is not loaded yet, retry shortly");
+        gw__relay_settle(c);
+        return;
+    }
+    if (c->pinned) {
+        ch = tried(c, c->pinned) ? NULL : gw_routing_channel(c->route->table, c->pinned);
+        if (ch && ch->status != 1)
+            ch = NULL;
+    } else {
+        ch = gw_routing_pick(c->route->table, c->group, c->model, c->attempt, c->tried,
+                             c->ntried, NULL, NULL, &c->w->relay->rng);
+    }
+    if (!ch) {
+        char msg[300];
+        if (c->last_error[0]) { /* every channel failed: the last upstream error */
+            gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
+        } else {
+            snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
+                     c->model, c->group);
+            gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
+        }
+        gw__relay_settle(c);
+        return;
+    }
+    c->ch = ch;
+    if (c->ntried < GW_RELAY_MAX_TRIES)
+        c->tried[c->ntried++] = ch->id;
+    c->attempt++;
+    if (gw__relay_start_upstream(c) != GW_OK) {
+        /* a channel that cannot even build its request: try the next */
+        gw__relay_route(c);
+    }
+}
+
+/* ---- AUTH ------------------------------------------------------------------------- */
+
+static int refusal_status(enum gw_ledger_reason r, const char **code)
+{
+    switch (r) {
+    case GW_REFUSE_TOKEN_NOT_FOUND: *code = "invalid_api_key"; return 401;
+    case GW_REFUSE_TOKEN_DISABLED: *code = "token_disabled"; return 401;
+    case GW_REFUSE_TOKEN_EXPIRED: *code = "token_expired"; return 401;
+    case GW_REFUSE_TOKEN_EXHAUSTED: *code = "token_exhausted"; return 401;
+    case GW_REFUSE_USER_NOT_FOUND: *code = "invalid_api_key"; return 401;
+    case GW_REFUSE_USER_DISABLED: *code = "user_disabled"; return 403;
+    case GW_REFUSE_USER_QUOTA: *code = "insufficient_user_quota"; return 403;
+    case GW_REFUSE_TOKEN_QUOTA: *code = "pre_consume_token_quota_failed"; return 403;
+    case GW_REFUSE_MODEL_NOT_ALLOWED: *code = "model_not_allowed"; return 403;
+    case GW_REFUSE_RATE_LIMITED: *code = "rate_limit_exceeded"; return 429;
+    case GW_REFUSE_CONCURRENCY: *code = "concurrency_limit_exceeded"; return 429;
+    default: *code = "new_api_error"; return 500;
+    }
+}
+
+static void authorized(const struct gw_auth_result *res, void *data)
+{
+    struct rcall *c = data;
+    if (res->status != GW_OK) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_free(c);
+        return;
+    }
+    if (!res->ok) {
+        const char *code;
+        int st = refusal_status(res->reason, &code);
+        char msg[200];
+        c->retry_after_s = (res->retry_after_ms + 999) / 1000;
+        if (res->reason == GW_REFUSE_RATE_LIMITED || res->reason == GW_REFUSE_CONCURRENCY)
+            snprintf(msg, sizeof msg, "%s (%s limit)", gw_ledger_reason_name(res->reason),
+                     res->limit);
+        else
+            snprintf(msg, sizeof msg, "%s", gw_ledger_reason_name(res->reason));
+        gw__relay_fail(c, st, st == 429 ? "rate_limit_error" : "invalid_request_error", code, msg);
+        gw__relay_free(c);
+        return;
+    }
+    c->res_id = res->res_id;
+    if (!gw_req_alive(c->r)) { /* left while we reserved */
+        c->failed_before_output = 1;
+        gw__relay_settle(c);
+        return;
+    }
+    snprintf(c->group, sizeof c->group, "%s", res->group);
+    c->route = gw__relay_route_ref(c->w);
+    gw__relay_route(c);
+}
+
+/* Price, estimate and one authorize round trip. */
+static void authorize(struct rcall *c)
+{
+    struct gw_relay_worker *rw = gw__relay(c->w);
+    const char *using = c->key.token_group[0] ? c->key.token_group : c->key.user_group;
+    snprintf(c->group, sizeof c->group, "%s", using[0] ? using : "default");
+    if (c->pinned && c->key.role < 10) {
+        gw__relay_fail(c, 403, "invalid_request_error", "channel_pin_forbidden",
+                       "only administrators may pin a channel with sk-KEY-CHANNELID");
+        gw__relay_free(c);
+        return;
+    }
+    if (!gw__ip_allowed(c->key.allow_ips, c->ip)) {
+        gw__relay_fail(c, 403, "invalid_request_error", "ip_not_allowed",
+                       "this token may not be used from your IP address");
+        gw__relay_free(c);
+        return;
+    }
+    int self_use = gw_options_bool(c->w, "SelfUseModeEnabled", 0);
+    if (!rw->ratios ||
+        gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=
+            GW_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "model %.150s has no price or ratio configured (倍率或价格未配置)",
+                 c->model);
+        gw__relay_fail(c, 503, "new_api_error", "model_price_error", msg);
+        gw__relay_free(c);
+        return;
+    }
+    c->prompt_est = c->mode == GW_RELAY_CHAT ? gw_estimate_request_tokens(c->model, c->body) : 0;
+    if (!c->prompt_est) {
+        const json_t *in = json_object_get(c->body, c->mode == GW_RELAY_COMPLETIONS ? "prompt" : "input");
+        c->prompt_est = json_is_string(in) ? gw_estimate_text_tokens(c->model, json_string_value(in),
+                                                                    json_string_length(in))
+                                           : 1;
+    }
+    long long pre_min = gw_options_int(c->w, "PreConsumedQuota", 500);
+    c->reserved = gw_billing_reserve(&c->price, c->prompt_est, c->max_tokens, pre_min);
+    struct gw_auth_req a = {
+        .uid = c->key.uid,
+        .tid = c->key.tid,
+        .model = c->model,
+        .amount = c->reserved,
+        .est_tokens = c->prompt_est + c->max_tokens,
+        .ttl_ms = RESERVE_TTL_MS,
+        .now_ms = gw__now_ms_wall(),
+    };
+    if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_free(c);
+    }
+}
+
+/* ---- KEY ---------------------------------------------------------------------------- */
+
+static void key_found(struct rcall *c)
+{
+    if (--c->pending_lookups)
+        return;
+    gw__relay_key_put(c->w, c->keyhash, &c->key);
+    c->after_key(c);
+}
+
+static void copy_str(char *dst, size_t cap, const redisReply *v)
+{
+    if (v->type == REDIS_REPLY_STRING)
+        snprintf(dst, cap, "%s", v->str);
+}
+
+static void token_fields(int status, redisReply *reply, void *data)
+{
+    struct rcall *c = data;
+    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+        long long v = 0;
+        copy_str(c->key.token_group, sizeof c->key.token_group, reply->element[0]);
+        copy_str(c->key.allow_ips, sizeof c->key.allow_ips, reply->element[1]);
+        if (reply->element[2]->type == REDIS_REPLY_STRING &&
+            gw_str_to_ll(gw_str_c(reply->element[2]->str), 0, 1, &v) == GW_OK)
+            c->key.model_limits_enabled = (int)v;
+        copy_str(c->key.model_limits, sizeof c->key.model_limits, reply->element[3]);
+    }
+    key_found(c);
+}
+
+static void user_fields(int status, redisReply *reply, void *data)
+{
+    struct rcall *c = data;
+    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        long long v = 0;
+        copy_str(c->key.user_group, sizeof c->key.user_group, reply->element[0]);
+        if (reply->element[1]->type == REDIS_REPLY_STRING &&
+            gw_str_to_ll(gw_str_c(reply->element[1]->str), 0, 1000, &v) == GW_OK)
+            c->key.role = (int)v;
+    }
+    key_found(c);
+}
+
+/* First use of a key in this worker: the index, then (pipelined) the token's
+ * and the user's fields the relay needs before authorize. Cached afterwards
+ * until the next configuration change. */
+static void key_index(int status, redisReply *reply, void *data)
+{
+    struct rcall *c = data;
+    long long uid = 0, tid = 0;
+    if (status != GW_OK) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_free(c);
+        return;
+    }
+    if (!reply || reply->type != REDIS_REPLY_STRING ||
+        sscanf(reply->str, "%lld:%lld", &uid, &tid) != 2 || uid <= 0 || tid <= 0) {
+        gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key", "invalid token");
+        gw__relay_free(c);
+        return;
+    }
+    char uk[64], tk[64];
+    c->key.uid = uid;
+    c->key.tid = tid;
+    gw_key_user(uk, sizeof uk, uid);
+    gw_key_token(tk, sizeof tk, uid, tid);
+    c->pending_lookups = 3; /* the two replies, and this function */
+    if (gw_redis_command(c->w->redis, token_fields, c,
+                         "HMGET %s group allow_ips model_limits_enabled model_limits", tk) != GW_OK)
+        c->pending_lookups--;
+    if (gw_redis_command(c->w->redis, user_fields, c, "HMGET %s group role", uk) != GW_OK)
+        c->pending_lookups--;
+    key_found(c);
+}
+
+/* The token key from the places the reference reads it (§3 TokenAuth). */
+static const char *client_key(gw_req *r)
+{
+    const char *h = gw_req_header(r, "authorization");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        h += 7;
+    if (!h || !*h)
+        h = gw_req_header(r, "x-api-key");
+    if (!h || !*h)
+        h = gw_req_header(r, "x-goog-api-key");
+    if (!h || !*h)
+        h = gw_req_query(r, "key");
+    while (h && *h == ' ')
+        h++;
+    return h && *h ? h : NULL;
+}
+
+/* Parses the key: "sk-KEY" or "sk-KEY-CHANNELID" (pinning a channel, for
+ * admins only: checked once the owner's role is known). */
+int gw__relay_resolve_key(struct rcall *c)
+{
+    const char *k = client_key(c->r);
+    char key[160];
+    if (!k) {
+        gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key",
+                       "no API key provided: send Authorization: Bearer sk-...");
+        return GW_EINVAL;
+    }
+    if (strncmp(k, "sk-", 3) == 0)
+        k += 3;
+    if (strlen(k) >= sizeof key) {
+        gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key", "invalid token");
+        return GW_EINVAL;
+    }
+    snprintf(key, sizeof key, "%s", k);
+    char *dash = strchr(key, '-');
+    if (dash) {
+        *dash = '\0';
+        if (gw_str_to_ll(gw_str_c(dash + 1), 1, (long long)1 << 53, &c->pinned) != GW_OK) {
+            gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key", "invalid token");
+            return GW_EINVAL;
+        }
+    }
+    unsigned char sha[32];
+    gw_sha256(key, strlen(key), sha);
+    gw_hex_encode(sha, sizeof sha, c->keyhash);
+    return GW_OK;
+}
+
+void gw__relay_begin(struct rcall *c)
+{
+    if (!c->after_key)
+        c->after_key = authorize;
+    if (gw__relay_key_get(c->w, c->keyhash, &c->key) == GW_OK) {
+        c->after_key(c);
+        return;
+    }
+    char ik[80];
+    gw_key_token_lookup(ik, sizeof ik, c->keyhash);
+    if (gw_redis_command(c->w->redis, key_index, c, "GET %s", ik) != GW_OK) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_free(c);
+    }
+}

@@ -1,0 +1,42 @@
+/* The relay: one OpenAI-compatible call from a client to an upstream
+ * channel, as a small explicit state machine (relay.c):
+ *
+ *   KEY      resolve the token key (worker cache, else one GET + HMGET)
+ *   AUTH     price, estimate, authorize+limit+reserve   [1 Redis round trip]
+ *   ROUTE    pick a channel (in-process table), map the model
+ *   UPSTREAM adapter builds the request; curl transfer on the loop
+ *   RELAY    stream events / the body to the client as they arrive
+ *            (a retryable failure before the first byte goes back to ROUTE)
+ *   SETTLE   actual cost, refund/extra, ledger entry    [1 Redis round trip]
+ *
+ * A client that disconnects in any state aborts the upstream transfer and
+ * the call is still settled for what was used. */
+#ifndef GW_RELAY_RELAY_H
+#define GW_RELAY_RELAY_H
+
+#include <stdint.h>
+#include "gateway/http/server.h"
+
+struct gw_worker;
+struct gw_routing;
+struct gw_ratios;
+
+/* Per-worker relay state: the routing table and ratio tables (rebuilt when
+ * the options snapshot changes), and the token-key cache. */
+struct gw_relay_worker;
+
+int gw_relay_worker_init(struct gw_worker *w);
+void gw_relay_worker_free(struct gw_worker *w);
+
+/* Route handlers. */
+void gw_relay_chat(gw_req *r);
+void gw_relay_completions(gw_req *r);
+void gw_relay_embeddings(gw_req *r);
+void gw_relay_moderations(gw_req *r);
+void gw_relay_models(gw_req *r);
+/* /dashboard/billing/subscription and /usage (OpenAI-compatible shapes). */
+void gw_relay_dashboard_billing(gw_req *r);
+/* Other /v1 paths: 501 in OpenAI error form until their issue lands. */
+void gw_relay_not_implemented(gw_req *r);
+
+#endif

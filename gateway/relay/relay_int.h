@@ -1,0 +1,52 @@
+/* Internals shared by the relay's files (not for other modules). */
+#ifndef GW_RELAY_RELAY_INT_H
+#define GW_RELAY_RELAY_INT_H
+
+#include <stdint.h>
+#include "gateway/relay/billing.h"
+#include "gateway/relay/routing.h"
+
+struct gw_worker;
+
+/* A routing table with the references of the calls that use its channels:
+ * a reload swaps in a new one; the old is freed when its last call ends. */
+struct gw_route_ref {
+    gw_routing *table;
+    int refs;
+};
+
+/* What the worker remembers about a token key (flushed on config changes). */
+struct gw_key_info {
+    long long uid, tid;
+    char token_group[65];
+    char user_group[65];
+    char allow_ips[512];    /* newline list; "" = any */
+    int role;               /* the owner's role: pinning a channel needs admin */
+    int model_limits_enabled;
+    char model_limits[1024];/* comma list */
+};
+
+struct gw_relay_worker {
+    struct gw_route_ref *route;   /* current table; NULL until loaded */
+    gw_ratios *ratios;
+    uint64_t seen_loads;          /* options snapshots seen (cfgwatch loads) */
+    int reloading;
+    uint64_t rng;
+    struct key_node **keys;       /* hash of sha256 hex → info */
+    size_t nkeys;
+};
+
+struct gw_relay_worker *gw__relay(struct gw_worker *w);
+/* Notices a new options snapshot: rebuilds ratios and reloads routing. */
+void gw__relay_refresh(struct gw_worker *w);
+/* A reference to the current table (NULL when none); release with unref. */
+struct gw_route_ref *gw__relay_route_ref(struct gw_worker *w);
+void gw__relay_route_unref(struct gw_route_ref *ref);
+
+int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info *out);
+void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_key_info *in);
+
+/* 1 when ip is allowed by the newline list of IPs/CIDRs (empty = any). */
+int gw__ip_allowed(const char *allow_ips, const char *ip);
+
+#endif

@@ -1,0 +1,470 @@
+/* The relay's edges: the route handlers (parse the request once), the
+ * UPSTREAM and RELAY states (curl transfer callbacks, SSE passed through event
+ * by event, retry and auto-disable decisions, the mid-stream budget) and the
+ * client-abort path. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uv.h>
+#include <curl/curl.h>
+#include "adapters/adapter.h"
+#include "gateway/api/options.h"
+#include "gateway/core/alloc.h"
+#include "gateway/core/err.h"
+#include "gateway/core/json.h"
+#include "gateway/core/log.h"
+#include "gateway/http/sse.h"
+#include "gateway/relay/relay.h"
+#include "gateway/relay/relay_call.h"
+#include "gateway/state/config_watch.h"
+#include "gateway/state/ledger.h"
+#include "gateway/worker.h"
+
+#define BODY_MAX ((size_t)64 * 1024 * 1024)
+#define ERROR_BODY_MAX ((size_t)64 * 1024)
+#define SSE_LINE_MAX ((size_t)8 * 1024 * 1024)
+#define DEFAULT_RETRY_RANGES "100-199,300-399,401-407,409-499,500-503,505-523,525-599"
+
+uint64_t gw__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- retry and auto-disable decisions ---------------------------------------------- */
+
+static int in_ranges(const char *ranges, int status)
+{
+    gw_str rest = gw_str_c(ranges), tok;
+    while (gw_str_split(&rest, ',', &tok)) {
+        long long lo, hi;
+        tok = gw_str_trim(tok);
+        const char *dash = memchr(tok.base, '-', tok.len);
+        gw_str a = dash ? (gw_str){tok.base, (size_t)(dash - tok.base)} : tok;
+        gw_str b = dash ? (gw_str){dash + 1, tok.len - (size_t)(dash - tok.base) - 1} : tok;
+        if (gw_str_to_ll(gw_str_trim(a), 0, 999, &lo) == GW_OK &&
+            gw_str_to_ll(gw_str_trim(b), 0, 999, &hi) == GW_OK && status >= lo && status <= hi)
+            return 1;
+    }
+    return 0;
+}
+
+static int should_retry(struct rcall *c, int status)
+{
+    if (c->pinned || c->began)
+        return 0;
+    if (c->attempt > gw_options_int(c->w, "RetryTimes", 0))
+        return 0;
+    if (status < 100 || status > 599)
+        return 1;
+    const char *ranges = gw_options_value(c->w, "AutomaticRetryStatusCodes");
+    return in_ranges(ranges && *ranges ? ranges : DEFAULT_RETRY_RANGES, status);
+}
+
+static const char *const disable_keywords[] = {
+    "Your credit balance is too low", "This organization has been disabled.",
+    "You exceeded your current quota", "Permission denied",
+    "The security token included in the request is invalid", "Operation not allowed",
+    "Your account is not authorized",
+};
+
+static int should_disable(struct rcall *c, int status, const char *msg)
+{
+    if (!c->ch->auto_ban || !gw_options_bool(c->w, "AutomaticDisableChannelEnabled", 0))
+        return 0;
+    const char *codes = gw_options_value(c->w, "AutomaticDisableStatusCodes");
+    if (in_ranges(codes && *codes ? codes : "401", status))
+        return 1;
+    for (size_t i = 0; i < sizeof disable_keywords / sizeof disable_keywords[0]; i++)
+        if (strcasestr(msg, disable_keywords[i]))
+            return 1;
+    return 0;
+}
+
+struct disable_job {
+    uv_work_t work;
+    struct gw_worker *w;
+    long long cid;
+    int rc;
+};
+
+static void disable_run(uv_work_t *wk)
+{
+    struct disable_job *j = wk->data;
+    gw_store *st;
+    if ((j->rc = gw_store_pool_get(j->w->pool, &st)) != GW_OK)
+        return;
+    gw_sql_arg a[1] = {GW_SQL_INT(j->cid)};
+    gw_sql_arg b[2] = {GW_SQL_INT(0), GW_SQL_INT(j->cid)};
+    if ((j->rc = gw_store_begin(st)) == GW_OK &&
+        (j->rc = gw_store_exec(st, "UPDATE channels SET status = 3 WHERE id = ? AND status = 1", a,
+                               1, NULL)) == GW_OK &&
+        (j->rc = gw_store_exec(st, "UPDATE abilities SET enabled = ? WHERE channel_id = ?", b, 2,
+                               NULL)) == GW_OK)
+        j->rc = gw_store_commit(st);
+    if (j->rc != GW_OK)
+        gw_store_rollback(st);
+    gw_store_pool_put(j->w->pool, st);
+}
+
+static void disable_done(uv_work_t *wk, int status)
+{
+    struct disable_job *j = wk->data;
+    if (j->rc == GW_OK) {
+        GW_WARN("channel %lld auto-disabled (status 3)", j->cid);
+        gw_cfgwatch_bump(j->w->cfgwatch); /* every worker reloads its routing table */
+    } else {
+        GW_ERROR("auto-disable of channel %lld failed: %s", j->cid, gw_strerror(j->rc));
+    }
+    gw_free(j);
+}
+
+static void disable_channel(struct gw_worker *w, long long cid)
+{
+    struct disable_job *j = gw_calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->w = w;
+    j->cid = cid;
+    j->work.data = j;
+    if (uv_queue_work(&w->loop, &j->work, disable_run, disable_done) != 0)
+        gw_free(j);
+}
+
+/* ---- RELAY: transfer callbacks ------------------------------------------------------- */
+
+static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
+{
+    struct rcall *c = data;
+    c->up_status = status;
+    if (status == 200 && c->stream && gw_req_alive(c->r)) {
+        gw_sse_begin(c->r);
+        c->began = 1;
+    }
+}
+
+static int forward_event(const struct gw_sse_event *ev, void *data)
+{
+    struct rcall *c = data;
+    const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
+    enum gw_stream_action act =
+        ct->adapter->stream_event(ev, c->client_usage, &c->usage, &c->delta_chars);
+    if (!c->t_first_us)
+        c->t_first_us = gw__now_us();
+    if (act == GW_STREAM_DROP)
+        return 0;
+    if (gw_sse_event(c->r, ev->event.len ? gw_arena_strndup(c->r->arena, ev->event.base,
+                                                           ev->event.len)
+                                         : NULL,
+                     ev->data.base, ev->data.len) != GW_OK)
+        return GW_ECLOSED;
+    return 0;
+}
+
+static void budget_cut(struct rcall *c)
+{
+    static const char ev[] =
+        "{\"error\":{\"message\":\"quota exhausted during the stream: the response was cut and "
+        "billed for what was delivered\",\"type\":\"insufficient_quota\",\"code\":"
+        "\"insufficient_user_quota\"}}";
+    c->cut = 1;
+    gw_sse_event(c->r, NULL, ev, sizeof ev - 1);
+    gw_sse_event(c->r, NULL, "[DONE]", 6);
+}
+
+static void extended(const struct gw_extend_result *res, void *data)
+{
+    struct rcall *c = data;
+    c->extending = 0;
+    if (res->status == GW_OK && res->ok)
+        c->reserved = res->amount;
+    else if (!c->cut && gw_req_alive(c->r) && !c->settling)
+        budget_cut(c); /* the transfer ends at its next data callback */
+    gw_req_unref(c->r);
+}
+
+/* Mid-stream budget: extend the reservation before the running cost passes it. */
+static void check_budget(struct rcall *c)
+{
+    if (c->extending || c->cut || c->price.use_price || c->price.free)
+        return;
+    struct gw_usage u = {.prompt = c->prompt_est, .completion = (long long)(c->delta_chars + 3) / 4};
+    long long cost = gw_billing_quota(&c->price, &u);
+    if (cost * 5 < c->reserved * 4) /* below 80% */
+        return;
+    struct gw_extend_req e = {.uid = c->key.uid, .tid = c->key.tid, .res_id = c->res_id,
+                              .extra = c->reserved, .ttl_ms = 10 * 60 * 1000LL,
+                              .now_ms = gw__now_ms_wall()};
+    gw_req_ref(c->r);
+    c->extending = 1;
+    if (gw_ledger_extend(c->w->redis, &e, extended, c) != GW_OK) {
+        c->extending = 0;
+        gw_req_unref(c->r);
+    }
+}
+
+static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
+{
+    struct rcall *c = data;
+    c->got_bytes += n;
+    if (c->up_status == 200 && c->stream) {
+        if (!gw_req_alive(c->r) || c->cut)
+            return GW_ECLOSED;
+        if (gw_resp_queued(c->r) > GW_OUT_HIGH_WM)
+            return GW_EAGAIN; /* resumed from on_drain */
+        int rc = gw_sse_parser_feed(&c->sse, p, n);
+        if (rc != GW_OK)
+            return rc < 0 ? rc : GW_ECLOSED;
+        check_budget(c);
+        return GW_OK;
+    }
+    size_t cap = c->up_status == 200 ? BODY_MAX : ERROR_BODY_MAX;
+    if (c->up_body.len + n > cap)
+        return c->up_status == 200 ? GW_ETOOBIG : GW_OK; /* keep the head of an error */
+    return gw_buf_append(&c->up_body, p, n);
+}
+
+static void upstream_failed(struct rcall *c, int status, const char *msg, const char *code)
+{
+    int mapped = gw_status_map(c->ch->status_code_mapping, status);
+    snprintf(c->last_error, sizeof c->last_error, "%s", msg);
+    snprintf(c->last_code, sizeof c->last_code, "%s", code);
+    c->last_status = mapped >= 400 && mapped <= 599 ? mapped : 502;
+    if (should_disable(c, mapped, msg))
+        disable_channel(c->w, c->ch->id);
+    gw_upstream_req_free(&c->ureq);
+    gw_buf_reset(&c->up_body);
+    c->x = NULL;
+    if (gw_req_alive(c->r) && should_retry(c, mapped)) {
+        gw__relay_route(c);
+        return;
+    }
+    c->failed_before_output = 1;
+    gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
+    gw__relay_settle(c);
+}
+
+static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
+{
+    struct rcall *c = data;
+    gw_req *r = c->r;
+    const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
+    c->x = NULL;
+    gw_req_set_callbacks(r, NULL, NULL, NULL);
+    if (c->up_status == 200 && c->stream) {
+        gw_sse_parser_finish(&c->sse);
+        if (gw_req_alive(r) && !r->finished)
+            gw_resp_stream_end(r);
+        gw__relay_settle(c);
+        return;
+    }
+    if (result != GW_OK && c->up_status == 0) { /* no response at all */
+        upstream_failed(c, 502, errmsg ? errmsg : "upstream connection failed", "bad_gateway");
+        return;
+    }
+    if (c->up_status != 200) {
+        char msg[300] = "", code[64] = "";
+        if (ct->adapter->parse_error(c->up_body.base ? c->up_body.base : "", c->up_body.len, msg,
+                                     sizeof msg, code, sizeof code) != GW_OK || !msg[0])
+            snprintf(msg, sizeof msg, "upstream answered HTTP %d", c->up_status);
+        upstream_failed(c, c->up_status, msg, code[0] ? code : "upstream_error");
+        return;
+    }
+    if (result != GW_OK) { /* 200 but cut short or too big */
+        upstream_failed(c, 502, errmsg ? errmsg : "upstream response incomplete", "bad_response_body");
+        return;
+    }
+    ct->adapter->parse_response(c->up_body.base ? c->up_body.base : "", c->up_body.len, &c->usage);
+    c->t_first_us = gw__now_us();
+    if (gw_req_alive(r))
+        gw_resp_send(r, 200, "application/json", c->up_body.base, c->up_body.len);
+    gw__relay_settle(c);
+}
+
+/* The client left: stop the upstream now and settle for what was used. */
+static void on_abort(gw_req *r, void *data)
+{
+    struct rcall *c = data;
+    if (c->x) {
+        gw_xfer_abort(c->x);
+        c->x = NULL;
+    }
+    if (!c->got_bytes)
+        c->failed_before_output = 1;
+    gw__relay_settle(c);
+}
+
+static void on_drain(gw_req *r, void *data)
+{
+    struct rcall *c = data;
+    if (c->x)
+        gw_xfer_resume(c->x);
+}
+
+/* ---- UPSTREAM ------------------------------------------------------------------------------ */
+
+int gw__relay_start_upstream(struct rcall *c)
+{
+    static const struct gw_xfer_cbs cbs = {on_headers, on_data, on_done};
+    const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
+    char err[256], base[512];
+    int kidx;
+    if (!ct || !ct->adapter) {
+        snprintf(c->last_error, sizeof c->last_error, "channel type %d is not supported yet",
+                 c->ch->type);
+        snprintf(c->last_code, sizeof c->last_code, "channel:type_not_supported");
+        c->last_status = 501;
+        return GW_ENOTSUP;
+    }
+    const char *key = gw_channel_pick_key(c->ch, &c->w->relay->rng, &kidx);
+    if (!key) {
+        snprintf(c->last_error, sizeof c->last_error, "channel %lld has no enabled key", c->ch->id);
+        snprintf(c->last_code, sizeof c->last_code, "channel:no_available_key");
+        c->last_status = 503;
+        return GW_ENOTFOUND;
+    }
+    if (gw_model_map(c->ch->model_mapping, c->model, c->upstream_model,
+                     sizeof c->upstream_model) != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error, "model_mapping of channel %lld has a cycle",
+                 c->ch->id);
+        snprintf(c->last_code, sizeof c->last_code, "model_mapping_contains_cycle");
+        c->last_status = 500;
+        return GW_EINVAL;
+    }
+    json_t *copy = json_deep_copy(c->body); /* a fresh body per attempt */
+    struct gw_relay_call call = {
+        .mode = c->mode,
+        .path = c->r->path,
+        .body = copy,
+        .model = c->model,
+        .upstream_model = c->upstream_model,
+        .stream = c->stream,
+        .inject_usage = c->stream && (ct->flags & GW_CT_STREAM_OPTIONS) &&
+                        gw_options_bool(c->w, "FORCE_STREAM_OPTION", 1),
+        .api_key = key,
+    };
+    gw_upstream_req_free(&c->ureq);
+    gw_upstream_req_init(&c->ureq);
+    int rc = copy ? ct->adapter->build(c->ch, gw_channel_base_url(c->ch, ct, base, sizeof base),
+                                       &call, &c->ureq, err, sizeof err)
+                  : GW_ENOMEM;
+    json_decref(copy);
+    if (rc != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error, "cannot build the upstream request: %s",
+                 rc == GW_ENOMEM ? "out of memory" : err);
+        snprintf(c->last_code, sizeof c->last_code, "channel:request_build_failed");
+        c->last_status = 500;
+        return rc;
+    }
+    struct gw_xfer_opts o = {
+        .method = "POST",
+        .url = c->ureq.url.base,
+        .headers = c->ureq.headers,
+        .body = c->ureq.body.base,
+        .body_len = c->ureq.body.len,
+        .connect_timeout_ms = 10000,
+        .idle_timeout_s = c->w->cfg->streaming_timeout ? c->w->cfg->streaming_timeout : 300,
+    };
+    c->up_status = 0;
+    gw_buf_reset(&c->up_body);
+    gw_sse_parser_free(&c->sse);
+    gw_sse_parser_init(&c->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, c);
+    if (gw_xfer_start(c->w->up, &o, &cbs, c, &c->x) != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error, "cannot start the upstream transfer");
+        snprintf(c->last_code, sizeof c->last_code, "bad_gateway");
+        c->last_status = 502;
+        return GW_EIO;
+    }
+    gw_req_set_callbacks(c->r, on_abort, on_drain, c);
+    return GW_OK;
+}
+
+/* ---- route handlers --------------------------------------------------------------------- */
+
+static void relay_entry(gw_req *r, enum gw_relay_mode mode)
+{
+    char err[200];
+    struct rcall *c = gw_calloc(1, sizeof *c);
+    if (!c) {
+        gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
+        return;
+    }
+    c->r = r;
+    c->w = r->worker;
+    c->mode = mode;
+    c->content = "";
+    c->t0_us = gw__now_us();
+    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
+    gw_buf_init(&c->up_body, BODY_MAX);
+    gw_sse_parser_init(&c->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, c);
+    gw_req_ref(r);
+    gw__relay_refresh(c->w);
+    if (gw__relay_resolve_key(c) != GW_OK) {
+        gw__relay_free(c);
+        return;
+    }
+    const char *ct = gw_req_header(r, "content-type");
+    if (ct && !strstr(ct, "json")) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "Content-Type must be application/json");
+        gw__relay_free(c);
+        return;
+    }
+    c->body = gw_json_parse(r->body.base ? r->body.base : "", r->body.len, 64, err, sizeof err);
+    if (!c->body || !json_is_object(c->body)) {
+        char msg[260];
+        snprintf(msg, sizeof msg, "invalid JSON body: %s", c->body ? "expected an object" : err);
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
+        gw__relay_free(c);
+        return;
+    }
+    const json_t *model = json_object_get(c->body, "model");
+    if (mode == GW_RELAY_MODERATIONS && !model)
+        snprintf(c->model, sizeof c->model, "text-moderation-stable");
+    else if (!json_is_string(model) || !json_string_length(model) ||
+             json_string_length(model) >= sizeof c->model) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'model' is required and must be a string");
+        gw__relay_free(c);
+        return;
+    } else {
+        snprintf(c->model, sizeof c->model, "%s", json_string_value(model));
+    }
+    snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
+    const json_t *st = json_object_get(c->body, "stream");
+    if (st && !json_is_boolean(st)) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'stream' must be a boolean");
+        gw__relay_free(c);
+        return;
+    }
+    c->stream = json_is_true(st) && (mode == GW_RELAY_CHAT || mode == GW_RELAY_COMPLETIONS);
+    const json_t *so = json_object_get(c->body, "stream_options");
+    c->client_usage = json_is_true(json_object_get(so, "include_usage"));
+    long long mt = 0, mct = 0;
+    gw_json_get_int(c->body, "max_tokens", &mt);
+    gw_json_get_int(c->body, "max_completion_tokens", &mct);
+    c->max_tokens = mt > mct ? mt : mct;
+    if (c->max_tokens < 0 || c->max_tokens > 100000000) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'max_tokens' is out of range");
+        gw__relay_free(c);
+        return;
+    }
+    gw__relay_begin(c);
+}
+
+void gw_relay_chat(gw_req *r) { relay_entry(r, GW_RELAY_CHAT); }
+void gw_relay_completions(gw_req *r) { relay_entry(r, GW_RELAY_COMPLETIONS); }
+void gw_relay_embeddings(gw_req *r) { relay_entry(r, GW_RELAY_EMBEDDINGS); }
+void gw_relay_moderations(gw_req *r) { relay_entry(r, GW_RELAY_MODERATIONS); }
+
+void gw_relay_not_implemented(gw_req *r)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s %.200s is not implemented by this gateway yet", r->method_name,
+             r->path);
+    gw_resp_openai_error(r, 501, "not_implemented", msg);
+}

@@ -1,0 +1,258 @@
+/* Per-worker relay state: routing table and ratios kept in step with the
+ * options snapshot (config version in Redis), and the token-key cache. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+#include "gateway/api/options.h"
+#include "gateway/core/alloc.h"
+#include "gateway/core/err.h"
+#include "gateway/core/log.h"
+#include "gateway/relay/relay.h"
+#include "gateway/relay/relay_int.h"
+#include "gateway/state/config_watch.h"
+#include "gateway/worker.h"
+
+#define KEY_BUCKETS 4096
+#define KEY_MAX 100000
+
+struct key_node {
+    struct key_node *next;
+    char hash[65];
+    struct gw_key_info info;
+};
+
+struct gw_relay_worker *gw__relay(struct gw_worker *w) { return w->relay; }
+
+static void keys_flush(struct gw_relay_worker *rw)
+{
+    for (size_t i = 0; i < KEY_BUCKETS; i++) {
+        struct key_node *n = rw->keys[i];
+        while (n) {
+            struct key_node *next = n->next;
+            gw_free(n);
+            n = next;
+        }
+        rw->keys[i] = NULL;
+    }
+    rw->nkeys = 0;
+}
+
+static size_t bucket(const char *hash)
+{
+    size_t h = 0;
+    for (int i = 0; i < 12 && hash[i]; i++)
+        h = h * 31 + (unsigned char)hash[i];
+    return h % KEY_BUCKETS;
+}
+
+int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info *out)
+{
+    for (struct key_node *n = w->relay->keys[bucket(hash)]; n; n = n->next)
+        if (strcmp(n->hash, hash) == 0) {
+            *out = n->info;
+            return GW_OK;
+        }
+    return GW_ENOTFOUND;
+}
+
+void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_key_info *in)
+{
+    struct gw_relay_worker *rw = w->relay;
+    if (rw->nkeys >= KEY_MAX)
+        keys_flush(rw); /* bounded memory; a miss costs one Redis round trip */
+    struct key_node *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return;
+    snprintf(n->hash, sizeof n->hash, "%s", hash);
+    n->info = *in;
+    size_t b = bucket(hash);
+    n->next = rw->keys[b];
+    rw->keys[b] = n;
+    rw->nkeys++;
+}
+
+/* ---- routing table ---------------------------------------------------------- */
+
+struct gw_route_ref *gw__relay_route_ref(struct gw_worker *w)
+{
+    struct gw_route_ref *ref = w->relay->route;
+    if (ref)
+        ref->refs++;
+    return ref;
+}
+
+void gw__relay_route_unref(struct gw_route_ref *ref)
+{
+    if (ref && --ref->refs == 0) {
+        gw_routing_free(ref->table);
+        gw_free(ref);
+    }
+}
+
+static void swap_table(struct gw_worker *w, gw_routing *t)
+{
+    struct gw_route_ref *ref = gw_calloc(1, sizeof *ref);
+    if (!ref) {
+        gw_routing_free(t);
+        return;
+    }
+    ref->table = t;
+    ref->refs = 1; /* the worker's own */
+    gw__relay_route_unref(w->relay->route);
+    w->relay->route = ref;
+}
+
+struct load_job {
+    uv_work_t work;
+    struct gw_worker *w;
+    gw_routing *table;
+    char err[256];
+    int rc;
+};
+
+static void load_run(uv_work_t *wk)
+{
+    struct load_job *j = wk->data;
+    gw_store *st;
+    j->rc = gw_store_pool_get(j->w->pool, &st);
+    if (j->rc != GW_OK)
+        return;
+    j->rc = gw_routing_load(st, &j->table, j->err, sizeof j->err);
+    gw_store_pool_put(j->w->pool, st);
+}
+
+static void load_done(uv_work_t *wk, int status)
+{
+    struct load_job *j = wk->data;
+    j->w->relay->reloading = 0;
+    if (j->rc == GW_OK && j->table && j->w->relay)
+        swap_table(j->w, j->table);
+    else {
+        GW_ERROR("routing table reload failed: %s", j->err[0] ? j->err : gw_strerror(j->rc));
+        gw_routing_free(j->table);
+    }
+    gw_free(j);
+}
+
+static void reload_routing(struct gw_worker *w)
+{
+    struct load_job *j = gw_calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->w = w;
+    j->work.data = j;
+    w->relay->reloading = 1;
+    if (uv_queue_work(&w->loop, &j->work, load_run, load_done) != 0) {
+        w->relay->reloading = 0;
+        gw_free(j);
+    }
+}
+
+static const char *opt_get(const char *key, void *data)
+{
+    return gw_options_value(data, key);
+}
+
+void gw__relay_refresh(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = w->relay;
+    struct gw_cfgwatch_stats st;
+    char err[256];
+    gw_cfgwatch_get_stats(w->cfgwatch, &st);
+    if (st.loads == rw->seen_loads && rw->route)
+        return;
+    if (st.loads != rw->seen_loads || !rw->ratios) {
+        gw_ratios *r = NULL;
+        if (gw_ratios_build(opt_get, w, &r, err, sizeof err) == GW_OK) {
+            gw_ratios_free(rw->ratios);
+            rw->ratios = r;
+        } else {
+            GW_ERROR("ratio options invalid, keeping the previous tables: %s", err);
+        }
+        keys_flush(rw); /* token groups, limits or IP lists may have changed */
+    }
+    rw->seen_loads = st.loads;
+    if (!rw->reloading)
+        reload_routing(w);
+}
+
+int gw_relay_worker_init(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = gw_calloc(1, sizeof *rw);
+    if (!rw)
+        return GW_ENOMEM;
+    rw->keys = gw_calloc(KEY_BUCKETS, sizeof *rw->keys);
+    if (!rw->keys) {
+        gw_free(rw);
+        return GW_ENOMEM;
+    }
+    rw->rng = w->rng ^ 0x2545F4914F6CDD1Dull;
+    w->relay = rw;
+    char err[256];
+    gw_ratios_build(opt_get, w, &rw->ratios, err, sizeof err);
+    reload_routing(w); /* the first table arrives before most clients do */
+    return GW_OK;
+}
+
+void gw_relay_worker_free(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = w->relay;
+    if (!rw)
+        return;
+    keys_flush(rw);
+    gw_free(rw->keys);
+    gw__relay_route_unref(rw->route);
+    gw_ratios_free(rw->ratios);
+    gw_free(rw);
+    w->relay = NULL;
+}
+
+/* ---- IP allow-lists ----------------------------------------------------------- */
+
+static int cidr_match(const char *spec, const char *ip)
+{
+    char net[64];
+    int bits = -1;
+    const char *slash = strchr(spec, '/');
+    size_t n = slash ? (size_t)(slash - spec) : strlen(spec);
+    if (n >= sizeof net)
+        return 0;
+    memcpy(net, spec, n);
+    net[n] = '\0';
+    long long v;
+    if (slash && gw_str_to_ll(gw_str_c(slash + 1), 0, 128, &v) == GW_OK)
+        bits = (int)v;
+    unsigned char a[16], b[16];
+    int fam = strchr(net, ':') ? AF_INET6 : AF_INET;
+    size_t len = fam == AF_INET ? 4 : 16;
+    if (inet_pton(fam, net, a) != 1 || inet_pton(fam, ip, b) != 1)
+        return 0;
+    if (bits < 0 || bits > (int)len * 8)
+        bits = (int)len * 8;
+    for (int i = 0; i < bits; i++) {
+        unsigned m = 0x80u >> (i % 8);
+        if ((a[i / 8] & m) != (b[i / 8] & m))
+            return 0;
+    }
+    return 1;
+}
+
+int gw__ip_allowed(const char *allow_ips, const char *ip)
+{
+    if (!allow_ips || !*allow_ips)
+        return 1;
+    gw_str rest = gw_str_c(allow_ips), tok;
+    while (gw_str_split(&rest, '\n', &tok)) {
+        tok = gw_str_trim(tok);
+        char spec[80];
+        if (!tok.len || tok.len >= sizeof spec)
+            continue;
+        memcpy(spec, tok.base, tok.len);
+        spec[tok.len] = '\0';
+        if (cidr_match(spec, ip))
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,93 @@
+"""Fixtures for relay tests: a gateway with a root user, channels pointing at
+the OpenAI mock upstream (tests/mock-upstream/openai_mock.py), and a token,
+all created through the management API as an admin would."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock-upstream"))
+import openai_mock  # noqa: E402
+from harness import request, wait_for  # noqa: E402
+
+
+def api(g, method, path, token=None, body=None, headers=None):
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = "Bearer " + token
+    st, hd, b = request(method, g.port, path, body=body, headers=h)
+    try:
+        return st, json.loads(b) if b else None
+    except ValueError:
+        return st, b
+
+
+def root_pat(g):
+    st, j = api(g, "POST", "/api/setup", body={"username": "root", "password": "rootpass1",
+                                               "confirmPassword": "rootpass1"})
+    assert j["success"], j
+    st, _, b = request("POST", g.port, "/api/user/login",
+                       body={"username": "root", "password": "rootpass1"})
+    tok = json.loads(b)["data"]["access_token"]
+    st, j = api(g, "GET", "/api/user/token", token=tok)
+    return j["data"]
+
+
+def set_option(g, pat, key, value):
+    st, j = api(g, "PUT", "/api/option/", token=pat, body={"key": key, "value": value})
+    assert j["success"], (key, j)
+
+
+def add_channel(g, pat, name, base_url, key, models, priority=0, weight=0, type_=1, extra=None):
+    ch = {"type": type_, "name": name, "key": key, "base_url": base_url, "models": models,
+          "group": "default", "priority": priority, "weight": weight}
+    ch.update(extra or {})
+    st, j = api(g, "POST", "/api/channel/", token=pat, body={"mode": "single", "channel": ch})
+    assert j["success"], j
+    return sql(g, "SELECT id FROM channels WHERE name = ?", name)[0][0]
+
+
+def add_token(g, pat, name, remain_quota=1000000, unlimited=False):
+    st, j = api(g, "POST", "/api/token/", token=pat,
+                body={"name": name, "remain_quota": remain_quota, "unlimited_quota": unlimited,
+                      "expired_time": -1})
+    assert j["success"], j
+    tid = sql(g, "SELECT id FROM tokens WHERE name = ?", name)[0][0]
+    st, j = api(g, "POST", f"/api/token/{tid}/key", token=pat)
+    assert j["success"], j
+    key = j["data"]["key"] if isinstance(j["data"], dict) else j["data"]
+    return tid, key if key.startswith("sk-") else "sk-" + key
+
+
+def sql(g, q, *a):
+    c = sqlite3.connect(os.path.join(g.data_dir, "token-factory.db"))
+    try:
+        return c.execute(q, a).fetchall()
+    finally:
+        c.close()
+
+
+def rcli(g, *args):
+    return subprocess.run(["redis-cli", "-s", os.path.join(g.data_dir, "redis.sock")] +
+                          [str(a) for a in args], text=True, stdout=subprocess.PIPE,
+                          check=True).stdout.strip()
+
+
+def user_quota(g, uid):
+    return int(rcli(g, "HGET", f"tf:{{s{uid % 16}}}:u:{uid}", "quota") or 0)
+
+
+def wait_routable(g, key, model, timeout=10):
+    """Workers pick up new channels through the config version (250 ms poll)."""
+    def ok():
+        st, j = api(g, "GET", "/v1/models", headers={"Authorization": "Bearer " + key})
+        return st == 200 and model in [m["id"] for m in j.get("data", [])]
+    wait_for(ok, timeout, 0.1, what=f"{model} to be routable")
+
+
+def chat(g, key, body, headers=None):
+    h = {"Authorization": "Bearer " + key}
+    h.update(headers or {})
+    return request("POST", g.port, "/v1/chat/completions", body=body, headers=h, timeout=30)

@@ -325,10 +325,9 @@ static int pricing_work(gw_store *st, void *ctx)
                           NULL, 0, &p->rows);
 }
 
-static json_t *price_item(struct gw_worker *w, const json_t *prices, const json_t *ratios,
-                          const json_t *completions, const char *model)
+static json_t *price_item(const json_t *prices, const json_t *ratios, const json_t *completions,
+                          const char *model)
 {
-    (void)w;
     char buf[300];
     const char *n = match_name(model, buf, sizeof buf);
     double price, ratio = 0, comp = 0;
@@ -360,7 +359,7 @@ static json_t *pricing_items(struct gw_worker *w, const gw_rows *rows)
         if (!m || !g)
             continue;
         if (!last || strcmp(last, m) != 0) {
-            cur = price_item(w, prices, ratios, comps, m);
+            cur = price_item(prices, ratios, comps, m);
             if (!cur)
                 continue;
             json_array_append_new(items, cur);

@@ -150,9 +150,12 @@ static void reload_routing(struct gw_worker *w)
     }
 }
 
+/* Only what an admin saved: an unset ratio option means the reference's
+ * built-in table (billing_defaults.c), not the registry's "{}" placeholder. */
 static const char *opt_get(const char *key, void *data)
 {
-    return gw_options_value(data, key);
+    struct gw_worker *w = data;
+    return gw_cfgwatch_get(w->cfgwatch, key);
 }
 
 void gw__relay_refresh(struct gw_worker *w)

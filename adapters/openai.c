@@ -228,7 +228,8 @@ enum gw_stream_action gw__oai_stream_event(const struct gw_sse_event *ev, int cl
         if (u)
             read_usage(usage, u);
         /* The include_usage chunk: empty choices, just usage. */
-        if ((choices == NULL || (json_is_array(choices) && json_array_size(choices) == 0)) &&
+        if ((choices == NULL || json_is_null(choices) ||
+             (json_is_array(choices) && json_array_size(choices) == 0)) &&
             !client_wants_usage)
             act = GW_STREAM_DROP;
     }

@@ -13,10 +13,10 @@ static void h_c(gw_req *r) { (void)r; }
 static void h_d(gw_req *r) { (void)r; }
 
 static const struct gw_route table[] = {
-    {GW_M_GET, "/api/status", h_a},
-    {GW_M_GET | GW_M_PUT, "/api/user/:id", h_b},
-    {GW_M_POST, "/api/channel/:id/key/:n", h_c},
-    {GW_M_GET, "/v1beta/models/*", h_d},
+    {GW_M_GET, "/api/status", h_a, 0, NULL},
+    {GW_M_GET | GW_M_PUT, "/api/user/:id", h_b, 0, NULL},
+    {GW_M_POST, "/api/channel/:id/key/:n", h_c, 0, NULL},
+    {GW_M_GET, "/v1beta/models/*", h_d, 0, NULL},
 };
 
 struct row {

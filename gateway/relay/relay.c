@@ -248,6 +248,21 @@ static void authorize(struct rcall *c)
         gw__relay_free(c);
         return;
     }
+    /* No channel at all: 503 naming the model, before any price question
+     * (the reference selects the channel before pricing too). */
+    struct gw_route_ref *ref = gw__relay_route_ref(c->w);
+    uint64_t probe = 1;
+    int routable = ref && (c->pinned || gw_routing_pick(ref->table, c->group, c->model, 0, NULL,
+                                                        0, NULL, NULL, &probe));
+    gw__relay_route_unref(ref);
+    if (!routable) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
+                 c->model, c->group);
+        gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
+        gw__relay_free(c);
+        return;
+    }
     int self_use = gw_options_bool(c->w, "SelfUseModeEnabled", 0);
     if (!rw->ratios ||
         gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""The OpenAI-compatible relay against the OpenAI mock upstream: exact
+billing and logs, streaming (usage chunk kept only when asked), retries
+that skip tried channels, auto-disable, routing errors, bad input, exactness
+under concurrency, and a client leaving mid-stream."""
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Gateway, case, main, request, wait_for  # noqa: E402
+from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
+                      sql, user_quota, wait_routable)
+from relayfix import set_option as _set_option  # noqa: E402
+
+
+def set_option(g, pat, key, value):
+    """Options reach every worker through the config version (250 ms poll)."""
+    _set_option(g, pat, key, value)
+    time.sleep(0.6)
+
+MODEL = "gpt-4o-mini"
+S = {}
+
+
+def setup():
+    """One gateway and mock for the cases that share them."""
+    if S:
+        return S
+    port, stop = openai_mock.start(keys=["k-good", "k-two"])
+    g = Gateway(workers=2).start()
+    pat = root_pat(g)
+    # Deterministic prices: quota = prompt + 2 × completion.
+    set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1, "other-model": 1, "fixed": 1}))
+    set_option(g, pat, "CompletionRatio", json.dumps({MODEL: 2}))
+    base = f"http://127.0.0.1:{port}"
+    cid = add_channel(g, pat, "main", base, "k-good", MODEL)
+    tid, key = add_token(g, pat, "t-main", remain_quota=10_000_000)
+    wait_routable(g, key, MODEL)
+    S.update(g=g, pat=pat, port=port, stop=stop, base=base, cid=cid, tid=tid, key=key)
+    return S
+
+
+def mock_requests():
+    st, _, b = request("GET", S["port"], "/__mock/requests")
+    return json.loads(b)
+
+
+def clear_mock():
+    request("DELETE", S["port"], "/__mock/requests")
+
+
+def root_uid(g):
+    return sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
+
+
+def last_log(g, n=1):
+    return sql(g, "SELECT quota, prompt_tokens, completion_tokens, model_name, channel_id, "
+                  "token_name, is_stream, other FROM logs WHERE type = 2 ORDER BY id DESC LIMIT ?", n)
+
+
+@case
+def chat_is_relayed_billed_exactly_and_logged():
+    s = setup()
+    g, key = s["g"], s["key"]
+    clear_mock()
+    uid = root_uid(g)
+    q0 = user_quota(g, uid)
+    st, h, b = chat(g, key, {"model": MODEL, "messages": [{"role": "user", "content": "Say hi"}]})
+    assert st == 200, b
+    j = json.loads(b)
+    assert j["choices"][0]["message"]["content"] == "Mock reply to: Say hi"
+    u = j["usage"]
+    cost = u["prompt_tokens"] + 2 * u["completion_tokens"]
+    assert user_quota(g, uid) == q0 - cost
+    reqs = mock_requests()
+    assert len(reqs) == 1
+    hdrs = {k.lower(): v for k, v in reqs[0]["headers"]}
+    assert hdrs["authorization"] == "Bearer k-good", "the channel's key, never the client's"
+    assert key[3:] not in json.dumps(reqs[0])
+    assert reqs[0]["json"]["model"] == MODEL
+    wait_for(lambda: last_log(g) and last_log(g)[0][0] == cost, 15, 0.1, what="the log row")
+    row = last_log(g)[0]
+    assert row[1:7] == (u["prompt_tokens"], u["completion_tokens"], MODEL, s["cid"], "t-main", 0), row
+    other = json.loads(row[7])
+    assert other["model_ratio"] == 1 and other["completion_ratio"] == 2
+    assert h["x-oneapi-request-id"]
+
+
+def read_stream(g, key, body, headers=None):
+    st, h, b = chat(g, key, body, headers)
+    events = [ln[6:] for ln in b.decode().split("\n") if ln.startswith("data: ")]
+    return st, h, events
+
+
+@case
+def streams_pass_through_and_usage_chunk_only_when_asked():
+    s = setup()
+    g, key = s["g"], s["key"]
+    uid = root_uid(g)
+    q0 = user_quota(g, uid)
+    body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "one two three"}]}
+    st, h, ev = read_stream(g, key, body)
+    assert st == 200 and h["content-type"].startswith("text/event-stream")
+    assert ev[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in ev[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "Mock reply to: one two three"
+    assert not any(c.get("usage") for c in chunks), "usage chunk must be dropped: not asked"
+    # The gateway asked the upstream for usage anyway and billed it exactly.
+    up = mock_requests()[-1]["json"]
+    assert up["stream_options"] == {"include_usage": True}
+    q1 = user_quota(g, uid)
+    # Asked: the usage chunk is forwarded; the same call costs the same.
+    body["stream_options"] = {"include_usage": True}
+    st, h, ev = read_stream(g, key, body)
+    usage = [json.loads(e)["usage"] for e in ev[:-1] if json.loads(e).get("usage")]
+    assert len(usage) == 1 and usage[0]["prompt_tokens"] == 1 + 3  # a message of three words
+    cost = usage[0]["prompt_tokens"] + 2 * usage[0]["completion_tokens"]
+    assert q0 - q1 == cost and q1 - user_quota(g, uid) == cost, (q0 - q1, cost)
+    wait_for(lambda: last_log(g)[0][6] == 1, 15, 0.1, what="a stream log row")
+
+
+@case
+def retry_moves_to_the_next_channel_and_skips_tried_ones():
+    s = setup()
+    g, pat, key = s["g"], s["pat"], s["key"]
+    set_option(g, pat, "RetryTimes", 2)
+    bad = add_channel(g, pat, "flaky", s["base"], "k-good", "other-model", priority=10,
+                      extra={"model_mapping": json.dumps({"other-model": "other-model@500"})})
+    good = add_channel(g, pat, "steady", s["base"], "k-good", "other-model", priority=0)
+    wait_routable(g, key, "other-model")
+    clear_mock()
+    st, h, b = chat(g, key, {"model": "other-model", "messages": [{"role": "user", "content": "x"}]})
+    assert st == 200, b
+    models = [r["json"]["model"] for r in mock_requests()]
+    assert models == ["other-model@500", "other-model"], models
+    other = wait_for(lambda: sql(g, "SELECT other FROM logs WHERE model_name = 'other-model'"), 15,
+                     0.1, what="log")
+    assert json.loads(other[-1][0])["channels_tried"] == 2
+    # Without retries the upstream error is passed through with its status.
+    set_option(g, pat, "RetryTimes", 0)
+    time.sleep(0.6)  # the option reaches the workers through the config version
+    st, h, b = chat(g, key, {"model": "other-model", "messages": [{"role": "user", "content": "x"}]})
+    assert st == 500 and "request id" in json.loads(b)["error"]["message"], b
+    api(g, "DELETE", f"/api/channel/{bad}", token=pat)
+    api(g, "DELETE", f"/api/channel/{good}", token=pat)
+
+
+@case
+def auto_disable_after_401():
+    s = setup()
+    g, pat, key = s["g"], s["pat"], s["key"]
+    set_option(g, pat, "AutomaticDisableChannelEnabled", True)
+    cid = add_channel(g, pat, "revoked", s["base"], "k-revoked", "fixed")
+    wait_routable(g, key, "fixed")
+    st, h, b = chat(g, key, {"model": "fixed", "messages": [{"role": "user", "content": "x"}]})
+    assert st == 401, b
+    wait_for(lambda: sql(g, "SELECT status FROM channels WHERE id = ?", cid)[0][0] == 3, 10, 0.1,
+             what="status 3")
+    assert sql(g, "SELECT enabled FROM abilities WHERE channel_id = ?", cid)[0][0] in (0, False)
+    def gone():
+        st, h, b = chat(g, key, {"model": "fixed", "messages": [{"role": "user", "content": "x"}]})
+        return st == 503 and "fixed" in json.loads(b)["error"]["message"]
+    wait_for(gone, 10, 0.2, what="the disabled channel to leave the routing table")
+    set_option(g, pat, "AutomaticDisableChannelEnabled", False)
+    api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
+def errors_in_openai_shape():
+    s = setup()
+    g, key = s["g"], s["key"]
+    cases = [
+        ({}, {"model": MODEL, "messages": []}, 401, "invalid_api_key"),
+        ({"Authorization": "Bearer sk-doesnotexist"}, {"model": MODEL}, 401, "invalid_api_key"),
+        ({"Authorization": "Bearer " + key}, b"{broken", 400, "invalid_request"),
+        ({"Authorization": "Bearer " + key}, {"messages": []}, 400, "invalid_request"),
+        ({"Authorization": "Bearer " + key}, {"model": 5}, 400, "invalid_request"),
+        ({"Authorization": "Bearer " + key}, {"model": MODEL, "stream": "yes"}, 400, "invalid_request"),
+        ({"Authorization": "Bearer " + key}, {"model": "no-such-model", "messages": []}, 503, "model_not_found"),
+        ({"Authorization": "Bearer " + key, "Content-Type": "text/plain"}, {"model": MODEL}, 400, "invalid_request"),
+        ({"Authorization": "Bearer " + key + "-" + str(s["cid"])}, {"model": MODEL, "messages": []}, 200, None),
+    ]
+    for headers, body, status, code in cases:
+        st, h, b = request("POST", g.port, "/v1/chat/completions", body=body, headers=headers)
+        assert st == status, (headers, body, st, b)
+        if code:
+            e = json.loads(b)["error"]
+            assert e["code"] == code and "(request id: " in e["message"], e
+    st, h, b = request("POST", g.port, "/v1/images/generations", body={"prompt": "x"},
+                       headers={"Authorization": "Bearer " + key})
+    assert st == 501 and json.loads(b)["error"]["type"] == "not_implemented"
+
+
+@case
+def a_fixed_price_budget_serves_exactly_n_calls_under_concurrency():
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    set_option(g, pat, "ModelPrice", json.dumps({"fixed": 0.002}))  # 1000 quota per call
+    cid = add_channel(g, pat, "fixed-ok", s["base"], "k-good", "fixed")
+    tid, key = add_token(g, pat, "t-five", remain_quota=5000)
+    wait_routable(g, key, "fixed")
+    time.sleep(0.6)
+    results = []
+
+    def call(i):
+        body = {"model": "fixed", "stream": i % 2 == 0,
+                "messages": [{"role": "user", "content": f"n {i}"}]}
+        st, h, b = chat(g, key, body)
+        results.append(st)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results.count(200) == 5, results
+    assert all(st in (200, 401, 403) for st in results), results  # exhausted token: 401
+    uid = root_uid(g)
+    tkey = f"tf:{{s{uid % 16}}}:t:{tid}"
+    assert rcli(g, "HGET", tkey, "remain_quota") == "0"
+    assert rcli(g, "HGET", tkey, "reserved") in ("0", "")
+    api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
+def client_leaving_mid_stream_aborts_upstream_and_settles():
+    s = setup()
+    g, key, pat = s["g"], s["key"], s["pat"]
+    uid = root_uid(g)
+    ukey = f"tf:{{s{uid % 16}}}:u:{uid}"
+    # The mock stalls after 3 events when the upstream model says so.
+    cid = add_channel(g, pat, "staller", s["base"], "k-good", "other-model", priority=50,
+                      extra={"model_mapping": json.dumps({"other-model": "other-model@stall-3"})})
+    wait_routable(g, key, "other-model")
+    time.sleep(0.6)
+    sock = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+    body = json.dumps({"model": "other-model", "stream": True,
+                       "messages": [{"role": "user", "content": "tell me"}]}).encode()
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                 key.encode() + b"\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    buf = b""
+    while buf.count(b"data: ") < 2:
+        buf += sock.recv(65536)
+    assert int(rcli(g, "HGET", ukey, "reserved")) > 0
+    sock.close()
+    wait_for(lambda: rcli(g, "HGET", ukey, "reserved") == "0", 10, 0.1, what="settlement")
+    wait_for(lambda: sql(g, "SELECT COUNT(*) FROM logs WHERE channel_id = ?", cid)[0][0] == 1,
+             15, 0.1, what="the log row of the cut stream")
+    api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
+def models_listing_in_three_forms():
+    s = setup()
+    g, key = s["g"], s["key"]
+    st, h, b = request("GET", g.port, "/v1/models", headers={"Authorization": "Bearer " + key})
+    j = json.loads(b)
+    assert st == 200 and j["object"] == "list" and MODEL in [m["id"] for m in j["data"]]
+    st, h, b = request("GET", g.port, "/v1/models",
+                       headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
+    j = json.loads(b)
+    assert j["data"][0]["type"] == "model" and "has_more" in j
+    st, h, b = request("GET", g.port, "/v1/models?key=" + key)
+    assert any(m["name"] == "models/" + MODEL for m in json.loads(b)["models"])
+    st, h, b = request("GET", g.port, "/v1/models", headers={"Authorization": "Bearer sk-bad"})
+    assert st == 401
+
+
+@case
+def shared_gateway_stops_cleanly():
+    s = setup()
+    s["g"].stop()
+    s["stop"]()
+    S.clear()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        if S:
+            S["g"].kill()
+            S["stop"]()

@@ -120,6 +120,7 @@ static void shutdown_now(struct gw_worker *w)
     uv_timer_stop(&w->drain_timer);
     if (w->ctx)
         lws_context_destroy(w->ctx);
+    gw_relay_worker_stop(w);
     gw_upstream_free(w->up);
     w->up = NULL;
     gw_cfgwatch_stop(w->cfgwatch); /* before Redis: its GET in flight comes back closed */

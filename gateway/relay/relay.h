@@ -26,6 +26,8 @@ struct gw_ratios;
 struct gw_relay_worker;
 
 int gw_relay_worker_init(struct gw_worker *w);
+/* Closes the relay's handles (shutdown); free once the loop has ended. */
+void gw_relay_worker_stop(struct gw_worker *w);
 void gw_relay_worker_free(struct gw_worker *w);
 
 /* Route handlers. */

@@ -3,6 +3,7 @@
 #define GW_RELAY_RELAY_INT_H
 
 #include <stdint.h>
+#include <uv.h>
 #include "gateway/relay/billing.h"
 #include "gateway/relay/routing.h"
 
@@ -34,6 +35,7 @@ struct gw_relay_worker {
     uint64_t rng;
     struct key_node **keys;       /* hash of sha256 hex → info */
     size_t nkeys;
+    uv_timer_t tick;              /* notices new snapshots without waiting for a request */
 };
 
 struct gw_relay_worker *gw__relay(struct gw_worker *w);

@@ -181,6 +181,8 @@ void gw__relay_refresh(struct gw_worker *w)
         reload_routing(w);
 }
 
+static void on_tick(uv_timer_t *t) { gw__relay_refresh(t->data); }
+
 int gw_relay_worker_init(struct gw_worker *w)
 {
     struct gw_relay_worker *rw = gw_calloc(1, sizeof *rw);
@@ -196,7 +198,18 @@ int gw_relay_worker_init(struct gw_worker *w)
     char err[256];
     gw_ratios_build(opt_get, w, &rw->ratios, err, sizeof err);
     reload_routing(w); /* the first table arrives before most clients do */
+    uv_timer_init(&w->loop, &rw->tick);
+    rw->tick.data = w;
+    uv_timer_start(&rw->tick, on_tick, 100, 100);
     return GW_OK;
+}
+
+void gw_relay_worker_stop(struct gw_worker *w)
+{
+    if (w->relay) {
+        uv_timer_stop(&w->relay->tick);
+        uv_close((uv_handle_t *)&w->relay->tick, NULL);
+    }
 }
 
 void gw_relay_worker_free(struct gw_worker *w)

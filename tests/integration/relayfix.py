@@ -80,10 +80,14 @@ def user_quota(g, uid):
 
 
 def wait_routable(g, key, model, timeout=10):
-    """Workers pick up new channels through the config version (250 ms poll)."""
+    """Workers pick up new channels through the config version (250 ms poll).
+    Several answers in a row, so that every worker has been asked."""
     def ok():
-        st, j = api(g, "GET", "/v1/models", headers={"Authorization": "Bearer " + key})
-        return st == 200 and model in [m["id"] for m in j.get("data", [])]
+        for _ in range(8):
+            st, j = api(g, "GET", "/v1/models", headers={"Authorization": "Bearer " + key})
+            if st != 200 or model not in [m["id"] for m in j.get("data", [])]:
+                return False
+        return True
     wait_for(ok, timeout, 0.1, what=f"{model} to be routable")
 
 

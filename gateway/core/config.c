@@ -197,6 +197,8 @@ static const struct gw_config_entry entries[] = {
     INT("STREAMING_TIMEOUT", streaming_timeout, "300", 0, 86400,
         "Seconds without data before a streaming upstream response is "
         "abandoned. 0: no limit."),
+    STR("AZURE_DEFAULT_API_VERSION", azure_default_api_version, "2025-04-01-preview", v_nonempty,
+        "api-version for Azure OpenAI channels whose `other` field names none."),
     INT("RELAY_TIMEOUT", relay_timeout, "0", 0, 86400,
         "Overall upstream request timeout in seconds. 0: no limit."),
     STR("LOG_LEVEL", log_level, "info", v_log_level,

@@ -227,6 +227,8 @@ int gw_xfer_start(gw_upstream *u, const struct gw_xfer_opts *o, const struct gw_
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->idle_timeout_s ? o->idle_timeout_s : 120L);
+    if (o->proxy && *o->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, o->proxy);
     if (o->connect_timeout_ms)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     if (o->headers)

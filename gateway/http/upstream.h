@@ -30,6 +30,7 @@ struct gw_xfer_opts {
     struct curl_slist *headers; /* owned by the caller until on_done/abort */
     const void *body;         /* not copied: must outlive the transfer */
     size_t body_len;
+    const char *proxy;        /* CURLOPT_PROXY (http://, socks5://...), NULL = none */
     long connect_timeout_ms;  /* 0 = curl default */
     long idle_timeout_s;      /* abort when under 1 B/s for this long; 0 = 120 */
 };

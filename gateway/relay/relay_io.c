@@ -364,6 +364,7 @@ int gw__relay_start_upstream(struct rcall *c)
         .headers = c->ureq.headers,
         .body = c->ureq.body.base,
         .body_len = c->ureq.body.len,
+        .proxy = c->ureq.proxy.len ? c->ureq.proxy.base : NULL, /* channel setting.proxy */
         .connect_timeout_ms = 10000,
         .idle_timeout_s = c->w->cfg->streaming_timeout ? c->w->cfg->streaming_timeout : 300,
     };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+#include "adapters/adapter.h"
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
@@ -194,6 +195,7 @@ int gw_relay_worker_init(struct gw_worker *w)
         return GW_ENOMEM;
     }
     rw->rng = w->rng ^ 0x2545F4914F6CDD1Dull;
+    gw_azure_set_default_api_version(w->cfg->azure_default_api_version);
     w->relay = rw;
     char err[256];
     gw_ratios_build(opt_get, w, &rw->ratios, err, sizeof err);

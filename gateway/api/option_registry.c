@@ -3,6 +3,7 @@
  * model/option.go InitOptionMap, setting/config ExportAllConfigs), its type
  * and its validation; and the worker's typed views of current values. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,9 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
+#include "gateway/core/log.h"
 #include "gateway/core/str.h"
+#include "gateway/relay/billing.h"
 #include "gateway/state/config_watch.h"
 #include "gateway/worker.h"
 
@@ -23,8 +26,12 @@
 #define F(k, d, lo, hi) {k, GW_OPT_FLOAT, d, lo, hi, GW_SHAPE_ANY}
 #define S(k, d) {k, GW_OPT_STRING, d, 0, STRMAX, GW_SHAPE_ANY}
 #define J(k, d, shape) {k, GW_OPT_JSON, d, 0, JSONMAX, shape}
+/* A price table whose default is billing's built-in table, filled in by
+ * load_builtin_tables: the relay prices with that table while the option is
+ * unset, so that is what an admin must see and edit. */
+#define P(k) J(k, NULL, GW_SHAPE_RATIOS)
 
-static const struct gw_option_def table[] = {
+static struct gw_option_def table[] = {
     /* sign-in and registration */
     B("RegisterEnabled", "true"),
     B("PasswordLoginEnabled", "true"),
@@ -136,16 +143,16 @@ static const struct gw_option_def table[] = {
     I("ModelRequestRateLimitCount", "0", 0, 100000000),
     I("ModelRequestRateLimitSuccessCount", "1000", 1, 100000000),
     J("ModelRequestRateLimitGroup", "{}", GW_SHAPE_OBJECT),
-    /* prices; {} = the built-in tables of gateway/relay/billing */
-    J("ModelRatio", "{}", GW_SHAPE_RATIOS),
-    J("CompletionRatio", "{}", GW_SHAPE_RATIOS),
-    J("ModelPrice", "{}", GW_SHAPE_RATIOS),
-    J("CacheRatio", "{}", GW_SHAPE_RATIOS),
-    J("CreateCacheRatio", "{}", GW_SHAPE_RATIOS),
-    J("ImageRatio", "{}", GW_SHAPE_RATIOS),
-    J("AudioRatio", "{}", GW_SHAPE_RATIOS),
-    J("AudioCompletionRatio", "{}", GW_SHAPE_RATIOS),
-    J("GroupRatio", "{\"default\":1,\"vip\":1,\"svip\":1}", GW_SHAPE_RATIOS),
+    /* prices: the built-in tables of gateway/relay/billing_defaults.c */
+    P("ModelRatio"),
+    P("CompletionRatio"),
+    P("ModelPrice"),
+    P("CacheRatio"),
+    P("CreateCacheRatio"),
+    P("ImageRatio"),
+    P("AudioRatio"),
+    P("AudioCompletionRatio"),
+    P("GroupRatio"),
     J("GroupGroupRatio", "{\"vip\":{\"edit_this\":0.9}}", GW_SHAPE_RATIOS2),
     J("UserUsableGroups", "{\"default\":\"默认分组\",\"vip\":\"vip分组\"}", GW_SHAPE_STRINGS),
     B("ExposeRatioEnabled", "false"),
@@ -178,14 +185,32 @@ static const struct gw_option_def table[] = {
 
 #define NTABLE (sizeof table / sizeof table[0])
 
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+/* Serialised once per process and kept for its life; workers only read. */
+static void load_builtin_tables(void)
+{
+    for (size_t i = 0; i < NTABLE; i++) {
+        if (table[i].def)
+            continue;
+        table[i].def = gw_ratios_default_json(table[i].key);
+        if (!table[i].def) { /* a few KB at startup, or a P() billing does not know */
+            GW_ERROR("option %s: no built-in table", table[i].key);
+            abort();
+        }
+    }
+}
+
 const struct gw_option_def *gw_option_table(size_t *n)
 {
+    pthread_once(&builtin_once, load_builtin_tables);
     *n = NTABLE;
     return table;
 }
 
 const struct gw_option_def *gw_option_find(const char *key)
 {
+    pthread_once(&builtin_once, load_builtin_tables);
     for (size_t i = 0; key && i < NTABLE; i++)
         if (strcmp(table[i].key, key) == 0)
             return &table[i];

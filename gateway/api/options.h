@@ -34,7 +34,8 @@ enum gw_opt_shape {
 struct gw_option_def {
     const char *key;
     enum gw_opt_type type;
-    const char *def;          /* default, in stored text form */
+    const char *def;          /* default, in stored text form; the price tables'
+                               * is billing's built-in table (billing.h) */
     double min, max;          /* INT and FLOAT ranges; STRING: max length */
     enum gw_opt_shape shape;  /* JSON only */
 };

@@ -6,10 +6,12 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
+#include "gateway/core/json.h"
 #include "gateway/relay/billing.h"
 #include "gateway/relay/billing_dec.h"
 #include "gateway/relay/billing_defaults.h"
@@ -23,6 +25,8 @@
 #define SELF_USE_RATIO 37.5
 #define COMPACT_SUFFIX "-openai-compact"
 #define COMPACT_WILDCARD "*-openai-compact"
+/* A built-in table as JSON text is about 10 KB; this bounds a typo. */
+#define DEFAULT_JSON_MAX (1024 * 1024)
 
 enum {
     T_MODEL_RATIO,
@@ -183,6 +187,59 @@ void gw_ratios_free(gw_ratios *r)
         json_decref(r->t[i]);
     json_decref(r->group_group);
     gw_free(r);
+}
+
+/* ---- the built-in tables as option text ---- */
+
+/* Shortest of %.15g..%.17g that parses back to v: the admin reads 0.075,
+ * not 0.074999999999999997, and saving it changes nothing. */
+static int append_number(gw_buf *b, double v)
+{
+    char num[32];
+    int prec;
+
+    for (prec = 15; prec < 17; prec++) {
+        snprintf(num, sizeof num, "%.*g", prec, v);
+        if (strtod(num, NULL) == v)
+            break;
+    }
+    if (prec == 17)
+        snprintf(num, sizeof num, "%.17g", v);
+    return gw_buf_appends(b, num);
+}
+
+char *gw_ratios_default_json(const char *option_key)
+{
+    const struct gw__ratio_entry *e = NULL;
+    gw_buf b;
+    int i, rc;
+
+    for (i = 0; i < T_NTABLES && option_key && !e; i++)
+        if (strcmp(tables[i].option, option_key) == 0)
+            e = tables[i].defaults;
+    if (!e)
+        return NULL;
+    gw_buf_init(&b, DEFAULT_JSON_MAX);
+    rc = gw_buf_appends(&b, "{");
+    for (; e->name && rc == GW_OK; e++) {
+        json_t *name = json_string(e->name);
+
+        rc = name ? gw_json_dump_buf(name, &b, JSON_ENCODE_ANY) : GW_ENOMEM;
+        json_decref(name);
+        if (rc == GW_OK)
+            rc = gw_buf_appends(&b, ":");
+        if (rc == GW_OK)
+            rc = append_number(&b, e->value);
+        if (rc == GW_OK && e[1].name)
+            rc = gw_buf_appends(&b, ",");
+    }
+    if (rc == GW_OK)
+        rc = gw_buf_appends(&b, "}");
+    if (rc != GW_OK) {
+        gw_buf_free(&b);
+        return NULL;
+    }
+    return gw_buf_steal(&b);
 }
 
 /* ---- lookups ---- */

@@ -40,6 +40,15 @@ typedef const char *(*gw_option_get_cb)(const char *key, void *data);
 int gw_ratios_build(gw_option_get_cb get, void *data, gw_ratios **out, char *err, size_t errlen);
 void gw_ratios_free(gw_ratios *r);
 
+/* The built-in table that stands for option_key (one of the option names
+ * above, GroupGroupRatio excepted) while the option is unset, as compact
+ * JSON text in the table's order with each value in its shortest
+ * round-trip form: {"gpt-4-gizmo-*":15,...,"gpt-4o-mini":0.075,...}.
+ * Saved back as the option, it prices exactly as the unset option does.
+ * Returns text to free with gw_free; NULL for any other key or on
+ * allocation failure. */
+char *gw_ratios_default_json(const char *option_key);
+
 struct gw_price {
     int use_price;            /* ModelPrice set: a fixed price per call */
     double model_price;       /* USD per call (price mode; else 0) */

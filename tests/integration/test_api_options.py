@@ -4,6 +4,7 @@ string, JSON, dotted keys), secrets hidden on read, validation of each type
 with no change on refusal, unknown keys refused, root only; propagation of a
 change to another replica's /api/status within 1 s; the same on MariaDB and
 PostgreSQL."""
+import json
 import os
 import sys
 import time
@@ -104,7 +105,10 @@ def exercise(g, db):
     before = options(g, tok)
     assert before["QuotaPerUnit"] == "500000" and before["RetryTimes"] == "0", before
     assert before["general_setting.ping_interval_enabled"] == "false"
-    assert before["ModelRatio"] == "{}" and before["SelfUseModeEnabled"] == "false"
+    # Unset price tables show the built-in tables the relay prices with.
+    assert json.loads(before["ModelRatio"])["gpt-4o"] == 1.25, before["ModelRatio"][:200]
+    assert json.loads(before["ModelPrice"])["dall-e-3"] == 0.04
+    assert before["SelfUseModeEnabled"] == "false"
     assert not [k for k in before if k.endswith(SECRET_SUFFIXES)], before.keys()
 
     for key, sent, stored in GOOD:

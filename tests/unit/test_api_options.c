@@ -25,6 +25,10 @@ static void test_registry(void **state)
     assert_string_equal(gw_option_default("QuotaPerUnit"), "500000");
     assert_string_equal(gw_option_default("general_setting.ping_interval_enabled"), "false");
     assert_null(gw_option_default("nope"));
+    /* Price tables show billing's built-in tables, not "{}". */
+    assert_non_null(strstr(gw_option_default("ModelRatio"), "\"gpt-4o\":1.25,"));
+    assert_non_null(strstr(gw_option_default("ModelPrice"), "\"dall-e-3\":0.04"));
+    assert_string_equal(gw_option_default("GroupRatio"), "{\"default\":1,\"vip\":1,\"svip\":1}");
     static const char *const secret[] = {"SMTPToken", "GitHubClientSecret", "EpayKey",
                                          "client_secret", "x.api_key"};
     static const char *const open[] = {"SystemName", "TokenLimit", "KeyWords", "api_keys"};

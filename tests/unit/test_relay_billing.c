@@ -11,12 +11,13 @@
 
 #include <cmocka.h>
 
+#include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/relay/billing.h"
 
 /* Options as a NULL-terminated key/value list. */
 struct opts {
-    const char *kv[16];
+    const char *kv[24];
 };
 
 static const char *opt_get(const char *key, void *data)
@@ -204,6 +205,45 @@ static void test_invalid_options(void **state)
     gw_ratios_free(r);
 }
 
+/* The built-in tables as option text: shortest decimals, and saved back as
+ * the options they price exactly as the unset options do. */
+static void test_default_json(void **state)
+{
+    static const char *const keys[] = { "ModelRatio", "ModelPrice", "CompletionRatio",
+                                        "CacheRatio", "CreateCacheRatio", "ImageRatio",
+                                        "AudioRatio", "AudioCompletionRatio", "GroupRatio" };
+    static const char *const models[] = { "gpt-4o", "gpt-4o-mini", "dall-e-3", "gpt-5",
+                                          "claude-3-5-sonnet-20241022", "gemini-2.5-pro",
+                                          "gpt-4o-mini-tts", "glm-4-flash", "no-such-model" };
+    char *text[9];
+    struct opts o = { { NULL } };
+    size_t i;
+
+    for (i = 0; i < 9; i++) {
+        text[i] = gw_ratios_default_json(keys[i]);
+        assert_non_null(text[i]);
+        o.kv[2 * i] = keys[i];
+        o.kv[2 * i + 1] = text[i];
+    }
+    assert_non_null(strstr(text[0], "\"gpt-4o-mini\":0.075,"));
+    assert_string_equal(text[8], "{\"default\":1,\"vip\":1,\"svip\":1}");
+    assert_null(gw_ratios_default_json("GroupGroupRatio"));
+    assert_null(gw_ratios_default_json("Nope"));
+    assert_null(gw_ratios_default_json(NULL));
+
+    gw_ratios *saved = build(&o), *unset = build(NULL);
+    for (i = 0; i < sizeof models / sizeof models[0]; i++) {
+        struct gw_price a, b;
+        assert_int_equal(gw_price_lookup(saved, models[i], "default", "vip", 1, &a), GW_OK);
+        assert_int_equal(gw_price_lookup(unset, models[i], "default", "vip", 1, &b), GW_OK);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    gw_ratios_free(saved);
+    gw_ratios_free(unset);
+    for (i = 0; i < 9; i++)
+        gw_free(text[i]);
+}
+
 static void test_reserve(void **state)
 {
     gw_ratios *r = build(NULL);
@@ -326,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_unset_and_free),
         cmocka_unit_test(test_option_forms),
         cmocka_unit_test(test_invalid_options),
+        cmocka_unit_test(test_default_json),
         cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_reserve_price_equals_charge),
         cmocka_unit_test(test_quota),

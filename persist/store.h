@@ -197,6 +197,13 @@ gw_rows *gw__rows_new(size_t ncols);
 int gw__rows_set_name(gw_rows *r, size_t col, const char *name);
 int gw__rows_add_row(gw_rows *r);
 int gw__rows_set(gw_rows *r, size_t col, const char *v, size_t len);
+/* Between store.c and migrate.c / pool.c, which see gw_store only through
+ * these. lock takes the backend's named server-side lock (GW_OK at once for a
+ * backend without one, as sqlite); unlock releases it; broken is 1 when the
+ * last call failed with GW_EIO. */
+int gw__store_lock(gw_store *s, const char *name);
+void gw__store_unlock(gw_store *s, const char *name);
+int gw__store_broken(const gw_store *s);
 /* snprintf into err/errlen when errlen > 0 (for open's error reports). */
 void gw__store_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -510,5 +510,4 @@ void gw_api_channel_export(gw_req *r, const struct gw_caller *who)
 }
 
 /* Channel tests send a real upstream request: they need the relay. */
-void gw_api_channel_test_all(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
-void gw_api_channel_test(gw_req *r, const struct gw_caller *who) { gw_api_todo_authed(r, who); }
+/* GET /api/channel/test and /test/:id: gateway/relay/channel_test.c */

@@ -153,3 +153,10 @@ void gw_routing_free(gw_routing *t)
         gw__routing_channel_release(&t->channels[i]);
     gw_arena_free(t->arena);
 }
+
+size_t gw_routing_count(const gw_routing *t) { return t ? t->nchannels : 0; }
+
+struct gw_channel *gw_routing_at(const gw_routing *t, size_t i)
+{
+    return t && i < t->nchannels ? &t->channels[i] : NULL;
+}

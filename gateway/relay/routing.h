@@ -93,6 +93,9 @@ const char *gw_routing_bad(const gw_routing *t, size_t i, long long *channel_id)
 /* Channel by id, whatever its status (pinned channels, tests), or NULL
  * (unknown, or left out as bad). */
 struct gw_channel *gw_routing_channel(const gw_routing *t, long long id);
+/* Every usable channel of the table (any status), i < gw_routing_count(). */
+size_t gw_routing_count(const gw_routing *t);
+struct gw_channel *gw_routing_at(const gw_routing *t, size_t i);
 
 /* Picks a channel for (group, model). tried/ntried: ids to skip. skip(): an
  * extra veto (e.g. disabled in Redis health), may be NULL; nonzero vetoes.

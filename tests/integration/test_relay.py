@@ -256,6 +256,40 @@ def client_leaving_mid_stream_aborts_upstream_and_settles():
 
 
 @case
+def channel_tests_record_time_and_reenable_auto_disabled_channels():
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    st, j = api(g, "GET", f"/api/channel/test/{s['cid']}", token=pat)
+    assert j["success"] is True and j["time"] >= 0, j
+    t = sql(g, "SELECT response_time, test_time FROM channels WHERE id = ?", s["cid"])[0]
+    assert t[1] > 0, t
+    # An auto-disabled channel whose upstream works again comes back, if allowed.
+    cid = add_channel(g, pat, "recovering", s["base"], "k-good", "fixed")
+    c = __import__("sqlite3").connect(os.path.join(g.data_dir, "token-factory.db"))
+    c.execute("UPDATE channels SET status = 3 WHERE id = ?", (cid,))
+    c.execute("UPDATE abilities SET enabled = 0 WHERE channel_id = ?", (cid,))
+    c.commit()
+    c.close()
+    rcli(g, "INCR", "tf:cfgver")
+    set_option(g, pat, "AutomaticEnableChannelEnabled", True)
+    st, j = api(g, "GET", f"/api/channel/test/{cid}", token=pat)
+    assert j["success"] is True, j
+    assert sql(g, "SELECT status FROM channels WHERE id = ?", cid)[0][0] == 1
+    # A failing channel reports why, and a manual disable (2) is never undone.
+    bad = add_channel(g, pat, "bad-key", s["base"], "k-nope", "fixed")
+    time.sleep(0.6)
+    st, j = api(g, "GET", f"/api/channel/test/{bad}", token=pat)
+    assert j["success"] is False and "401" in j["message"], j
+    st, j = api(g, "GET", "/api/channel/test", token=pat)
+    assert j["success"] is True and j["data"]["started"] >= 2, j
+    st, j = api(g, "GET", "/api/channel/test/999999", token=pat)
+    assert j["success"] is False
+    set_option(g, pat, "AutomaticEnableChannelEnabled", False)
+    for x in (cid, bad):
+        api(g, "DELETE", f"/api/channel/{x}", token=pat)
+
+
+@case
 def models_listing_in_three_forms():
     s = setup()
     g, key = s["g"], s["key"]

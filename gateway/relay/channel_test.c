@@ -1,0 +1,282 @@
+/* Channel tests (reference controller/channel-test.go): one small chat call
+ * through the channel's adapter, outside any user's billing. Records the
+ * response time; a passing test re-enables a channel that was disabled
+ * automatically (status 3) when AutomaticEnableChannelEnabled is on; a
+ * manually disabled channel (status 2) is never re-enabled. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+#include "adapters/adapter.h"
+#include "gateway/api/api.h"
+#include "gateway/api/apictx.h"
+#include "gateway/api/auth.h"
+#include "gateway/api/options.h"
+#include "gateway/core/alloc.h"
+#include "gateway/core/err.h"
+#include "gateway/core/log.h"
+#include "gateway/http/upstream.h"
+#include "gateway/relay/relay.h"
+#include "gateway/relay/relay_call.h"
+#include "gateway/state/config_watch.h"
+#include "gateway/worker.h"
+
+#define TEST_BODY_MAX (256 * 1024)
+
+struct ctest {
+    struct gw_worker *w;
+    gw_req *r;                  /* NULL for the background "test all" */
+    struct gw_route_ref *route;
+    struct gw_channel *ch;
+    struct gw_upstream_req q;
+    gw_buf body;
+    gw_xfer *x;
+    int status;
+    uint64_t t0;
+    long long ms;
+    int ok, enable;
+    char err[300];
+    uv_work_t work;
+};
+
+static void ctest_free(struct ctest *t)
+{
+    gw__relay_route_unref(t->route);
+    gw_upstream_req_free(&t->q);
+    gw_buf_free(&t->body);
+    if (t->r) {
+        gw_req_set_callbacks(t->r, NULL, NULL, NULL);
+        gw_req_unref(t->r);
+    }
+    gw_free(t);
+}
+
+/* Thread pool: record the result; maybe re-enable. */
+static void record_run(uv_work_t *wk)
+{
+    struct ctest *t = wk->data;
+    gw_store *st;
+    if (gw_store_pool_get(t->w->pool, &st) != GW_OK)
+        return;
+    gw_sql_arg a[3] = {GW_SQL_INT(t->ms), GW_SQL_INT((long long)time(NULL)), GW_SQL_INT(t->ch->id)};
+    gw_store_exec(st, "UPDATE channels SET response_time = ?, test_time = ? WHERE id = ?", a, 3,
+                  NULL);
+    if (t->enable) {
+        gw_sql_arg id[1] = {GW_SQL_INT(t->ch->id)};
+        gw_sql_arg en[2] = {GW_SQL_INT(1), GW_SQL_INT(t->ch->id)};
+        long long n = 0;
+        if (gw_store_begin(st) == GW_OK &&
+            gw_store_exec(st, "UPDATE channels SET status = 1 WHERE id = ? AND status = 3", id, 1,
+                          &n) == GW_OK &&
+            gw_store_exec(st, "UPDATE abilities SET enabled = ? WHERE channel_id = ?", en, 2,
+                          NULL) == GW_OK &&
+            gw_store_commit(st) == GW_OK)
+            t->enable = n == 1;
+        else {
+            gw_store_rollback(st);
+            t->enable = 0;
+        }
+    }
+    gw_store_pool_put(t->w->pool, st);
+}
+
+static void record_done(uv_work_t *wk, int status)
+{
+    struct ctest *t = wk->data;
+    if (t->enable) {
+        GW_INFO("channel %lld re-enabled by its test", t->ch->id);
+        gw_cfgwatch_bump(t->w->cfgwatch);
+    }
+    if (t->r && gw_req_alive(t->r)) {
+        json_t *j = json_pack("{s:b, s:s, s:f}", "success", t->ok, "message", t->ok ? "" : t->err,
+                              "time", (double)t->ms / 1000.0);
+        gw_resp_json(t->r, 200, j);
+        json_decref(j);
+    }
+    ctest_free(t);
+}
+
+static void finish(struct ctest *t)
+{
+    t->ms = (long long)((gw__now_us() - t->t0) / 1000u);
+    long long limit = gw_options_int(t->w, "ChannelDisableThreshold", 5) * 1000;
+    if (t->ok && limit > 0 && t->ms > limit) {
+        t->ok = 0;
+        snprintf(t->err, sizeof t->err, "response time %lld ms is over the %lld ms threshold",
+                 t->ms, limit);
+    }
+    t->enable = t->ok && t->ch->status == 3 &&
+                gw_options_bool(t->w, "AutomaticEnableChannelEnabled", 0);
+    t->work.data = t;
+    if (uv_queue_work(&t->w->loop, &t->work, record_run, record_done) != 0)
+        ctest_free(t);
+}
+
+static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
+{
+    struct ctest *t = data;
+    if (t->body.len + n <= TEST_BODY_MAX)
+        gw_buf_append(&t->body, p, n);
+    return GW_OK;
+}
+
+static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
+{
+    ((struct ctest *)data)->status = status;
+}
+
+static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
+{
+    struct ctest *t = data;
+    const struct gw_channel_type *ct = gw_channel_type(t->ch->type);
+    struct gw_usage u;
+    t->x = NULL;
+    if (result != GW_OK && !t->status) {
+        snprintf(t->err, sizeof t->err, "%s", errmsg ? errmsg : "upstream unreachable");
+    } else if (t->status != 200) {
+        char msg[256] = "", code[64] = "";
+        ct->adapter->parse_error(t->body.base ? t->body.base : "", t->body.len, msg, sizeof msg,
+                                 code, sizeof code);
+        snprintf(t->err, sizeof t->err, "HTTP %d: %s", t->status, msg[0] ? msg : "error");
+    } else if (ct->adapter->parse_response(t->body.base ? t->body.base : "", t->body.len, &u) !=
+               GW_OK) {
+        snprintf(t->err, sizeof t->err, "the upstream answer is not a chat completion");
+    } else {
+        t->ok = 1;
+    }
+    finish(t);
+}
+
+static void on_abort(gw_req *r, void *data)
+{
+    struct ctest *t = data;
+    gw_req_unref(t->r); /* keep testing; just nobody to tell */
+    t->r = NULL;
+}
+
+/* Starts one test; GW_OK means finish() will run. */
+static int start(struct ctest *t, const char *model_override)
+{
+    static const struct gw_xfer_cbs cbs = {on_headers, on_data, on_done};
+    const struct gw_channel_type *ct = gw_channel_type(t->ch->type);
+    char base[512], model[192], err[256];
+    int kidx;
+    if (!ct || !ct->adapter) {
+        snprintf(t->err, sizeof t->err, "channel type %d has no adapter yet", t->ch->type);
+        return GW_ENOTSUP;
+    }
+    const char *m = model_override && *model_override ? model_override
+                    : t->ch->test_model && *t->ch->test_model ? t->ch->test_model
+                                                              : NULL;
+    if (!m) { /* the first of the channel's models */
+        gw_str rest = gw_str_c(t->ch->models), tok;
+        if (gw_str_split(&rest, ',', &tok) && (tok = gw_str_trim(tok)).len &&
+            tok.len < sizeof model) {
+            memcpy(model, tok.base, tok.len);
+            model[tok.len] = '\0';
+            m = model;
+        }
+    }
+    if (!m) {
+        snprintf(t->err, sizeof t->err, "the channel has no model to test");
+        return GW_EINVAL;
+    }
+    char upstream[192];
+    if (gw_model_map(t->ch->model_mapping, m, upstream, sizeof upstream) != GW_OK)
+        snprintf(upstream, sizeof upstream, "%s", m);
+    const char *key = gw_channel_pick_key(t->ch, &t->w->relay->rng, &kidx);
+    if (!key) {
+        snprintf(t->err, sizeof t->err, "the channel has no enabled key");
+        return GW_ENOTFOUND;
+    }
+    json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:i}", "model", m, "messages", "role", "user",
+                             "content", "hi", "max_tokens", 16);
+    struct gw_relay_call call = {.mode = GW_RELAY_CHAT, .path = "/v1/chat/completions",
+                                 .body = body, .model = m, .upstream_model = upstream,
+                                 .api_key = key, .is_channel_test = 1};
+    gw_upstream_req_init(&t->q);
+    int rc = body ? ct->adapter->build(t->ch, gw_channel_base_url(t->ch, ct, base, sizeof base),
+                                       &call, &t->q, err, sizeof err)
+                  : GW_ENOMEM;
+    json_decref(body);
+    if (rc != GW_OK) {
+        snprintf(t->err, sizeof t->err, "cannot build the test request: %s", err);
+        return rc;
+    }
+    struct gw_xfer_opts o = {.method = "POST", .url = t->q.url.base, .headers = t->q.headers,
+                             .body = t->q.body.base, .body_len = t->q.body.len,
+                             .proxy = t->q.proxy.len ? t->q.proxy.base : NULL,
+                             .connect_timeout_ms = 10000, .idle_timeout_s = 60};
+    gw_buf_init(&t->body, TEST_BODY_MAX + 1);
+    t->t0 = gw__now_us();
+    if (gw_xfer_start(t->w->up, &o, &cbs, t, &t->x) != GW_OK) {
+        snprintf(t->err, sizeof t->err, "cannot start the transfer");
+        return GW_EIO;
+    }
+    return GW_OK;
+}
+
+static struct ctest *ctest_new(struct gw_worker *w, struct gw_route_ref *ref,
+                               struct gw_channel *ch)
+{
+    struct ctest *t = gw_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->w = w;
+    t->ch = ch;
+    t->route = ref;
+    ref->refs++;
+    return t;
+}
+
+void gw_api_channel_test(gw_req *r, const struct gw_caller *who)
+{
+    long long id = 0;
+    gw__relay_refresh(r->worker);
+    struct gw_route_ref *ref = gw__relay_route_ref(r->worker);
+    struct gw_channel *ch = NULL;
+    if (r->nparams < 1 || gw_str_to_ll(r->params[0], 1, (long long)1 << 53, &id) != GW_OK)
+        gw_api_fail(r, "invalid channel id");
+    else if (!ref || !(ch = gw_routing_channel(ref->table, id)))
+        gw_api_fail(r, "channel not found (or its configuration is invalid)");
+    if (!ch) {
+        gw__relay_route_unref(ref);
+        return;
+    }
+    struct ctest *t = ctest_new(r->worker, ref, ch);
+    gw__relay_route_unref(ref);
+    if (!t) {
+        gw_api_fail(r, "out of memory");
+        return;
+    }
+    t->r = r;
+    gw_req_ref(r);
+    if (start(t, gw_req_query(r, "model")) != GW_OK) {
+        json_t *j = json_pack("{s:b, s:s, s:f}", "success", 0, "message", t->err, "time", 0.0);
+        gw_resp_json(r, 200, j);
+        json_decref(j);
+        ctest_free(t);
+        return;
+    }
+    gw_req_set_callbacks(r, on_abort, NULL, t);
+}
+
+/* Tests every channel of the current table in the background. */
+void gw_api_channel_test_all(gw_req *r, const struct gw_caller *who)
+{
+    gw__relay_refresh(r->worker);
+    struct gw_route_ref *ref = gw__relay_route_ref(r->worker);
+    long long n = 0;
+    for (size_t i = 0; ref && i < gw_routing_count(ref->table); i++) {
+        struct gw_channel *ch = gw_routing_at(ref->table, i);
+        if (!ch || ch->status == 2) /* manually disabled channels are left alone */
+            continue;
+        struct ctest *t = ctest_new(r->worker, ref, ch);
+        if (t && start(t, NULL) == GW_OK)
+            n++;
+        else if (t)
+            ctest_free(t);
+    }
+    gw__relay_route_unref(ref);
+    gw_api_ok_msg(r, "", json_pack("{s:I}", "started", (json_int_t)n));
+}

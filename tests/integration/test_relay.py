@@ -256,6 +256,38 @@ def client_leaving_mid_stream_aborts_upstream_and_settles():
 
 
 @case
+def a_budget_running_out_mid_stream_cuts_the_stream_and_bills_what_was_delivered():
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    # Reservation for a call without max_tokens: (500 + 4096 × 1) × 1 = 4596
+    # (CompletionRatio of other-model is the default 1); the token can pay one
+    # reservation but not its extension.
+    cid = add_channel(g, pat, "chatty", s["base"], "k-good", "other-model", priority=70,
+                      extra={"model_mapping": json.dumps({"other-model": "other-model@long-4000"})})
+    tid, key = add_token(g, pat, "t-small", remain_quota=6000)
+    wait_routable(g, key, "other-model")
+    time.sleep(0.6)
+    st, h, ev = read_stream(g, key, {"model": "other-model", "stream": True,
+                                     "messages": [{"role": "user", "content": "go"}]})
+    assert st == 200
+    errors = [json.loads(e) for e in ev if e.startswith("{\"error\"")]
+    assert errors and errors[0]["error"]["code"] == "insufficient_user_quota", ev[-3:]
+    assert ev[-1] == "[DONE]"
+    text = "".join((json.loads(e)["choices"][0]["delta"].get("content") or "")
+                   for e in ev if e.startswith("{\"id") and json.loads(e)["choices"])
+    assert 0 < text.count("w") < 4000, "the stream was cut before its end"
+    uid = root_uid(g)
+    tkey = f"tf:{{s{uid % 16}}}:t:{tid}"
+    wait_for(lambda: rcli(g, "HGET", tkey, "reserved") in ("0", ""), 10, 0.1, what="settlement")
+    remain = int(rcli(g, "HGET", tkey, "remain_quota"))
+    assert 0 <= remain < 6000
+    row = wait_for(lambda: sql(g, "SELECT quota, completion_tokens FROM logs WHERE token_name = "
+                                  "'t-small'"), 15, 0.1, what="log")
+    assert row[0][0] == 6000 - remain, (row, remain)
+    api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
 def channel_tests_record_time_and_reenable_auto_disabled_channels():
     s = setup()
     g, pat = s["g"], s["pat"]

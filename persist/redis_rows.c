@@ -119,9 +119,10 @@ int gw_rr_token(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_mone
                           "unlimited_quota", num(rows, r, 7, 0, n[4]),
                           "model_limits_enabled", num(rows, r, 9, 0, n[6]),
                           "model_limits", txt(rows, r, 10), "group", txt(rows, r, 11),
-                          "remain_quota", num(rows, r, 6, 0, n[3]),
+                          "allow_ips", txt(rows, r, 12),
+                          "remain_quota", num(rows, r, 6, 0, n[3]), "reserved", "0",
                           "used_quota", num(rows, r, 8, 0, n[5])};
-    int rc = gw_rcmds_add(b, with_money ? 22 : 18, argv);
+    int rc = gw_rcmds_add(b, with_money ? 26 : 20, argv); /* 20: through allow_ips */
     if (rc != GW_OK)
         return rc;
     index_key(k, ik);

@@ -21,7 +21,7 @@
     "id, quota, used_quota, request_count, status, `group`, role, username"
 #define GW_RR_TOKEN_COLS                                                              \
     "id, user_id, `key`, status, name, expired_time, remain_quota, unlimited_quota, " \
-    "used_quota, model_limits_enabled, model_limits, `group`"
+    "used_quota, model_limits_enabled, model_limits, `group`, allow_ips"
 #define GW_RR_CHANNEL_COLS                                                              \
     "id, type, status, name, weight, priority, models, `group`, base_url, model_mapping, " \
     "tag, auto_ban"
@@ -42,8 +42,10 @@ void gw_rcmds_free(struct gw_rcmds *b);
 /* Appends one command from argv strings (copied). */
 int gw_rcmds_add(struct gw_rcmds *b, int argc, const char *const *argv);
 
-/* with_money: also write quota/remain_quota/used/request_count (cold start,
- * creation); 0: only the non-money fields (status, group, name, limits...). */
+/* with_money: also write quota/remain_quota/used/request_count, and reserved 0
+ * (cold start, creation: nothing is reserved yet); 0: only the non-money fields
+ * (status, group, name, limits...). GW_EINVAL for a row that cannot be mirrored
+ * (id <= 0; a token without owner or key), nothing appended then. */
 int gw_rr_user(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money);
 /* HSET of the token plus SET tf:tk:<sha256(key)> "uid:tid". */
 int gw_rr_token(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money);

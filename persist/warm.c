@@ -4,9 +4,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "gateway/core/crypto.h"
 #include "gateway/core/log.h"
 #include "persist/persister.h"
+#include "persist/redis_rows.h"
 #include "persist/warm.h"
 
 #define MARKER "tf:warm"
@@ -171,119 +171,56 @@ static int drain(redisContext *c, size_t n)
     return rc;
 }
 
-static const char *txt(const gw_rows *rows, size_t r, size_t c)
+/* A row to Redis commands (redis_rows.h). GW_EINVAL: a row nothing can use (a token
+ * without owner or key), skipped. */
+typedef int (*row_cb)(struct gw_rcmds *b, const gw_rows *rows, size_t r);
+
+/* Cold start: money fields too, with nothing reserved. */
+static int user_row(struct gw_rcmds *b, const gw_rows *rows, size_t r)
 {
-    const char *v = gw_rows_get(rows, r, c);
-    return v ? v : "";
+    return gw_rr_user(b, rows, r, 1);
 }
 
-/* Integer cell as decimal text (booleans "t"/"f" become 1/0; NULL becomes def). */
-static const char *num(const gw_rows *rows, size_t r, size_t c, long long def, char *buf,
-                       size_t len)
+static int token_row(struct gw_rcmds *b, const gw_rows *rows, size_t r)
 {
-    long long v;
-    if (gw_rows_int(rows, r, c, &v) != GW_OK)
-        v = def;
-    snprintf(buf, len, "%lld", v);
-    return buf;
+    return gw_rr_token(b, rows, r, 1);
 }
 
-/* A row to Redis commands; returns how many it appended. */
-typedef size_t (*row_cb)(struct warm *w, const gw_rows *rows, size_t r);
-
-static size_t user_row(struct warm *w, const gw_rows *rows, size_t r)
+/* Builds one page's commands and sends them as one pipeline; *count gets the rows
+ * mirrored. */
+static int send_page(struct warm *w, const gw_rows *rows, row_cb cb, long long *count)
 {
-    char key[64], n[4][24];
-    long long id = 0;
+    struct gw_rcmds b;
+    int rc = GW_OK;
 
-    gw_rows_int(rows, r, 0, &id);
-    snprintf(key, sizeof key, "tf:{s%lld}:u:%lld", id % GW_LEDGER_SHARDS, id);
-    const char *argv[] = {
-        "HSET", key, "quota", num(rows, r, 1, 0, n[0], 24), "reserved", "0",
-        "used_quota", num(rows, r, 2, 0, n[1], 24),
-        "request_count", num(rows, r, 3, 0, n[2], 24),
-        "status", num(rows, r, 4, 1, n[3], 24), "group", txt(rows, r, 5),
-        "role", txt(rows, r, 6)[0] ? txt(rows, r, 6) : "1", "username", txt(rows, r, 7),
-    };
-    size_t len[sizeof argv / sizeof argv[0]];
-    for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
-        len[i] = strlen(argv[i]);
-    redisAppendCommandArgv(w->rc, (int)(sizeof argv / sizeof argv[0]), argv, len);
-    w->res->users++;
-    return 1;
-}
-
-static size_t token_row(struct warm *w, const gw_rows *rows, size_t r)
-{
-    char key[64], ik[80], idx[48], n[7][24];
-    unsigned char sha[GW_SHA256_LEN];
-    long long id = 0, uid = 0;
-    const char *k = gw_rows_get(rows, r, 2);
-
-    gw_rows_int(rows, r, 0, &id);
-    if (gw_rows_int(rows, r, 1, &uid) != GW_OK || uid <= 0 || k == NULL || !*k)
-        return 0;               /* no owner or no key: nothing can authorise with it */
-    snprintf(key, sizeof key, "tf:{s%lld}:t:%lld", uid % GW_LEDGER_SHARDS, id);
-    const char *argv[] = {
-        "HSET", key, "uid", num(rows, r, 1, 0, n[0], 24),
-        "status", num(rows, r, 3, 1, n[1], 24), "name", txt(rows, r, 4),
-        "expired_time", num(rows, r, 5, -1, n[2], 24),
-        "remain_quota", num(rows, r, 6, 0, n[3], 24), "reserved", "0",
-        "unlimited_quota", num(rows, r, 7, 0, n[4], 24),
-        "used_quota", num(rows, r, 8, 0, n[5], 24),
-        "model_limits_enabled", num(rows, r, 9, 0, n[6], 24),
-        "model_limits", txt(rows, r, 10), "group", txt(rows, r, 11),
-    };
-    size_t len[sizeof argv / sizeof argv[0]];
-    for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
-        len[i] = strlen(argv[i]);
-    redisAppendCommandArgv(w->rc, (int)(sizeof argv / sizeof argv[0]), argv, len);
-
-    gw_sha256(k, strlen(k), sha);
-    memcpy(ik, "tf:tk:", 6);
-    gw_hex_encode(sha, sizeof sha, ik + 6);
-    snprintf(idx, sizeof idx, "%lld:%lld", uid, id);
-    const char *set[] = { "SET", ik, idx };
-    size_t slen[] = { 3, strlen(ik), strlen(idx) };
-    redisAppendCommandArgv(w->rc, 3, set, slen);
-    w->res->tokens++;
-    return 2;
-}
-
-static size_t channel_row(struct warm *w, const gw_rows *rows, size_t r)
-{
-    char key[48], n[6][24];
-
-    snprintf(key, sizeof key, "tf:chcfg:%s", num(rows, r, 0, 0, n[0], 24));
-    const char *argv[] = {
-        "HSET", key, "type", num(rows, r, 1, 0, n[1], 24),
-        "status", num(rows, r, 2, 1, n[2], 24), "name", txt(rows, r, 3),
-        "weight", num(rows, r, 4, 0, n[3], 24), "priority", num(rows, r, 5, 0, n[4], 24),
-        "models", txt(rows, r, 6), "group", txt(rows, r, 7), "base_url", txt(rows, r, 8),
-        "model_mapping", txt(rows, r, 9), "tag", txt(rows, r, 10),
-        "auto_ban", num(rows, r, 11, 1, n[5], 24),
-    };
-    size_t len[sizeof argv / sizeof argv[0]];
-    for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
-        len[i] = strlen(argv[i]);
-    redisAppendCommandArgv(w->rc, (int)(sizeof argv / sizeof argv[0]), argv, len);
-    const char *sadd[] = { "SADD", "tf:chcfg:ids", n[0] };
-    size_t slen[] = { 4, 12, strlen(n[0]) };
-    redisAppendCommandArgv(w->rc, 3, sadd, slen);
-    w->res->channels++;
-    return 2;
+    gw_rcmds_init(&b);
+    for (size_t r = 0; r < gw_rows_count(rows) && rc == GW_OK; r++) {
+        rc = cb(&b, rows, r);
+        if (rc == GW_OK)
+            ++*count;
+        else if (rc == GW_EINVAL)
+            rc = GW_OK;
+    }
+    for (size_t i = 0; i < b.n && rc == GW_OK; i++)
+        if (redisAppendCommandArgv(w->rc, b.cmd[i].argc, (const char **)b.cmd[i].argv,
+                                   b.cmd[i].len) != REDIS_OK)
+            rc = GW_ENOMEM;
+    if (rc == GW_OK)
+        rc = drain(w->rc, b.n);
+    gw_rcmds_free(&b);
+    return rc;
 }
 
 /* Pages through sql (which ends "WHERE ... `id` > ? ORDER BY `id` LIMIT ?"), one
  * pipeline per page, renewing the lock between pages. */
-static int load_table(struct warm *w, const char *sql, row_cb cb)
+static int load_table(struct warm *w, const char *sql, row_cb cb, long long *count)
 {
     long long after = 0;
 
     for (;;) {
         gw_sql_arg a[] = { GW_SQL_INT(after), GW_SQL_INT(w->o.chunk) };
         gw_rows *rows = NULL;
-        size_t n = 0, nrows;
+        size_t nrows;
         int rc = gw_store_query(w->db, sql, a, 2, &rows);
 
         if (rc != GW_OK) {
@@ -291,12 +228,11 @@ static int load_table(struct warm *w, const char *sql, row_cb cb)
             return rc;
         }
         nrows = gw_rows_count(rows);
-        for (size_t r = 0; r < nrows; r++)
-            n += cb(w, rows, r);
         if (nrows > 0)
             gw_rows_int(rows, nrows - 1, 0, &after);
+        rc = send_page(w, rows, cb, count);
         gw_rows_free(rows);
-        if ((rc = drain(w->rc, n)) != GW_OK)
+        if (rc != GW_OK)
             return rc;
         if (nrows < w->o.chunk)
             return GW_OK;
@@ -307,24 +243,21 @@ static int load_table(struct warm *w, const char *sql, row_cb cb)
 
 static int load_all(struct warm *w)
 {
+    struct gw_warm_result *res = w->res;
     int rc;
 
-    w->res->users = w->res->tokens = w->res->channels = 0;
+    res->users = res->tokens = res->channels = 0;
     if ((rc = load_table(w,
-            "SELECT `id`, `quota`, `used_quota`, `request_count`, `status`, `group`, `role`, "
-            "`username` FROM `users` WHERE `deleted_at` IS NULL AND `id` > ? "
-            "ORDER BY `id` LIMIT ?", user_row)) != GW_OK)
+            "SELECT " GW_RR_USER_COLS " FROM users WHERE deleted_at IS NULL AND id > ? "
+            "ORDER BY id LIMIT ?", user_row, &res->users)) != GW_OK)
         return rc;
     if ((rc = load_table(w,
-            "SELECT `id`, `user_id`, `key`, `status`, `name`, `expired_time`, `remain_quota`, "
-            "`unlimited_quota`, `used_quota`, `model_limits_enabled`, `model_limits`, `group` "
-            "FROM `tokens` WHERE `deleted_at` IS NULL AND `id` > ? ORDER BY `id` LIMIT ?",
-            token_row)) != GW_OK)
+            "SELECT " GW_RR_TOKEN_COLS " FROM tokens WHERE deleted_at IS NULL AND id > ? "
+            "ORDER BY id LIMIT ?", token_row, &res->tokens)) != GW_OK)
         return rc;
     return load_table(w,
-            "SELECT `id`, `type`, `status`, `name`, `weight`, `priority`, `models`, `group`, "
-            "`base_url`, `model_mapping`, `tag`, `auto_ban` FROM `channels` WHERE `id` > ? "
-            "ORDER BY `id` LIMIT ?", channel_row);
+            "SELECT " GW_RR_CHANNEL_COLS " FROM channels WHERE id > ? ORDER BY id LIMIT ?",
+            gw_rr_channel, &res->channels);
 }
 
 /* Holding the lock: barrier, load, barrier again; then the marker. */

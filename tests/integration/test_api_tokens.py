@@ -243,7 +243,7 @@ def check_create_and_read(e):
     assert h == {"uid": str(uid), "status": "1", "name": "alpha", "expired_time": str(exp),
                  "unlimited_quota": "0", "model_limits_enabled": "1",
                  "model_limits": "gpt-4o,claude-3", "group": "vip", "remain_quota": "5000",
-                 "used_quota": "0"}, h
+                 "reserved": "0", "used_quota": "0"}, h
     assert e.rcmd("GET", lookup_key(key)) == ["%d:%d" % (uid, tid)]
 
     d = e.ok("GET", "/api/token/?p=1&page_size=5", pat)["data"]

@@ -11,16 +11,22 @@
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/relay/relay.h"
+#include "gateway/relay/relay_call.h"
 #include "gateway/relay/relay_int.h"
 #include "gateway/state/config_watch.h"
 #include "gateway/worker.h"
 
 #define KEY_BUCKETS 4096
 #define KEY_MAX 100000
+/* Token and user fields read before authorize (groups, IP list, model
+ * limits, role) are cached this long; authorize itself always reads the
+ * live status and quota. Any config change flushes the cache too. */
+#define KEY_TTL_US (5 * 1000000ull)
 
 struct key_node {
     struct key_node *next;
     char hash[65];
+    uint64_t expires_us;
     struct gw_key_info info;
 };
 
@@ -50,11 +56,19 @@ static size_t bucket(const char *hash)
 
 int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info *out)
 {
-    for (struct key_node *n = w->relay->keys[bucket(hash)]; n; n = n->next)
-        if (strcmp(n->hash, hash) == 0) {
-            *out = n->info;
-            return GW_OK;
+    struct key_node **pp = &w->relay->keys[bucket(hash)];
+    for (struct key_node *n = *pp; n; pp = &n->next, n = n->next) {
+        if (strcmp(n->hash, hash) != 0)
+            continue;
+        if (gw__now_us() >= n->expires_us) { /* stale: drop, the caller looks it up again */
+            *pp = n->next;
+            gw_free(n);
+            w->relay->nkeys--;
+            return GW_ENOTFOUND;
         }
+        *out = n->info;
+        return GW_OK;
+    }
     return GW_ENOTFOUND;
 }
 
@@ -68,6 +82,7 @@ void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_ke
         return;
     snprintf(n->hash, sizeof n->hash, "%s", hash);
     n->info = *in;
+    n->expires_us = gw__now_us() + KEY_TTL_US;
     size_t b = bucket(hash);
     n->next = rw->keys[b];
     rw->keys[b] = n;

@@ -322,6 +322,48 @@ def channel_tests_record_time_and_reenable_auto_disabled_channels():
 
 
 @case
+def token_ip_list_model_limits_other_key_headers_and_billing_endpoints():
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    other = add_channel(g, pat, "other", s["base"], "k-good", "other-model")
+    st, j = api(g, "POST", "/api/token/", token=pat,
+                body={"name": "t-limited", "remain_quota": 100000, "expired_time": -1,
+                      "allow_ips": "10.9.9.0/24", "model_limits_enabled": True,
+                      "model_limits": MODEL})
+    assert j["success"], j
+    tid = sql(g, "SELECT id FROM tokens WHERE name = 't-limited'")[0][0]
+    key = "sk-" + api(g, "POST", f"/api/token/{tid}/key", token=pat)[1]["data"]["key"].removeprefix("sk-")
+    msg = {"model": MODEL, "messages": [{"role": "user", "content": "x"}]}
+    st, h, b = chat(g, key, msg)
+    assert st == 403 and json.loads(b)["error"]["code"] == "ip_not_allowed", b
+    st, j = api(g, "PUT", "/api/token/", token=pat,
+                body={"id": tid, "name": "t-limited", "remain_quota": 100000, "expired_time": -1,
+                      "allow_ips": "127.0.0.0/8", "model_limits_enabled": True,
+                      "model_limits": MODEL})
+    assert j["success"], j
+    # Workers cache a key's IP list and limits for up to 5 s.
+    wait_for(lambda: all(chat(g, key, msg)[0] == 200 for _ in range(6)), 15, 0.5,
+             what="the new IP list on every worker")
+    st, h, b = chat(g, key, dict(msg, model="other-model"))
+    assert st == 403 and json.loads(b)["error"]["code"] == "model_not_allowed", b
+    st, h, b = request("GET", g.port, "/v1/models", headers={"Authorization": "Bearer " + key})
+    assert [m["id"] for m in json.loads(b)["data"]] == [MODEL]
+    # The key in x-api-key, as the Anthropic SDK sends it.
+    st, h, b = request("POST", g.port, "/v1/chat/completions", body=msg,
+                       headers={"x-api-key": key})
+    assert st == 200, b
+    st, h, b = request("GET", g.port, "/dashboard/billing/subscription",
+                       headers={"Authorization": "Bearer " + key})
+    j = json.loads(b)
+    assert j["object"] == "billing_subscription" and 0 < j["hard_limit_usd"] <= 0.2, j
+    st, h, b = request("GET", g.port, "/v1/dashboard/billing/usage",
+                       headers={"Authorization": "Bearer " + key})
+    assert json.loads(b)["total_usage"] > 0
+    # (A body over MAX_REQUEST_BODY_MB is refused before the relay: test_http.py.)
+    api(g, "DELETE", f"/api/channel/{other}", token=pat)
+
+
+@case
 def models_listing_in_three_forms():
     s = setup()
     g, key = s["g"], s["key"]

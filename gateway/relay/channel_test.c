@@ -34,7 +34,7 @@ struct ctest {
     int status;
     uint64_t t0;
     long long ms;
-    int ok, enable;
+    int ok, enable, disable;
     char err[300];
     uv_work_t work;
 };
@@ -61,20 +61,22 @@ static void record_run(uv_work_t *wk)
     gw_sql_arg a[3] = {GW_SQL_INT(t->ms), GW_SQL_INT((long long)time(NULL)), GW_SQL_INT(t->ch->id)};
     gw_store_exec(st, "UPDATE channels SET response_time = ?, test_time = ? WHERE id = ?", a, 3,
                   NULL);
-    if (t->enable) {
+    if (t->enable || t->disable) {
         gw_sql_arg id[1] = {GW_SQL_INT(t->ch->id)};
-        gw_sql_arg en[2] = {GW_SQL_INT(1), GW_SQL_INT(t->ch->id)};
+        gw_sql_arg en[2] = {GW_SQL_INT(t->enable), GW_SQL_INT(t->ch->id)};
         long long n = 0;
         if (gw_store_begin(st) == GW_OK &&
-            gw_store_exec(st, "UPDATE channels SET status = 1 WHERE id = ? AND status = 3", id, 1,
-                          &n) == GW_OK &&
+            gw_store_exec(st,
+                          t->enable ? "UPDATE channels SET status = 1 WHERE id = ? AND status = 3"
+                                    : "UPDATE channels SET status = 3 WHERE id = ? AND status = 1",
+                          id, 1, &n) == GW_OK &&
             gw_store_exec(st, "UPDATE abilities SET enabled = ? WHERE channel_id = ?", en, 2,
                           NULL) == GW_OK &&
             gw_store_commit(st) == GW_OK)
-            t->enable = n == 1;
+            t->enable = t->enable && n == 1, t->disable = t->disable && n == 1;
         else {
             gw_store_rollback(st);
-            t->enable = 0;
+            t->enable = t->disable = 0;
         }
     }
     gw_store_pool_put(t->w->pool, st);
@@ -83,8 +85,9 @@ static void record_run(uv_work_t *wk)
 static void record_done(uv_work_t *wk, int status)
 {
     struct ctest *t = wk->data;
-    if (t->enable) {
-        GW_INFO("channel %lld re-enabled by its test", t->ch->id);
+    if (t->enable || t->disable) {
+        GW_INFO("channel %lld %s by its test", t->ch->id,
+                t->enable ? "re-enabled" : "auto-disabled");
         gw_cfgwatch_bump(t->w->cfgwatch);
     }
     if (t->r && gw_req_alive(t->r)) {
@@ -107,6 +110,8 @@ static void finish(struct ctest *t)
     }
     t->enable = t->ok && t->ch->status == 3 &&
                 gw_options_bool(t->w, "AutomaticEnableChannelEnabled", 0);
+    t->disable = !t->ok && t->ch->status == 1 && t->ch->auto_ban &&
+                 gw_options_bool(t->w, "AutomaticDisableChannelEnabled", 0);
     t->work.data = t;
     if (uv_queue_work(&t->w->loop, &t->work, record_run, record_done) != 0)
         ctest_free(t);
@@ -261,22 +266,57 @@ void gw_api_channel_test(gw_req *r, const struct gw_caller *who)
     gw_req_set_callbacks(r, on_abort, NULL, t);
 }
 
-/* Tests every channel of the current table in the background. */
-void gw_api_channel_test_all(gw_req *r, const struct gw_caller *who)
+/* Starts a test of every channel of the current table; returns how many. */
+static long long test_all(struct gw_worker *w)
 {
-    gw__relay_refresh(r->worker);
-    struct gw_route_ref *ref = gw__relay_route_ref(r->worker);
+    gw__relay_refresh(w);
+    struct gw_route_ref *ref = gw__relay_route_ref(w);
     long long n = 0;
     for (size_t i = 0; ref && i < gw_routing_count(ref->table); i++) {
         struct gw_channel *ch = gw_routing_at(ref->table, i);
         if (!ch || ch->status == 2) /* manually disabled channels are left alone */
             continue;
-        struct ctest *t = ctest_new(r->worker, ref, ch);
+        struct ctest *t = ctest_new(w, ref, ch);
         if (t && start(t, NULL) == GW_OK)
             n++;
         else if (t)
             ctest_free(t);
     }
     gw__relay_route_unref(ref);
+    return n;
+}
+
+void gw_api_channel_test_all(gw_req *r, const struct gw_caller *who)
+{
+    long long n = test_all(r->worker);
     gw_api_ok_msg(r, "", json_pack("{s:I}", "started", (json_int_t)n));
+}
+
+/* Scheduled tests (monitor_setting.auto_test_channel_enabled, every
+ * monitor_setting.auto_test_channel_minutes): whichever worker of whichever
+ * replica takes the Redis lock for the period runs them. */
+static void on_lock(int status, redisReply *reply, void *data)
+{
+    struct gw_worker *w = data;
+    if (status == GW_OK && reply && reply->type == REDIS_REPLY_STATUS)
+        GW_INFO("scheduled channel tests: %lld started", test_all(w));
+}
+
+static void on_schedule(uv_timer_t *t)
+{
+    struct gw_worker *w = t->data;
+    if (!gw_options_bool(w, "monitor_setting.auto_test_channel_enabled", 0))
+        return;
+    long long minutes = gw_options_int(w, "monitor_setting.auto_test_channel_minutes", 10);
+    if (minutes < 1)
+        minutes = 1;
+    gw_redis_command(w->redis, on_lock, w, "SET tf:lock:chtest %d NX PX %lld", w->id,
+                     minutes * 60000 - 1000);
+}
+
+void gw_channel_tests_start(struct gw_worker *w, uv_timer_t *timer)
+{
+    uv_timer_init(&w->loop, timer);
+    timer->data = w;
+    uv_timer_start(timer, on_schedule, 5000, 5000); /* cheap: an option check */
 }

@@ -36,7 +36,11 @@ struct gw_relay_worker {
     struct key_node **keys;       /* hash of sha256 hex → info */
     size_t nkeys;
     uv_timer_t tick;              /* notices new snapshots without waiting for a request */
+    uv_timer_t chtest;            /* scheduled channel tests (channel_test.c) */
 };
+
+/* Arms the scheduled channel tests on timer (closed by the relay's stop). */
+void gw_channel_tests_start(struct gw_worker *w, uv_timer_t *timer);
 
 struct gw_relay_worker *gw__relay(struct gw_worker *w);
 /* Notices a new options snapshot: rebuilds ratios and reloads routing. */

@@ -218,6 +218,7 @@ int gw_relay_worker_init(struct gw_worker *w)
     uv_timer_init(&w->loop, &rw->tick);
     rw->tick.data = w;
     uv_timer_start(&rw->tick, on_tick, 100, 100);
+    gw_channel_tests_start(w, &rw->chtest);
     return GW_OK;
 }
 
@@ -226,6 +227,8 @@ void gw_relay_worker_stop(struct gw_worker *w)
     if (w->relay) {
         uv_timer_stop(&w->relay->tick);
         uv_close((uv_handle_t *)&w->relay->tick, NULL);
+        uv_timer_stop(&w->relay->chtest);
+        uv_close((uv_handle_t *)&w->relay->chtest, NULL);
     }
 }
 

@@ -317,6 +317,17 @@ def channel_tests_record_time_and_reenable_auto_disabled_channels():
     st, j = api(g, "GET", "/api/channel/test/999999", token=pat)
     assert j["success"] is False
     set_option(g, pat, "AutomaticEnableChannelEnabled", False)
+    # Scheduled tests: one replica's worker takes the period's lock and tests all.
+    c = __import__("sqlite3").connect(os.path.join(g.data_dir, "token-factory.db"))
+    c.execute("UPDATE channels SET test_time = 0")
+    c.commit()
+    c.close()
+    set_option(g, pat, "monitor_setting.auto_test_channel_minutes", 1)
+    set_option(g, pat, "monitor_setting.auto_test_channel_enabled", True)
+    wait_for(lambda: sql(g, "SELECT test_time FROM channels WHERE id = ?", s["cid"])[0][0] > 0,
+             20, 0.5, what="a scheduled channel test")
+    assert rcli(g, "EXISTS", "tf:lock:chtest") == "1"
+    set_option(g, pat, "monitor_setting.auto_test_channel_enabled", False)
     for x in (cid, bad):
         api(g, "DELETE", f"/api/channel/{x}", token=pat)
 

@@ -477,10 +477,12 @@ def exercise(g, db):
     assert db.q("SELECT COUNT(*) FROM abilities") == [("0",)]
     assert c.ok("GET", "/api/channel/", adm)["type_counts"] == {}
 
-    # ---- the relay-backed tests answer 501 ----
-    for path in ("/api/channel/test", "/api/channel/test/1"):
-        st, j = c.call("GET", path, adm)
-        assert st == 501 and j["success"] is False and "not implemented" in j["message"], j
+    # ---- channel tests (covered in depth by test_relay.py): with every
+    # channel deleted there is nothing to test ----
+    st, j = c.call("GET", "/api/channel/test", adm)
+    assert st == 200 and j["success"] is True, j
+    st, j = c.call("GET", "/api/channel/test/1", adm)
+    assert st == 200 and j["success"] is False, j
 
     # ---- no answer carried a key ----
     for path, raw in c.bodies:

@@ -481,7 +481,7 @@ def exercise(g, db):
     # channel deleted there is nothing to test ----
     st, j = c.call("GET", "/api/channel/test", adm)
     assert st == 200 and j["success"] is True, j
-    st, j = c.call("GET", "/api/channel/test/1", adm)
+    st, j = c.call("GET", "/api/channel/test/999999", adm)
     assert st == 200 and j["success"] is False, j
 
     # ---- no answer carried a key ----

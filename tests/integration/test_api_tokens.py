@@ -116,15 +116,19 @@ class Env:
                            text=True, timeout=30)
         return p.stdout
 
-    def rcmd(self, *args):
-        """Raw redis-cli answer lines."""
+    def rraw(self, *args):
+        """Raw redis-cli answer text, without the final newline."""
         p = subprocess.run(["redis-cli", "-s", os.path.join(self.g.data_dir, "redis.sock")] +
                            [str(a) for a in args], stdout=subprocess.PIPE, text=True, timeout=30)
-        return p.stdout.splitlines()
+        return p.stdout[:-1] if p.stdout.endswith("\n") else p.stdout
+
+    def rcmd(self, *args):
+        """Raw redis-cli answer lines."""
+        return self.rraw(*args).splitlines()
 
     def hgetall(self, key):
-        lines = self.rcmd("HGETALL", key)
-        return dict(zip(lines[0::2], lines[1::2]))
+        # Field by field: a value may hold newlines (allow_ips).
+        return {f: self.rraw("HGET", key, f) for f in self.rcmd("HKEYS", key)}
 
     def user(self, name, role=1, group="default", quota=0, mirror=True):
         """A user row plus a personal access token; mirrored into Redis as the cold
@@ -243,7 +247,8 @@ def check_create_and_read(e):
     assert h == {"uid": str(uid), "status": "1", "name": "alpha", "expired_time": str(exp),
                  "unlimited_quota": "0", "model_limits_enabled": "1",
                  "model_limits": "gpt-4o,claude-3", "group": "vip", "remain_quota": "5000",
-                 "reserved": "0", "used_quota": "0"}, h
+                 "reserved": "0", "used_quota": "0",
+                 "allow_ips": "10.0.0.1\n192.168.0.0/24\n ::1 \n2001:db8::/32"}, h
     assert e.rcmd("GET", lookup_key(key)) == ["%d:%d" % (uid, tid)]
 
     d = e.ok("GET", "/api/token/?p=1&page_size=5", pat)["data"]

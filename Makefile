@@ -3,7 +3,7 @@ RELEASE_DIR := build/release
 ASAN_DIR    := build/asan
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test build build-asan deps deps-test readme clean
+.PHONY: run test build build-asan deps deps-test readme clean bench bench-smoke deps-bench
 
 ## make run: install missing Debian packages, build Release, start the gateway.
 run: deps build
@@ -14,8 +14,21 @@ run: deps build
 test: deps-test build-asan
 	python3 tests/run.py $(ASAN_DIR)
 
+## make bench: nginx-light + wrk, Release build, then the benchmark against plain nginx;
+## prints a table and writes tests/bench/RESULTS.md (about 5 minutes, bounded at 15).
+bench: deps-bench build
+	python3 tests/bench/run.py $(RELEASE_DIR)
+
+## make bench-smoke: the same harness for a few seconds per figure, no target asserted
+## (tests/integration/test_bench_smoke.py runs it inside `make test`).
+bench-smoke: deps-bench build
+	python3 tests/bench/run.py $(RELEASE_DIR) --smoke
+
 deps:
 	@tools/install-deps run
+
+deps-bench:
+	@tools/install-deps bench
 
 deps-test:
 	@tools/install-deps test

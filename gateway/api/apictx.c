@@ -70,16 +70,112 @@ void gw_api_page(gw_req *r, struct gw_page *pg)
     pg->offset = (pg->p - 1) * size;
 }
 
+static json_t *page_data(const struct gw_page *pg, long long total, json_t *items)
+{
+    return json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)pg->p, "page_size",
+                     (json_int_t)pg->size, "total", (json_int_t)total, "items",
+                     items ? items : json_array());
+}
+
 int gw_api_paged(gw_req *r, const struct gw_page *pg, long long total, json_t *items,
                  json_t *extra)
 {
-    json_t *d = json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)pg->p, "page_size",
-                          (json_int_t)pg->size, "total", (json_int_t)total, "items",
-                          items ? items : json_array());
+    json_t *d = page_data(pg, total, items);
     if (d && extra)
         json_object_update(d, extra);
     json_decref(extra);
     return d ? gw_api_ok(r, d) : GW_ENOMEM;
+}
+
+int gw_api_page_query(gw_store *st, const struct gw_page *pg, const char *table,
+                      const char *cols, const char *where, gw_sql_arg *a, size_t na,
+                      gw_api_row_cb row_json, json_t **out)
+{
+    gw_rows *rows = NULL;
+    long long total = 0;
+    char sql[1024];
+    *out = NULL;
+    if ((size_t)snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE %s", table, where) >=
+        sizeof sql)
+        return GW_EINVAL;
+    int rc = gw_store_query(st, sql, a, na, &rows);
+    if (rc == GW_OK)
+        rc = gw_rows_int(rows, 0, 0, &total);
+    gw_rows_free(rows);
+    rows = NULL;
+    if (rc != GW_OK)
+        return rc;
+    if ((size_t)snprintf(sql, sizeof sql,
+                         "SELECT %s FROM %s WHERE %s ORDER BY id DESC LIMIT ? OFFSET ?", cols,
+                         table, where) >= sizeof sql)
+        return GW_EINVAL;
+    a[na] = GW_SQL_INT(pg->size);
+    a[na + 1] = GW_SQL_INT(pg->offset);
+    if ((rc = gw_store_query(st, sql, a, na + 2, &rows)) != GW_OK)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < gw_rows_count(rows); i++)
+        json_array_append_new(items, row_json(rows, i));
+    gw_rows_free(rows);
+    *out = page_data(pg, total, items);
+    return *out ? GW_OK : GW_ENOMEM;
+}
+
+void gw_api_like_literal(const char *pre, const char *in, const char *post, char *out,
+                         size_t cap)
+{
+    size_t k = (size_t)snprintf(out, cap, "%s", pre), room = strlen(post) + 3;
+    for (; *in && k + room <= cap; in++) {
+        if (*in == '%' || *in == '_' || *in == '!')
+            out[k++] = '!';
+        out[k++] = *in;
+    }
+    snprintf(out + k, cap - k, "%s", post);
+}
+
+const char *gw_api_like_sanitize(const char *in, char *out, size_t cap, int *wildcard)
+{
+    size_t k = 0, pct = 0, other = 0;
+    for (const char *p = in; *p; p++) {
+        if (k + 3 >= cap)
+            return "search text too long";
+        if (*p == '%') {
+            if (p[1] == '%')
+                return "consecutive % wildcards are not allowed";
+            pct++;
+        } else {
+            other++;
+        }
+        if (*p == '!' || *p == '_')
+            out[k++] = '!';
+        out[k++] = *p;
+    }
+    out[k] = '\0';
+    if (pct > 2)
+        return "at most 2 % wildcards are allowed";
+    if (pct && other < 2)
+        return "a fuzzy search needs at least 2 characters besides %";
+    *wildcard |= pct > 0;
+    return NULL;
+}
+
+int gw_api_opt_int(const json_t *b, const char *k, long long lo, long long hi, long long *out,
+                   char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(b, k);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v)) {
+        snprintf(err, errlen, "invalid request: %s must be an integer", k);
+        return -1;
+    }
+    long long x = (long long)json_integer_value(v);
+    if (x < lo || x > hi) {
+        snprintf(err, errlen, "%s must be between %lld and %lld", k, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 1;
 }
 
 json_t *gw_api_body(gw_req *r)

@@ -34,6 +34,33 @@ void gw_api_page(gw_req *r, struct gw_page *pg);
 int gw_api_paged(gw_req *r, const struct gw_page *pg, long long total, json_t *items,
                  json_t *extra);
 
+/* Thread pool: one page of `table`, newest id first. Counts the rows matching
+ * `where` (SQL text with '?' for a[0..na)), then selects `cols` of the page;
+ * a must have room for two more arguments (LIMIT, OFFSET). On success *out is
+ * {page, page_size, total, items} as gw_api_paged answers, one row_json(rows,
+ * i) per item. */
+typedef json_t *(*gw_api_row_cb)(const gw_rows *rows, size_t row);
+int gw_api_page_query(gw_store *st, const struct gw_page *pg, const char *table,
+                      const char *cols, const char *where, gw_sql_arg *a, size_t na,
+                      gw_api_row_cb row_json, json_t **out);
+
+/* LIKE patterns, always used with ESCAPE '!' (no dialect treats '!' specially
+ * in a literal, unlike backslash in MySQL).
+ * like_literal: pre + in matched literally ('%', '_' and '!' escaped) + post,
+ * cut short rather than overflow out (cap >= strlen(pre) + strlen(post) + 1).
+ * like_sanitize: the reference's sanitizeLikePattern: '!' and '_' literal, '%'
+ * a wildcard, at most two, never doubled, with at least 2 other characters;
+ * *wildcard |= a '%' was seen. NULL on success, else why it is refused
+ * ("search text too long" when out is short: 2 * strlen(in) + 2 always do). */
+void gw_api_like_literal(const char *pre, const char *in, const char *post, char *out,
+                         size_t cap);
+const char *gw_api_like_sanitize(const char *in, char *out, size_t cap, int *wildcard);
+
+/* Optional integer member k of body b, in lo..hi: 1 present (*out set), 0 absent
+ * or null, -1 refused with the reason in err. */
+int gw_api_opt_int(const json_t *b, const char *k, long long lo, long long hi, long long *out,
+                   char *err, size_t errlen);
+
 /* Parses r->body as a JSON object. On failure answers {"success":false} with
  * the reason and returns NULL. The caller owns the result. */
 json_t *gw_api_body(gw_req *r);

@@ -150,18 +150,10 @@ static void qb_arg(struct qb *q, gw_sql_arg a)
         q->a[q->n++] = a;
 }
 
-/* %s% with LIKE metacharacters escaped by '!' (no dialect treats '!' specially
- * in a literal, unlike backslash in MySQL). */
 static const char *qb_like(struct qb *q, const char *pre, const char *s, const char *post)
 {
     char *o = q->like[q->nlike++ & 3];
-    size_t k = (size_t)snprintf(o, 800, "%s", pre);
-    for (; *s && k < 790; s++) {
-        if (*s == '%' || *s == '_' || *s == '!')
-            o[k++] = '!';
-        o[k++] = *s;
-    }
-    snprintf(o + k, 800 - k, "%s", post);
+    gw_api_like_literal(pre, s, post, o, sizeof q->like[0]);
     return o;
 }
 

@@ -268,40 +268,18 @@ static int q_str(gw_req *r, const char *name, size_t max, const char **out, char
     return GW_EINVAL;
 }
 
-/* model/log.go sanitizeLikePattern: '!' escapes, so '!' and '_' become
- * literal; '%' stays a wildcard within limits. */
+/* model/log.go sanitizeLikePattern (gw_api_like_sanitize). */
 static const char *like_pattern(gw_arena *a, const char *in, const char **err)
 {
-    size_t n = strlen(in), pct = 0, other = 0;
-    char *out = gw_arena_alloc(a, 2 * n + 1), *p = out;
+    size_t cap = 2 * strlen(in) + 2;
+    char *out = gw_arena_alloc(a, cap);
+    int wildcard = 0;
     if (!out) {
         *err = "out of memory";
         return NULL;
     }
-    for (const char *s = in; *s; s++) {
-        if (*s == '%') {
-            pct++;
-            if (s[1] == '%') {
-                *err = "invalid model_name: consecutive % wildcards are not allowed";
-                return NULL;
-            }
-        } else {
-            other++;
-        }
-        if (*s == '!' || *s == '_')
-            *p++ = '!';
-        *p++ = *s;
-    }
-    *p = '\0';
-    if (pct > 2) {
-        *err = "invalid model_name: at most 2 % wildcards are allowed";
-        return NULL;
-    }
-    if (pct && other < 2) {
-        *err = "invalid model_name: a wildcard search needs at least 2 characters";
-        return NULL;
-    }
-    return out;
+    *err = gw_api_like_sanitize(in, out, cap, &wildcard);
+    return *err ? NULL : out;
 }
 
 static int parse(gw_req *r, struct log_q *q, char *err, size_t errlen)
@@ -320,7 +298,7 @@ static int parse(gw_req *r, struct log_q *q, char *err, size_t errlen)
                      q_str(r, "username", STR_MAX, &q->username, err, errlen)))
         return GW_EINVAL;
     if (model && !(q->model = like_pattern(r->arena, model, &why))) {
-        snprintf(err, errlen, "%s", why);
+        snprintf(err, errlen, "invalid model_name: %s", why);
         return GW_EINVAL;
     }
     if (q->keyword) {
@@ -328,19 +306,13 @@ static int parse(gw_req *r, struct log_q *q, char *err, size_t errlen)
          * admins, content LIKE keyword% with the keyword taken literally. */
         if (gw_str_to_ll(gw_str_c(q->keyword), 0, 1000, &q->kw_type) != GW_OK)
             q->kw_type = -1;
-        size_t n = strlen(q->keyword);
-        char *k = gw_arena_alloc(r->arena, 2 * n + 2), *p = k;
+        size_t cap = 2 * strlen(q->keyword) + 4;
+        char *k = gw_arena_alloc(r->arena, cap);
         if (!k) {
             snprintf(err, errlen, "out of memory");
             return GW_ENOMEM;
         }
-        for (const char *s = q->keyword; *s; s++) { /* every wildcard literal here */
-            if (*s == '!' || *s == '_' || *s == '%')
-                *p++ = '!';
-            *p++ = *s;
-        }
-        *p++ = '%';
-        *p = '\0';
+        gw_api_like_literal("", q->keyword, "%", k, cap); /* every wildcard literal here */
         q->kw_like = k;
     }
     gw_api_page(r, &q->pg);

@@ -130,26 +130,6 @@ static void refuse(gw_req *r, struct rd *d, const char *msg)
 
 /* ---- input ---------------------------------------------------------------- */
 
-/* 1 present, 0 absent or null, -1 refused (err set). */
-static int opt_int(const json_t *b, const char *k, long long lo, long long hi, long long *out,
-                   char *err, size_t n)
-{
-    const json_t *v = json_object_get(b, k);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v)) {
-        snprintf(err, n, "invalid request: %s must be an integer", k);
-        return -1;
-    }
-    long long x = (long long)json_integer_value(v);
-    if (x < lo || x > hi) {
-        snprintf(err, n, "%s must be between %lld and %lld", k, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 1;
-}
-
 static size_t utf8_chars(const char *s)
 {
     size_t n = 0;
@@ -177,11 +157,11 @@ static int read_fields(const json_t *b, struct rd *d, char *err, size_t n)
         snprintf(d->name, sizeof d->name, "%s", s);
         d->set |= F_NAME;
     }
-    if ((rc = opt_int(b, "quota", 1, QUOTA_MAX, &d->quota, err, n)) < 0)
+    if ((rc = gw_api_opt_int(b, "quota", 1, QUOTA_MAX, &d->quota, err, n)) < 0)
         return -1;
     if (rc)
         d->set |= F_QUOTA;
-    if ((rc = opt_int(b, "expired_time", 0, EXPIRY_MAX, &d->expired, err, n)) < 0)
+    if ((rc = gw_api_opt_int(b, "expired_time", 0, EXPIRY_MAX, &d->expired, err, n)) < 0)
         return -1;
     if (rc)
         d->set |= F_EXPIRED;
@@ -263,7 +243,7 @@ void gw_api_redemption_create(gw_req *r, const struct gw_caller *who)
         return;
     }
     int bad = read_fields(body, d, err, sizeof err);
-    int rc = bad ? 0 : opt_int(body, "count", 1, COUNT_MAX, &d->count, err, sizeof err);
+    int rc = bad ? 0 : gw_api_opt_int(body, "count", 1, COUNT_MAX, &d->count, err, sizeof err);
     json_decref(body);
     if (bad || rc < 0)
         return refuse(r, d, err);
@@ -280,32 +260,8 @@ void gw_api_redemption_create(gw_req *r, const struct gw_caller *who)
 
 static int page_of(gw_store *st, struct rd *d, const char *where, gw_sql_arg *a, size_t na)
 {
-    gw_rows *rows = NULL;
-    long long total = 0;
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM redemptions WHERE %s", where);
-    int rc = gw_store_query(st, sql, a, na, &rows);
-    if (rc == GW_OK)
-        rc = gw_rows_int(rows, 0, 0, &total);
-    gw_rows_free(rows);
-    rows = NULL;
-    if (rc != GW_OK)
-        return rc;
-    snprintf(sql, sizeof sql,
-             "SELECT " RD_COLS " FROM redemptions WHERE %s ORDER BY id DESC LIMIT ? OFFSET ?",
-             where);
-    a[na] = GW_SQL_INT(d->pg.size);
-    a[na + 1] = GW_SQL_INT(d->pg.offset);
-    if ((rc = gw_store_query(st, sql, a, na + 2, &rows)) != GW_OK)
-        return rc;
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < gw_rows_count(rows); i++)
-        json_array_append_new(items, rd_json(rows, i));
-    gw_rows_free(rows);
-    d->data = json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)d->pg.p, "page_size",
-                        (json_int_t)d->pg.size, "total", (json_int_t)total, "items",
-                        items ? items : json_array());
-    return d->data ? GW_OK : GW_ENOMEM;
+    return gw_api_page_query(st, &d->pg, "redemptions", RD_COLS, where, a, na, rd_json,
+                             &d->data);
 }
 
 static int list_work(gw_store *st, void *ctx)
@@ -342,13 +298,7 @@ static int search_work(gw_store *st, void *ctx)
     size_t na = 0, k = 0, w = strlen(where);
     long long id;
     if (d->keyword[0]) {
-        for (const char *p = d->keyword; *p; p++) {
-            if (*p == '!' || *p == '_' || *p == '%')
-                like[k++] = '!';
-            like[k++] = *p;
-        }
-        memcpy(like + k, "%", 2);
-        k = 0;
+        gw_api_like_literal("", d->keyword, "%", like, sizeof like);
         for (const char *p = d->keyword; *p; p++)
             if (*p != '-' && *p != ' ')
                 key[k++] = *p;
@@ -534,12 +484,12 @@ void gw_api_redemption_update(gw_req *r, const struct gw_caller *who)
     }
     const char *so = gw_req_query(r, "status_only");
     d->status_only = so && *so;
-    int rc = opt_int(body, "id", 1, 9007199254740991LL, &d->id, err, sizeof err);
+    int rc = gw_api_opt_int(body, "id", 1, 9007199254740991LL, &d->id, err, sizeof err);
     if (rc == 0)
         snprintf(err, sizeof err, "id is required");
     int bad = rc != 1;
     if (!bad && d->status_only) {
-        rc = opt_int(body, "status", 1, 2, &d->status, err, sizeof err);
+        rc = gw_api_opt_int(body, "status", 1, 2, &d->status, err, sizeof err);
         if (rc == 0)
             snprintf(err, sizeof err, "status is required (1 enabled, 2 disabled)");
         bad = rc != 1;

@@ -114,26 +114,6 @@ static int failf(struct tk *t, const char *msg)
 
 /* ---- input ---------------------------------------------------------------- */
 
-/* Optional members: 1 present, 0 absent or null, -1 refused (err set). */
-static int opt_int(const json_t *b, const char *k, long long lo, long long hi, long long *out,
-                   char *err, size_t n)
-{
-    const json_t *v = json_object_get(b, k);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v)) {
-        snprintf(err, n, "invalid request: %s must be an integer", k);
-        return -1;
-    }
-    long long x = (long long)json_integer_value(v);
-    if (x < lo || x > hi) {
-        snprintf(err, n, "%s must be between %lld and %lld", k, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 1;
-}
-
 static int opt_bool(const json_t *b, const char *k, int *out, char *err, size_t n)
 {
     const json_t *v = json_object_get(b, k);
@@ -245,11 +225,11 @@ static int read_fields(const json_t *b, struct tk_in *in, char *err, size_t n)
         snprintf(in->name, sizeof in->name, "%s", s);
         in->set |= F_NAME;
     }
-    if ((rc = opt_int(b, "expired_time", -1, EXPIRY_MAX, &in->expired, err, n)) < 0)
+    if ((rc = gw_api_opt_int(b, "expired_time", -1, EXPIRY_MAX, &in->expired, err, n)) < 0)
         return -1;
     if (rc)
         in->set |= F_EXPIRED;
-    if ((rc = opt_int(b, "remain_quota", 0, QUOTA_MAX, &in->remain, err, n)) < 0)
+    if ((rc = gw_api_opt_int(b, "remain_quota", 0, QUOTA_MAX, &in->remain, err, n)) < 0)
         return -1;
     if (rc)
         in->set |= F_REMAIN;
@@ -582,33 +562,7 @@ void gw_api_token_create(gw_req *r, const struct gw_caller *who)
 
 static int page_of(gw_store *st, struct tk *t, const char *where, gw_sql_arg *a, size_t na)
 {
-    gw_rows *rows = NULL;
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM tokens WHERE %s", where);
-    int rc = gw_store_query(st, sql, a, na, &rows);
-    if (rc == GW_OK)
-        rc = gw_rows_int(rows, 0, 0, &t->total);
-    gw_rows_free(rows);
-    rows = NULL;
-    if (rc != GW_OK)
-        return rc;
-    snprintf(sql, sizeof sql,
-             "SELECT " TK_COLS " FROM tokens WHERE %s ORDER BY id DESC LIMIT ? OFFSET ?", where);
-    a[na] = GW_SQL_INT(t->pg.size);
-    a[na + 1] = GW_SQL_INT(t->pg.offset);
-    if ((rc = gw_store_query(st, sql, a, na + 2, &rows)) != GW_OK)
-        return rc;
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < gw_rows_count(rows); i++)
-        json_array_append_new(items, token_json(rows, i));
-    gw_rows_free(rows);
-    json_t *d = json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)t->pg.p, "page_size",
-                          (json_int_t)t->pg.size, "total", (json_int_t)t->total, "items",
-                          items ? items : json_array());
-    if (!d)
-        return GW_ENOMEM;
-    t->data = d;
-    return GW_OK;
+    return gw_api_page_query(st, &t->pg, "tokens", TK_COLS, where, a, na, token_json, &t->data);
 }
 
 static int list_work(gw_store *st, void *ctx)
@@ -627,34 +581,6 @@ void gw_api_token_list(gw_req *r, const struct gw_caller *who)
     run(r, t, list_work);
 }
 
-/* The reference's sanitizeLikePattern: '!' escapes; '_' is literal; '%' is a
- * wildcard, at most two, never doubled, with at least 2 other characters. Without
- * '%' the match is exact. */
-static const char *like_pattern(const char *in, char *out, size_t cap, int *fuzzy)
-{
-    size_t k = 0, pct = 0, other = 0;
-    for (const char *p = in; *p; p++) {
-        if (k + 3 >= cap)
-            return "search text too long";
-        if (*p == '%') {
-            if (p[1] == '%')
-                return "consecutive % wildcards are not allowed";
-            pct++;
-        } else
-            other++;
-        if (*p == '!' || *p == '_')
-            out[k++] = '!';
-        out[k++] = *p;
-    }
-    out[k] = '\0';
-    if (pct > 2)
-        return "at most 2 % wildcards are allowed";
-    if (pct && other < 2)
-        return "a fuzzy search needs at least 2 characters besides %";
-    *fuzzy |= pct > 0;
-    return NULL;
-}
-
 static int search_work(gw_store *st, void *ctx)
 {
     struct tk *t = ctx;
@@ -664,9 +590,9 @@ static int search_work(gw_store *st, void *ctx)
     if (strncmp(token, "sk-", 3) == 0)
         token += 3;
     if (t->keyword[0])
-        e = like_pattern(t->keyword, kw, sizeof kw, &fuzzy);
+        e = gw_api_like_sanitize(t->keyword, kw, sizeof kw, &fuzzy);
     if (!e && token[0])
-        e = like_pattern(token, tok, sizeof tok, &fuzzy);
+        e = gw_api_like_sanitize(token, tok, sizeof tok, &fuzzy);
     if (e)
         return failf(t, e);
     if (fuzzy) { /* over-cap users may only search exactly, as in the reference */
@@ -862,12 +788,12 @@ void gw_api_token_update(gw_req *r, const struct gw_caller *who)
     t->status_only = so && *so;
     /* As in the reference, status changes only with ?status_only; the full edit
      * ignores it (consoles send back whatever status they loaded, 3 and 4 included). */
-    int rc = opt_int(body, "id", 1, 9007199254740991LL, &t->id, err, sizeof err);
+    int rc = gw_api_opt_int(body, "id", 1, 9007199254740991LL, &t->id, err, sizeof err);
     if (rc == 0)
         snprintf(err, sizeof err, "id is required");
     int bad = rc != 1;
     if (!bad && t->status_only) {
-        rc = opt_int(body, "status", 1, 2, &t->in.status, err, sizeof err);
+        rc = gw_api_opt_int(body, "status", 1, 2, &t->in.status, err, sizeof err);
         if (rc == 0)
             snprintf(err, sizeof err, "status is required");
         bad = rc != 1;

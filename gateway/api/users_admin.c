@@ -58,32 +58,8 @@ static const char *cell(const gw_rows *rows, size_t c)
 
 static int page_of(gw_store *st, struct gw__ujob *u, const char *where, gw_sql_arg *a, size_t na)
 {
-    gw_rows *rows = NULL;
-    long long total = 0;
-    char sql[768];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE %s", where);
-    int rc = gw_store_query(st, sql, a, na, &rows);
-    if (rc == GW_OK)
-        rc = gw_rows_int(rows, 0, 0, &total);
-    gw_rows_free(rows);
-    rows = NULL;
-    if (rc != GW_OK)
-        return rc;
-    snprintf(sql, sizeof sql,
-             "SELECT " GW_USER_COLS " FROM users WHERE %s ORDER BY id DESC LIMIT ? OFFSET ?",
-             where);
-    a[na] = GW_SQL_INT(u->pg.size);
-    a[na + 1] = GW_SQL_INT(u->pg.offset);
-    if ((rc = gw_store_query(st, sql, a, na + 2, &rows)) != GW_OK)
-        return rc;
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < gw_rows_count(rows); i++)
-        json_array_append_new(items, gw__user_json(rows, i));
-    gw_rows_free(rows);
-    u->data = json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)u->pg.p, "page_size",
-                        (json_int_t)u->pg.size, "total", (json_int_t)total, "items",
-                        items ? items : json_array());
-    return u->data ? GW_OK : GW_ENOMEM;
+    return gw_api_page_query(st, &u->pg, "users", GW_USER_COLS, where, a, na, gw__user_json,
+                             &u->data);
 }
 
 static int list_work(gw_store *st, void *ctx)
@@ -101,20 +77,6 @@ void gw_api_user_list(gw_req *r, const struct gw_caller *who)
     gw__ujob_run(r, u, list_work);
 }
 
-/* "%kw%" with '!' escaping LIKE's own metacharacters: the keyword is text. */
-static void like(const char *in, char *out, size_t cap)
-{
-    size_t k = 0;
-    out[k++] = '%';
-    for (; *in && k + 4 < cap; in++) {
-        if (*in == '!' || *in == '%' || *in == '_')
-            out[k++] = '!';
-        out[k++] = *in;
-    }
-    out[k++] = '%';
-    out[k] = '\0';
-}
-
 static int search_work(gw_store *st, void *ctx)
 {
     struct gw__ujob *u = ctx;
@@ -123,7 +85,7 @@ static int search_work(gw_store *st, void *ctx)
     size_t na = 0;
     long long id = 0;
     int numeric = gw_str_to_ll(gw_str_c(u->keyword), 1, ID_MAX, &id) == GW_OK;
-    like(u->keyword, pat, sizeof pat);
+    gw_api_like_literal("%", u->keyword, "%", pat, sizeof pat); /* the keyword is text */
     snprintf(where, sizeof where,
              "(%susername LIKE ? ESCAPE '!' OR email LIKE ? ESCAPE '!' OR display_name LIKE ? "
              "ESCAPE '!')%s%s%s",

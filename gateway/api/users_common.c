@@ -192,20 +192,11 @@ int gw__user_str(struct gw__ujob *u, const json_t *b, const char *k, size_t max_
 int gw__user_int(struct gw__ujob *u, const json_t *b, const char *k, long long lo,
                  long long hi, long long *out)
 {
-    const json_t *v = json_object_get(b, k);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v)) {
-        gw__ujob_failf(u, "invalid request: %s must be an integer", k);
-        return -1;
-    }
-    long long x = (long long)json_integer_value(v);
-    if (x < lo || x > hi) {
-        gw__ujob_failf(u, "%s must be between %lld and %lld", k, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 1;
+    char err[200];
+    int rc = gw_api_opt_int(b, k, lo, hi, out, err, sizeof err);
+    if (rc < 0)
+        gw__ujob_failf(u, "%s", err);
+    return rc;
 }
 
 const char *gw__user_pw_check(const char *pw)

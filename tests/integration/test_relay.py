@@ -224,6 +224,19 @@ def a_fixed_price_budget_serves_exactly_n_calls_under_concurrency():
     tkey = f"tf:{{s{uid % 16}}}:t:{tid}"
     assert rcli(g, "HGET", tkey, "remain_quota") == "0"
     assert rcli(g, "HGET", tkey, "reserved") in ("0", "")
+    # Once the persister has drained: SQL used_quota = the sum of the consume
+    # log rows = Redis, for the user and for the token.
+    ukey = f"tf:{{s{uid % 16}}}:u:{uid}"
+    def drained():
+        r_used = int(rcli(g, "HGET", ukey, "used_quota"))
+        s_used = sql(g, "SELECT used_quota FROM users WHERE id = ?", uid)[0][0]
+        logs = sql(g, "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND user_id = ?",
+                   uid)[0][0]
+        return r_used == s_used == logs
+    wait_for(drained, 20, 0.2, what="SQL, logs and Redis to agree")
+    t_sql = sql(g, "SELECT used_quota, remain_quota FROM tokens WHERE id = ?", tid)[0]
+    t_logs = sql(g, "SELECT SUM(quota) FROM logs WHERE type = 2 AND token_id = ?", tid)[0][0]
+    assert t_sql == (5000, 0) and t_logs == 5000, (t_sql, t_logs)
     api(g, "DELETE", f"/api/channel/{cid}", token=pat)
 
 

@@ -199,6 +199,9 @@ static const struct gw_config_entry entries[] = {
         "abandoned. 0: no limit."),
     STR("AZURE_DEFAULT_API_VERSION", azure_default_api_version, "2025-04-01-preview", v_nonempty,
         "api-version for Azure OpenAI channels whose `other` field names none."),
+    INT("RESERVATION_TTL", reservation_ttl, "900", 2, 86400,
+        "Seconds a relayed call's quota reservation lives without news; active "
+        "streams renew it, and the reaper refunds it after a worker died."),
     INT("RELAY_TIMEOUT", relay_timeout, "0", 0, 86400,
         "Overall upstream request timeout in seconds. 0: no limit."),
     STR("LOG_LEVEL", log_level, "info", v_log_level,

@@ -16,7 +16,6 @@
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
-#define RESERVE_TTL_MS (10 * 60 * 1000LL)
 #define MAX_JSON_DEPTH 64
 
 long long gw__now_ms_wall(void)
@@ -220,6 +219,7 @@ static void authorized(const struct gw_auth_result *res, void *data)
         return;
     }
     c->res_id = res->res_id;
+    c->deadline_ms = res->deadline_ms;
     if (!gw_req_alive(c->r)) { /* left while we reserved */
         c->failed_before_output = 1;
         gw__relay_settle(c);
@@ -289,7 +289,7 @@ static void authorize(struct rcall *c)
         .model = c->model,
         .amount = c->reserved,
         .est_tokens = c->prompt_est + c->max_tokens,
-        .ttl_ms = RESERVE_TTL_MS,
+        .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
         .now_ms = gw__now_ms_wall(),
     };
     if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {

@@ -33,6 +33,7 @@ struct rcall {
     /* AUTH */
     struct gw_price price;
     long long prompt_est, reserved, res_id;
+    long long deadline_ms;      /* the reservation's; a live stream renews it */
     char group[65];
     long long retry_after_s;
 

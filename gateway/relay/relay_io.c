@@ -178,25 +178,34 @@ static void extended(const struct gw_extend_result *res, void *data)
 {
     struct rcall *c = data;
     c->extending = 0;
-    if (res->status == GW_OK && res->ok)
+    if (res->status == GW_OK && res->ok) {
         c->reserved = res->amount;
-    else if (!c->cut && gw_req_alive(c->r) && !c->settling)
-        budget_cut(c); /* the transfer ends at its next data callback */
+        c->deadline_ms = res->deadline_ms;
+    } else if (res->status == GW_OK && !c->cut && gw_req_alive(c->r) && !c->settling) {
+        budget_cut(c); /* refused: the transfer ends at its next data callback */
+    } /* a Redis hiccup: try again at the next event */
     gw_req_unref(c->r);
 }
 
-/* Mid-stream budget: extend the reservation before the running cost passes it. */
+/* Mid-stream budget: extend the reservation before the running cost passes
+ * it; and renew its deadline while the stream is alive, so that only a dead
+ * worker's reservations are reaped. */
 static void check_budget(struct rcall *c)
 {
-    if (c->extending || c->cut || c->price.use_price || c->price.free)
+    long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw__now_ms_wall();
+    long long extra = 0;
+    if (c->extending || c->cut)
         return;
-    struct gw_usage u = {.prompt = c->prompt_est, .completion = (long long)(c->delta_chars + 3) / 4};
-    long long cost = gw_billing_quota(&c->price, &u);
-    if (cost * 5 < c->reserved * 4) /* below 80% */
+    if (!c->price.use_price && !c->price.free) {
+        struct gw_usage u = {.prompt = c->prompt_est,
+                             .completion = (long long)(c->delta_chars + 3) / 4};
+        if (gw_billing_quota(&c->price, &u) * 5 >= c->reserved * 4) /* 80% used */
+            extra = c->reserved;
+    }
+    if (!extra && now < c->deadline_ms - ttl / 2)
         return;
     struct gw_extend_req e = {.uid = c->key.uid, .tid = c->key.tid, .res_id = c->res_id,
-                              .extra = c->reserved, .ttl_ms = 10 * 60 * 1000LL,
-                              .now_ms = gw__now_ms_wall()};
+                              .extra = extra, .ttl_ms = ttl, .now_ms = now};
     gw_req_ref(c->r);
     c->extending = 1;
     if (gw_ledger_extend(c->w->redis, &e, extended, c) != GW_OK) {

@@ -7,6 +7,7 @@
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
+#include "gateway/core/str.h"
 #include "gateway/state/redis.h"
 #include "gateway/worker.h"
 #include "persist/redis_rows.h"
@@ -157,6 +158,11 @@ const char *gw_api_like_sanitize(const char *in, char *out, size_t cap, int *wil
         return "a fuzzy search needs at least 2 characters besides %";
     *wildcard |= pct > 0;
     return NULL;
+}
+
+int gw_api_param_id(gw_req *r, long long *id)
+{
+    return r->nparams > 0 && gw_str_to_ll(r->params[0], 1, 9007199254740991LL, id) == GW_OK;
 }
 
 int gw_api_opt_int(const json_t *b, const char *k, long long lo, long long hi, long long *out,

@@ -56,6 +56,10 @@ void gw_api_like_literal(const char *pre, const char *in, const char *post, char
                          size_t cap);
 const char *gw_api_like_sanitize(const char *in, char *out, size_t cap, int *wildcard);
 
+/* The route's first parameter as an id (1 .. 2^53 - 1): 1, or 0 when it is
+ * missing or not such a number. */
+int gw_api_param_id(gw_req *r, long long *id);
+
 /* Optional integer member k of body b, in lo..hi: 1 present (*out set), 0 absent
  * or null, -1 refused with the reason in err. */
 int gw_api_opt_int(const json_t *b, const char *k, long long lo, long long hi, long long *out,

@@ -172,11 +172,6 @@ static int read_fields(const json_t *b, struct rd *d, char *err, size_t n)
     return 0;
 }
 
-static int parse_id(gw_req *r, long long *id)
-{
-    return r->nparams > 0 && gw_str_to_ll(r->params[0], 1, 9007199254740991LL, id) == GW_OK;
-}
-
 /* A UUIDv4 as 32 lower-case hex digits (the reference's common.GetUUID). */
 static int new_code(char out[33])
 {
@@ -390,7 +385,7 @@ static int delete_work(gw_store *st, void *ctx)
 static void by_id(gw_req *r, const struct gw_caller *who, gw_api_sql_cb work)
 {
     long long id;
-    if (!parse_id(r, &id)) {
+    if (!gw_api_param_id(r, &id)) {
         gw_api_fail(r, "invalid redemption id");
         return;
     }

@@ -279,11 +279,6 @@ static int read_fields(const json_t *b, struct tk_in *in, char *err, size_t n)
 
 static int future_or_never(long long t, long long now) { return t == -1 || t > now; }
 
-static int parse_id(gw_req *r, long long *id)
-{
-    return r->nparams > 0 && gw_str_to_ll(r->params[0], 1, 9007199254740991LL, id) == GW_OK;
-}
-
 /* ---- thread-pool helpers -------------------------------------------------- */
 
 static void mask_key(const char *k, char *out, size_t cap)
@@ -663,7 +658,7 @@ static int key_work(gw_store *st, void *ctx)
 static void by_id(gw_req *r, const struct gw_caller *who, gw_api_sql_cb work)
 {
     long long id;
-    if (!parse_id(r, &id)) {
+    if (!gw_api_param_id(r, &id)) {
         gw_api_fail(r, "invalid token id");
         return;
     }

@@ -131,11 +131,6 @@ void gw_api_user_search(gw_req *r, const struct gw_caller *who)
 
 /* ---- get, delete ---------------------------------------------------------------- */
 
-static int parse_id(gw_req *r, long long *id)
-{
-    return r->nparams > 0 && gw_str_to_ll(r->params[0], 1, ID_MAX, id) == GW_OK;
-}
-
 static int get_work(gw_store *st, void *ctx)
 {
     struct gw__ujob *u = ctx;
@@ -181,7 +176,7 @@ static int delete_work(gw_store *st, void *ctx)
 static void by_id(gw_req *r, const struct gw_caller *who, gw_api_sql_cb work)
 {
     long long id;
-    if (!parse_id(r, &id)) {
+    if (!gw_api_param_id(r, &id)) {
         gw_api_fail(r, "invalid user id");
         return;
     }

@@ -3,7 +3,7 @@ RELEASE_DIR := build/release
 ASAN_DIR    := build/asan
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test build build-asan deps deps-test readme clean bench bench-smoke deps-bench
+.PHONY: run test build build-asan deps deps-test readme clean bench bench-smoke deps-bench bench-ledger
 
 ## make run: install missing Debian packages, build Release, start the gateway.
 run: deps build
@@ -23,6 +23,13 @@ bench: deps-bench build
 ## (tests/integration/test_bench_smoke.py runs it inside `make test`).
 bench-smoke: deps-bench build
 	python3 tests/bench/run.py $(RELEASE_DIR) --smoke
+
+## make bench-ledger: authorize+settle pairs/s against INCR round trips on the same
+## Redis; writes tests/bench/LEDGER.md.
+bench-ledger: deps
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_DIR) -j$(JOBS) --target bench_ledger
+	$(RELEASE_DIR)/bench_ledger 20000 tests/bench/LEDGER.md
 
 deps:
 	@tools/install-deps run

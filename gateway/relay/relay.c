@@ -151,7 +151,7 @@ void gw__relay_route(struct rcall *c)
             ch = NULL;
     } else {
         ch = gw_routing_pick(c->route->table, c->group, c->model, c->attempt, c->tried,
-                             c->ntried, NULL, NULL, &c->w->relay->rng);
+                             c->ntried, gw__relay_channel_down, c->w, &c->w->relay->rng);
     }
     if (!ch) {
         char msg[300];

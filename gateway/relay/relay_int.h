@@ -36,6 +36,9 @@ struct gw_relay_worker {
     struct key_node **keys;       /* hash of sha256 hex → info */
     size_t nkeys;
     uv_timer_t tick;              /* notices new snapshots without waiting for a request */
+    long long down[32];           /* channels this worker just disabled; skipped until the
+                                     reloaded table shows their status */
+    int ndown;
     uv_timer_t chtest;            /* scheduled channel tests (channel_test.c) */
 };
 
@@ -51,6 +54,10 @@ void gw__relay_route_unref(struct gw_route_ref *ref);
 
 int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info *out);
 void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_key_info *in);
+
+/* Channels to skip now (routing skip callback; data is the worker). */
+int gw__relay_channel_down(long long channel_id, void *data);
+void gw__relay_mark_down(struct gw_worker *w, long long channel_id);
 
 /* 1 when ip is allowed by the newline list of IPs/CIDRs (empty = any). */
 int gw__ip_allowed(const char *allow_ips, const char *ip);

@@ -121,8 +121,25 @@ static void disable_done(uv_work_t *wk, int status)
     gw_free(j);
 }
 
+static void health_done(const struct gw_health_result *res, void *data)
+{
+    if (res->status != GW_OK)
+        GW_WARN("channel health not recorded: %s", res->error);
+}
+
+/* Live health in Redis (tf:ch:<cid>: counters and a decaying heat score),
+ * shared by every replica; sent without waiting, pipelined with the settle. */
+static void record_health(struct rcall *c, int ok)
+{
+    struct gw_health_req h = {.cid = c->ch->id, .op = ok ? GW_HEALTH_SUCCESS : GW_HEALTH_FAILURE,
+                              .now_ms = gw__now_ms_wall(), .threshold = 0,
+                              .half_life_ms = 60000};
+    gw_ledger_channel_health(c->w->redis, &h, health_done, NULL);
+}
+
 static void disable_channel(struct gw_worker *w, long long cid)
 {
+    gw__relay_mark_down(w, cid); /* this worker stops using it at once */
     struct disable_job *j = gw_calloc(1, sizeof *j);
     if (!j)
         return;
@@ -241,6 +258,7 @@ static void upstream_failed(struct rcall *c, int status, const char *msg, const 
     snprintf(c->last_error, sizeof c->last_error, "%s", msg);
     snprintf(c->last_code, sizeof c->last_code, "%s", code);
     c->last_status = mapped >= 400 && mapped <= 599 ? mapped : 502;
+    record_health(c, 0);
     if (should_disable(c, mapped, msg))
         disable_channel(c->w, c->ch->id);
     gw_upstream_req_free(&c->ureq);
@@ -262,6 +280,8 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
     c->x = NULL;
     gw_req_set_callbacks(r, NULL, NULL, NULL);
+    if (c->up_status == 200 && (c->stream || result == GW_OK)) /* else upstream_failed() */
+        record_health(c, result == GW_OK);
     if (c->up_status == 200 && c->stream) {
         gw_sse_parser_finish(&c->sse);
         if (gw_req_alive(r) && !r->finished)

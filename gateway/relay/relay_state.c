@@ -118,6 +118,23 @@ static void swap_table(struct gw_worker *w, gw_routing *t)
     ref->refs = 1; /* the worker's own */
     gw__relay_route_unref(w->relay->route);
     w->relay->route = ref;
+    w->relay->ndown = 0; /* the new table knows their status */
+}
+
+int gw__relay_channel_down(long long channel_id, void *data)
+{
+    struct gw_relay_worker *rw = ((struct gw_worker *)data)->relay;
+    for (int i = 0; i < rw->ndown; i++)
+        if (rw->down[i] == channel_id)
+            return 1;
+    return 0;
+}
+
+void gw__relay_mark_down(struct gw_worker *w, long long channel_id)
+{
+    struct gw_relay_worker *rw = w->relay;
+    if (!gw__relay_channel_down(channel_id, w) && rw->ndown < (int)(sizeof rw->down / sizeof rw->down[0]))
+        rw->down[rw->ndown++] = channel_id;
 }
 
 struct load_job {

@@ -82,6 +82,9 @@ def chat_is_relayed_billed_exactly_and_logged():
     assert hdrs["authorization"] == "Bearer k-good", "the channel's key, never the client's"
     assert key[3:] not in json.dumps(reqs[0])
     assert reqs[0]["json"]["model"] == MODEL
+    # Live channel health in Redis, shared by the replicas.
+    wait_for(lambda: int(rcli(g, "HGET", f"tf:ch:{s['cid']}", "ok") or 0) >= 1, 5, 0.1,
+             what="channel health")
     wait_for(lambda: last_log(g) and last_log(g)[0][0] == cost, 15, 0.1, what="the log row")
     row = last_log(g)[0]
     assert row[1:7] == (u["prompt_tokens"], u["completion_tokens"], MODEL, s["cid"], "t-main", 0), row
@@ -138,6 +141,7 @@ def retry_moves_to_the_next_channel_and_skips_tried_ones():
     assert st == 200, b
     models = [r["json"]["model"] for r in mock_requests()]
     assert models == ["other-model@500", "other-model"], models
+    assert int(rcli(g, "HGET", f"tf:ch:{bad}", "fail")) >= 1
     other = wait_for(lambda: sql(g, "SELECT other FROM logs WHERE model_name = 'other-model'"), 15,
                      0.1, what="log")
     assert json.loads(other[-1][0])["channels_tried"] == 2

@@ -661,7 +661,9 @@ def perf_analyse(samples, groups, workers, secs, requests, ncpu):
     pid_group = {pid: g for g, pids in groups.items() for pid in pids}
     by_group = {}
     for pid, c, f in samples:
-        g = pid_group.get(pid, "idle" if pid == 0 else "other (not this benchmark)")
+        g = pid_group.get(pid) or ("idle" if pid == 0 else "wrk (load generator)" if c == "wrk"
+                                   else "perf" if c == "perf"
+                                   else "other (not this benchmark)")
         by_group[g] = by_group.get(g, 0) + 1
     us_per_req = 1e6 * secs * ncpu / max(requests, 1)
     shares = [(g, n / total, n / total * us_per_req) for g, n in
@@ -690,7 +692,8 @@ def perf_profile(gw, script, groups, secs=6):
     slows the run; the counts per request are what is kept)."""
     data = os.path.join(TMP, "perf.data")
     url = f"http://127.0.0.1:{gw.port}/v1/chat/completions"
-    cmd = ["perf", "record", "-e", "cpu-clock", "-a", "-g", "-F", "999", "-o", data, "--", "sleep", str(secs)]
+    cmd = ["perf", "record", "-e", "cpu-clock", "-a", "-g", "-F", "999", "-o", data, "--",
+           "sleep", str(secs)]
     COMMANDS.append(" ".join(cmd[:-4] + ["perf.data", "--", "sleep", str(secs)]) +
                     "   # while wrk runs against the gateway")
     rec = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -743,7 +746,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     TMP = tempfile.mkdtemp(prefix="tf-bench-")
     t_begin = time.time()
-    res = {"smoke": SMOKE}
+    res = {"smoke": SMOKE, "load_before": os.getloadavg()}
     try:
         return run(res, t_begin)
     finally:
@@ -937,6 +940,7 @@ def run(res, t_begin):
         say(f"  {nw} worker(s): {r['rps']:.0f} req/s; start-up {res['startup_warm_ms'][nw]:.0f} ms")
         gw.stop()
     res["wall_s"] = time.time() - t_begin
+    res["load_after"] = os.getloadavg()
     table = render_table(res)
     print(table, flush=True)
     LOG.append(table)
@@ -1056,7 +1060,9 @@ def write_results(path, res, table):
            f"{res['wall_s']:.0f} s wall.", "", "## Machine", ""] + machine() + [
         "", "Everything runs on this machine over loopback: wrk, the mock upstream, "
         "nginx, Redis and the gateway share the CPUs, so every figure is a ratio or "
-        "difference taken in the same run.", "", "## Figures", "", table, "",
+        "difference taken in the same run. Load average before the run "
+        f"{res['load_before'][0]:.2f}, after it {res['load_after'][0]:.2f} (other work on "
+        "the machine shows there and as \"other\" in the perf table).", "", "## Figures", "", table, "",
         "Redis commands sent by a worker per relayed request (MONITOR over serial requests; "
         "Lua's own calls, the persister, the reaper and the config poll left out):", "",
         "| command | per request |", "|---|---|"] + [
@@ -1098,7 +1104,7 @@ def write_results(path, res, table):
                 f"Gateway with {WORKERS} workers, wrk at 64 connections "
                 f"({p['wrk']['rps']:.0f} req/s during the profile; "
                 f"{p['us_per_req_total']:.0f} us of CPU time per request across the "
-                f"{os.cpu_count()} CPUs). `perf record -a -g -F 999`, samples "
+                f"{os.cpu_count()} CPUs). `perf record -e cpu-clock -a -g -F 999`, samples "
                 "attributed by PID:", "",
                 "| process | share of all CPU | CPU us per request |", "|---|---|---|"] + [
             f"| {g} | {sh * 100:.1f}% | {us:.1f} |" for g, sh, us in p["shares"]] + [

@@ -172,10 +172,12 @@ static int forward_event(const struct gw_sse_event *ev, void *data)
         c->t_first_us = gw__now_us();
     if (act == GW_STREAM_DROP)
         return 0;
-    if (gw_sse_event(c->r, ev->event.len ? gw_arena_strndup(c->r->arena, ev->event.base,
-                                                           ev->event.len)
-                                         : NULL,
-                     ev->data.base, ev->data.len) != GW_OK)
+    char name[64]; /* on the stack: memory per stream stays flat */
+    if (ev->event.len >= sizeof name)
+        return GW_EINVAL;
+    memcpy(name, ev->event.base, ev->event.len);
+    name[ev->event.len] = '\0';
+    if (gw_sse_event(c->r, ev->event.len ? name : NULL, ev->data.base, ev->data.len) != GW_OK)
         return GW_ECLOSED;
     return 0;
 }

@@ -18,7 +18,10 @@
  * thread-pool job SELECTs the row and builds the mirror commands; `done` sends them
  * from the loop. remain_quota is money: it is mirrored at creation only; afterwards
  * it changes through adjust.lua token_set, whose ledger entry the persister applies
- * to tokens.remain_quota (never an SQL overwrite here). */
+ * to tokens.remain_quota (never an SQL overwrite here).
+ *
+ * This file: input parsing, the shared job (tokens.h), create, list, search and
+ * get. tokens_update.c: update, delete, key reveal and the batch routes. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +29,7 @@
 #include "gateway/api/api.h"
 #include "gateway/api/apictx.h"
 #include "gateway/api/auth.h"
+#include "gateway/api/tokens.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
@@ -36,23 +40,11 @@
 #include "persist/redis_rows.h"
 
 #define KEY_LEN 48
-#define NAME_MAX_BYTES 50           /* reference: len(name) > 50 is refused */
-#define GROUP_MAX 64
 #define LIST_MAX 16384              /* model_limits, allow_ips */
 #define QUOTA_MAX 2147483647LL      /* Aug: quota saturates to the int32 range */
 #define EXPIRY_MAX 253402300799LL   /* 9999-12-31 */
-#define BATCH_KEYS_MAX 100          /* reference MsgBatchTooMany */
-#define BATCH_DELETE_MAX 1000       /* bounded SQL; one user holds at most that many */
-#define SEARCH_MAX 256
 #define MAX_TOKENS_DEFAULT 1000
 #define USABLE_GROUPS_DEFAULT "{\"default\":\"默认分组\",\"vip\":\"vip分组\"}"
-
-#define TK_COLS                                                                         \
-    "id, user_id, `key`, status, name, created_time, accessed_time, expired_time, "   \
-    "remain_quota, unlimited_quota, model_limits_enabled, model_limits, allow_ips, "  \
-    "used_quota, `group`, cross_group_retry"
-enum { C_ID, C_UID, C_KEY, C_STATUS, C_NAME, C_CREATED, C_ACCESSED, C_EXPIRED, C_REMAIN,
-       C_UNLIMITED, C_MLE, C_ML, C_IPS, C_USED, C_GROUP, C_CGR };
 
 static const struct gw_col tk_spec[] = {
     {"id", GW_COL_INT},           {"user_id", GW_COL_INT},      {"status", GW_COL_INT},
@@ -61,40 +53,7 @@ static const struct gw_col tk_spec[] = {
     {"model_limits_enabled", GW_COL_BOOL}, {"cross_group_retry", GW_COL_BOOL}};
 #define NSPEC (sizeof tk_spec / sizeof tk_spec[0])
 
-/* Fields of a create or update body; `set` has a bit per field present. */
-enum { F_NAME = 1, F_EXPIRED = 2, F_REMAIN = 4, F_UNLIMITED = 8, F_MLE = 16, F_ML = 32,
-       F_IPS = 64, F_GROUP = 128, F_CGR = 256, F_STATUS = 512 };
-
-struct tk_in {
-    unsigned set;
-    char name[NAME_MAX_BYTES + 1];
-    char group[GROUP_MAX + 1];
-    long long expired, remain, status;
-    int unlimited, mle, cgr;
-    char *ml, *ips; /* gw_malloc'd, normalised */
-};
-
-struct tk {
-    struct gw_caller who;
-    long long now, id;
-    struct tk_in in;
-    int status_only;
-    long long ids[BATCH_DELETE_MAX];
-    size_t nids;
-    char keyword[SEARCH_MAX + 1], token[SEARCH_MAX + 1];
-    struct gw_page pg;
-    /* output */
-    const char *fail;
-    char msg[200];
-    json_t *data;
-    long long total;
-    struct gw_rcmds cmds;
-    int set_remain;          /* update: remain_quota goes through adjust token_set */
-    long long uid, remain;
-    gw_req *r;               /* held (gw_req_ref) while adjust runs */
-};
-
-static void tk_free(struct tk *t)
+static void tk_free(struct gw__tk *t)
 {
     if (!t)
         return;
@@ -105,7 +64,7 @@ static void tk_free(struct tk *t)
     gw_free(t);
 }
 
-static int failf(struct tk *t, const char *msg)
+int gw__tk_fail(struct gw__tk *t, const char *msg)
 {
     snprintf(t->msg, sizeof t->msg, "%s", msg);
     t->fail = t->msg;
@@ -215,7 +174,7 @@ static int valid_ips(const char *s, char *err, size_t n)
 }
 
 /* Reads the token fields of a create/update body into in. */
-static int read_fields(const json_t *b, struct tk_in *in, char *err, size_t n)
+int gw__tk_read_fields(const json_t *b, struct gw__tk_in *in, char *err, size_t n)
 {
     const char *s;
     int rc;
@@ -277,7 +236,7 @@ static int read_fields(const json_t *b, struct tk_in *in, char *err, size_t n)
     return 0;
 }
 
-static int future_or_never(long long t, long long now) { return t == -1 || t > now; }
+int gw__tk_future_or_never(long long t, long long now) { return t == -1 || t > now; }
 
 /* ---- thread-pool helpers -------------------------------------------------- */
 
@@ -293,7 +252,7 @@ static void mask_key(const char *k, char *out, size_t cap)
 }
 
 /* One token row as the reference's tokenResponse: key masked, auto_groups null. */
-static json_t *token_json(const gw_rows *rows, size_t i)
+json_t *gw__tk_json(const gw_rows *rows, size_t i)
 {
     json_t *o = gw_api_row_json(rows, i, tk_spec, NSPEC);
     const char *k = gw_rows_get(rows, i, C_KEY);
@@ -305,7 +264,7 @@ static json_t *token_json(const gw_rows *rows, size_t i)
 }
 
 /* The caller's live token id (or NULL rows when absent). */
-static int select_own(gw_store *st, struct tk *t, long long id, gw_rows **rows)
+int gw__tk_select_own(gw_store *st, struct gw__tk *t, long long id, gw_rows **rows)
 {
     gw_sql_arg a[2] = {GW_SQL_INT(id), GW_SQL_INT(t->who.id)};
     int rc = gw_store_query(st,
@@ -319,7 +278,7 @@ static int select_own(gw_store *st, struct tk *t, long long id, gw_rows **rows)
     return rc;
 }
 
-static int mirror(gw_store *st, struct tk *t, long long id, int with_money)
+int gw__tk_mirror(gw_store *st, struct gw__tk *t, long long id, int with_money)
 {
     gw_rows *rows = NULL;
     gw_sql_arg a[1] = {GW_SQL_INT(id)};
@@ -331,7 +290,7 @@ static int mirror(gw_store *st, struct tk *t, long long id, int with_money)
     return rc;
 }
 
-static int group_allowed(gw_store *st, const struct tk *t, const char *g, int *ok)
+int gw__tk_group_allowed(gw_store *st, const struct gw__tk *t, const char *g, int *ok)
 {
     *ok = !*g || strcmp(g, t->who.group) == 0;
     if (*ok)
@@ -372,27 +331,9 @@ static int count_tokens(gw_store *st, long long uid, long long *n)
     return rc;
 }
 
-/* "id IN (?, ?, ...)" for t->nids ids, args filled from a[first]. */
-static char *in_list(struct tk *t, gw_sql_arg *a, size_t first)
-{
-    char *s = gw_malloc(16 + 3 * t->nids);
-    if (!s)
-        return NULL;
-    size_t k = (size_t)snprintf(s, 16, "id IN (");
-    for (size_t i = 0; i < t->nids; i++) {
-        memcpy(s + k, i ? ",?" : "?", i ? 2 : 1);
-        k += i ? 2 : 1;
-        a[first + i] = GW_SQL_INT(t->ids[i]);
-    }
-    memcpy(s + k, ")", 2);
-    return s;
-}
-
-/* ---- answers -------------------------------------------------------------- */
-
 static void on_token_set(const struct gw_adjust_result *res, void *arg)
 {
-    struct tk *t = arg;
+    struct gw__tk *t = arg;
     gw_req *r = t->r;
     if (res->status != GW_OK || !res->ok) {
         GW_ERROR("token %lld: remain_quota change to %lld not applied (%s) rid=%s", t->id,
@@ -411,7 +352,7 @@ static void on_token_set(const struct gw_adjust_result *res, void *arg)
 
 static void tk_done(gw_req *r, int rc, void *ctx)
 {
-    struct tk *t = ctx;
+    struct gw__tk *t = ctx;
     gw_api_redis_send(r, &t->cmds); /* committed: mirror even if the client left */
     if (rc != GW_OK)
         gw_api_fail(r, gw_api_store_msg(rc));
@@ -437,9 +378,9 @@ static void tk_done(gw_req *r, int rc, void *ctx)
     tk_free(t);
 }
 
-static struct tk *tk_new(gw_req *r, const struct gw_caller *who)
+struct gw__tk *gw__tk_new(gw_req *r, const struct gw_caller *who)
 {
-    struct tk *t = gw_calloc(1, sizeof *t);
+    struct gw__tk *t = gw_calloc(1, sizeof *t);
     if (!t) {
         gw_api_fail(r, "out of memory");
         return NULL;
@@ -450,7 +391,7 @@ static struct tk *tk_new(gw_req *r, const struct gw_caller *who)
     return t;
 }
 
-static void run(gw_req *r, struct tk *t, gw_api_sql_cb work)
+void gw__tk_run(gw_req *r, struct gw__tk *t, gw_api_sql_cb work)
 {
     if (gw_api_sql(r, work, tk_done, t) != GW_OK) {
         tk_free(t);
@@ -458,7 +399,7 @@ static void run(gw_req *r, struct tk *t, gw_api_sql_cb work)
     }
 }
 
-static void refuse(gw_req *r, struct tk *t, const char *msg)
+void gw__tk_refuse(gw_req *r, struct gw__tk *t, const char *msg)
 {
     gw_api_fail(r, msg);
     tk_free(t);
@@ -468,11 +409,11 @@ static void refuse(gw_req *r, struct tk *t, const char *msg)
 
 static int create_work(gw_store *st, void *ctx)
 {
-    struct tk *t = ctx;
+    struct gw__tk *t = ctx;
     int ok;
     char key[KEY_LEN + 1];
     long long n = 0, id = 0, max;
-    int rc = group_allowed(st, t, t->in.group, &ok);
+    int rc = gw__tk_group_allowed(st, t, t->in.group, &ok);
     if (rc != GW_OK)
         return rc;
     if (!ok) {
@@ -522,7 +463,7 @@ static int create_work(gw_store *st, void *ctx)
         gw_store_rollback(st);
         return rc;
     }
-    return mirror(st, t, id, 1); /* a new token: its money fields too */
+    return gw__tk_mirror(st, t, id, 1); /* a new token: its money fields too */
 }
 
 void gw_api_token_create(gw_req *r, const struct gw_caller *who)
@@ -531,54 +472,54 @@ void gw_api_token_create(gw_req *r, const struct gw_caller *who)
     if (!body)
         return;
     char err[200];
-    struct tk *t = tk_new(r, who);
+    struct gw__tk *t = gw__tk_new(r, who);
     if (!t) {
         json_decref(body);
         return;
     }
-    int bad = read_fields(body, &t->in, err, sizeof err);
+    int bad = gw__tk_read_fields(body, &t->in, err, sizeof err);
     json_decref(body);
     if (bad)
-        return refuse(r, t, err);
+        return gw__tk_refuse(r, t, err);
     if (!(t->in.set & F_NAME))
-        return refuse(r, t, "name is required");
+        return gw__tk_refuse(r, t, "name is required");
     if (!t->in.name[0])
-        return refuse(r, t, "name must not be empty");
-    if (!future_or_never(t->in.expired, t->now))
-        return refuse(r, t, "expired_time must be -1 (never) or a time in the future");
+        return gw__tk_refuse(r, t, "name must not be empty");
+    if (!gw__tk_future_or_never(t->in.expired, t->now))
+        return gw__tk_refuse(r, t, "expired_time must be -1 (never) or a time in the future");
     if ((!t->in.ml && !(t->in.ml = gw_strdup(""))) || (!t->in.ips && !(t->in.ips = gw_strdup(""))))
-        return refuse(r, t, "out of memory");
+        return gw__tk_refuse(r, t, "out of memory");
     if (strcmp(t->in.group, "auto") != 0)
         t->in.cgr = 0; /* cross-group retry means something only for "auto" */
-    run(r, t, create_work);
+    gw__tk_run(r, t, create_work);
 }
 
 /* ---- list, search, get ------------------------------------------------------ */
 
-static int page_of(gw_store *st, struct tk *t, const char *where, gw_sql_arg *a, size_t na)
+static int page_of(gw_store *st, struct gw__tk *t, const char *where, gw_sql_arg *a, size_t na)
 {
-    return gw_api_page_query(st, &t->pg, "tokens", TK_COLS, where, a, na, token_json, &t->data);
+    return gw_api_page_query(st, &t->pg, "tokens", TK_COLS, where, a, na, gw__tk_json, &t->data);
 }
 
 static int list_work(gw_store *st, void *ctx)
 {
-    struct tk *t = ctx;
+    struct gw__tk *t = ctx;
     gw_sql_arg a[3] = {GW_SQL_INT(t->who.id)};
     return page_of(st, t, "user_id = ? AND deleted_at IS NULL", a, 1);
 }
 
 void gw_api_token_list(gw_req *r, const struct gw_caller *who)
 {
-    struct tk *t = tk_new(r, who);
+    struct gw__tk *t = gw__tk_new(r, who);
     if (!t)
         return;
     gw_api_page(r, &t->pg);
-    run(r, t, list_work);
+    gw__tk_run(r, t, list_work);
 }
 
 static int search_work(gw_store *st, void *ctx)
 {
-    struct tk *t = ctx;
+    struct gw__tk *t = ctx;
     char kw[2 * SEARCH_MAX + 4], tok[2 * SEARCH_MAX + 4], where[256];
     int fuzzy = 0;
     const char *e = NULL, *token = t->token;
@@ -589,14 +530,14 @@ static int search_work(gw_store *st, void *ctx)
     if (!e && token[0])
         e = gw_api_like_sanitize(token, tok, sizeof tok, &fuzzy);
     if (e)
-        return failf(t, e);
+        return gw__tk_fail(t, e);
     if (fuzzy) { /* over-cap users may only search exactly, as in the reference */
         long long n = 0;
         int rc = count_tokens(st, t->who.id, &n);
         if (rc != GW_OK)
             return rc;
         if (n > max_tokens(st))
-            return failf(t, "too many tokens for a fuzzy search: search without %");
+            return gw__tk_fail(t, "too many tokens for a fuzzy search: search without %");
     }
     gw_sql_arg a[5] = {GW_SQL_INT(t->who.id)};
     size_t na = 1;
@@ -617,323 +558,40 @@ void gw_api_token_search(gw_req *r, const struct gw_caller *who)
         gw_api_fail(r, "search text too long");
         return;
     }
-    struct tk *t = tk_new(r, who);
+    struct gw__tk *t = gw__tk_new(r, who);
     if (!t)
         return;
     snprintf(t->keyword, sizeof t->keyword, "%s", kw ? kw : "");
     snprintf(t->token, sizeof t->token, "%s", tok ? tok : "");
     gw_api_page(r, &t->pg);
-    run(r, t, search_work);
+    gw__tk_run(r, t, search_work);
 }
 
 static int get_work(gw_store *st, void *ctx)
 {
-    struct tk *t = ctx;
+    struct gw__tk *t = ctx;
     gw_rows *rows = NULL;
-    int rc = select_own(st, t, t->id, &rows);
+    int rc = gw__tk_select_own(st, t, t->id, &rows);
     if (rc == GW_OK && !rows)
-        return failf(t, "token not found");
-    if (rc == GW_OK && !(t->data = token_json(rows, 0)))
+        return gw__tk_fail(t, "token not found");
+    if (rc == GW_OK && !(t->data = gw__tk_json(rows, 0)))
         rc = GW_ENOMEM;
     gw_rows_free(rows);
     return rc;
 }
 
-static int key_work(gw_store *st, void *ctx)
-{
-    struct tk *t = ctx;
-    gw_rows *rows = NULL;
-    int rc = select_own(st, t, t->id, &rows);
-    if (rc == GW_OK && !rows)
-        return failf(t, "token not found");
-    if (rc == GW_OK) {
-        const char *k = gw_rows_get(rows, 0, C_KEY);
-        if (!(t->data = json_pack("{s:s}", "key", k ? k : "")))
-            rc = GW_ENOMEM;
-    }
-    gw_rows_free(rows);
-    return rc;
-}
-
-static void by_id(gw_req *r, const struct gw_caller *who, gw_api_sql_cb work)
+void gw__tk_by_id(gw_req *r, const struct gw_caller *who, gw_api_sql_cb work)
 {
     long long id;
     if (!gw_api_param_id(r, &id)) {
         gw_api_fail(r, "invalid token id");
         return;
     }
-    struct tk *t = tk_new(r, who);
+    struct gw__tk *t = gw__tk_new(r, who);
     if (!t)
         return;
     t->id = id;
-    run(r, t, work);
+    gw__tk_run(r, t, work);
 }
 
-void gw_api_token_get(gw_req *r, const struct gw_caller *who) { by_id(r, who, get_work); }
-void gw_api_token_key(gw_req *r, const struct gw_caller *who) { by_id(r, who, key_work); }
-
-/* ---- update ------------------------------------------------------------------ */
-
-static long long cell_int(const gw_rows *rows, size_t c, long long def)
-{
-    long long v;
-    return gw_rows_int(rows, 0, c, &v) == GW_OK ? v : def;
-}
-
-static const char *cell(const gw_rows *rows, size_t c)
-{
-    const char *v = gw_rows_get(rows, 0, c);
-    return v ? v : "";
-}
-
-/* Refusals that depend on the stored token; NULL when the update may go on. */
-static const char *check_update(struct tk *t, const gw_rows *row, long long *status,
-                                long long *expired)
-{
-    struct tk_in *in = &t->in;
-    long long cur = cell_int(row, C_STATUS, 1), exp0 = cell_int(row, C_EXPIRED, -1);
-    long long remain = (in->set & F_REMAIN) ? in->remain : cell_int(row, C_REMAIN, 0);
-    int unlimited = (in->set & F_UNLIMITED) ? in->unlimited : (int)cell_int(row, C_UNLIMITED, 0);
-    *expired = (in->set & F_EXPIRED) ? in->expired : exp0;
-    *status = (in->set & F_STATUS) ? in->status : cur;
-    if ((in->set & F_EXPIRED) && in->expired != exp0 && !future_or_never(in->expired, t->now))
-        return "expired_time must be -1 (never) or a time in the future";
-    if (*status == 1 && cur != 1) {
-        if (!future_or_never(*expired, t->now))
-            return "the token has expired: extend expired_time before enabling it";
-        if (cur == 4 && remain <= 0 && !unlimited)
-            return "the token's quota is used up: raise remain_quota before enabling it";
-    }
-    return NULL;
-}
-
-static int update_work(gw_store *st, void *ctx)
-{
-    struct tk *t = ctx;
-    struct tk_in *in = &t->in;
-    gw_rows *row = NULL;
-    long long status, expired;
-    int ok = 1, rc;
-    if ((in->set & F_GROUP) && (rc = group_allowed(st, t, in->group, &ok)) != GW_OK)
-        return rc;
-    if (!ok) {
-        snprintf(t->msg, sizeof t->msg, "group \"%s\" is not available to this user", in->group);
-        t->fail = t->msg;
-        return GW_OK;
-    }
-    rc = select_own(st, t, t->id, &row);
-    if (rc != GW_OK)
-        return rc;
-    if (!row)
-        return failf(t, "token not found");
-    const char *why = check_update(t, row, &status, &expired);
-    if (why) {
-        gw_rows_free(row);
-        return failf(t, why);
-    }
-    const char *group = (in->set & F_GROUP) ? in->group : cell(row, C_GROUP);
-    int cgr = (in->set & F_CGR) ? in->cgr : (int)cell_int(row, C_CGR, 0);
-    gw_sql_arg a[11] = {
-        GW_SQL_TEXT((in->set & F_NAME) ? in->name : cell(row, C_NAME)),
-        GW_SQL_INT(expired),
-        GW_SQL_INT((in->set & F_UNLIMITED) ? in->unlimited : cell_int(row, C_UNLIMITED, 0)),
-        GW_SQL_INT((in->set & F_MLE) ? in->mle : cell_int(row, C_MLE, 0)),
-        GW_SQL_TEXT((in->set & F_ML) ? in->ml : cell(row, C_ML)),
-        GW_SQL_TEXT((in->set & F_IPS) ? in->ips : cell(row, C_IPS)),
-        GW_SQL_TEXT(group),
-        GW_SQL_INT(strcmp(group, "auto") == 0 ? cgr : 0),
-        GW_SQL_INT(status),
-        GW_SQL_INT(t->id),
-        GW_SQL_INT(t->who.id)};
-    rc = gw_store_exec(st,
-                       "UPDATE tokens SET name = ?, expired_time = ?, unlimited_quota = ?, "
-                       "model_limits_enabled = ?, model_limits = ?, allow_ips = ?, `group` = ?, "
-                       "cross_group_retry = ?, status = ? WHERE id = ? AND user_id = ? AND "
-                       "deleted_at IS NULL",
-                       a, 11, NULL);
-    /* remain_quota is money: a change is a token_set through the ledger. */
-    t->set_remain = rc == GW_OK && (in->set & F_REMAIN) && in->remain != cell_int(row, C_REMAIN, 0);
-    t->remain = in->remain;
-    t->uid = t->who.id;
-    gw_rows_free(row);
-    row = NULL;
-    if (rc == GW_OK)
-        rc = mirror(st, t, t->id, 0);
-    if (rc == GW_OK && (rc = select_own(st, t, t->id, &row)) == GW_OK && row) {
-        t->data = token_json(row, 0);
-        if (t->set_remain && t->data)
-            json_object_set_new(t->data, "remain_quota", json_integer(t->remain));
-    }
-    gw_rows_free(row);
-    return rc;
-}
-
-void gw_api_token_update(gw_req *r, const struct gw_caller *who)
-{
-    json_t *body = gw_api_body(r);
-    if (!body)
-        return;
-    char err[200];
-    struct tk *t = tk_new(r, who);
-    if (!t) {
-        json_decref(body);
-        return;
-    }
-    const char *so = gw_req_query(r, "status_only");
-    t->status_only = so && *so;
-    /* As in the reference, status changes only with ?status_only; the full edit
-     * ignores it (consoles send back whatever status they loaded, 3 and 4 included). */
-    int rc = gw_api_opt_int(body, "id", 1, 9007199254740991LL, &t->id, err, sizeof err);
-    if (rc == 0)
-        snprintf(err, sizeof err, "id is required");
-    int bad = rc != 1;
-    if (!bad && t->status_only) {
-        rc = gw_api_opt_int(body, "status", 1, 2, &t->in.status, err, sizeof err);
-        if (rc == 0)
-            snprintf(err, sizeof err, "status is required");
-        bad = rc != 1;
-        t->in.set |= F_STATUS;
-    } else if (!bad)
-        bad = read_fields(body, &t->in, err, sizeof err);
-    json_decref(body);
-    if (bad)
-        return refuse(r, t, err);
-    if ((t->in.set & F_NAME) && !t->in.name[0])
-        return refuse(r, t, "name must not be empty");
-    run(r, t, update_work);
-}
-
-/* ---- delete ------------------------------------------------------------------ */
-
-/* Soft-deletes the caller's tokens in t->ids and removes their mirrors. */
-static int delete_ids(gw_store *st, struct tk *t)
-{
-    gw_sql_arg a[BATCH_DELETE_MAX + 1];
-    gw_rows *rows = NULL;
-    long long n = 0;
-    char *in = in_list(t, a, 1), *sql;
-    if (!in)
-        return GW_ENOMEM;
-    a[0] = GW_SQL_INT(t->who.id);
-    size_t cap = strlen(in) + 128;
-    int rc = gw_store_begin(st);
-    if (rc == GW_OK && (sql = gw_malloc(cap))) {
-        snprintf(sql, cap,
-                 "SELECT id, `key` FROM tokens WHERE user_id = ? AND deleted_at IS NULL AND %s", in);
-        rc = gw_store_query(st, sql, a, 1 + t->nids, &rows);
-        if (rc == GW_OK) {
-            snprintf(sql, cap, "UPDATE tokens SET deleted_at = CURRENT_TIMESTAMP WHERE user_id = ? "
-                               "AND deleted_at IS NULL AND %s", in);
-            rc = gw_store_exec(st, sql, a, 1 + t->nids, &n);
-        }
-        gw_free(sql);
-    } else if (rc == GW_OK)
-        rc = GW_ENOMEM;
-    gw_free(in);
-    if (rc == GW_OK)
-        rc = gw_store_commit(st);
-    if (rc != GW_OK) {
-        gw_store_rollback(st);
-        gw_rows_free(rows);
-        return rc;
-    }
-    for (size_t i = 0; i < gw_rows_count(rows); i++) {
-        long long id = 0;
-        gw_rows_int(rows, i, 0, &id);
-        gw_rr_token_del(&t->cmds, t->who.id, id, gw_rows_get(rows, i, 1));
-    }
-    gw_rows_free(rows);
-    t->total = n;
-    return GW_OK;
-}
-
-static int delete_work(gw_store *st, void *ctx)
-{
-    struct tk *t = ctx;
-    t->ids[0] = t->id;
-    t->nids = 1;
-    int rc = delete_ids(st, t);
-    if (rc == GW_OK && t->total != 1)
-        return failf(t, "token not found");
-    return rc;
-}
-
-void gw_api_token_delete(gw_req *r, const struct gw_caller *who) { by_id(r, who, delete_work); }
-
-static int batch_delete_work(gw_store *st, void *ctx)
-{
-    struct tk *t = ctx;
-    int rc = delete_ids(st, t);
-    if (rc == GW_OK && !(t->data = json_integer(t->total)))
-        rc = GW_ENOMEM;
-    return rc;
-}
-
-static int batch_keys_work(gw_store *st, void *ctx)
-{
-    struct tk *t = ctx;
-    gw_sql_arg a[BATCH_KEYS_MAX + 1];
-    gw_rows *rows = NULL;
-    char *in = in_list(t, a, 1), sql[128 + 4 * BATCH_KEYS_MAX];
-    if (!in)
-        return GW_ENOMEM;
-    a[0] = GW_SQL_INT(t->who.id);
-    snprintf(sql, sizeof sql,
-             "SELECT id, `key` FROM tokens WHERE user_id = ? AND deleted_at IS NULL AND %s", in);
-    gw_free(in);
-    int rc = gw_store_query(st, sql, a, 1 + t->nids, &rows);
-    if (rc != GW_OK)
-        return rc;
-    json_t *keys = json_object();
-    for (size_t i = 0; keys && i < gw_rows_count(rows); i++) {
-        const char *id = gw_rows_get(rows, i, 0), *k = gw_rows_get(rows, i, 1);
-        json_object_set_new(keys, id ? id : "0", json_string(k ? k : ""));
-    }
-    gw_rows_free(rows);
-    if (!keys || !(t->data = json_pack("{s:o}", "keys", keys)))
-        return GW_ENOMEM;
-    return GW_OK;
-}
-
-/* Body {"ids":[...]}: 1..max integers. */
-static void batch(gw_req *r, const struct gw_caller *who, size_t max, gw_api_sql_cb work)
-{
-    json_t *body = gw_api_body(r);
-    if (!body)
-        return;
-    const json_t *ids = json_object_get(body, "ids");
-    size_t n = json_array_size(ids), i;
-    const json_t *v;
-    char msg[80];
-    const char *err = NULL;
-    if (!json_is_array(ids) || n == 0)
-        err = "invalid request: ids must be a non-empty array of token ids";
-    else if (n > max)
-        err = (snprintf(msg, sizeof msg, "at most %zu ids at once", max), msg);
-    json_array_foreach(ids, i, v) {
-        if (!err && (!json_is_integer(v) || json_integer_value(v) < 1))
-            err = "invalid request: ids must be a non-empty array of token ids";
-    }
-    struct tk *t = err ? NULL : tk_new(r, who);
-    if (t) {
-        json_array_foreach(ids, i, v) {
-            t->ids[i] = (long long)json_integer_value(v);
-        }
-        t->nids = n;
-    }
-    json_decref(body);
-    if (err)
-        gw_api_fail(r, err);
-    else if (t)
-        run(r, t, work);
-}
-
-void gw_api_token_batch_delete(gw_req *r, const struct gw_caller *who)
-{
-    batch(r, who, BATCH_DELETE_MAX, batch_delete_work);
-}
-
-void gw_api_token_batch_keys(gw_req *r, const struct gw_caller *who)
-{
-    batch(r, who, BATCH_KEYS_MAX, batch_keys_work);
-}
+void gw_api_token_get(gw_req *r, const struct gw_caller *who) { gw__tk_by_id(r, who, get_work); }

@@ -1,6 +1,9 @@
-/* Ledger persister: see persister.h for the contract and the exactly-once rule. */
+/* Ledger persister: see persister.h for the contract and the exactly-once rule.
+ * This file is the thread: connections, batches over the cursor, the sources of
+ * delivered entries, acknowledging, trimming and stats. One entry is parsed and
+ * applied to SQL in persister_apply.c; the stream helpers shared with warm.c and
+ * reaper.c are in ledger_stream.c. */
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/log.h"
 #include "persist/persister.h"
+#include "persist/persister_apply.h"
 #include "persist/store.h"
 
 #define NS GW_LEDGER_SHARDS
@@ -38,110 +42,6 @@ struct gw_persister {
     int crashed;                            /* the test hook asked us to die */
     int sql_warned, redis_warned;
 };
-
-/* ---- small helpers shared with warm.c and reaper.c ----------------------------- */
-
-long long gw__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void gw__ledger_key(int shard, char *buf, size_t len)
-{
-    snprintf(buf, len, "tf:{s%d}:ledger", shard);
-}
-
-static int parse_u64(const char *s, size_t len, unsigned long long *out)
-{
-    unsigned long long v = 0;
-
-    if (len == 0 || len > 20)
-        return GW_EINVAL;
-    for (size_t i = 0; i < len; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9 || v > (ULLONG_MAX - d) / 10)
-            return GW_EINVAL;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return GW_OK;
-}
-
-int gw__stream_id_parse(const char *s, size_t len, struct gw_stream_id *out)
-{
-    const char *dash = memchr(s, '-', len);
-    struct gw_stream_id id = {0, 0};
-
-    if (dash == NULL)
-        return parse_u64(s, len, &id.ms) == GW_OK ? (*out = id, GW_OK) : GW_EINVAL;
-    if (parse_u64(s, (size_t)(dash - s), &id.ms) != GW_OK ||
-        parse_u64(dash + 1, len - (size_t)(dash - s) - 1, &id.seq) != GW_OK)
-        return GW_EINVAL;
-    *out = id;
-    return GW_OK;
-}
-
-int gw__stream_id_cmp(struct gw_stream_id a, struct gw_stream_id b)
-{
-    if (a.ms != b.ms)
-        return a.ms < b.ms ? -1 : 1;
-    return a.seq < b.seq ? -1 : a.seq > b.seq;
-}
-
-void gw__stream_id_fmt(struct gw_stream_id id, char *buf, size_t len)
-{
-    snprintf(buf, len, "%llu-%llu", id.ms, id.seq);
-}
-
-redisContext *gw__persist_redis_connect(const struct gw_redis_addr *a, unsigned timeout_ms,
-                                        char *err, size_t errlen)
-{
-    struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
-    redisContext *c = a->unix_path[0] ? redisConnectUnixWithTimeout(a->unix_path, tv)
-                                      : redisConnectWithTimeout(a->host, a->port, tv);
-    redisReply *r = NULL;
-
-    if (c == NULL) {
-        gw__store_err(err, errlen, "redis: out of memory");
-        return NULL;
-    }
-    if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {
-        gw__store_err(err, errlen, "redis connect %s: %s",
-                      a->unix_path[0] ? a->unix_path : a->host, c->errstr);
-        redisFree(c);
-        return NULL;
-    }
-    if (a->password[0])
-        r = redisCommand(c, "AUTH %s", a->password);
-    if (r == NULL && a->password[0])
-        goto io;
-    if (r && r->type == REDIS_REPLY_ERROR) {
-        gw__store_err(err, errlen, "redis AUTH: %s", r->str);
-        goto fail;
-    }
-    if (r)
-        freeReplyObject(r);
-    r = NULL;
-    if (a->db) {
-        if ((r = redisCommand(c, "SELECT %d", a->db)) == NULL)
-            goto io;
-        if (r->type == REDIS_REPLY_ERROR) {
-            gw__store_err(err, errlen, "redis SELECT: %s", r->str);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    return c;
-io:
-    gw__store_err(err, errlen, "redis: %s", c->errstr);
-fail:
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
-    return NULL;
-}
 
 /* ---- thread plumbing ------------------------------------------------------------ */
 
@@ -331,195 +231,6 @@ static int ensure_store(gw_persister *p)
     return GW_OK;
 }
 
-/* ---- one ledger entry ------------------------------------------------------------ */
-
-struct entry {
-    const redisReply *f;            /* field/value array */
-    long long uid, tid, cid, ts, log;
-    long long d[6];                 /* dq du drc dtr dtu dcu */
-    long long pt, ct, quota, stream, ut;
-};
-
-static const redisReply *field(const redisReply *f, const char *name)
-{
-    for (size_t i = 0; i + 1 < f->elements; i += 2)
-        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
-            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1] : NULL;
-    return NULL;
-}
-
-/* A signed 64-bit decimal. required: a missing or empty field is an error; otherwise
- * it reads as 0. */
-static int num(const redisReply *f, const char *name, int required, long long *out)
-{
-    const redisReply *v = field(f, name);
-    char *end;
-
-    *out = 0;
-    if (v == NULL || v->len == 0)
-        return required ? GW_EINVAL : GW_OK;
-    if (v->len > 20 || strlen(v->str) != v->len)
-        return GW_EINVAL;
-    errno = 0;
-    *out = strtoll(v->str, &end, 10);
-    return errno == 0 && *end == '\0' && end != v->str && v->str[0] != ' ' ? GW_OK
-                                                                           : GW_EINVAL;
-}
-
-static int parse_entry(const redisReply *f, struct entry *e, const char **why)
-{
-    static const char *const types[] = { "consume", "refund", "topup", "manage", "redeem",
-                                         "reap" };
-    static const char *const dn[6] = { "dq", "du", "drc", "dtr", "dtu", "dcu" };
-    const redisReply *t = f && f->type == REDIS_REPLY_ARRAY ? field(f, "type") : NULL;
-    size_t i;
-
-    memset(e, 0, sizeof *e);
-    e->f = f;
-    *why = "missing or unknown type";
-    for (i = 0; t && i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(t->str, types[i]) == 0)
-            break;
-    if (t == NULL || i == sizeof types / sizeof types[0])
-        return GW_EINVAL;
-    *why = "bad uid/tid/cid/ts/log";
-    if (num(f, "uid", 1, &e->uid) || num(f, "tid", 0, &e->tid) || num(f, "cid", 0, &e->cid) ||
-        num(f, "ts", 1, &e->ts) || num(f, "log", 1, &e->log) || e->uid < 0 || e->tid < 0 ||
-        e->cid < 0 || e->log < 0)
-        return GW_EINVAL;
-    *why = "bad delta";
-    for (i = 0; i < 6; i++)
-        if (num(f, dn[i], 0, &e->d[i]))
-            return GW_EINVAL;
-    *why = "bad pt/ct/quota/stream/ut";
-    if (num(f, "pt", 0, &e->pt) || num(f, "ct", 0, &e->ct) || num(f, "quota", 0, &e->quota) ||
-        num(f, "stream", 0, &e->stream) || num(f, "ut", 0, &e->ut))
-        return GW_EINVAL;
-    return GW_OK;
-}
-
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return s[0] ? 1 : 0;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        unsigned lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
-        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        unsigned lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-                       (s[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
-/* A copy every dialect accepts: invalid UTF-8 and NUL become '?', cut at max bytes on
- * a character boundary. max is the column size in characters, so bytes <= chars. */
-static char *clean_text(const redisReply *v, size_t max)
-{
-    const unsigned char *s = v ? (const unsigned char *)v->str : (const unsigned char *)"";
-    size_t n = v ? v->len : 0, o = 0;
-    char *out = gw_malloc((n < max ? n : max) + 1);
-
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(s + i, n - i);
-        if (o + (k ? k : 1) > max)
-            break;
-        if (k == 0) {
-            out[o++] = '?';
-            i++;
-        } else {
-            memcpy(out + o, s + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int insert_log(gw_store *db, const struct entry *e)
-{
-    /* Column sizes of schema/001_core.sql; TEXT is 64 KiB in MySQL. */
-    static const struct { const char *field; size_t max; } tx[] = {
-        { "content", 65535 }, { "uname", 191 }, { "tname", 191 }, { "model", 191 },
-        { "group", 191 }, { "ip", 191 }, { "rid", 64 }, { "other", 65535 },
-    };
-    char *t[8] = { 0 };
-    int rc = GW_OK;
-
-    for (size_t i = 0; i < 8 && rc == GW_OK; i++)
-        if ((t[i] = clean_text(field(e->f, tx[i].field), tx[i].max)) == NULL)
-            rc = GW_ENOMEM;
-    if (rc == GW_OK) {
-        gw_sql_arg a[] = {
-            GW_SQL_INT(e->uid), GW_SQL_INT(e->ts), GW_SQL_INT(e->log), GW_SQL_TEXT(t[0]),
-            GW_SQL_TEXT(t[1]), GW_SQL_TEXT(t[2]), GW_SQL_TEXT(t[3]), GW_SQL_INT(e->quota),
-            GW_SQL_INT(e->pt), GW_SQL_INT(e->ct), GW_SQL_INT(e->ut),
-            GW_SQL_INT(e->stream != 0), GW_SQL_INT(e->cid), GW_SQL_INT(e->tid),
-            GW_SQL_TEXT(t[4]), GW_SQL_TEXT(t[5]), GW_SQL_TEXT(t[6]), GW_SQL_TEXT(t[7]),
-        };
-        rc = gw_store_exec(db,
-            "INSERT INTO `logs` (`user_id`, `created_at`, `type`, `content`, `username`, "
-            "`token_name`, `model_name`, `quota`, `prompt_tokens`, `completion_tokens`, "
-            "`use_time`, `is_stream`, `channel_id`, `token_id`, `group`, `ip`, "
-            "`request_id`, `other`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?)", a, sizeof a / sizeof a[0], NULL);
-    }
-    for (size_t i = 0; i < 8; i++)
-        gw_free(t[i]);
-    return rc;
-}
-
-/* UPDATE table SET c = c + ?, ... WHERE id = ? over the non-zero deltas only. A
- * missing row matches nothing, which is fine: the entry still counts as applied. */
-static int add_deltas(gw_store *db, const char *table, const char *const *cols,
-                      const long long *d, size_t n, long long id)
-{
-    char sql[256];
-    gw_sql_arg a[4];
-    size_t na = 0, off;
-
-    off = (size_t)snprintf(sql, sizeof sql, "UPDATE `%s` SET ", table);
-    for (size_t i = 0; i < n; i++) {
-        if (d[i] == 0)
-            continue;
-        off += (size_t)snprintf(sql + off, sizeof sql - off, "%s`%s` = `%s` + ?",
-                                na ? ", " : "", cols[i], cols[i]);
-        a[na++] = GW_SQL_INT(d[i]);
-    }
-    if (na == 0 || id <= 0)
-        return GW_OK;
-    snprintf(sql + off, sizeof sql - off, " WHERE `id` = ?");
-    a[na++] = GW_SQL_INT(id);
-    return gw_store_exec(db, sql, a, na, NULL);
-}
-
-static int apply_entry(gw_store *db, const struct entry *e)
-{
-    static const char *const ucols[] = { "quota", "used_quota", "request_count" };
-    static const char *const tcols[] = { "remain_quota", "used_quota" };
-    static const char *const ccols[] = { "used_quota" };
-    int rc = GW_OK;
-
-    if (e->log != 0)
-        rc = insert_log(db, e);
-    if (rc == GW_OK)
-        rc = add_deltas(db, "users", ucols, &e->d[0], 3, e->uid);
-    if (rc == GW_OK)
-        rc = add_deltas(db, "tokens", tcols, &e->d[3], 2, e->tid);
-    if (rc == GW_OK)
-        rc = add_deltas(db, "channels", ccols, &e->d[5], 1, e->cid);
-    return rc;
-}
-
 /* ---- one batch ------------------------------------------------------------------- */
 
 static int id_cmp(const void *a, const void *b)
@@ -611,15 +322,15 @@ static int batch_once(gw_persister *p, int s, const struct gw_stream_id *ids, si
         }
         for (size_t i = 0; i < x->elements; i++) {
             const redisReply *e = x->element[i];
-            struct entry en;
+            struct gw__ledger_entry en;
             const char *why;
-            if (parse_entry(e->element[1], &en, &why) != GW_OK) {
+            if (gw__ledger_entry_parse(e->element[1], &en, &why) != GW_OK) {
                 GW_ERROR("persister: malformed ledger entry %s %s (%s): skipped",
                          p->key[s], e->element[0]->str, why);
                 bad++;
                 continue;
             }
-            if ((rc = apply_entry(p->db, &en)) != GW_OK) {
+            if ((rc = gw__ledger_entry_apply(p->db, &en)) != GW_OK) {
                 sql_failed(p, "apply", rc);
                 freeReplyObject(x);
                 return rc;

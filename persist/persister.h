@@ -102,7 +102,7 @@ void gw_persister_stop(gw_persister *p);
 /* A consistent snapshot of the counters; thread-safe. */
 void gw_persister_stats(gw_persister *p, struct gw_persister_stats *out);
 
-/* ---- Shared by persister.c, warm.c and reaper.c (persist/ only) ---------------- */
+/* ---- Shared by persister.c, warm.c and reaper.c (persist/ only; in ledger_stream.c) */
 
 /* Blocking hiredis connection with a connect timeout, timeout_ms as the read/write
  * timeout, then AUTH and SELECT when set. NULL with a message in err on failure.

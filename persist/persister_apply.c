@@ -1,0 +1,188 @@
+/* One ledger entry: parsed from the stream and applied to SQL (persister_apply.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gateway/core/alloc.h"
+#include "gateway/core/err.h"
+#include "persist/persister_apply.h"
+
+static const redisReply *field(const redisReply *f, const char *name)
+{
+    for (size_t i = 0; i + 1 < f->elements; i += 2)
+        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0)
+            return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1] : NULL;
+    return NULL;
+}
+
+/* A signed 64-bit decimal. required: a missing or empty field is an error; otherwise
+ * it reads as 0. */
+static int num(const redisReply *f, const char *name, int required, long long *out)
+{
+    const redisReply *v = field(f, name);
+    char *end;
+
+    *out = 0;
+    if (v == NULL || v->len == 0)
+        return required ? GW_EINVAL : GW_OK;
+    if (v->len > 20 || strlen(v->str) != v->len)
+        return GW_EINVAL;
+    errno = 0;
+    *out = strtoll(v->str, &end, 10);
+    return errno == 0 && *end == '\0' && end != v->str && v->str[0] != ' ' ? GW_OK
+                                                                           : GW_EINVAL;
+}
+
+int gw__ledger_entry_parse(const redisReply *f, struct gw__ledger_entry *e, const char **why)
+{
+    static const char *const types[] = { "consume", "refund", "topup", "manage", "redeem",
+                                         "reap" };
+    static const char *const dn[6] = { "dq", "du", "drc", "dtr", "dtu", "dcu" };
+    const redisReply *t = f && f->type == REDIS_REPLY_ARRAY ? field(f, "type") : NULL;
+    size_t i;
+
+    memset(e, 0, sizeof *e);
+    e->f = f;
+    *why = "missing or unknown type";
+    for (i = 0; t && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(t->str, types[i]) == 0)
+            break;
+    if (t == NULL || i == sizeof types / sizeof types[0])
+        return GW_EINVAL;
+    *why = "bad uid/tid/cid/ts/log";
+    if (num(f, "uid", 1, &e->uid) || num(f, "tid", 0, &e->tid) || num(f, "cid", 0, &e->cid) ||
+        num(f, "ts", 1, &e->ts) || num(f, "log", 1, &e->log) || e->uid < 0 || e->tid < 0 ||
+        e->cid < 0 || e->log < 0)
+        return GW_EINVAL;
+    *why = "bad delta";
+    for (i = 0; i < 6; i++)
+        if (num(f, dn[i], 0, &e->d[i]))
+            return GW_EINVAL;
+    *why = "bad pt/ct/quota/stream/ut";
+    if (num(f, "pt", 0, &e->pt) || num(f, "ct", 0, &e->ct) || num(f, "quota", 0, &e->quota) ||
+        num(f, "stream", 0, &e->stream) || num(f, "ut", 0, &e->ut))
+        return GW_EINVAL;
+    return GW_OK;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return s[0] ? 1 : 0;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        unsigned lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
+        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        unsigned lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
+        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
+                       (s[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+/* A copy every dialect accepts: invalid UTF-8 and NUL become '?', cut at max bytes on
+ * a character boundary. max is the column size in characters, so bytes <= chars. */
+static char *clean_text(const redisReply *v, size_t max)
+{
+    const unsigned char *s = v ? (const unsigned char *)v->str : (const unsigned char *)"";
+    size_t n = v ? v->len : 0, o = 0;
+    char *out = gw_malloc((n < max ? n : max) + 1);
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(s + i, n - i);
+        if (o + (k ? k : 1) > max)
+            break;
+        if (k == 0) {
+            out[o++] = '?';
+            i++;
+        } else {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int insert_log(gw_store *db, const struct gw__ledger_entry *e)
+{
+    /* Column sizes of schema/001_core.sql; TEXT is 64 KiB in MySQL. */
+    static const struct { const char *field; size_t max; } tx[] = {
+        { "content", 65535 }, { "uname", 191 }, { "tname", 191 }, { "model", 191 },
+        { "group", 191 }, { "ip", 191 }, { "rid", 64 }, { "other", 65535 },
+    };
+    char *t[8] = { 0 };
+    int rc = GW_OK;
+
+    for (size_t i = 0; i < 8 && rc == GW_OK; i++)
+        if ((t[i] = clean_text(field(e->f, tx[i].field), tx[i].max)) == NULL)
+            rc = GW_ENOMEM;
+    if (rc == GW_OK) {
+        gw_sql_arg a[] = {
+            GW_SQL_INT(e->uid), GW_SQL_INT(e->ts), GW_SQL_INT(e->log), GW_SQL_TEXT(t[0]),
+            GW_SQL_TEXT(t[1]), GW_SQL_TEXT(t[2]), GW_SQL_TEXT(t[3]), GW_SQL_INT(e->quota),
+            GW_SQL_INT(e->pt), GW_SQL_INT(e->ct), GW_SQL_INT(e->ut),
+            GW_SQL_INT(e->stream != 0), GW_SQL_INT(e->cid), GW_SQL_INT(e->tid),
+            GW_SQL_TEXT(t[4]), GW_SQL_TEXT(t[5]), GW_SQL_TEXT(t[6]), GW_SQL_TEXT(t[7]),
+        };
+        rc = gw_store_exec(db,
+            "INSERT INTO `logs` (`user_id`, `created_at`, `type`, `content`, `username`, "
+            "`token_name`, `model_name`, `quota`, `prompt_tokens`, `completion_tokens`, "
+            "`use_time`, `is_stream`, `channel_id`, `token_id`, `group`, `ip`, "
+            "`request_id`, `other`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?)", a, sizeof a / sizeof a[0], NULL);
+    }
+    for (size_t i = 0; i < 8; i++)
+        gw_free(t[i]);
+    return rc;
+}
+
+/* UPDATE table SET c = c + ?, ... WHERE id = ? over the non-zero deltas only. A
+ * missing row matches nothing, which is fine: the entry still counts as applied. */
+static int add_deltas(gw_store *db, const char *table, const char *const *cols,
+                      const long long *d, size_t n, long long id)
+{
+    char sql[256];
+    gw_sql_arg a[4];
+    size_t na = 0, off;
+
+    off = (size_t)snprintf(sql, sizeof sql, "UPDATE `%s` SET ", table);
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] == 0)
+            continue;
+        off += (size_t)snprintf(sql + off, sizeof sql - off, "%s`%s` = `%s` + ?",
+                                na ? ", " : "", cols[i], cols[i]);
+        a[na++] = GW_SQL_INT(d[i]);
+    }
+    if (na == 0 || id <= 0)
+        return GW_OK;
+    snprintf(sql + off, sizeof sql - off, " WHERE `id` = ?");
+    a[na++] = GW_SQL_INT(id);
+    return gw_store_exec(db, sql, a, na, NULL);
+}
+
+int gw__ledger_entry_apply(gw_store *db, const struct gw__ledger_entry *e)
+{
+    static const char *const ucols[] = { "quota", "used_quota", "request_count" };
+    static const char *const tcols[] = { "remain_quota", "used_quota" };
+    static const char *const ccols[] = { "used_quota" };
+    int rc = GW_OK;
+
+    if (e->log != 0)
+        rc = insert_log(db, e);
+    if (rc == GW_OK)
+        rc = add_deltas(db, "users", ucols, &e->d[0], 3, e->uid);
+    if (rc == GW_OK)
+        rc = add_deltas(db, "tokens", tcols, &e->d[3], 2, e->tid);
+    if (rc == GW_OK)
+        rc = add_deltas(db, "channels", ccols, &e->d[5], 1, e->cid);
+    return rc;
+}

@@ -16,10 +16,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dbservers  # noqa: E402
 import harness  # noqa: E402
 import test_api_tokens as tk  # noqa: E402  (shared helpers; its own cases are not run here)
-from harness import Gateway, case, main, request  # noqa: E402
+from apihelp import Suite  # noqa: E402
+from harness import Gateway, case, request  # noqa: E402
 
 harness._cases.clear()
 Env = tk.Env
@@ -280,14 +280,8 @@ SUITE = (check_create_list_get, check_update_delete, check_topup, check_bad_inpu
 
 # ---- cases ------------------------------------------------------------------------------
 
-E = None
-
-
-def env():
-    global E
-    if E is None:
-        E = Env()
-    return E
+S = Suite(Env, SUITE)
+env = S.env
 
 
 @case
@@ -310,11 +304,7 @@ def bad_input_changes_nothing():
     check_bad_input(env())
 
 
-@case
-def sqlite_gateway_stops_cleanly():
-    global E
-    e, E = env(), None
-    e.stop()
+S.stop_case()
 
 
 def race(e, ports, pats, key):
@@ -378,32 +368,7 @@ def redemption_race_on_two_replicas():
         a.stop()
 
 
-def on_backend(ctx):
-    with ctx() as srv:
-        e = Env(srv)
-        try:
-            for check in SUITE:
-                check(e)
-        except BaseException:
-            print(e.g.read_log()[-3000:])
-            e.g.kill()
-            raise
-        e.stop()
-
-
-@case
-def suite_on_mariadb():
-    on_backend(dbservers.mariadb)
-
-
-@case
-def suite_on_postgres():
-    on_backend(dbservers.postgres)
-
+S.backend_cases()
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if E is not None:
-            E.g.kill()
+    S.main()

@@ -23,7 +23,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dbservers  # noqa: E402
-from harness import Gateway, case, main, request  # noqa: E402
+from apihelp import Suite  # noqa: E402
+from harness import Gateway, case, request  # noqa: E402
 
 # ---- shared helpers ------------------------------------------------------------
 
@@ -538,14 +539,8 @@ SUITE = (check_create_and_read, check_search, check_update, check_delete, check_
 
 # ---- cases ---------------------------------------------------------------------------
 
-E = None
-
-
-def env():
-    global E
-    if E is None:
-        E = Env()
-    return E
+S = Suite(Env, SUITE)
+env = S.env
 
 
 @case
@@ -583,39 +578,8 @@ def bad_input_changes_nothing():
     check_bad_input(env())
 
 
-@case
-def sqlite_gateway_stops_cleanly():
-    global E
-    e, E = env(), None
-    e.stop()
-
-
-def on_backend(ctx):
-    with ctx() as srv:
-        e = Env(srv)
-        try:
-            for check in SUITE:
-                check(e)
-        except BaseException:
-            print(e.g.read_log()[-3000:])
-            e.g.kill()
-            raise
-        e.stop()
-
-
-@case
-def suite_on_mariadb():
-    on_backend(dbservers.mariadb)
-
-
-@case
-def suite_on_postgres():
-    on_backend(dbservers.postgres)
-
+S.stop_case()
+S.backend_cases()
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if E is not None:
-            E.g.kill()
+    S.main()

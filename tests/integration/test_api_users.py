@@ -14,12 +14,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dbservers  # noqa: E402
 import harness  # noqa: E402
+from apihelp import Suite  # noqa: E402
 from test_api_tokens import Env, lookup_key, tkey, ukey  # noqa: E402
 
 harness._cases.clear()  # importing the token suite registered its cases: not ours
-from harness import case, main, request  # noqa: E402
+from harness import request  # noqa: E402
 
 USER_FIELDS = {"id", "username", "display_name", "role", "status", "email", "github_id",
                "discord_id", "oidc_id", "wechat_id", "telegram_id", "quota", "used_quota",
@@ -598,60 +598,13 @@ SUITE = (check_register, check_self, check_self_delete, check_aff, check_models_
 
 # ---- cases ------------------------------------------------------------------------------
 
-E = None
+S = Suite(Env, SUITE)
+env = S.env
+S.check_cases()
 
 
-def env():
-    global E
-    if E is None:
-        E = Env()
-    return E
-
-
-def _case_of(check):
-    def run():
-        check(env())
-    run.__name__ = check.__name__[len("check_"):]
-    return case(run)
-
-
-for _c in SUITE:
-    _case_of(_c)
-
-
-@case
-def sqlite_gateway_stops_cleanly():
-    global E
-    e, E = env(), None
-    e.stop()
-
-
-def on_backend(ctx):
-    with ctx() as srv:
-        e = Env(srv)
-        try:
-            for check in SUITE:
-                check(e)
-        except BaseException:
-            print(e.g.read_log()[-3000:])
-            e.g.kill()
-            raise
-        e.stop()
-
-
-@case
-def suite_on_mariadb():
-    on_backend(dbservers.mariadb)
-
-
-@case
-def suite_on_postgres():
-    on_backend(dbservers.postgres)
-
+S.stop_case()
+S.backend_cases()
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if E is not None:
-            E.g.kill()
+    S.main()

@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dbservers  # noqa: E402
+from dialects import Starter  # noqa: E402  (boots a server in a thread)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN_TIMEOUT = 300
@@ -136,30 +137,6 @@ def run_case(binary, name, dsn, ctl=None):
         return False
     print("PASS %s (%.1f s)" % (label, time.monotonic() - t0), flush=True)
     return True
-
-
-class Starter(threading.Thread):
-    """Enters a dbservers context manager in a thread so both servers boot at once."""
-
-    def __init__(self, factory):
-        super().__init__(daemon=True)
-        self.factory, self.srv, self.error = factory, None, None
-        self.up, self.done = threading.Event(), threading.Event()
-
-    def run(self):
-        try:
-            with self.factory() as srv:
-                self.srv = srv
-                self.up.set()
-                self.done.wait()
-        except Exception as e:      # noqa: BLE001 - reported as a FAIL line
-            self.error = e
-        finally:
-            self.up.set()
-
-    def release(self):
-        self.done.set()
-        self.join(dbservers.STOP_TIMEOUT * 2 + 10)
 
 
 def main(argv):

@@ -9,63 +9,12 @@ exits non-zero if any case failed.
 usage: test_storage.py [BUILD_DIR]   (default: $GW_BUILD_DIR, else build/asan)
 """
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dbservers  # noqa: E402
+from dialects import run_on_dialects  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUN_TIMEOUT = 300
-
-
-def run_case(binary, name, dsn):
-    env = dict(os.environ)
-    env.pop("GW_TEST_DSN", None)
-    if dsn:
-        env["GW_TEST_DSN"] = dsn
-    t0 = time.monotonic()
-    try:
-        r = subprocess.run([binary], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        print("FAIL storage-%s: timed out after %d s" % (name, RUN_TIMEOUT), flush=True)
-        return False
-    out = r.stdout.decode(errors="replace")
-    if r.returncode != 0:
-        sys.stdout.write(out)
-        print("FAIL storage-%s: exit %d" % (name, r.returncode), flush=True)
-        return False
-    print("PASS storage-%s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
-    return True
-
-
-class Starter(threading.Thread):
-    """Enters a dbservers context manager in a thread so both servers boot at once.
-    The context stays open until release() is called."""
-
-    def __init__(self, factory):
-        super().__init__(daemon=True)
-        self.factory, self.srv, self.error = factory, None, None
-        self.up, self.done = threading.Event(), threading.Event()
-
-    def run(self):
-        try:
-            with self.factory() as srv:
-                self.srv = srv
-                self.up.set()
-                self.done.wait()
-        except Exception as e:      # noqa: BLE001 - reported as a FAIL line
-            self.error = e
-        finally:
-            self.up.set()
-
-    def release(self):
-        self.done.set()
-        self.join(dbservers.STOP_TIMEOUT * 2 + 10)
 
 
 def main(argv):
@@ -75,27 +24,7 @@ def main(argv):
     if not os.access(binary, os.X_OK):
         print("FAIL storage: %s not built" % binary)
         return 1
-    def terminate(signum, frame):       # stop the servers on SIGTERM too
-        raise SystemExit(1)
-    signal.signal(signal.SIGTERM, terminate)
-    starters = {"mysql": Starter(dbservers.mariadb), "postgres": Starter(dbservers.postgres)}
-    for s in starters.values():
-        s.start()
-    ok = run_case(binary, "sqlite", None)
-    try:
-        for name, s in starters.items():
-            s.up.wait(dbservers.START_TIMEOUT * 3)
-            if s.srv is None:
-                print("FAIL storage-%s: server did not start: %s" % (name, s.error), flush=True)
-                ok = False
-                continue
-            print("# %s up in %.2f s (pid %d)" % (s.srv.kind, s.srv.startup_s, s.srv.pid),
-                  flush=True)
-            ok = run_case(binary, name, s.srv.dsn) and ok
-    finally:
-        for s in starters.values():
-            s.release()
-    return 0 if ok else 1
+    return run_on_dialects(binary, "storage")
 
 
 if __name__ == "__main__":

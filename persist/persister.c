@@ -669,7 +669,7 @@ static void *run(void *arg)
     gw_persister *p = arg;
     struct gw_stream_id *ids = gw_xcalloc(p->o.batch_max, sizeof *ids);
 
-    gw_log_set_process("sup");
+    /* the process tag is the ledger process's ("ledger"), set by gw_ledger_main */
     while (!stopping(p)) {
         int busy = 0, rc = GW_OK;
         if (ensure_store(p) != GW_OK || ensure_redis(p) != GW_OK) {

@@ -139,7 +139,7 @@ static void *run(void *arg)
 {
     gw_reaper *r = arg;
 
-    gw_log_set_process("sup");
+    /* the process tag is the ledger process's ("ledger"), set by gw_ledger_main */
     do {
         unsigned long long got = 0;
         int ok = ensure(r) == GW_OK;

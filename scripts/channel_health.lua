@@ -7,6 +7,8 @@ ARGV
   2 now_ms
   3 threshold     consecutive failures that disable the channel, 0 = never, 0..1e6
   4 half_life_ms  heat half-life, 1..1e12
+  5 uses          optional, success only: how many successes this call records
+                  (a worker batches them), 1..1e6, default 1
 
 RETURNS
   {just_disabled, ok, fail, consec_fail, heat_milli, disabled}
@@ -15,9 +17,9 @@ RETURNS
   error "ERR_BAD_ARG <what>"   nothing was written
 
 INVARIANT
-  success: ok += 1, consec_fail = 0. failure: fail += 1, consec_fail += 1, and
+  success: ok += uses, consec_fail = 0. failure: fail += 1, consec_fail += 1, and
   disabled = 1 once consec_fail >= threshold > 0. Each success or failure is a
-  use: heat = heat * 0.5^((now - heat_ts) / half_life) + 1, heat_ts = now
+  use: heat = heat * 0.5^((now - heat_ts) / half_life) + uses, heat_ts = now
   (a clock going backwards decays nothing). get writes nothing. reset deletes
   the key: all counters 0, enabled. A success does not re-enable a disabled
   channel: that is the channel test's call (reset).
@@ -33,7 +35,7 @@ local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
 local function I(n) return string.format("%d", n) end
 
 if #KEYS ~= 1 then return bad("keys") end
-if #ARGV ~= 4 then return bad("argc") end
+if #ARGV ~= 4 and #ARGV ~= 5 then return bad("argc") end
 local op = ARGV[1]
 if op ~= "success" and op ~= "failure" and op ~= "get" and op ~= "reset" then
     return bad("op")
@@ -44,6 +46,11 @@ local threshold = int(ARGV[3], 0, 1e6)
 if not threshold then return bad("threshold") end
 local half = int(ARGV[4], 1, 1e12)
 if not half then return bad("half_life_ms") end
+local uses = 1
+if #ARGV == 5 then
+    uses = int(ARGV[5], 1, 1e6)
+    if not uses or (op ~= "success" and uses ~= 1) then return bad("uses") end
+end
 
 if op == "reset" then
     redis.call("DEL", KEYS[1])
@@ -57,7 +64,7 @@ if now > ts then heat = heat * math.pow(0.5, (now - ts) / half) end
 
 local just = 0
 if op == "success" then
-    ok, consec = ok + 1, 0
+    ok, consec = ok + uses, 0
 elseif op == "failure" then
     fail, consec = fail + 1, consec + 1
     if threshold > 0 and consec >= threshold and disabled == 0 then
@@ -65,7 +72,7 @@ elseif op == "failure" then
     end
 end
 if op ~= "get" then
-    heat = heat + 1
+    heat = heat + uses
     redis.call("HSET", KEYS[1], "ok", I(ok), "fail", I(fail), "consec_fail", I(consec),
         "heat", string.format("%.17g", heat), "heat_ts", I(math.max(now, ts)),
         "disabled", I(disabled))

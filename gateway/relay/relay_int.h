@@ -36,6 +36,10 @@ struct gw_relay_worker {
     struct key_node **keys;       /* hash of sha256 hex → info */
     size_t nkeys;
     uv_timer_t tick;              /* notices new snapshots without waiting for a request */
+    struct {
+        long long cid, n;
+    } oks[64];                    /* successes per channel, sent to Redis once a second */
+    int noks, ticks;
     long long down[32];           /* channels this worker just disabled; skipped until the
                                      reloaded table shows their status */
     int ndown;
@@ -58,6 +62,11 @@ void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_ke
 /* Channels to skip now (routing skip callback; data is the worker). */
 int gw__relay_channel_down(long long channel_id, void *data);
 void gw__relay_mark_down(struct gw_worker *w, long long channel_id);
+/* Records an attempt's outcome in the shared channel health (tf:ch:<cid>):
+ * failures at once, successes batched per worker and flushed every second
+ * (so a relayed call costs two Redis round trips, not three). */
+void gw__relay_health(struct gw_worker *w, long long channel_id, int ok);
+void gw__relay_health_flush(struct gw_worker *w);
 
 /* 1 when ip is allowed by the newline list of IPs/CIDRs (empty = any). */
 int gw__ip_allowed(const char *allow_ips, const char *ip);

@@ -121,21 +121,7 @@ static void disable_done(uv_work_t *wk, int status)
     gw_free(j);
 }
 
-static void health_done(const struct gw_health_result *res, void *data)
-{
-    if (res->status != GW_OK)
-        GW_WARN("channel health not recorded: %s", res->error);
-}
-
-/* Live health in Redis (tf:ch:<cid>: counters and a decaying heat score),
- * shared by every replica; sent without waiting, pipelined with the settle. */
-static void record_health(struct rcall *c, int ok)
-{
-    struct gw_health_req h = {.cid = c->ch->id, .op = ok ? GW_HEALTH_SUCCESS : GW_HEALTH_FAILURE,
-                              .now_ms = gw__now_ms_wall(), .threshold = 0,
-                              .half_life_ms = 60000};
-    gw_ledger_channel_health(c->w->redis, &h, health_done, NULL);
-}
+static void record_health(struct rcall *c, int ok) { gw__relay_health(c->w, c->ch->id, ok); }
 
 static void disable_channel(struct gw_worker *w, long long cid)
 {

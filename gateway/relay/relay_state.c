@@ -14,6 +14,7 @@
 #include "gateway/relay/relay_call.h"
 #include "gateway/relay/relay_int.h"
 #include "gateway/state/config_watch.h"
+#include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
 #define KEY_BUCKETS 4096
@@ -214,7 +215,55 @@ void gw__relay_refresh(struct gw_worker *w)
         reload_routing(w);
 }
 
-static void on_tick(uv_timer_t *t) { gw__relay_refresh(t->data); }
+static void health_done(const struct gw_health_result *res, void *data)
+{
+    if (res->status != GW_OK)
+        GW_WARN("channel health not recorded: %s", res->error);
+}
+
+static void health_send(struct gw_worker *w, long long cid, int ok, long long uses)
+{
+    struct gw_health_req h = {.cid = cid, .op = ok ? GW_HEALTH_SUCCESS : GW_HEALTH_FAILURE,
+                              .now_ms = gw__now_ms_wall(), .threshold = 0,
+                              .half_life_ms = 60000, .uses = uses};
+    gw_ledger_channel_health(w->redis, &h, health_done, NULL);
+}
+
+void gw__relay_health_flush(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = w->relay;
+    for (int i = 0; i < rw->noks; i++)
+        health_send(w, rw->oks[i].cid, 1, rw->oks[i].n);
+    rw->noks = 0;
+}
+
+void gw__relay_health(struct gw_worker *w, long long cid, int ok)
+{
+    struct gw_relay_worker *rw = w->relay;
+    if (!ok) {
+        health_send(w, cid, 0, 1);
+        return;
+    }
+    for (int i = 0; i < rw->noks; i++)
+        if (rw->oks[i].cid == cid) {
+            if (++rw->oks[i].n >= 1000000) /* the script's bound */
+                gw__relay_health_flush(w);
+            return;
+        }
+    if (rw->noks == (int)(sizeof rw->oks / sizeof rw->oks[0]))
+        gw__relay_health_flush(w);
+    rw->oks[rw->noks].cid = cid;
+    rw->oks[rw->noks].n = 1;
+    rw->noks++;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct gw_worker *w = t->data;
+    gw__relay_refresh(w);
+    if (++w->relay->ticks % 10 == 0)
+        gw__relay_health_flush(w);
+}
 
 int gw_relay_worker_init(struct gw_worker *w)
 {
@@ -242,6 +291,7 @@ int gw_relay_worker_init(struct gw_worker *w)
 void gw_relay_worker_stop(struct gw_worker *w)
 {
     if (w->relay) {
+        gw__relay_health_flush(w); /* Redis is still connected here */
         uv_timer_stop(&w->relay->tick);
         uv_close((uv_handle_t *)&w->relay->tick, NULL);
         uv_timer_stop(&w->relay->chtest);

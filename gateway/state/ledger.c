@@ -567,6 +567,8 @@ int gw_ledger_channel_health(gw_redis *r, const struct gw_health_req *req, gw_he
     push_num(&a, req->now_ms);
     push_num(&a, req->threshold);
     push_num(&a, req->half_life_ms);
+    if (req->uses > 1)
+        push_num(&a, req->uses);
     return run(r, "channel_health", 1, &a, K_HEALTH, u, data);
 }
 

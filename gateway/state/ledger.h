@@ -212,6 +212,7 @@ struct gw_health_req {
     long long now_ms;
     long long threshold;    /* consecutive failures that disable; 0 = never */
     long long half_life_ms; /* heat half-life */
+    long long uses;         /* success only: successes recorded at once; 0 = 1 */
 };
 
 struct gw_health_result {

@@ -1185,6 +1185,12 @@ static void test_channel_health(void **state)
     assert_hstr("tf:ch:9", "heat_ts", "8000");
     expect_h(health("reset", 8000, 3), 0, 0, 0, 0, 0, 0);
     assert_int_equal(intcmd("EXISTS tf:ch:9"), 0);
+    /* A worker's batch of successes: one call, ok += 5 and heat += 5. */
+    {
+        const char *a[6] = {"tf:ch:9", "success", "8000", "3", "1000", "5"};
+        expect_h(script("channel_health", 1, 6, a), 0, 5, 0, 0, 5000, 0);
+        freeReplyObject(health("reset", 8000, 3));
+    }
     /* threshold 0: never disabled. */
     for (int i = 0; i < 5; i++)
         freeReplyObject(health("failure", 9000, 0));
@@ -1212,6 +1218,12 @@ static void test_channel_health_bad_args(void **state)
         expect_error(script("channel_health", 1, 5, a), cases[i].err);
         assert_unchanged(&before);
     }
+    const char *bad_uses[][6] = {{"tf:ch:9", "success", "1", "1", "1", "0"},
+                                 {"tf:ch:9", "success", "1", "1", "1", "1000001"},
+                                 {"tf:ch:9", "failure", "1", "1", "1", "2"}};
+    for (size_t i = 0; i < 3; i++)
+        expect_error(script("channel_health", 1, 6, bad_uses[i]), "ERR_BAD_ARG uses");
+    assert_unchanged(&before);
     const char *few[] = {"tf:ch:9", "get", "1", "1"};
     expect_error(script("channel_health", 1, 4, few), "ERR_BAD_ARG argc");
     expect_error(script("channel_health", 0, 4, few), "ERR_BAD_ARG keys");

@@ -123,8 +123,9 @@ static void paths(void **state)
     assert_int_equal(gw__path_del(o, "a.b.-1"), GW_OK);
     assert_int_equal(json_array_size(gw__path_get(o, "a.b")), 5);
     assert_int_equal(gw__path_del(o, "no.such.path"), GW_OK);
-    for (int i = 0; i <= GW_PATH_MAX_DEPTH; i++)
-        strcat(deep, i ? ".a" : "a");
+    size_t dl = 0;
+    for (int i = 0; i <= GW_PATH_MAX_DEPTH && dl < sizeof deep; i++)
+        dl += (size_t)snprintf(deep + dl, sizeof deep - dl, "%s", i ? ".a" : "a");
     assert_int_equal(gw__path_set(o, deep, json_true()), GW_EINVAL);
     json_decref(o);
 }

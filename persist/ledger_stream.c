@@ -1,6 +1,8 @@
 /* Ledger stream helpers shared by persister.c, warm.c and reaper.c: stream keys,
  * stream ids, the clock and the blocking Redis connection (declared in the internal
  * section of persister.h). */
+#include <pthread.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,4 +110,24 @@ fail:
         freeReplyObject(r);
     redisFree(c);
     return NULL;
+}
+
+int gw__nap(pthread_mutex_t *mu, pthread_cond_t *cv, const int *stopping, unsigned ms)
+{
+    struct timespec ts;
+    int s;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(mu);
+    while (!*stopping && pthread_cond_timedwait(cv, mu, &ts) != ETIMEDOUT)
+        ;
+    s = *stopping;
+    pthread_mutex_unlock(mu);
+    return s;
 }

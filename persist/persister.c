@@ -56,22 +56,7 @@ static int stopping(gw_persister *p)
 /* Sleeps ms unless stop is asked first; returns 1 when stopping. */
 static int nap(gw_persister *p, unsigned ms)
 {
-    struct timespec ts;
-    int s;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&p->mu);
-    while (!p->stopping && pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT)
-        ;
-    s = p->stopping;
-    pthread_mutex_unlock(&p->mu);
-    return s;
+    return gw__nap(&p->mu, &p->cv, &p->stopping, ms);
 }
 
 static void back_off(gw_persister *p)

@@ -38,6 +38,7 @@
  * SQL and Redis failures (once per outage, then on recovery) and every malformed entry. */
 #ifndef GW_PERSIST_PERSISTER_H
 #define GW_PERSIST_PERSISTER_H
+#include <pthread.h>
 #include <stddef.h>
 #include <hiredis/hiredis.h>
 #include "gateway/core/err.h"
@@ -118,5 +119,8 @@ int gw__stream_id_parse(const char *s, size_t len, struct gw_stream_id *out);
 int gw__stream_id_cmp(struct gw_stream_id a, struct gw_stream_id b);
 void gw__stream_id_fmt(struct gw_stream_id id, char *buf, size_t len);
 long long gw__now_ms(void);
+/* Waits up to ms on cv (with mu) unless *stopping is or becomes set; returns
+ * *stopping. Shared by the persister and reaper threads. */
+int gw__nap(pthread_mutex_t *mu, pthread_cond_t *cv, const int *stopping, unsigned ms);
 
 #endif

@@ -28,22 +28,7 @@ struct gw_reaper {
 
 static int nap(gw_reaper *r, unsigned ms)
 {
-    struct timespec ts;
-    int s;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&r->mu);
-    while (!r->stopping && pthread_cond_timedwait(&r->cv, &r->mu, &ts) != ETIMEDOUT)
-        ;
-    s = r->stopping;
-    pthread_mutex_unlock(&r->mu);
-    return s;
+    return gw__nap(&r->mu, &r->cv, &r->stopping, ms);
 }
 
 static void failed(gw_reaper *r, const char *what, const char *why)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark harness (issue 6): the gateway side by side with plain nginx.
 
-usage: tests/bench/run.py [BUILD_DIR] [--smoke] [--out FILE] [--no-perf]
+usage: tests/bench/run.py [BUILD_DIR] [--smoke] [--out FILE] [--no-perf] [--serve SECONDS]
 
 Starts, all on 127.0.0.1 and all stopped by PID at the end:
   - mock upstream: nginx, 1 worker, answering every POST from memory with a
@@ -19,6 +19,9 @@ Then drives them with wrk and tests/bench/sseload.c, prints a table, and
 writes RESULTS.md (default tests/bench/RESULTS.md; --smoke writes only with
 --out). Everything after the line ANALYSIS_MARK in an existing RESULTS.md is
 kept: that is the hand-written analysis.
+
+--serve SECONDS: start everything, print the ports, the key and the load
+commands, keep it up for SECONDS (at most 3600) for profiling by hand, stop.
 
 --smoke: about a second per figure and 200 held streams; asserts nothing
 about speed, only that every figure was produced (exit status 1 otherwise).
@@ -46,10 +49,14 @@ ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 SMOKE = "--smoke" in sys.argv
 NO_PERF = "--no-perf" in sys.argv or SMOKE
 OUT = None
+SERVE = 0
+if "--serve" in sys.argv:
+    SERVE = min(3600, int(sys.argv[sys.argv.index("--serve") + 1]))
+    ARGS = [a for a in ARGS if a != str(SERVE) and a != sys.argv[sys.argv.index("--serve") + 1]]
 if "--out" in sys.argv:
     OUT = sys.argv[sys.argv.index("--out") + 1]
     ARGS = [a for a in ARGS if a != OUT]
-elif not SMOKE:
+elif not SMOKE and not SERVE:
     OUT = os.path.join(HERE, "RESULTS.md")
 BUILD = os.path.abspath(ARGS[0]) if ARGS else os.path.join(ROOT, "build/release")
 BINARY = os.path.join(BUILD, "token-factory")
@@ -741,7 +748,7 @@ def main():
     global TMP, SSELOAD
     signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("watchdog")))
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
-    signal.alarm(WATCHDOG_S)
+    signal.alarm(WATCHDOG_S + SERVE)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     TMP = tempfile.mkdtemp(prefix="tf-bench-")
@@ -807,6 +814,14 @@ def run(res, t_begin):
         # the gateway drops the usage chunk the client did not ask for
         assert st == 200 and b.count(b"data: ") >= 23 and b"[DONE]" in b, (name, st, b[-300:])
         wrk(f"http://127.0.0.1:{port}{pj}", tj, 64, 1)  # warm-up
+    if SERVE:
+        say(f"serving for {SERVE} s: gateway pid {gw.proc.pid} workers {gw.workers()}")
+        for name, (port, pj, ps) in targets.items():
+            say(f"  {name}: wrk -t2 -c64 -d5s -s {tj} http://127.0.0.1:{port}{pj}")
+            say(f"  {name} (stream): wrk -t2 -c64 -d5s -s {ts} http://127.0.0.1:{port}{ps}")
+        say(f"  redis: redis-cli -s {rsock}; gateway log {gw.log}; sqlite {gw.data}")
+        time.sleep(SERVE)
+        return 0
     time.sleep(1)
     res["idle_warm"] = mem_kib(gw.pids())
     res["redis_idle_rss"] = mem_kib([rp.pid])[0]

@@ -60,6 +60,7 @@ void gw_test_routes(gw_req *r)
 struct pass {
     gw_req *r;
     gw_xfer *x;
+    int echo_headers; /* ?echo_headers=1: name the request headers seen after the stream */
 };
 
 static void pass_headers(gw_xfer *x, int status, const char *ctype, void *data)
@@ -86,6 +87,13 @@ static void pass_done(gw_xfer *x, int result, const char *errmsg, void *data)
     gw_req *r = p->r;
     gw_req_set_callbacks(r, NULL, NULL, NULL);
     if (gw_req_alive(r)) {
+        if (r->streaming && p->echo_headers) {
+            /* read after the stream began: lws's header table is released then */
+            const char *ua = gw_req_header(r, "user-agent"), *px = gw_req_header(r, "x-probe");
+            const char *line = gw_arena_printf(r->arena, "\n[user-agent=%s x-probe=%s]",
+                                               ua ? ua : "(none)", px ? px : "(none)");
+            gw_resp_stream_write(r, line, strlen(line));
+        }
         if (r->streaming)
             gw_resp_stream_end(r);
         else
@@ -125,6 +133,8 @@ void gw_test_stream(gw_req *r)
         return;
     }
     struct gw_xfer_opts o = {.method = "GET", .url = url};
+    const char *eh = gw_req_query(r, "echo_headers");
+    p->echo_headers = eh && strcmp(eh, "1") == 0;
     p->r = r;
     gw_req_ref(r);
     if (gw_xfer_start(r->worker->up, &o, &cbs, p, &p->x) != GW_OK) {

@@ -111,7 +111,7 @@ static void detach(gw_req *r, struct pss *pss, int aborted)
 
 static gw_req *req_new(struct gw_worker *w, struct lws *wsi)
 {
-    gw_arena *a = gw_arena_new(8192);
+    gw_arena *a = gw_arena_new(4096 - 64); /* one page with malloc's header */
     if (!a)
         return NULL;
     gw_req *r = gw_arena_calloc(a, sizeof *r);
@@ -173,43 +173,64 @@ static void read_query(struct lws *wsi, gw_req *r)
     gw_buf_free(&q);
 }
 
+static const struct {
+    const char *name;
+    enum lws_token_indexes tok;
+} known[GW_REQ_KNOWN_HEADERS] = {
+    {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
+    {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
+    {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
+    {"origin", WSI_TOKEN_ORIGIN},
+    {"cookie", WSI_TOKEN_HTTP_COOKIE},
+    {"host", WSI_TOKEN_HOST},
+    {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
+    {"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
+    {"accept", WSI_TOKEN_HTTP_ACCEPT},
+    {"accept-encoding", WSI_TOKEN_HTTP_ACCEPT_ENCODING},
+    {"transfer-encoding", WSI_TOKEN_HTTP_TRANSFER_ENCODING},
+    {"expect", WSI_TOKEN_HTTP_EXPECT},
+    {"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
+    {"x-real-ip", WSI_TOKEN_HTTP_X_REAL_IP},
+    {"connection", WSI_TOKEN_CONNECTION},
+    {"upgrade", WSI_TOKEN_UPGRADE},
+    {"access-control-request-headers", WSI_TOKEN_HTTP_AC_REQUEST_HEADERS},
+};
+
+static const char *known_header(gw_req *r, size_t i)
+{
+    int n = lws_hdr_total_length(r->wsi, known[i].tok);
+    if (n <= 0)
+        return NULL;
+    char *v = gw_arena_alloc(r->arena, (size_t)n + 1);
+    if (!v || lws_hdr_copy(r->wsi, v, n + 1, known[i].tok) < 0)
+        return NULL;
+    return v;
+}
+
+/* A stream holds its connection for minutes: once the answer starts, lws's
+ * header table (max_http_header_data bytes plus its index) goes back to the
+ * pool. The known headers are copied first and keep answering; custom
+ * headers read after this point are absent (handlers read theirs before they
+ * answer). lws keeps the table when unread bytes are still buffered. */
+static void release_headers(gw_req *r)
+{
+    if (r->hdr_released || !r->wsi)
+        return;
+    for (size_t i = 0; i < GW_REQ_KNOWN_HEADERS; i++)
+        r->hdr_known[i] = known_header(r, i);
+    r->hdr_released = 1;
+    lws_http_headers_detach(r->wsi);
+}
+
 const char *gw_req_header(gw_req *r, const char *name)
 {
-    static const struct {
-        const char *name;
-        enum lws_token_indexes tok;
-    } known[] = {
-        {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
-        {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
-        {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
-        {"origin", WSI_TOKEN_ORIGIN},
-        {"cookie", WSI_TOKEN_HTTP_COOKIE},
-        {"host", WSI_TOKEN_HOST},
-        {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
-        {"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
-        {"accept", WSI_TOKEN_HTTP_ACCEPT},
-        {"accept-encoding", WSI_TOKEN_HTTP_ACCEPT_ENCODING},
-        {"transfer-encoding", WSI_TOKEN_HTTP_TRANSFER_ENCODING},
-        {"expect", WSI_TOKEN_HTTP_EXPECT},
-        {"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
-        {"x-real-ip", WSI_TOKEN_HTTP_X_REAL_IP},
-        {"connection", WSI_TOKEN_CONNECTION},
-        {"upgrade", WSI_TOKEN_UPGRADE},
-        {"access-control-request-headers", WSI_TOKEN_HTTP_AC_REQUEST_HEADERS},
-    };
     if (!r->wsi)
         return NULL;
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        if (strcasecmp(known[i].name, name) != 0)
-            continue;
-        int n = lws_hdr_total_length(r->wsi, known[i].tok);
-        if (n <= 0)
-            return NULL;
-        char *v = gw_arena_alloc(r->arena, (size_t)n + 1);
-        if (!v || lws_hdr_copy(r->wsi, v, n + 1, known[i].tok) < 0)
-            return NULL;
-        return v;
-    }
+    for (size_t i = 0; i < GW_REQ_KNOWN_HEADERS; i++)
+        if (strcasecmp(known[i].name, name) == 0)
+            return r->hdr_released ? r->hdr_known[i] : known_header(r, i);
+    if (r->hdr_released)
+        return NULL;
     /* Custom headers are matched as lower-case "name:". */
     char key[128];
     size_t nl = strlen(name);
@@ -288,6 +309,7 @@ int gw_resp_stream_begin(gw_req *r, int status, const char *ctype)
     r->ctype = ctype;
     r->streaming = 1;
     r->content_length = -1;
+    release_headers(r);
     lws_callback_on_writable(r->wsi);
     return GW_OK;
 }

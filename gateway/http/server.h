@@ -52,6 +52,8 @@ typedef struct gw_req gw_req;
 
 typedef void (*gw_req_cb)(gw_req *r, void *data);
 
+#define GW_REQ_KNOWN_HEADERS 17 /* header names lws indexes itself (lws_glue.c) */
+
 struct gw_req {
     struct lws *wsi;          /* NULL once the client has gone */
     struct gw_worker *worker;
@@ -71,7 +73,8 @@ struct gw_req {
     int status;
     int refs;
     unsigned headers_sent : 1, streaming : 1, finished : 1, close_after : 1,
-        body_done : 1, dispatched : 1, rejected : 1, is_cors : 1;
+        body_done : 1, dispatched : 1, rejected : 1, is_cors : 1, hdr_released : 1;
+    const char *hdr_known[GW_REQ_KNOWN_HEADERS]; /* copies once released (streams) */
     const char *ctype;
     size_t resp_bytes;        /* body bytes sent, for the access log */
     int nhdr;

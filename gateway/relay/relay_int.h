@@ -40,6 +40,7 @@ struct gw_relay_worker {
         long long cid, n;
     } oks[64];                    /* successes per channel, sent to Redis once a second */
     int noks, ticks;
+    uint64_t live_peak; /* most requests alive since the last heap trim */
     long long down[32];           /* channels this worker just disabled; skipped until the
                                      reloaded table shows their status */
     int ndown;

@@ -145,6 +145,11 @@ static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
     if (status == 200 && c->stream && gw_req_alive(c->r)) {
         gw_sse_begin(c->r);
         c->began = 1;
+        /* Committed to this channel: no retry rebuilds the request now, so
+         * the parsed and the raw request body go (memory per held stream). */
+        json_decref(c->body);
+        c->body = NULL;
+        gw_buf_free(&c->r->body);
     }
 }
 

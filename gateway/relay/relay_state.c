@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <uv.h>
 #include "adapters/adapter.h"
@@ -257,12 +258,29 @@ void gw__relay_health(struct gw_worker *w, long long cid, int ok)
     rw->noks++;
 }
 
+/* glibc keeps freed heap pages: after thousands of streams close, RSS would
+ * stay at its peak. Once the live request count has fallen well below its
+ * peak, malloc_trim gives the free pages back (also those inside the heap). */
+static void trim_heap(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = w->relay;
+    uint64_t live = w->stats.live_reqs;
+    if (live > rw->live_peak)
+        rw->live_peak = live;
+    if (rw->live_peak >= live + 256 && live <= rw->live_peak / 2) {
+        malloc_trim(0);
+        rw->live_peak = live;
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct gw_worker *w = t->data;
     gw__relay_refresh(w);
-    if (++w->relay->ticks % 10 == 0)
+    if (++w->relay->ticks % 10 == 0) {
         gw__relay_health_flush(w);
+        trim_heap(w);
+    }
 }
 
 int gw_relay_worker_init(struct gw_worker *w)

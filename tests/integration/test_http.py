@@ -279,6 +279,25 @@ def sse_events_are_flushed_one_by_one():
 
 
 @case
+def streams_release_the_header_table_and_keep_known_headers():
+    # A held stream gives lws's header table back once it begins (memory per
+    # stream): known headers still answer from a copy, custom ones are gone,
+    # and the keep-alive connection parses its next request normally.
+    events = [b"data: {\"n\":1}\n\n"]
+    up, state = sse_upstream(events)
+    with connect(gw().port, timeout=10) as s:
+        s.sendall(b"GET /__test/stream?echo_headers=1&url=http://127.0.0.1:%d/ HTTP/1.1\r\n"
+                  b"Host: x\r\nUser-Agent: probe-agent/1.0\r\nX-Probe: custom-value\r\n\r\n" % up)
+        st, h, body = read_response(s)
+        assert st == 200, (st, body)
+        assert body.startswith(events[0]), body
+        assert body.endswith(b"[user-agent=probe-agent/1.0 x-probe=(none)]"), body
+        s.sendall(b"GET /api/status HTTP/1.1\r\nHost: x\r\nX-Probe: again\r\n\r\n")
+        st, h, body = read_response(s)
+        assert st == 200 and json.loads(body)["success"] is True, (st, body)
+
+
+@case
 def slow_client_gets_every_byte_with_backpressure():
     g = Gateway(workers=1).start()
     try:

@@ -1,6 +1,14 @@
 /* SQLite backend. Several gateway processes may share one database file, so the file
  * runs in WAL mode (readers never block the writer) with a 30 s busy timeout, the
- * reference's _busy_timeout=30000. */
+ * reference's _busy_timeout=30000.
+ *
+ * Prepared statements are cached per connection, keyed by the exact SQL text: parsing
+ * dominated the ledger persister's CPU when every call re-prepared. The cache holds at
+ * most STMT_CACHE statements and evicts the least recently used one, so SQL text that
+ * varies (admin filters, DDL) cannot grow it. A statement is reset and its bindings
+ * cleared right after each use, error or not, so none keeps a read snapshot open or
+ * points at the caller's (SQLITE_STATIC) text. */
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +16,20 @@
 #include "persist/store.h"
 
 #define BUSY_TIMEOUT_MS 30000
+#define STMT_CACHE 32
+
+struct cached {
+    sqlite3_stmt *st;           /* NULL = free slot */
+    char *sql;                  /* the key: a copy of the text it was prepared from */
+    size_t len;
+    unsigned long long used;    /* tick of the last use, for LRU eviction */
+};
 
 struct lite {
     sqlite3 *db;
     char errmsg[512];
+    struct cached cache[STMT_CACHE];
+    unsigned long long tick;
 };
 
 static int map_error(struct lite *c, int rc)
@@ -79,9 +97,20 @@ static int lite_open(const char *dsn, const char *sqlite_path, void **be, char *
     return GW_OK;
 }
 
+static void drop_cached(struct cached *e)
+{
+    sqlite3_finalize(e->st);
+    free(e->sql);
+    *e = (struct cached){ 0 };
+}
+
 static void lite_close(void *be)
 {
     struct lite *c = be;
+    /* Unfinalized statements would turn sqlite3_close_v2 into a zombie close. */
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        if (c->cache[i].st)
+            drop_cached(&c->cache[i]);
     sqlite3_close_v2(c->db);
     free(c);
 }
@@ -110,28 +139,81 @@ static int bind_args(struct lite *c, sqlite3_stmt *st, const gw_sql_arg *args, s
     return GW_OK;
 }
 
-static int prepare(struct lite *c, const char *sql, const gw_sql_arg *args, size_t n,
-                   sqlite3_stmt **st)
+/* Ends one use of a statement from prepare(): a cached one is reset for the next use
+ * (its error, if any, was already mapped), an uncached one finalized. */
+static void release(sqlite3_stmt *st, int cached)
 {
-    const char *tail = NULL;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, &tail);
-    if (rc != SQLITE_OK)
-        return map_error(c, rc);
-    if (*st == NULL) {
-        snprintf(c->errmsg, sizeof c->errmsg, "empty statement");
-        return GW_EINVAL;
+    if (!cached) {
+        sqlite3_finalize(st);
+        return;
     }
-    /* SQLite would silently ignore a second statement; MySQL and PostgreSQL reject it.
-     * Reject it here too, so a mistake shows on every dialect. */
-    tail += strspn(tail, " \t\r\n;");
-    if (*tail != '\0') {
-        snprintf(c->errmsg, sizeof c->errmsg, "more than one statement");
-        sqlite3_finalize(*st);
-        *st = NULL;
-        return GW_EINVAL;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Slot for a new statement: a free one, else the least recently used, finalized. */
+static struct cached *cache_slot(struct lite *c)
+{
+    struct cached *victim = &c->cache[0];
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        if (c->cache[i].st == NULL)
+            return &c->cache[i];
+        if (c->cache[i].used < victim->used)
+            victim = &c->cache[i];
+    }
+    drop_cached(victim);
+    return victim;
+}
+
+/* The statement for sql with args bound, from the cache or freshly prepared (and then
+ * cached). *cached tells release() what to do with it. */
+static int prepare(struct lite *c, const char *sql, const gw_sql_arg *args, size_t n,
+                   sqlite3_stmt **st, int *cached)
+{
+    size_t len = strlen(sql);
+    struct cached *e = NULL;
+    const char *tail = NULL;
+    int rc;
+
+    *st = NULL;
+    *cached = 0;
+    for (size_t i = 0; i < STMT_CACHE && e == NULL; i++)
+        if (c->cache[i].st && c->cache[i].len == len && memcmp(c->cache[i].sql, sql, len) == 0)
+            e = &c->cache[i];
+    if (e == NULL) {
+        rc = sqlite3_prepare_v3(c->db, sql, len < INT_MAX ? (int)len + 1 : -1,
+                                SQLITE_PREPARE_PERSISTENT, st, &tail);
+        if (rc != SQLITE_OK)
+            return map_error(c, rc);
+        if (*st == NULL) {
+            snprintf(c->errmsg, sizeof c->errmsg, "empty statement");
+            return GW_EINVAL;
+        }
+        /* SQLite would silently ignore a second statement; MySQL and PostgreSQL reject
+         * it. Reject it here too, so a mistake shows on every dialect. */
+        tail += strspn(tail, " \t\r\n;");
+        if (*tail != '\0') {
+            snprintf(c->errmsg, sizeof c->errmsg, "more than one statement");
+            sqlite3_finalize(*st);
+            *st = NULL;
+            return GW_EINVAL;
+        }
+        e = cache_slot(c);
+        if ((e->sql = malloc(len + 1)) != NULL) {
+            memcpy(e->sql, sql, len + 1);
+            e->len = len;
+            e->st = *st;
+        } else {
+            e = NULL;           /* used once and finalized */
+        }
+    }
+    if (e) {
+        *st = e->st;
+        e->used = ++c->tick;
+        *cached = 1;
     }
     if ((rc = bind_args(c, *st, args, n)) != GW_OK) {
-        sqlite3_finalize(*st);
+        release(*st, *cached);
         *st = NULL;
     }
     return rc;
@@ -142,14 +224,14 @@ static int lite_exec(void *be, const char *sql, const gw_sql_arg *args, size_t n
 {
     struct lite *c = be;
     sqlite3_stmt *st;
-    int rc = prepare(c, sql, args, n, &st);
+    int cached, rc = prepare(c, sql, args, n, &st, &cached);
     if (rc != GW_OK)
         return rc;
     c->errmsg[0] = '\0';
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         ;
     rc = rc == SQLITE_DONE ? GW_OK : map_error(c, rc);
-    sqlite3_finalize(st);
+    release(st, cached);
     if (rc == GW_OK && affected)
         *affected = sqlite3_changes64(c->db);
     if (rc == GW_OK && insert_id)
@@ -169,13 +251,13 @@ static int lite_query(void *be, const char *sql, const gw_sql_arg *args, size_t 
     struct lite *c = be;
     sqlite3_stmt *st;
     gw_rows *r;
-    int rc = prepare(c, sql, args, n, &st);
+    int cached, rc = prepare(c, sql, args, n, &st, &cached);
     if (rc != GW_OK)
         return rc;
     c->errmsg[0] = '\0';
     size_t ncols = (size_t)sqlite3_column_count(st);
     if ((r = gw__rows_new(ncols)) == NULL) {
-        sqlite3_finalize(st);
+        release(st, cached);
         return GW_ENOMEM;
     }
     for (size_t i = 0; i < ncols && rc == GW_OK; i++)
@@ -198,7 +280,7 @@ static int lite_query(void *be, const char *sql, const gw_sql_arg *args, size_t 
                 rc = gw__rows_set(r, i, (const char *)v, len);
         }
     }
-    sqlite3_finalize(st);
+    release(st, cached);
     if (rc != GW_OK) {
         gw_rows_free(r);
         return rc;

@@ -750,6 +750,82 @@ static void test_ping_reconnect(void **state)
     assert_int_equal(q_int("SELECT 1", NULL, 0), 1);
 }
 
+/* ---- statement cache ---- */
+
+/* SQLite keeps prepared statements per connection, keyed by their text (32 of them,
+ * least recently used evicted). Whatever ran before, a call must get the answer of its
+ * own text and arguments. Every dialect runs this; only sqlite caches. */
+static void test_stmt_cache(void **state)
+{
+    static const char ins[] = "INSERT INTO ledger_cursors (stream, last_id, updated_at) "
+                              "VALUES (?, ?, ?)";
+    static const char sel[] = "SELECT last_id FROM ledger_cursors WHERE stream = ?";
+    static const char cnt[] = "SELECT COUNT(*) FROM ledger_cursors WHERE stream LIKE 'cache-%'";
+    gw_sql_arg c1[] = { GW_SQL_TEXT("cache-a"), GW_SQL_TEXT("1-0"), GW_SQL_INT(1) };
+    gw_sql_arg c2[] = { GW_SQL_TEXT("cache-b"), GW_SQL_TEXT("2-0"), GW_SQL_INT(2) };
+    gw_sql_arg c3[] = { GW_SQL_TEXT("cache-c"), GW_SQL_TEXT("3-0"), GW_SQL_INT(3) };
+    char sql[64], err[256] = "";
+    gw_store *s2 = NULL;
+    gw_rows *r;
+
+    /* The same text with other arguments; texts of one length that differ at the end. */
+    for (long long i = 0; i < 5; i++) {
+        gw_sql_arg a = GW_SQL_INT(i * 7);
+        assert_int_equal(q_int("SELECT ? + 1", &a, 1), i * 7 + 1);
+        assert_int_equal(q_int("SELECT ? + 2", &a, 1), i * 7 + 2);
+    }
+    /* Many more texts than the cache holds, in both orders: evicted statements are
+     * prepared again, never mixed up. */
+    for (int round = 0; round < 3; round++)
+        for (int k = 0; k < 80; k++) {
+            int j = round == 1 ? 79 - k : k;
+            gw_sql_arg a = GW_SQL_INT(1000 * round + k);
+            snprintf(sql, sizeof sql, "SELECT ? + %d", j);
+            assert_int_equal(q_int(sql, &a, 1), 1000 * round + k + j);
+        }
+
+    /* A statement that failed (conflict, wrong argument count) works next time. */
+    ok(gw_store_exec(s, ins, c1, 3, NULL));
+    assert_int_equal(gw_store_exec(s, ins, c1, 3, NULL), GW_ECONFLICT);
+    assert_int_equal(gw_store_exec(s, ins, c2, 2, NULL), GW_EINVAL);
+    ok(gw_store_begin(s));
+    ok(gw_store_exec(s, ins, c2, 3, NULL));
+    ok(gw_store_commit(s));
+    gw_rows *none = (gw_rows *)1;
+    assert_int_equal(gw_store_query(s, sel, c1, 2, &none), GW_EINVAL);
+    assert_null(none);
+    r = q(sel, c1, 1);
+    assert_string_equal(gw_rows_get(r, 0, 0), "1-0");
+    gw_rows_free(r);
+    r = q(sel, c2, 1);
+    assert_string_equal(gw_rows_get(r, 0, 0), "2-0");
+    gw_rows_free(r);
+    for (int i = 0; i < 2; i++)         /* rejected every time: never cached */
+        assert_int_equal(gw_store_exec(s, "SELECT 1; SELECT 2", NULL, 0, NULL), GW_EINVAL);
+
+    /* Cached statements hold no snapshot: each connection sees the other's commits. */
+    ok(gw_store_open(dsn, dbpath, &s2, err, sizeof err));
+    assert_int_equal(q_int(cnt, NULL, 0), 2);
+    ok(gw_store_exec(s2, ins, c3, 3, NULL));
+    assert_int_equal(q_int(cnt, NULL, 0), 3);
+    ok(gw_store_exec(s, "DELETE FROM ledger_cursors WHERE stream LIKE 'cache-%'", NULL, 0, NULL));
+    ok(gw_store_query(s2, cnt, NULL, 0, &r));
+    assert_string_equal(gw_rows_get(r, 0, 0), "0");
+    gw_rows_free(r);
+    gw_store_close(s2);                 /* finalizes its cached statements (ASan: no leak) */
+
+    /* A cached statement whose table goes away fails, and works when it is back. */
+    ok(gw_store_exec(s, "CREATE TABLE cache_t (a INTEGER)", NULL, 0, NULL));
+    assert_int_equal(q_int("SELECT COUNT(*) FROM cache_t", NULL, 0), 0);
+    ok(gw_store_exec(s, "DROP TABLE cache_t", NULL, 0, NULL));
+    assert_int_equal(gw_store_query(s, "SELECT COUNT(*) FROM cache_t", NULL, 0, &none),
+                     GW_EINVAL);
+    ok(gw_store_exec(s, "CREATE TABLE cache_t (a INTEGER)", NULL, 0, NULL));
+    ok(gw_store_exec(s, "INSERT INTO cache_t (a) VALUES (1)", NULL, 0, NULL));
+    assert_int_equal(q_int("SELECT COUNT(*) FROM cache_t", NULL, 0), 1);
+    ok(gw_store_exec(s, "DROP TABLE cache_t", NULL, 0, NULL));
+}
+
 /* ---- pool ---- */
 
 #define POOL_THREADS 4
@@ -837,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_redemptions_setups_cursors),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_sql_text_and_errors),
+        cmocka_unit_test(test_stmt_cache),
         cmocka_unit_test(test_pool_threads),
         cmocka_unit_test(test_ping_reconnect),
     };

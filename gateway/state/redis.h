@@ -122,6 +122,9 @@ struct gw_redis_stats {
     unsigned long long timeouts;     /* callbacks given GW_ETIMEDOUT */
     unsigned long long late_replies; /* replies that arrived after their timeout */
     unsigned long long reconnects;   /* connections made ready after the first */
+    unsigned long long flushes;      /* batched writes: commands issued in one loop
+                                        iteration leave together (a write that fills
+                                        the socket finishes on UV_WRITABLE, uncounted) */
     int connected;
 };
 void gw_redis_get_stats(const gw_redis *r, struct gw_redis_stats *out);

@@ -731,6 +731,202 @@ static void test_tcp(void **state)
     assert_int_equal(rec.type, REDIS_REPLY_NIL); /* a fresh, empty server */
 }
 
+/* ---- write batching (own event adapter) --------------------------------- */
+
+struct seq {
+    int calls, bad;
+    long long last;
+    int status;
+};
+
+static void seq_cb(int status, redisReply *reply, void *data)
+{
+    struct seq *s = data;
+
+    s->calls++;
+    s->status = status;
+    /* INCR replies must come back in the order the commands were issued. */
+    if (status != GW_OK || reply == NULL || reply->type != REDIS_REPLY_INTEGER ||
+        reply->integer != s->last + 1)
+        s->bad++;
+    else
+        s->last = reply->integer;
+}
+
+static void test_pipelined_one_write(void **state)
+{
+    struct fx *f = *state;
+    struct gw_redis_addr a = addr_of(&server, NULL);
+    struct gw_redis_stats st0, st1;
+    struct seq seq = {0};
+    struct rec rec;
+    enum { N = 2000 };
+
+    f->r = connect_to(f, &a, 2000);
+    CALL(f, f->r, rec, "DEL gw:pipe");
+    gw_redis_get_stats(f->r, &st0);
+    /* Issued in one loop iteration: one write carries them all, and the
+     * replies come back in order. */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(gw_redis_command(f->r, seq_cb, &seq, "INCR gw:pipe"), GW_OK);
+    RUN_UNTIL(f, seq.calls == N, 3000);
+    assert_int_equal(seq.bad, 0);
+    assert_int_equal(seq.last, N);
+    gw_redis_get_stats(f->r, &st1);
+    assert_int_equal(st1.sent - st0.sent, N);
+    assert_int_equal(st1.replies - st0.replies, N);
+    assert_int_equal(st1.flushes - st0.flushes, 1);
+
+    /* Two rounds in two iterations: two writes, still in order. */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(gw_redis_command(f->r, seq_cb, &seq, "INCR gw:pipe"), GW_OK);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(gw_redis_command(f->r, seq_cb, &seq, "INCR gw:pipe"), GW_OK);
+    RUN_UNTIL(f, seq.calls == N + 20, 2000);
+    assert_int_equal(seq.bad, 0);
+    gw_redis_get_stats(f->r, &st0);
+    assert_int_equal(st0.flushes - st1.flushes, 2);
+}
+
+struct chain {
+    gw_redis *r;
+    int left, calls, failed;
+};
+
+static void chain_cb(int status, redisReply *reply, void *data)
+{
+    struct chain *c = data;
+
+    c->calls++;
+    if (status != GW_OK)
+        c->failed++;
+    /* Issued from inside a reply callback (the loop's I/O phase): the
+     * uv_check flush sends it in the same iteration. */
+    else if (--c->left > 0 && gw_redis_command(c->r, chain_cb, c, "PING") != GW_OK)
+        c->failed++;
+}
+
+struct from_timer {
+    gw_redis *r;
+    struct rec rec;
+    uint64_t issued;
+};
+
+static void issue_from_timer(uv_timer_t *t)
+{
+    struct from_timer *ft = t->data;
+
+    ft->issued = uv_now(t->loop);
+    assert_int_equal(gw_redis_command(ft->r, rec_cb, &ft->rec, "PING"), GW_OK);
+}
+
+static void test_command_from_callbacks(void **state)
+{
+    struct fx *f = *state;
+    struct gw_redis_addr a = addr_of(&server, NULL);
+    struct from_timer ft = {0};
+    struct chain ch = {0};
+    uv_timer_t t;
+
+    /* A command issued from a timer callback, with nothing else going on in
+     * the loop: the uv_prepare flush sends it before the loop blocks. Were
+     * it left for an I/O event, the loop would sleep until the deadline
+     * (1 s) and the command would time out. */
+    f->r = connect_to(f, &a, 1000);
+    ft.r = f->r;
+    uv_timer_init(&f->loop, &t);
+    t.data = &ft;
+    for (int round = 0; round < 3; round++) {
+        memset(&ft.rec, 0, sizeof ft.rec);
+        uv_timer_start(&t, issue_from_timer, 20, 0);
+        RUN_UNTIL(f, ft.rec.calls > 0, 2000);
+        assert_int_equal(ft.rec.status, GW_OK);
+        assert_string_equal(ft.rec.str, "PONG");
+        uv_update_time(&f->loop);
+        assert_true(uv_now(&f->loop) - ft.issued < 300);
+    }
+    uv_close((uv_handle_t *)&t, NULL);
+
+    /* A chain of commands, each issued from the previous reply. */
+    ch.r = f->r;
+    ch.left = 200;
+    assert_int_equal(gw_redis_command(f->r, chain_cb, &ch, "PING"), GW_OK);
+    RUN_UNTIL(f, ch.left == 0 || ch.failed, 3000);
+    assert_int_equal(ch.failed, 0);
+    assert_int_equal(ch.calls, 200);
+}
+
+static void test_large_command(void **state)
+{
+    struct fx *f = *state;
+    struct gw_redis_addr a = addr_of(&server, NULL);
+    enum { BIG = 6 << 20 };
+    char *val = malloc(BIG);
+    struct rec recs[3];
+    struct gw_redis_stats st;
+
+    assert_non_null(val);
+    for (size_t i = 0; i < BIG; i++)
+        val[i] = (char)('a' + i % 23);
+    /* Far more than a socket buffer: the flush writes part of it and the
+     * connection waits for UV_WRITABLE until hiredis has drained it; the
+     * commands behind it follow in order. */
+    f->r = connect_to(f, &a, 10000);
+    memset(recs, 0, sizeof recs);
+    assert_int_equal(gw_redis_command(f->r, rec_cb, &recs[0], "SET gw:big %b", val, (size_t)BIG),
+                     GW_OK);
+    assert_int_equal(gw_redis_command(f->r, rec_cb, &recs[1], "STRLEN gw:big"), GW_OK);
+    assert_int_equal(gw_redis_command(f->r, rec_cb, &recs[2], "PING"), GW_OK);
+    RUN_UNTIL(f, recs[2].calls > 0, 10000);
+    assert_int_equal(recs[0].status, GW_OK);
+    assert_string_equal(recs[0].str, "OK");
+    assert_int_equal(recs[1].integer, BIG);
+    assert_string_equal(recs[2].str, "PONG");
+
+    /* And a commands right after the big one drained goes out by check/
+     * prepare again (the poll is back to UV_READABLE only). */
+    CALL(f, f->r, recs[0], "GETRANGE gw:big %d %d", BIG - 3, BIG - 1);
+    assert_int_equal(recs[0].len, 3);
+    assert_memory_equal(recs[0].str, val + BIG - 3, 3);
+    CALL(f, f->r, recs[0], "DEL gw:big");
+    gw_redis_get_stats(f->r, &st);
+    assert_int_equal(st.timeouts + st.late_replies + st.reconnects, 0);
+    free(val);
+}
+
+static void test_free_while_socket_full(void **state)
+{
+    struct fx *f = *state;
+    enum { BIG = 4 << 20 };
+    char *val = calloc(1, BIG);
+    struct rec recs[2];
+
+    /* A stopped server reads nothing: the big command fills the socket and
+     * the connection polls for UV_WRITABLE when it is freed. Everything is
+     * released once (no double close, LeakSanitizer clean). */
+    assert_non_null(val);
+    assert_int_equal(gw_test_redis_start(&f->own, NULL), 0);
+    struct gw_redis_addr a = addr_of(&f->own, NULL);
+    f->r = connect_to(f, &a, 5000);
+    kill(f->own.pid, SIGSTOP);
+    memset(recs, 0, sizeof recs);
+    assert_int_equal(gw_redis_command(f->r, rec_cb, &recs[0], "SET gw:big %b", val, (size_t)BIG),
+                     GW_OK);
+    run_for(f, 50);
+    assert_int_equal(gw_redis_command(f->r, rec_cb, &recs[1], "PING"), GW_OK);
+    run_for(f, 20);
+    assert_int_equal(recs[0].calls + recs[1].calls, 0);
+    gw_redis_free(f->r);
+    f->r = NULL;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(recs[i].calls, 1);
+        assert_int_equal(recs[i].status, GW_ECLOSED);
+    }
+    kill(f->own.pid, SIGCONT);
+    free(val);
+}
+
 static void test_scripts_registry(void **state)
 {
     const struct gw_script *s = gw_script_find("gw_test_echo");
@@ -836,6 +1032,10 @@ int main(void)
         T(test_auth),
         T(test_select_db),
         T(test_tcp),
+        T(test_pipelined_one_write),
+        T(test_command_from_callbacks),
+        T(test_large_command),
+        T(test_free_while_socket_full),
         T(test_scripts_registry),
         T(test_sync_client),
     };

@@ -35,8 +35,17 @@ INVARIANT
   token.remain_quota when remain_quota >= amount. quota + reserved (the SQL value)
   is unchanged: reserving is not spending, so no ledger entry is written. An
   unlimited token still reserves against the user's quota.
-  Reservation record: "uid:tid:amount:deadline_ms:est_tokens:window:unlimited".
+  Reservation record: "uid:tid:amount:deadline_ms:est_tokens:window:unlimited:flags".
   A refusal writes nothing.
+
+  Limits cost nothing when absent: a subject's (user's or token's) rate window
+  is read and written only when its rpm or tpm is > 0, its in-flight counter
+  only when its concurrency is > 0. `flags` records what this request was
+  counted in (1 user window, 2 token window, 4 user in-flight, 8 token
+  in-flight), so settle and reap undo exactly that; a 7-field record (written
+  before flags existed) means all four. A limit set while requests are in
+  flight therefore counts only the requests authorized from then on (and a
+  window starts counting when its limit appears, not at the minute's start).
 ]]
 
 local MAXQ = 1e15
@@ -72,7 +81,7 @@ if #ARGV ~= 7 then return bad("argc") end
 -- Token.
 local t = redis.call("HMGET", KEYS[2], "uid", "status", "expired_time", "remain_quota",
     "unlimited_quota", "model_limits_enabled", "model_limits", "group", "rpm", "tpm",
-    "concurrency")
+    "concurrency", "reserved")
 if not t[1] or tonumber(t[1]) ~= uid then return {0, "token_not_found"} end
 local tstatus = tonumber(t[2]) or 1
 if tstatus == 3 then return {0, "token_expired"} end
@@ -86,7 +95,8 @@ local remain = tonumber(t[4]) or 0
 if not unlimited and remain <= 0 then return {0, "token_exhausted"} end
 
 -- User.
-local u = redis.call("HMGET", KEYS[1], "quota", "status", "group", "rpm", "tpm", "concurrency")
+local u = redis.call("HMGET", KEYS[1], "quota", "status", "group", "rpm", "tpm", "concurrency",
+    "reserved")
 if not u[1] then return {0, "user_not_found"} end
 if (tonumber(u[2]) or 1) ~= 1 then return {0, "user_disabled"} end
 local quota = tonumber(u[1]) or 0
@@ -108,52 +118,78 @@ if group == "" then group = "default" end
 if quota < amount then return {0, "user_quota_insufficient"} end
 if not unlimited and remain < amount then return {0, "token_quota_insufficient"} end
 
--- Rate windows: fixed one-minute windows; a stale window counts as empty.
+-- Rate windows: fixed one-minute windows; a stale window counts as empty. A
+-- subject without rpm and tpm has no window: nothing is read or written.
 local win = math.floor(now / 60000)
 local retry = (win + 1) * 60000 - now
+local urpm, utpm = tonumber(u[4]) or 0, tonumber(u[5]) or 0
+local trpm, ttpm = tonumber(t[9]) or 0, tonumber(t[10]) or 0
+local uwin = urpm > 0 or utpm > 0
+local twin = trpm > 0 or ttpm > 0
 local function window(key)
     local w = redis.call("HMGET", key, "w", "req", "tok")
     if tonumber(w[1]) ~= win then return 0, 0 end
     return tonumber(w[2]) or 0, tonumber(w[3]) or 0
 end
-local ureq, utok = window(KEYS[6])
-local treq, ttok = window(KEYS[7])
 -- A window with no tokens yet admits one request whatever its estimate, so a tpm
 -- below one request's size slows it to one a minute instead of refusing forever.
 local function over(rpm, tpm, req, tok)
-    rpm, tpm = tonumber(rpm) or 0, tonumber(tpm) or 0
     if rpm > 0 and req + 1 > rpm then return "rpm" end
     if tpm > 0 and tok > 0 and tok + est > tpm then return "tpm" end
     return nil
 end
-local which = over(u[4], u[5], ureq, utok)
-if which then return {0, "rate_limited", retry, "user_" .. which} end
-which = over(t[9], t[10], treq, ttok)
-if which then return {0, "rate_limited", retry, "token_" .. which} end
+local ureq, utok, treq, ttok = 0, 0, 0, 0
+if uwin then
+    ureq, utok = window(KEYS[6])
+    local which = over(urpm, utpm, ureq, utok)
+    if which then return {0, "rate_limited", retry, "user_" .. which} end
+end
+if twin then
+    treq, ttok = window(KEYS[7])
+    local which = over(trpm, ttpm, treq, ttok)
+    if which then return {0, "rate_limited", retry, "token_" .. which} end
+end
 
-local ucc = tonumber(redis.call("GET", KEYS[8])) or 0
-local tcc = tonumber(redis.call("GET", KEYS[9])) or 0
+-- Concurrency caps: the in-flight counter exists only while a cap does.
 local ulim, tlim = tonumber(u[6]) or 0, tonumber(t[11]) or 0
-if ulim > 0 and ucc + 1 > ulim then return {0, "concurrency_limited", 0, "user"} end
-if tlim > 0 and tcc + 1 > tlim then return {0, "concurrency_limited", 0, "token"} end
+if ulim > 0 and (tonumber(redis.call("GET", KEYS[8])) or 0) + 1 > ulim then
+    return {0, "concurrency_limited", 0, "user"}
+end
+if tlim > 0 and (tonumber(redis.call("GET", KEYS[9])) or 0) + 1 > tlim then
+    return {0, "concurrency_limited", 0, "token"}
+end
 
 -- Reserve. No failure allowed beyond this point: every check is done.
+-- One HSET per hash: the values were read above, and the script is atomic.
 local id = redis.call("INCR", KEYS[5])
 local deadline = now + ttl
-redis.call("HINCRBY", KEYS[1], "quota", I(-amount))
-redis.call("HINCRBY", KEYS[1], "reserved", I(amount))
+redis.call("HSET", KEYS[1], "quota", I(quota - amount),
+    "reserved", I((tonumber(u[7]) or 0) + amount))
 if not unlimited then
-    redis.call("HINCRBY", KEYS[2], "remain_quota", I(-amount))
-    redis.call("HINCRBY", KEYS[2], "reserved", I(amount))
+    redis.call("HSET", KEYS[2], "remain_quota", I(remain - amount),
+        "reserved", I((tonumber(t[12]) or 0) + amount))
+end
+local flags = 0
+if uwin then
+    flags = flags + 1
+    redis.call("HSET", KEYS[6], "w", I(win), "req", I(ureq + 1), "tok", I(utok + est))
+    redis.call("PEXPIRE", KEYS[6], 120000)
+end
+if twin then
+    flags = flags + 2
+    redis.call("HSET", KEYS[7], "w", I(win), "req", I(treq + 1), "tok", I(ttok + est))
+    redis.call("PEXPIRE", KEYS[7], 120000)
+end
+if ulim > 0 then
+    flags = flags + 4
+    redis.call("INCR", KEYS[8])
+end
+if tlim > 0 then
+    flags = flags + 8
+    redis.call("INCR", KEYS[9])
 end
 redis.call("HSET", KEYS[3], I(id), table.concat({I(uid), I(tid), I(amount), I(deadline),
-    I(est), I(win), unlimited and "1" or "0"}, ":"))
+    I(est), I(win), unlimited and "1" or "0", I(flags)}, ":"))
 redis.call("ZADD", KEYS[4], I(deadline), I(id))
-redis.call("HSET", KEYS[6], "w", I(win), "req", I(ureq + 1), "tok", I(utok + est))
-redis.call("PEXPIRE", KEYS[6], 120000)
-redis.call("HSET", KEYS[7], "w", I(win), "req", I(treq + 1), "tok", I(ttok + est))
-redis.call("PEXPIRE", KEYS[7], 120000)
-redis.call("INCR", KEYS[8])
-redis.call("INCR", KEYS[9])
 
 return {1, id, deadline, quota - amount, unlimited and -1 or remain - amount, group}

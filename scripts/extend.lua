@@ -17,6 +17,9 @@ INVARIANT
   Like authorize: quota (and a limited token's remain_quota) only moves into the
   reservation when it covers `extra`, so a stream cannot outgrow its budget.
   quota + reserved is unchanged; no ledger entry. A refusal writes nothing.
+  The record keeps its other fields as they were (a 7-field record from before
+  flags stays 7 fields); extra 0 (a stream renewing its deadline) touches
+  neither the user nor the token.
 ]]
 
 local MAXQ = 1e15
@@ -29,6 +32,17 @@ local function int(s, lo, hi)
 end
 local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
 local function I(n) return string.format("%d", n) end
+
+-- "uid:tid:amount:deadline_ms:est_tokens:window:unlimited[:flags]" as numbers
+-- (7 or 8 of them: flags came later), or nil.
+local function record(rec)
+    local r, n = {}, 0
+    for f in string.gmatch(rec, "[^:]+") do n = n + 1 r[n] = tonumber(f) or false end
+    if n ~= 7 and n ~= 8 then return nil end
+    for i = 1, n do if not r[i] then return nil end end
+    if n == 8 and (r[8] < 0 or r[8] > 15 or r[8] % 1 ~= 0) then return nil end
+    return r
+end
 
 if #KEYS ~= 4 then return bad("keys") end
 if #ARGV ~= 6 then return bad("argc") end
@@ -46,27 +60,30 @@ if not now then return bad("now_ms") end
 
 local rec = redis.call("HGET", KEYS[3], ARGV[3])
 if not rec then return {0, "reservation_not_found"} end
-local r = {}
-for f in string.gmatch(rec, "[^:]+") do r[#r + 1] = tonumber(f) end
-if #r ~= 7 then return redis.error_reply("ERR_CORRUPT reservation " .. ARGV[3]) end
+local r = record(rec)
+if not r then return redis.error_reply("ERR_CORRUPT reservation " .. ARGV[3]) end
 if r[1] ~= uid or r[2] ~= tid then return bad("reservation owner") end
 local unlimited = r[7] == 1
 
-local quota = tonumber(redis.call("HGET", KEYS[1], "quota")) or 0
-local remain = tonumber(redis.call("HGET", KEYS[2], "remain_quota")) or 0
+local u = redis.call("HMGET", KEYS[1], "quota", "reserved")
+local t = redis.call("HMGET", KEYS[2], "remain_quota", "reserved")
+local quota = tonumber(u[1]) or 0
+local remain = tonumber(t[1]) or 0
 if quota < extra then return {0, "user_quota_insufficient"} end
 if not unlimited and remain < extra then return {0, "token_quota_insufficient"} end
 
 r[3] = r[3] + extra
 r[4] = math.max(r[4], now + ttl)
-redis.call("HINCRBY", KEYS[1], "quota", I(-extra))
-redis.call("HINCRBY", KEYS[1], "reserved", I(extra))
-if not unlimited then
-    redis.call("HINCRBY", KEYS[2], "remain_quota", I(-extra))
-    redis.call("HINCRBY", KEYS[2], "reserved", I(extra))
+if extra > 0 then
+    redis.call("HSET", KEYS[1], "quota", I(quota - extra),
+        "reserved", I((tonumber(u[2]) or 0) + extra))
+    if not unlimited then
+        redis.call("HSET", KEYS[2], "remain_quota", I(remain - extra),
+            "reserved", I((tonumber(t[2]) or 0) + extra))
+    end
 end
 local parts = {}
-for i = 1, 7 do parts[i] = I(r[i]) end
+for i = 1, #r do parts[i] = I(r[i]) end
 redis.call("HSET", KEYS[3], ARGV[3], table.concat(parts, ":"))
 redis.call("ZADD", KEYS[4], I(r[4]), ARGV[3])
 

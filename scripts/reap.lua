@@ -21,7 +21,9 @@ INVARIANT
   Each reaped reservation is returned in full (quota += amount, reserved -=
   amount; the same on a limited token) and its concurrency slots released,
   exactly once: it is deleted in the same step, so a later settle finds
-  nothing. quota + reserved is unchanged, so the ledger entry (type reap,
+  nothing. Only the in-flight counters the record's `flags` name are released
+  (4 user, 8 token; a 7-field record from before flags means both), as settle
+  does. quota + reserved is unchanged, so the ledger entry (type reap,
   log 4) has all deltas 0: nothing reached SQL. A user or token that no
   longer exists is not recreated.
 ]]
@@ -48,35 +50,51 @@ if KEYS[1] ~= p .. "res" or KEYS[2] ~= p .. "resdl" or KEYS[3] ~= p .. "ledger" 
     return bad("keys")
 end
 
-local function release(key)
-    if (tonumber(redis.call("GET", key)) or 0) > 0 then redis.call("DECR", key) end
+-- "uid:tid:amount:deadline_ms:est_tokens:window:unlimited[:flags]" as 8 numbers,
+-- or nil. A 7-field record was written before flags existed, when authorize
+-- counted every request in all four windows and counters: flags 15.
+local function record(rec)
+    local r, n = {}, 0
+    for f in string.gmatch(rec, "[^:]+") do n = n + 1 r[n] = tonumber(f) or false end
+    if n == 7 then n, r[8] = 8, 15 end
+    if n ~= 8 then return nil end
+    for i = 1, 8 do if not r[i] then return nil end end
+    if r[8] < 0 or r[8] > 15 or r[8] % 1 ~= 0 then return nil end
+    return r
+end
+
+local function release(key, flags, bit)
+    if math.floor(flags / bit) % 2 == 1 and (tonumber(redis.call("GET", key)) or 0) > 0 then
+        redis.call("DECR", key)
+    end
 end
 
 local ids = redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", "(" .. I(now), "LIMIT", 0, max)
 local n = 0
 for _, id in ipairs(ids) do
     local rec = redis.call("HGET", KEYS[1], id)
-    local r = {}
-    for f in string.gmatch(rec or "", "[^:]+") do r[#r + 1] = tonumber(f) end
+    local r = rec and record(rec)
     redis.call("ZREM", KEYS[2], id)
-    if #r == 7 then
+    if r then
         local uid, tid, amount, deadline, unlimited = r[1], r[2], r[3], r[4], r[7] == 1
         local ukey, tkey = p .. "u:" .. I(uid), p .. "t:" .. I(tid)
         local uname, tname = "", ""
         if redis.call("EXISTS", ukey) == 1 then
-            redis.call("HINCRBY", ukey, "quota", I(amount))
-            redis.call("HINCRBY", ukey, "reserved", I(-amount))
-            uname = redis.call("HGET", ukey, "username") or ""
+            local u = redis.call("HMGET", ukey, "quota", "reserved", "username")
+            redis.call("HSET", ukey, "quota", I((tonumber(u[1]) or 0) + amount),
+                "reserved", I((tonumber(u[2]) or 0) - amount))
+            uname = u[3] or ""
         end
         if redis.call("EXISTS", tkey) == 1 then
+            local t = redis.call("HMGET", tkey, "remain_quota", "reserved", "name")
             if not unlimited then
-                redis.call("HINCRBY", tkey, "remain_quota", I(amount))
-                redis.call("HINCRBY", tkey, "reserved", I(-amount))
+                redis.call("HSET", tkey, "remain_quota", I((tonumber(t[1]) or 0) + amount),
+                    "reserved", I((tonumber(t[2]) or 0) - amount))
             end
-            tname = redis.call("HGET", tkey, "name") or ""
+            tname = t[3] or ""
         end
-        release(p .. "cc:u:" .. I(uid))
-        release(p .. "cc:t:" .. I(tid))
+        release(p .. "cc:u:" .. I(uid), r[8], 4)
+        release(p .. "cc:t:" .. I(tid), r[8], 8)
         redis.call("HDEL", KEYS[1], id)
         redis.call("XADD", KEYS[3], "*",
             "type", "reap", "uid", I(uid), "tid", I(tid), "cid", "0",

@@ -27,6 +27,11 @@ INVARIANT
   token); what could not be charged is recorded as "shortfall" in `other`.
   quota + reserved falls by exactly `charged` = -dq. Settling twice is
   harmless: the second call finds no reservation.
+  Only what authorize counted is undone: the record's `flags` (1 user window,
+  2 token window, 4 user in-flight, 8 token in-flight; a 7-field record from
+  before flags means all four) say which tpm windows to correct and which
+  in-flight counters to release, so a limit added or removed while the request
+  was in flight never skews a counter, and a counter never goes below 0.
 ]]
 
 local MAXQ = 1e15
@@ -43,6 +48,19 @@ local function str(i, max)
     local s = ARGV[i]
     if type(s) ~= "string" or #s > max then return nil end
     return s
+end
+
+-- "uid:tid:amount:deadline_ms:est_tokens:window:unlimited[:flags]" as 8 numbers,
+-- or nil. A 7-field record was written before flags existed, when authorize
+-- counted every request in all four windows and counters: flags 15.
+local function record(rec)
+    local r, n = {}, 0
+    for f in string.gmatch(rec, "[^:]+") do n = n + 1 r[n] = tonumber(f) or false end
+    if n == 7 then n, r[8] = 8, 15 end
+    if n ~= 8 then return nil end
+    for i = 1, 8 do if not r[i] then return nil end end
+    if r[8] < 0 or r[8] > 15 or r[8] % 1 ~= 0 then return nil end
+    return r
 end
 
 if #KEYS ~= 9 then return bad("keys") end
@@ -85,14 +103,15 @@ end
 
 local rec = redis.call("HGET", KEYS[3], ARGV[3])
 if not rec then return {0, "reservation_not_found"} end
-local r = {}
-for f in string.gmatch(rec, "[^:]+") do r[#r + 1] = tonumber(f) end
-if #r ~= 7 then return redis.error_reply("ERR_CORRUPT reservation " .. ARGV[3]) end
+local r = record(rec)
+if not r then return redis.error_reply("ERR_CORRUPT reservation " .. ARGV[3]) end
 if r[1] ~= uid or r[2] ~= tid then return bad("reservation owner") end
-local amount, est, win, unlimited = r[3], r[5], r[6], r[7] == 1
+local amount, est, win, unlimited, flags = r[3], r[5], r[6], r[7] == 1, r[8]
+local function counted(bit) return math.floor(flags / bit) % 2 == 1 end
 
-local u = redis.call("HMGET", KEYS[1], "quota", "username")
-local t = redis.call("HMGET", KEYS[2], "remain_quota", "name")
+local u = redis.call("HMGET", KEYS[1], "quota", "username", "reserved", "used_quota",
+    "request_count")
+local t = redis.call("HMGET", KEYS[2], "remain_quota", "name", "reserved", "used_quota")
 local quota = tonumber(u[1]) or 0
 local remain = tonumber(t[1]) or 0
 
@@ -102,27 +121,39 @@ if not unlimited then cap = math.min(cap, amount + math.max(0, remain)) end
 local charged = math.min(actual, cap)
 local shortfall = actual - charged
 
--- No failure allowed beyond this point.
-redis.call("HINCRBY", KEYS[1], "quota", I(amount - charged))
-redis.call("HINCRBY", KEYS[1], "reserved", I(-amount))
-redis.call("HINCRBY", KEYS[1], "used_quota", I(charged))
-redis.call("HINCRBY", KEYS[1], "request_count", 1)
-redis.call("HINCRBY", KEYS[2], "used_quota", I(charged))
-if not unlimited then
-    redis.call("HINCRBY", KEYS[2], "remain_quota", I(amount - charged))
-    redis.call("HINCRBY", KEYS[2], "reserved", I(-amount))
+-- No failure allowed beyond this point. One HSET per hash: the values were
+-- read above, and the script is atomic.
+redis.call("HSET", KEYS[1], "quota", I(quota + amount - charged),
+    "reserved", I((tonumber(u[3]) or 0) - amount),
+    "used_quota", I((tonumber(u[4]) or 0) + charged),
+    "request_count", I((tonumber(u[5]) or 0) + 1))
+if unlimited then
+    redis.call("HSET", KEYS[2], "used_quota", I((tonumber(t[4]) or 0) + charged))
+else
+    redis.call("HSET", KEYS[2], "remain_quota", I(remain + amount - charged),
+        "reserved", I((tonumber(t[3]) or 0) - amount),
+        "used_quota", I((tonumber(t[4]) or 0) + charged))
 end
-for k = 8, 9 do
-    if (tonumber(redis.call("GET", KEYS[k])) or 0) > 0 then redis.call("DECR", KEYS[k]) end
-end
--- Correct the tpm windows by what the estimate missed, if the window the
--- request was counted in is still current; a past window limits nothing.
-for k = 6, 7 do
-    local w = redis.call("HMGET", KEYS[k], "w", "tok")
-    if tonumber(w[1]) == win and win == math.floor(now / 60000) then
-        local tok = math.max(0, (tonumber(w[2]) or 0) + atok - est)
-        redis.call("HSET", KEYS[k], "tok", I(tok))
+-- Release the in-flight slots this request took (never below 0).
+local function release(key, bit)
+    if counted(bit) and (tonumber(redis.call("GET", key)) or 0) > 0 then
+        redis.call("DECR", key)
     end
+end
+release(KEYS[8], 4)
+release(KEYS[9], 8)
+-- Correct the tpm windows it was counted in by what the estimate missed, if
+-- that window is still the current minute; a past window limits nothing.
+local function correct(key, bit)
+    if not counted(bit) then return end
+    local w = redis.call("HMGET", key, "w", "tok")
+    if tonumber(w[1]) == win then
+        redis.call("HSET", key, "tok", I(math.max(0, (tonumber(w[2]) or 0) + atok - est)))
+    end
+end
+if atok ~= est and win == math.floor(now / 60000) then
+    correct(KEYS[6], 1)
+    correct(KEYS[7], 2)
 end
 redis.call("HDEL", KEYS[3], ARGV[3])
 redis.call("ZREM", KEYS[4], ARGV[3])

@@ -256,6 +256,14 @@ static void seed(void)
         K_T, "", "");
 }
 
+/* rpm, tpm and concurrency on both the user and the token, far above what
+ * any test reaches: every request is counted (flags 15) and never refused. */
+static void limit_all(void)
+{
+    run("HSET %s rpm 1000 tpm 1000000 concurrency 100", K_U);
+    run("HSET %s rpm 1000 tpm 1000000 concurrency 100", K_T);
+}
+
 static int setup(void **state)
 {
     seed();
@@ -391,10 +399,18 @@ static void test_authorize_reserves(void **state)
     assert_int_equal(hnum(K_U, "used_quota"), 0);
     assert_int_equal(hnum(K_T, "remain_quota"), 400);
     assert_int_equal(hnum(K_T, "reserved"), 100);
-    assert_hstr(K_RES, "1", "23:105:100:1700000060000:50:28333333:0");
+    /* No limits: counted in nothing (flags 0), no window or counter exists. */
+    assert_hstr(K_RES, "1", "23:105:100:1700000060000:50:28333333:0:0");
     redisReply *z = cmd("ZSCORE %s 1", K_DL);
     assert_string_equal(z->str, "1700000060000");
     freeReplyObject(z);
+    assert_int_equal(intcmd("EXISTS %s %s %s %s", K_RLU, K_RLT, K_CCU, K_CCT), 0);
+    assert_int_equal(xlen(), 0); /* reserving is not spending */
+
+    /* With limits: both windows and both counters (flags 15). */
+    limit_all();
+    assert_int_equal(reserve(100, 50), 2);
+    assert_hstr(K_RES, "2", "23:105:100:1700000060000:50:28333333:0:15");
     assert_int_equal(hnum(K_RLU, "w"), WIN);
     assert_int_equal(hnum(K_RLU, "req"), 1);
     assert_int_equal(hnum(K_RLU, "tok"), 50);
@@ -402,17 +418,18 @@ static void test_authorize_reserves(void **state)
     assert_int_equal(hnum(K_RLT, "tok"), 50);
     long long ttl = intcmd("PTTL %s", K_RLU);
     assert_true(ttl > 100000 && ttl <= 120000);
+    ttl = intcmd("PTTL %s", K_RLT);
+    assert_true(ttl > 100000 && ttl <= 120000);
     assert_int_equal(getnum(K_CCU), 1);
     assert_int_equal(getnum(K_CCT), 1);
-    assert_int_equal(xlen(), 0); /* reserving is not spending */
 
-    /* The second reservation gets the next id and counts in the same window. */
-    assert_int_equal(reserve(100, 50), 2);
+    /* The next reservation gets the next id and counts in the same window. */
+    assert_int_equal(reserve(100, 50), 3);
     assert_int_equal(hnum(K_RLU, "req"), 2);
     assert_int_equal(hnum(K_RLU, "tok"), 100);
     assert_int_equal(getnum(K_CCU), 2);
-    assert_int_equal(hnum(K_U, "quota"), 800);
-    assert_int_equal(hnum(K_U, "reserved"), 200);
+    assert_int_equal(hnum(K_U, "quota"), 700);
+    assert_int_equal(hnum(K_U, "reserved"), 300);
 }
 
 /* A setup step: a command format with one %s, applied to the key named by k:
@@ -524,6 +541,7 @@ static void test_authorize_passes(void **state)
     }
     /* After the stale-window case the window was reset, not added to. */
     seed();
+    limit_all();
     run("HSET %s w 28333332 req 9 tok 900", K_RLU);
     assert_int_equal(reserve(10, 7), 1);
     assert_int_equal(hnum(K_RLU, "w"), WIN);
@@ -539,7 +557,7 @@ static void test_authorize_unlimited(void **state)
     assert_int_equal(hnum(K_T, "reserved"), 0);
     assert_int_equal(hnum(K_U, "quota"), 900); /* still reserved against the user */
     assert_int_equal(hnum(K_U, "reserved"), 100);
-    assert_hstr(K_RES, "1", "23:105:100:1700000060000:50:28333333:1");
+    assert_hstr(K_RES, "1", "23:105:100:1700000060000:50:28333333:1:0");
     /* The user's quota still bounds an unlimited token. */
     expect_refusal(authorize("gpt-4", 901, 0, NOW), "user_quota_insufficient", 0, NULL);
 }
@@ -587,6 +605,7 @@ static void test_authorize_bad_args(void **state)
 
 static void test_settle_refund(void **state)
 {
+    limit_all();
     long long id = reserve(100, 50);
     redisReply *r = settle(id, 60, 80, NOW + 1500, "{\"ratio\":1.5}");
 
@@ -634,6 +653,7 @@ static void test_settle_refund(void **state)
 
 static void test_settle_extra_and_zero(void **state)
 {
+    limit_all();
     long long id = reserve(100, 50);
     redisReply *r = settle(id, 150, 50, NOW, "");
 
@@ -730,6 +750,7 @@ static void test_settle_unlimited(void **state)
 
 static void test_settle_window_moved_on(void **state)
 {
+    limit_all();
     long long id = reserve(100, 50);
 
     /* Settled in the next minute: the old window limits nothing, leave it. */
@@ -793,13 +814,251 @@ static void test_settle_bad_args(void **state)
         a16[i] = "1";
     expect_error(script("settle", 9, 25, a16), "ERR_BAD_ARG argc");
     /* A corrupt reservation record is an error, not a guess. */
-    run("HSET %s 1 garbage", K_RES);
-    snapshot(&before);
-    redisReply *r = settle(1, 60, 80, NOW, "");
-    assert_int_equal(r->type, REDIS_REPLY_ERROR);
-    assert_string_equal(r->str, "ERR_CORRUPT reservation 1");
+    const char *corrupt[] = {"garbage", "23:105:100:1700000060000:50:28333333:0:16",
+                             "23:105:100:1700000060000:50:28333333:0:x",
+                             "23:105:100:1700000060000:50:28333333:0:-1",
+                             "23:105:100:1700000060000:50:28333333:0:1.5",
+                             "23:105:100:1700000060000:50:28333333:0:0:0",
+                             "23:105:100:1700000060000:50:28333333"};
+    for (size_t i = 0; i < sizeof corrupt / sizeof corrupt[0]; i++) {
+        print_message("case: record %s\n", corrupt[i]);
+        run("HSET %s 1 %s", K_RES, corrupt[i]);
+        snapshot(&before);
+        redisReply *r = settle(1, 60, 80, NOW, "");
+        assert_int_equal(r->type, REDIS_REPLY_ERROR);
+        assert_string_equal(r->str, "ERR_CORRUPT reservation 1");
+        freeReplyObject(r);
+        assert_unchanged(&before);
+    }
+}
+
+static redisReply *extend(long long id, long long extra, long long ttl, long long now);
+static long long reap_n(long long now, long long max);
+
+/* ---- limits: counted only when set ---------------------------------------------------- */
+
+/* Each limit makes authorize count the request in that subject's window or
+ * in-flight counter, and nothing else; settle undoes exactly what was counted. */
+static void test_limits_counted_only_when_set(void **state)
+{
+    const struct {
+        const char *name;
+        const struct step *setup;
+        const char *flags;
+        int rlu, rlt, ccu, cct; /* 1: the key exists after authorize */
+    } cases[] = {
+        {"no limits", NULL, "0", 0, 0, 0, 0},
+        {"user rpm", STEPS({'u', "HSET %s rpm 5"}), "1", 1, 0, 0, 0},
+        {"user tpm", STEPS({'u', "HSET %s tpm 500"}), "1", 1, 0, 0, 0},
+        {"token rpm", STEPS({'t', "HSET %s rpm 5"}), "2", 0, 1, 0, 0},
+        {"token tpm", STEPS({'t', "HSET %s tpm 500"}), "2", 0, 1, 0, 0},
+        {"user concurrency", STEPS({'u', "HSET %s concurrency 3"}), "4", 0, 0, 1, 0},
+        {"token concurrency", STEPS({'t', "HSET %s concurrency 3"}), "8", 0, 0, 0, 1},
+        {"user all", STEPS({'u', "HSET %s rpm 5 tpm 500 concurrency 3"}), "5", 1, 0, 1, 0},
+        {"token all", STEPS({'t', "HSET %s rpm 5 tpm 500 concurrency 3"}), "10", 0, 1, 0, 1},
+        {"negative limits are none", STEPS({'u', "HSET %s rpm -1 tpm -1 concurrency -1"}), "0",
+         0, 0, 0, 0},
+        {"fields absent", STEPS({'u', "HDEL %s rpm tpm concurrency"},
+                                {'t', "HDEL %s rpm tpm concurrency"}), "0", 0, 0, 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[80];
+        print_message("case: %s\n", cases[i].name);
+        seed();
+        apply(cases[i].setup);
+        long long id = reserve(100, 50);
+        snprintf(want, sizeof want, "23:105:100:1700000060000:50:28333333:0:%s", cases[i].flags);
+        assert_hstr(K_RES, "1", want);
+        assert_int_equal(intcmd("EXISTS %s", K_RLU), cases[i].rlu);
+        assert_int_equal(intcmd("EXISTS %s", K_RLT), cases[i].rlt);
+        assert_int_equal(intcmd("EXISTS %s", K_CCU), cases[i].ccu);
+        assert_int_equal(intcmd("EXISTS %s", K_CCT), cases[i].cct);
+        if (cases[i].rlu)
+            assert_int_equal(hnum(K_RLU, "req"), 1);
+        if (cases[i].ccu)
+            assert_int_equal(getnum(K_CCU), 1);
+
+        redisReply *r = settle(id, 60, 80, NOW + 1000, "");
+        assert_int_equal(el_int(r, 0), 1);
+        freeReplyObject(r);
+        /* Counters back to 0, windows corrected by 80 - 50; nothing new created. */
+        assert_int_equal(getnum(K_CCU), cases[i].ccu ? 0 : LLONG_MIN);
+        assert_int_equal(getnum(K_CCT), cases[i].cct ? 0 : LLONG_MIN);
+        assert_int_equal(hnum(K_RLU, "tok"), cases[i].rlu ? 80 : LLONG_MIN);
+        assert_int_equal(hnum(K_RLT, "tok"), cases[i].rlt ? 80 : LLONG_MIN);
+        assert_int_equal(hnum(K_U, "quota"), 940);
+        assert_int_equal(hnum(K_U, "reserved"), 0);
+        assert_int_equal(hnum(K_U, "used_quota"), 60);
+        assert_int_equal(hnum(K_U, "request_count"), 1);
+        assert_int_equal(hnum(K_T, "remain_quota"), 440);
+        assert_int_equal(hnum(K_T, "reserved"), 0);
+        assert_int_equal(hnum(K_T, "used_quota"), 60);
+    }
+}
+
+/* A limit set while requests are in flight counts only the requests authorized
+ * from then on: settling an earlier request neither releases a slot it never
+ * took nor corrects a window it was never counted in. */
+static void test_limit_set_in_flight(void **state)
+{
+    long long early = reserve(100, 50); /* flags 0 */
+
+    run("HSET %s concurrency 1 tpm 1000", K_U);
+    run("HSET %s concurrency 1", K_T);
+    long long late = reserve(100, 50);
+    assert_hstr(K_RES, "2", "23:105:100:1700000060000:50:28333333:0:13"); /* 1 + 4 + 8 */
+    assert_int_equal(getnum(K_CCU), 1);
+    assert_int_equal(getnum(K_CCT), 1);
+    assert_int_equal(hnum(K_RLU, "tok"), 50);
+    assert_int_equal(intcmd("EXISTS %s", K_RLT), 0);
+    expect_refusal(authorize("gpt-4", 100, 50, NOW), "concurrency_limited", 0, "user");
+
+    redisReply *r = settle(early, 10, 500, NOW, "");
+    assert_int_equal(el_int(r, 0), 1);
     freeReplyObject(r);
-    assert_unchanged(&before);
+    assert_int_equal(getnum(K_CCU), 1); /* still held by the late request */
+    assert_int_equal(getnum(K_CCT), 1);
+    assert_int_equal(hnum(K_RLU, "tok"), 50);
+    expect_refusal(authorize("gpt-4", 100, 50, NOW), "concurrency_limited", 0, "user");
+
+    r = settle(late, 10, 80, NOW, "");
+    assert_int_equal(el_int(r, 0), 1);
+    freeReplyObject(r);
+    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(hnum(K_RLU, "tok"), 80);
+    assert_int_equal(reserve(100, 50), 3);
+}
+
+/* A limit removed while requests are in flight: what was counted is still
+ * released, and the counter never goes below 0. */
+static void test_limit_removed_in_flight(void **state)
+{
+    run("HSET %s concurrency 1", K_U);
+    long long a = reserve(100, 50); /* flags 4 */
+    run("HSET %s concurrency 0", K_U);
+    long long b = reserve(100, 50); /* flags 0: not counted */
+    assert_hstr(K_RES, "2", "23:105:100:1700000060000:50:28333333:0:0");
+    assert_int_equal(getnum(K_CCU), 1);
+
+    redisReply *r = settle(a, 10, 50, NOW, "");
+    freeReplyObject(r);
+    assert_int_equal(getnum(K_CCU), 0);
+    r = settle(b, 10, 50, NOW, "");
+    assert_int_equal(el_int(r, 0), 1);
+    freeReplyObject(r);
+    assert_int_equal(getnum(K_CCU), 0);
+    /* The cap back on: the counter is right, one request is admitted. */
+    run("HSET %s concurrency 1", K_U);
+    reserve(100, 50);
+    expect_refusal(authorize("gpt-4", 100, 50, NOW), "concurrency_limited", 0, "user");
+}
+
+/* Reservations written before flags existed ("...:window:unlimited", 7 fields)
+ * were counted everywhere: settle and reap release both counters and settle
+ * corrects both windows, still never below 0; extend keeps 7 fields. */
+static void test_old_records(void **state)
+{
+    /* Two old reservations of 100 in flight; the token's counter was lost. */
+    run("HSET %s quota 800 reserved 200", K_U);
+    run("HSET %s remain_quota 300 reserved 200", K_T);
+    run("HSET %s 1 23:105:100:1700000060000:50:28333333:0 2 23:105:100:1700000060000:50:28333333:0",
+        K_RES);
+    run("ZADD %s 1700000060000 1 1700000060000 2", K_DL);
+    run("SET %s 2", K_CCU);
+    run("HSET %s w 28333333 req 2 tok 100", K_RLU);
+    run("SET %s 2", K_SEQ);
+
+    redisReply *r = settle(1, 60, 80, NOW + 1000, "");
+    assert_int_equal(el_int(r, 0), 1);
+    assert_int_equal(el_int(r, 1), 60);
+    assert_int_equal(el_int(r, 3), 840);
+    assert_int_equal(el_int(r, 4), 340);
+    freeReplyObject(r);
+    assert_int_equal(getnum(K_CCU), 1);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0); /* GET nil: nothing to release */
+    assert_int_equal(hnum(K_RLU, "tok"), 130);
+    assert_int_equal(intcmd("EXISTS %s", K_RLT), 0); /* no current window: left alone */
+    assert_int_equal(hnum(K_U, "reserved"), 100);
+    assert_int_equal(hnum(K_T, "reserved"), 100);
+
+    /* extend rewrites the record in its own format. */
+    r = extend(2, 10, 1000, NOW + 2000);
+    assert_int_equal(el_int(r, 0), 1);
+    assert_int_equal(el_int(r, 1), 110);
+    freeReplyObject(r);
+    assert_hstr(K_RES, "2", "23:105:110:1700000060000:50:28333333:0");
+
+    run("SET %s 0", K_CCU); /* lost too: the reaper must not go below 0 */
+    assert_int_equal(reap_n(NOW + 60001, 100), 1);
+    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0);
+    assert_int_equal(hnum(K_U, "quota"), 840 + 100);
+    assert_int_equal(hnum(K_U, "reserved"), 0);
+    assert_int_equal(hnum(K_T, "remain_quota"), 340 + 100);
+    assert_int_equal(hnum(K_T, "reserved"), 0);
+    assert_int_equal(intcmd("HLEN %s", K_RES), 0);
+
+    /* An old record with a counter still held: reap releases it. */
+    run("HSET %s 3 23:105:10:1700000060000:5:28333333:1", K_RES);
+    run("ZADD %s 1700000060000 3", K_DL);
+    run("HINCRBY %s quota -10", K_U);
+    run("HINCRBY %s reserved 10", K_U);
+    run("SET %s 1", K_CCT);
+    assert_int_equal(reap_n(NOW + 60001, 100), 1);
+    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(hnum(K_U, "quota"), 940);
+    assert_int_equal(hnum(K_T, "remain_quota"), 440); /* unlimited: not credited */
+}
+
+/* The reaper releases only the counters a new-format record names. */
+static void test_reap_flags(void **state)
+{
+    run("HSET %s concurrency 5", K_T);
+    reserve(100, 50); /* flags 8 */
+    run("SET %s 3", K_CCU); /* someone else's slots: not this request's */
+    assert_int_equal(reap_n(NOW + 60001, 100), 1);
+    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(getnum(K_CCU), 3);
+    assert_int_equal(hnum(K_U, "quota"), 1000);
+    assert_int_equal(hnum(K_T, "remain_quota"), 500);
+}
+
+/* Commands run since CONFIG RESETSTAT (INFO commandstats), not counting
+ * EVALSHA itself and the CONFIG/INFO calls of the test. */
+static long long commands_run(void)
+{
+    redisReply *r = cmd("INFO commandstats");
+    long long n = 0;
+
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    for (const char *p = r->str; (p = strstr(p, "cmdstat_")) != NULL; p++) {
+        const char *c = strstr(p, ":calls=");
+        if (c == NULL)
+            break;
+        if (strncmp(p, "cmdstat_evalsha:", 16) != 0 && strncmp(p, "cmdstat_config", 14) != 0 &&
+            strncmp(p, "cmdstat_info:", 13) != 0)
+            n += strtoll(c + 7, NULL, 10);
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* The common request, with no limits anywhere, is cheap: authorize is HMGET
+ * token, HMGET user, INCR resseq, HSET user, HSET token, HSET res, ZADD resdl;
+ * settle is HGET res, HMGET user, HMGET token, HSET user, HSET token, HDEL,
+ * ZREM, XADD. Regression guard for the benchmark's Redis cost. */
+static void test_unlimited_request_is_cheap(void **state)
+{
+    run("CONFIG RESETSTAT");
+    long long id = reserve(100, 50);
+    assert_int_equal(commands_run(), 7);
+    run("CONFIG RESETSTAT");
+    redisReply *r = settle(id, 60, 80, NOW, "");
+    assert_int_equal(el_int(r, 0), 1);
+    freeReplyObject(r);
+    assert_int_equal(commands_run(), 8);
 }
 
 /* ---- extend ------------------------------------------------------------------------- */
@@ -829,7 +1088,7 @@ static void test_extend(void **state)
     assert_int_equal(hnum(K_U, "reserved"), 150);
     assert_int_equal(hnum(K_T, "remain_quota"), 350);
     assert_int_equal(hnum(K_T, "reserved"), 150);
-    assert_hstr(K_RES, "1", "23:105:150:1700000121000:50:28333333:0");
+    assert_hstr(K_RES, "1", "23:105:150:1700000121000:50:28333333:0:0");
     redisReply *z = cmd("ZSCORE %s 1", K_DL);
     assert_string_equal(z->str, "1700000121000");
     freeReplyObject(z);
@@ -914,11 +1173,15 @@ static void test_extend_bad_args(void **state)
     expect_error(script("extend", 1, 2, few), "ERR_BAD_ARG keys");
     const char *seven[] = {K_U, K_T, K_RES, K_DL, "23", "105", "1", "10", "1000", "1", "x"};
     expect_error(script("extend", 4, 11, seven), "ERR_BAD_ARG argc");
-    run("HSET %s 1 1:2:3", K_RES);
-    snapshot(&before);
     const char *a[6] = {"23", "105", "1", "10", "1000", "1700000000000"};
-    expect_error(extend_v(a), "ERR_CORRUPT reservation 1");
-    assert_unchanged(&before);
+    const char *corrupt[] = {"1:2:3", "23:105:100:1700000060000:50:28333333:0:16",
+                             "23:105:100:1700000060000:50:28333333:0:0:0"};
+    for (size_t i = 0; i < sizeof corrupt / sizeof corrupt[0]; i++) {
+        run("HSET %s 1 %s", K_RES, corrupt[i]);
+        snapshot(&before);
+        expect_error(extend_v(a), "ERR_CORRUPT reservation 1");
+        assert_unchanged(&before);
+    }
 }
 
 /* ---- adjust -------------------------------------------------------------------------- */
@@ -1254,6 +1517,7 @@ static long long reap_n(long long now, long long max)
 
 static void test_reap(void **state)
 {
+    limit_all();
     long long a = reserve(100, 50); /* deadline NOW + 60 s */
     redisReply *r = authorize("gpt-4", 30, 5, NOW + 30000);
     long long b = el_int(r, 1);     /* deadline NOW + 90 s */
@@ -1290,6 +1554,7 @@ static void test_reap(void **state)
 static void test_reap_edge_cases(void **state)
 {
     /* max_count bounds one call; oldest first. */
+    limit_all();
     for (int i = 0; i < 5; i++)
         reserve(10, 1);
     assert_int_equal(reap_n(NOW + 60001, 2), 2);
@@ -1316,11 +1581,13 @@ static void test_reap_edge_cases(void **state)
     /* A corrupt record leaves the index (it cannot block the reaper) but
      * stays in res for an operator; nothing is refunded for it. */
     seed();
-    run("HSET %s 77 garbage", K_RES);
-    run("ZADD %s 5 77", K_DL);
+    run("HSET %s 77 garbage 79 23:105:100:5:50:28333333:0:99", K_RES);
+    run("ZADD %s 5 77 5 79", K_DL);
     assert_int_equal(reap_n(NOW, 100), 0);
     assert_int_equal(intcmd("ZCARD %s", K_DL), 0);
     assert_hstr(K_RES, "77", "garbage");
+    assert_hstr(K_RES, "79", "23:105:100:5:50:28333333:0:99");
+    assert_int_equal(hnum(K_U, "quota"), 1000);
     /* An index entry without a record is dropped. */
     run("ZADD %s 5 78", K_DL);
     assert_int_equal(reap_n(NOW, 100), 0);
@@ -1364,7 +1631,10 @@ int main(void)
         T(test_authorize_reserves),  T(test_authorize_refusals),    T(test_authorize_passes),
         T(test_authorize_unlimited), T(test_authorize_bad_args),    T(test_settle_refund),
         T(test_settle_extra_and_zero), T(test_settle_shortfall),    T(test_settle_unlimited),
-        T(test_settle_window_moved_on), T(test_settle_bad_args),    T(test_extend),
+        T(test_settle_window_moved_on), T(test_settle_bad_args),
+        T(test_limits_counted_only_when_set), T(test_limit_set_in_flight),
+        T(test_limit_removed_in_flight), T(test_old_records),        T(test_reap_flags),
+        T(test_unlimited_request_is_cheap), T(test_extend),
         T(test_extend_refusals),     T(test_extend_bad_args),       T(test_adjust_user),
         T(test_adjust_token),        T(test_adjust_refusals),       T(test_adjust_bad_args),
         T(test_ratelimit),           T(test_ratelimit_bad_args),    T(test_channel_health),

@@ -31,6 +31,7 @@ struct gw_persister {
     /* Owned by the thread. */
     redisContext *rc;
     gw_store *db;
+    struct gw__ledger_acc acc;              /* the current batch's summed deltas */
     char key[NS][32];
     struct gw_stream_id cursor[NS];         /* last committed, as far as we know */
     struct gw_stream_id delivered[NS];      /* group's last-delivered-id (XINFO) */
@@ -305,6 +306,7 @@ static int batch_once(gw_persister *p, int s, const struct gw_stream_id *ids, si
             gw_store_rollback(p->db);
             return GW_EIO;
         }
+        gw__ledger_acc_reset(&p->acc);      /* a failed attempt may have left some */
         for (size_t i = 0; i < x->elements; i++) {
             const redisReply *e = x->element[i];
             struct gw__ledger_entry en;
@@ -315,12 +317,17 @@ static int batch_once(gw_persister *p, int s, const struct gw_stream_id *ids, si
                 bad++;
                 continue;
             }
-            if ((rc = gw__ledger_entry_apply(p->db, &en)) != GW_OK) {
+            if ((rc = gw__ledger_entry_apply(p->db, &p->acc, &en)) != GW_OK) {
                 sql_failed(p, "apply", rc);
                 freeReplyObject(x);
                 return rc;
             }
             good++;
+        }
+        if ((rc = gw__ledger_acc_flush(&p->acc, p->db)) != GW_OK) {
+            sql_failed(p, "apply", rc);
+            freeReplyObject(x);
+            return rc;
         }
         /* A short reply covers everything up to maxd (holes are deleted entries); a full
          * one ends at its last entry and the rest waits for the next batch. */
@@ -482,14 +489,16 @@ static int claim(gw_persister *p, int s, struct gw_stream_id *ids, int *more)
     return GW_OK;
 }
 
-/* XREADGROUP ">" on all streams at once; blocks up to block_ms when block is set. */
-static int read_new(gw_persister *p, struct gw_stream_id *ids, int block)
+/* XREADGROUP ">" on all streams at once; blocks up to block_ms when block is set.
+ * *most gets the largest number of entries one stream delivered. */
+static int read_new(gw_persister *p, struct gw_stream_id *ids, int block, size_t *most)
 {
     const char *argv[10 + 2 * NS];
     char count[16], blk[16];
     int argc = 0, rc = GW_OK;
     redisReply *r;
 
+    *most = 0;
     snprintf(count, sizeof count, "%u", p->o.batch_max);
     snprintf(blk, sizeof blk, "%u", p->o.block_ms);
     argv[argc++] = "XREADGROUP";
@@ -523,6 +532,7 @@ static int read_new(gw_persister *p, struct gw_stream_id *ids, int block)
             if (strcmp(st->element[0]->str, p->key[s]) != 0)
                 continue;
             size_t n = collect_ids(st->element[1], ids, p->o.batch_max);
+            *most = n > *most ? n : *most;
             if (n > 0)
                 rc = batch(p, s, ids, n);
         }
@@ -679,10 +689,18 @@ static void *run(void *arg)
         }
         if (rc == GW_OK && p->rc && p->db)
             housekeeping(p);
-        if (rc == GW_OK && p->rc)
-            rc = read_new(p, ids, !busy);
+        if (rc == GW_OK && p->rc) {
+            size_t most = 0;
+            rc = read_new(p, ids, !busy, &most);
+            /* A short read means the streams are drained: let entries gather, so the
+             * next transaction (and its fsync) carries many of them. A full one means a
+             * backlog: read again at once. */
+            if (rc == GW_OK && most > 0 && most < p->o.batch_max && !p->o.no_pacing)
+                nap(p, p->o.flush_ms);
+        }
     }
     gw_free(ids);
+    gw__ledger_acc_free(&p->acc);
     if (p->rc)
         redisFree(p->rc);
     p->rc = NULL;
@@ -703,7 +721,8 @@ int gw_persister_start(const struct gw_persister_opts *o, gw_persister **out)
     if ((p = gw_calloc(1, sizeof *p)) == NULL)
         return GW_ENOMEM;
     p->o = *o;
-    p->o.batch_max = o->batch_max ? o->batch_max : 256;
+    p->o.batch_max = o->batch_max ? o->batch_max : 1024;
+    p->o.flush_ms = o->flush_ms ? o->flush_ms : 50;
     p->o.block_ms = o->block_ms ? o->block_ms : 200;
     p->o.claim_idle_ms = o->claim_idle_ms ? o->claim_idle_ms : 30000;
     p->o.backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 100;
@@ -711,6 +730,7 @@ int gw_persister_start(const struct gw_persister_opts *o, gw_persister **out)
     p->o.trim_interval_ms = o->trim_interval_ms ? o->trim_interval_ms : 10000;
     p->o.stats_interval_ms = o->stats_interval_ms ? o->stats_interval_ms : 1000;
     p->backoff = p->o.backoff_min_ms;
+    gw__ledger_acc_init(&p->acc);
     p->dsn = o->sql_dsn ? gw_strdup(o->sql_dsn) : NULL;
     p->sqlite_path = o->sqlite_path ? gw_strdup(o->sqlite_path) : NULL;
     if ((o->sql_dsn && !p->dsn) || (o->sqlite_path && !p->sqlite_path)) {

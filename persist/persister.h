@@ -3,8 +3,10 @@
  *
  * Streams: tf:{s0}:ledger ... tf:{s15}:ledger, read with the consumer group
  * "persister" (created with MKSTREAM), consumer name hostname:pid. Each batch is one
- * SQL transaction: the `logs` rows, the deltas on users / tokens / channels, and the
- * stream's row in ledger_cursors. XACK only after COMMIT.
+ * SQL transaction: the `logs` rows, the deltas on users / tokens / channels (summed
+ * per row over the batch: one UPDATE per distinct id), and the stream's row in
+ * ledger_cursors. XACK only after COMMIT. Reads are paced (flush_ms below) so that a
+ * batch holds many entries even at a low request rate.
  *
  * The rule that makes it exactly once, with any number of replicas and crashes:
  *   inside the transaction, with the cursor row locked (SELECT ... FOR UPDATE; SQLite's
@@ -55,8 +57,15 @@ struct gw_persister_opts {
     const char *sqlite_path;        /* SQLite file; NULL = store default */
     struct gw_redis_addr redis;     /* copied; e.g. from gw_redis_parse_url() */
     const char *consumer;           /* NULL = "hostname:pid" */
-    unsigned batch_max;             /* entries per transaction; 0 = 256 */
+    unsigned batch_max;             /* entries per transaction; 0 = 1024 */
     unsigned block_ms;              /* XREADGROUP BLOCK; 0 = 200 */
+    /* Pacing: after a read that delivered entries but no stream's full batch_max, the
+     * thread waits flush_ms (stop still interrupts it) before reading again, so that
+     * under load a transaction carries many entries instead of one. This is the most
+     * an applied entry waits beyond the read itself. 0 = 50; no_pacing = 1 reads
+     * again at once. */
+    unsigned flush_ms;
+    int no_pacing;
     unsigned claim_idle_ms;         /* XAUTOCLAIM min idle; 0 = 30000 */
     unsigned backoff_min_ms;        /* 0 = 100 */
     unsigned backoff_max_ms;        /* 0 = 5000 */

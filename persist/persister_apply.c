@@ -145,44 +145,121 @@ static int insert_log(gw_store *db, const struct gw__ledger_entry *e)
     return rc;
 }
 
-/* UPDATE table SET c = c + ?, ... WHERE id = ? over the non-zero deltas only. A
- * missing row matches nothing, which is fine: the entry still counts as applied. */
-static int add_deltas(gw_store *db, const char *table, const char *const *cols,
-                      const long long *d, size_t n, long long id)
+/* ---- deltas, summed per row over a batch ------------------------------------------ */
+
+static const char *const tables[3] = { "users", "tokens", "channels" };
+static const char *const cols[3][3] = {
+    { "quota", "used_quota", "request_count" }, { "remain_quota", "used_quota" },
+    { "used_quota" },
+};
+static const size_t ncols[3] = { 3, 2, 1 };
+
+void gw__ledger_acc_init(struct gw__ledger_acc *a)
+{
+    *a = (struct gw__ledger_acc){ 0 };
+}
+
+int gw__ledger_acc_add(struct gw__ledger_acc *a, const struct gw__ledger_entry *e)
+{
+    const long long ids[3] = { e->uid, e->tid, e->cid };
+    const long long *d[3] = { &e->d[0], &e->d[3], &e->d[5] };
+
+    if (a->n + 3 > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct gw__ledger_delta *v = gw_realloc(a->v, cap * sizeof *v);
+        if (v == NULL)
+            return GW_ENOMEM;
+        a->v = v;
+        a->cap = cap;
+    }
+    for (int t = 0; t < 3; t++) {
+        struct gw__ledger_delta x = { .table = t, .id = ids[t] };
+        int any = 0;
+        for (size_t c = 0; c < ncols[t]; c++)
+            any |= (x.d[c] = d[t][c]) != 0;
+        if (any && ids[t] > 0)
+            a->v[a->n++] = x;
+    }
+    return GW_OK;
+}
+
+static int delta_cmp(const void *pa, const void *pb)
+{
+    const struct gw__ledger_delta *x = pa, *y = pb;
+    if (x->table != y->table)
+        return x->table < y->table ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* UPDATE table SET c = c + ?, ... WHERE id = ? over the non-zero deltas only. */
+static int update_row(gw_store *db, const struct gw__ledger_delta *x)
 {
     char sql[256];
     gw_sql_arg a[4];
     size_t na = 0, off;
 
-    off = (size_t)snprintf(sql, sizeof sql, "UPDATE `%s` SET ", table);
-    for (size_t i = 0; i < n; i++) {
-        if (d[i] == 0)
+    off = (size_t)snprintf(sql, sizeof sql, "UPDATE `%s` SET ", tables[x->table]);
+    for (size_t i = 0; i < ncols[x->table]; i++) {
+        if (x->d[i] == 0)
             continue;
         off += (size_t)snprintf(sql + off, sizeof sql - off, "%s`%s` = `%s` + ?",
-                                na ? ", " : "", cols[i], cols[i]);
-        a[na++] = GW_SQL_INT(d[i]);
+                                na ? ", " : "", cols[x->table][i], cols[x->table][i]);
+        a[na++] = GW_SQL_INT(x->d[i]);
     }
-    if (na == 0 || id <= 0)
+    if (na == 0)
         return GW_OK;
     snprintf(sql + off, sizeof sql - off, " WHERE `id` = ?");
-    a[na++] = GW_SQL_INT(id);
+    a[na++] = GW_SQL_INT(x->id);
     return gw_store_exec(db, sql, a, na, NULL);
 }
 
-int gw__ledger_entry_apply(gw_store *db, const struct gw__ledger_entry *e)
+/* Adds y into x; 0 (x unchanged) when a column would overflow. */
+static int merge(struct gw__ledger_delta *x, const struct gw__ledger_delta *y)
 {
-    static const char *const ucols[] = { "quota", "used_quota", "request_count" };
-    static const char *const tcols[] = { "remain_quota", "used_quota" };
-    static const char *const ccols[] = { "used_quota" };
+    long long sum[3];
+    for (size_t i = 0; i < 3; i++)
+        if (__builtin_add_overflow(x->d[i], y->d[i], &sum[i]))
+            return 0;
+    memcpy(x->d, sum, sizeof sum);
+    return 1;
+}
+
+int gw__ledger_acc_flush(struct gw__ledger_acc *a, gw_store *db)
+{
+    int rc = GW_OK;
+    size_t i = 0;
+
+    /* Sorted, equal rows are adjacent; a fixed order also makes replicas on MySQL or
+     * PostgreSQL lock rows in the same order. */
+    if (a->n > 1)
+        qsort(a->v, a->n, sizeof *a->v, delta_cmp);
+    while (i < a->n && rc == GW_OK) {
+        struct gw__ledger_delta x = a->v[i++];
+        while (i < a->n && a->v[i].table == x.table && a->v[i].id == x.id && merge(&x, &a->v[i]))
+            i++;
+        rc = update_row(db, &x);
+    }
+    a->n = 0;
+    return rc;
+}
+
+void gw__ledger_acc_reset(struct gw__ledger_acc *a)
+{
+    a->n = 0;
+}
+
+void gw__ledger_acc_free(struct gw__ledger_acc *a)
+{
+    gw_free(a->v);
+    gw__ledger_acc_init(a);
+}
+
+int gw__ledger_entry_apply(gw_store *db, struct gw__ledger_acc *a,
+                           const struct gw__ledger_entry *e)
+{
     int rc = GW_OK;
 
     if (e->log != 0)
         rc = insert_log(db, e);
-    if (rc == GW_OK)
-        rc = add_deltas(db, "users", ucols, &e->d[0], 3, e->uid);
-    if (rc == GW_OK)
-        rc = add_deltas(db, "tokens", tcols, &e->d[3], 2, e->tid);
-    if (rc == GW_OK)
-        rc = add_deltas(db, "channels", ccols, &e->d[5], 1, e->cid);
-    return rc;
+    return rc == GW_OK ? gw__ledger_acc_add(a, e) : rc;
 }

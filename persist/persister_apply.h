@@ -19,11 +19,41 @@ struct gw__ledger_entry {
  * signed 64-bit decimal. */
 int gw__ledger_entry_parse(const redisReply *f, struct gw__ledger_entry *e, const char **why);
 
-/* Applies e inside the caller's transaction: the logs row when e->log is set, then
- * the non-zero deltas on users, tokens and channels (a missing row matches nothing
- * and is not an error). Text is made valid UTF-8 without NUL and cut to its column
- * size first, so every dialect accepts it. GW_OK or the store's error; the caller
- * rolls back. */
-int gw__ledger_entry_apply(gw_store *db, const struct gw__ledger_entry *e);
+/* Deltas of one batch, summed per row: one UPDATE per distinct user, token and channel
+ * at the end of the batch instead of up to three per entry. */
+struct gw__ledger_delta {
+    int table;                      /* 0 users, 1 tokens, 2 channels */
+    long long id;
+    long long d[3];                 /* users: dq du drc; tokens: dtr dtu; channels: dcu */
+};
+struct gw__ledger_acc {
+    struct gw__ledger_delta *v;     /* owned; grows as needed */
+    size_t n, cap;
+};
+
+/* An empty accumulator; it allocates on first use. */
+void gw__ledger_acc_init(struct gw__ledger_acc *a);
+/* Adds e's deltas. Ids <= 0 are not rows and are left out. GW_OK or GW_ENOMEM (then
+ * nothing of e was added). */
+int gw__ledger_acc_add(struct gw__ledger_acc *a, const struct gw__ledger_entry *e);
+/* Issues, inside the caller's transaction, one UPDATE table SET c = c + ? ... WHERE
+ * id = ? per distinct row, in table then id order, over its non-zero summed deltas
+ * only (a missing row matches nothing and is not an error). A sum that would overflow
+ * 64 bits is split over several UPDATEs, so the outcome equals applying each entry on
+ * its own. Empties a on success and on failure (the caller rolls back, and a retry
+ * adds the entries again). GW_OK or the store's error. */
+int gw__ledger_acc_flush(struct gw__ledger_acc *a, gw_store *db);
+/* Forgets what was added (for a batch that is rolled back). */
+void gw__ledger_acc_reset(struct gw__ledger_acc *a);
+/* Frees the storage; a is empty and reusable after. */
+void gw__ledger_acc_free(struct gw__ledger_acc *a);
+
+/* Applies e inside the caller's transaction: the logs row when e->log is set; its
+ * deltas on users, tokens and channels go to a, for gw__ledger_acc_flush() before the
+ * transaction commits. Text is made valid UTF-8 without NUL and cut to its column size
+ * first, so every dialect accepts it. GW_OK or the store's error (or GW_ENOMEM); the
+ * caller rolls back. */
+int gw__ledger_entry_apply(gw_store *db, struct gw__ledger_acc *a,
+                           const struct gw__ledger_entry *e);
 
 #endif

@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 #include "gateway/core/embed.h"
 #include "persist/persister.h"
+#include "persist/persister_apply.h"
 #include "persist/reaper.h"
 #include "persist/store.h"
 #include "tests/unit/support/redis_server.h"
@@ -489,6 +490,156 @@ static void test_two_replicas(void **state)
     check_sql();
 }
 
+/* ---- deltas summed per row, pacing ------------------------------------------------ */
+
+static size_t hook_entries;
+
+static int record_then_die(void *arg, int shard, size_t n)
+{
+    hook_entries = n;
+    return 1;
+}
+
+/* Many entries on the same user, token and channel in ONE batch: their deltas are
+ * summed per row (cancelling ones, zero ones, rows that do not exist), nothing lost
+ * or counted twice; then the same batch replayed after a crash before XACK changes
+ * nothing. */
+static void test_batch_sums_per_row(void **state)
+{
+    for (int i = 0; i < 6; i++)
+        xadd_consume(0, 10 + i, NULL, 0);               /* users 1 and 17: shard 1 */
+    for (int i = 0; i < 4; i++)
+        xadd_consume(2, 100 * (i + 1), NULL, 0);
+    struct ent plus = { .uid = 1, .tid = 101, .dq = 7, .dtr = 7 },
+               minus = { .uid = 1, .tid = 101, .dq = -7, .dtr = -7 },
+               chan = { .uid = 17, .cid = 7, .dcu = 3 },
+               zero = { .uid = 1, .tid = 101, .cid = 7, .log = 2 };
+    xadd(&plus, NULL, 0);
+    xadd(&minus, NULL, 0);
+    xadd(&chan, NULL, 0);
+    xadd(&zero, NULL, 0);
+    /* rows that do not exist: applied, matches nothing */
+    freeReplyObject(R("XADD tf:{s1}:ledger * type topup uid 33 tid 999 cid 8 ts 1 log 0 "
+                      "dq 5 du 5 dtr -5 dcu 5"));
+    const long long n = want.n + 1;
+
+    struct gw_persister_opts o = popts("summer");
+    o.batch_max = 64;
+    o.on_commit = record_then_die;
+    hook_entries = 0;
+    gw_persister *p = start(&o);
+    struct gw_persister_stats st;
+    long long end = mono_ms() + 10000;
+    do {
+        msleep(10);
+        gw_persister_stats(p, &st);
+    } while (st.batches == 0 && mono_ms() < end);
+    msleep(50);
+    gw_persister_stop(p);
+    assert_int_equal(st.batches, 1);                    /* all of them in one batch */
+    assert_int_equal(hook_entries, n);
+    assert_int_equal(st.applied, n);
+    assert_int_equal(pending_in_group(), n);            /* committed, not acknowledged */
+    check_sql();
+
+    o.on_commit = NULL;                                 /* same consumer: replays */
+    p = start(&o);
+    end = mono_ms() + 10000;
+    do {
+        msleep(10);
+        gw_persister_stats(p, &st);
+    } while (st.replays < (unsigned long long)n && mono_ms() < end);
+    wait_no_pending();
+    gw_persister_stop(p);
+    assert_int_equal(st.replays, n);
+    assert_int_equal(st.applied, 0);
+    check_sql();
+}
+
+/* The accumulator on its own: sums per (table, id), leaves out ids <= 0, splits a sum
+ * that would overflow 64 bits, and is empty after flush and after reset. */
+static void test_delta_accumulator(void **state)
+{
+    static const struct gw__ledger_entry es[] = {
+        { .uid = 1, .tid = 101, .cid = 7, .d = { -10, 10, 1, -10, 10, 10 } },
+        { .uid = 1, .tid = 101, .cid = 7, .d = { -20, 20, 1, -20, 20, 20 } },
+        { .uid = 2, .tid = 0, .cid = 0, .d = { 500, 0, 0, 9, 0, 9 } },  /* no token/channel */
+        { .uid = 17, .tid = 117, .d = { 0, INT64_MAX, 0, 0, 0, 0 } },
+        { .uid = 17, .tid = 117, .d = { 0, 5, 1, 0, 0, 0 } },           /* would overflow */
+        { .uid = 17, .tid = 117, .d = { 0, -INT64_MAX, 0, 0, 3, 0 } },
+        { .uid = 1, .tid = 101, .cid = 7, .d = { 0 } },                 /* nothing */
+    };
+    struct gw__ledger_acc a;
+    gw__ledger_acc_init(&a);
+    ok(gw_store_begin(db));
+    for (size_t i = 0; i < sizeof es / sizeof es[0]; i++)
+        ok(gw__ledger_acc_add(&a, &es[i]));
+    assert_int_equal(a.n, 11);
+    ok(gw__ledger_acc_flush(&a, db));
+    assert_int_equal(a.n, 0);
+    ok(gw__ledger_acc_flush(&a, db));                   /* flushing twice adds nothing */
+    struct gw__ledger_entry more = { .uid = 2, .d = { 1000 } };
+    ok(gw__ledger_acc_add(&a, &more));
+    gw__ledger_acc_reset(&a);
+    ok(gw__ledger_acc_flush(&a, db));
+    ok(gw_store_commit(db));
+    gw__ledger_acc_free(&a);
+    gw__ledger_acc_free(&a);
+
+    static const struct { const char *sql; long long id, v; } want_rows[] = {
+        { "SELECT `quota` FROM `users` WHERE `id` = ?", 1, 1000000 - 30 },
+        { "SELECT `used_quota` FROM `users` WHERE `id` = ?", 1, 30 },
+        { "SELECT `request_count` FROM `users` WHERE `id` = ?", 1, 2 },
+        { "SELECT `remain_quota` FROM `tokens` WHERE `id` = ?", 101, 500000 - 30 },
+        { "SELECT `used_quota` FROM `tokens` WHERE `id` = ?", 101, 30 },
+        { "SELECT `used_quota` FROM `channels` WHERE `id` = ?", 7, 30 },
+        { "SELECT `quota` FROM `users` WHERE `id` = ?", 2, 1000000 + 500 },
+        { "SELECT `remain_quota` FROM `tokens` WHERE `id` = ?", 102, 500000 },
+        { "SELECT `used_quota` FROM `users` WHERE `id` = ?", 17, 5 },
+        { "SELECT `request_count` FROM `users` WHERE `id` = ?", 17, 1 },
+        { "SELECT `used_quota` FROM `tokens` WHERE `id` = ?", 117, 3 },
+    };
+    for (size_t i = 0; i < sizeof want_rows / sizeof want_rows[0]; i++) {
+        gw_sql_arg id = GW_SQL_INT(want_rows[i].id);
+        assert_int_equal(q_int(want_rows[i].sql, &id, 1), want_rows[i].v);
+    }
+}
+
+/* Pacing: entries that trickle in are gathered into few batches; a full read is
+ * followed at once by the next, and stop interrupts the pause. */
+static void test_pacing(void **state)
+{
+    struct gw_persister_opts o = popts("pacer");
+    o.flush_ms = 200;
+    gw_persister *p = start(&o);
+    struct gw_persister_stats st;
+    for (int i = 0; i < 30; i++) {          /* about 300 ms, one entry at a time */
+        xadd_consume(0, 1, NULL, 0);
+        msleep(10);
+    }
+    wait_applied(&p, 1, 30);
+    wait_no_pending();
+    gw_persister_stats(p, &st);
+    gw_persister_stop(p);
+    assert_true(st.batches <= 10);          /* one per entry without pacing */
+    check_sql();
+
+    /* 40 waiting entries, batches of 16, a 10 s pause: 16 and 16 are full reads, so
+     * only the pause after the last 8 is taken, and stop cuts it short. */
+    o.flush_ms = 10000;
+    for (int i = 0; i < 40; i++)
+        xadd_consume(0, 2, NULL, 0);
+    long long t0 = mono_ms();
+    p = start(&o);
+    wait_applied(&p, 1, 40);
+    assert_true(mono_ms() - t0 < 5000);
+    wait_no_pending();
+    t0 = mono_ms();
+    gw_persister_stop(p);
+    assert_true(mono_ms() - t0 < 1000);
+    check_sql();
+}
+
 /* ---- crash between COMMIT and XACK --------------------------------------------- */
 
 static int die_after_commit(void *arg, int shard, size_t n)
@@ -836,6 +987,9 @@ int main(void)
         cmocka_unit_test(test_stream_ids),
         cmocka_unit_test_setup(test_apply_exactly_once, setup),
         cmocka_unit_test_setup(test_two_replicas, setup),
+        cmocka_unit_test_setup(test_batch_sums_per_row, setup),
+        cmocka_unit_test_setup(test_delta_accumulator, setup),
+        cmocka_unit_test_setup(test_pacing, setup),
         cmocka_unit_test_setup(test_crash_replay_same_consumer, setup),
         cmocka_unit_test_setup(test_crash_replay_other_consumer, setup),
         cmocka_unit_test_setup(test_kill9_mid_batch, setup),

@@ -33,13 +33,30 @@ struct gw_xfer_opts {
     const char *proxy;        /* CURLOPT_PROXY (http://, socks5://...), NULL = none */
     long connect_timeout_ms;  /* 0 = curl default */
     long idle_timeout_s;      /* abort when under 1 B/s for this long; 0 = 120 */
+    int stream;               /* 1 = a long-held streamed response (SSE): curl's receive
+                                 buffer is 4 KiB instead of 16 KiB (memory per held
+                                 stream); 0 = curl's default */
 };
 
+/* Easy handles are reused across transfers (a bounded free list, reset
+ * between transfers) and a keep-alive connection keeps its uv_poll between
+ * transfers; nothing of one transfer's options reaches the next. */
 int gw_upstream_new(uv_loop_t *loop, gw_upstream **out);
 /* Aborts every live transfer (no callbacks), then frees once curl's sockets
  * are closed; the loop must run afterwards to finish the uv handle closes. */
 void gw_upstream_free(gw_upstream *u);
 unsigned gw_upstream_live(const gw_upstream *u);
+
+/* Counters for tests and profiling. */
+struct gw_upstream_stats {
+    unsigned long long easy_created;  /* curl_easy_init calls */
+    unsigned long long easy_reused;   /* transfers that took a handle from the free list */
+    unsigned long long polls_created; /* uv_poll_init_socket calls */
+    unsigned long long polls_reused;  /* a parked poll taken up again by a transfer */
+    unsigned polls_parked;            /* now: polls of idle keep-alive connections */
+    unsigned easy_idle;               /* now: handles on the free list */
+};
+void gw_upstream_get_stats(const gw_upstream *u, struct gw_upstream_stats *out);
 
 int gw_xfer_start(gw_upstream *u, const struct gw_xfer_opts *o, const struct gw_xfer_cbs *cbs,
                   void *data, gw_xfer **out);

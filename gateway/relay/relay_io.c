@@ -389,6 +389,7 @@ int gw__relay_start_upstream(struct rcall *c)
         .proxy = c->ureq.proxy.len ? c->ureq.proxy.base : NULL, /* channel setting.proxy */
         .connect_timeout_ms = 10000,
         .idle_timeout_s = c->w->cfg->streaming_timeout ? c->w->cfg->streaming_timeout : 300,
+        .stream = c->stream, /* a small receive buffer: memory per held stream */
     };
     c->up_status = 0;
     gw_buf_reset(&c->up_body);

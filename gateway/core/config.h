@@ -49,6 +49,7 @@ struct gw_config {
     int relay_timeout;         /* RELAY_TIMEOUT, seconds, 0 = none */
     char *azure_default_api_version; /* AZURE_DEFAULT_API_VERSION */
     int reservation_ttl;       /* RESERVATION_TTL, seconds */
+    int speculative_auth;      /* SPECULATIVE_AUTH */
     char *log_level;           /* LOG_LEVEL as given ("info") */
     int access_log;            /* ACCESS_LOG */
     int error_log_enabled;     /* ERROR_LOG_ENABLED */

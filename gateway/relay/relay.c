@@ -73,6 +73,10 @@ static void settled(const struct gw_settle_result *res, void *data)
 void gw__relay_settle(struct rcall *c)
 {
     struct gw_usage u = c->usage;
+    if (c->auth == GW_AUTH_PENDING) { /* a speculative call: authorized() ends it */
+        c->settle_held = 1;
+        return;
+    }
     if (c->settling)
         return;
     c->settling = 1;
@@ -139,6 +143,10 @@ static int tried(const struct rcall *c, long long id)
 void gw__relay_route(struct rcall *c)
 {
     struct gw_channel *ch = NULL;
+    if (c->auth == GW_AUTH_PENDING && !c->route) {
+        c->route_held = 1; /* the error waits for the authorize reply */
+        return;
+    }
     if (!c->route) {
         gw__relay_fail(c, 503, "new_api_error", "model_not_found",
                        "the routing table is not loaded yet, retry shortly");
@@ -152,6 +160,10 @@ void gw__relay_route(struct rcall *c)
     } else {
         ch = gw_routing_pick(c->route->table, c->group, c->model, c->attempt, c->tried,
                              c->ntried, gw__relay_channel_down, c->w, &c->w->relay->rng);
+    }
+    if (!ch && c->auth == GW_AUTH_PENDING) {
+        c->route_held = 1; /* a refusal would answer instead: wait for it */
+        return;
     }
     if (!ch) {
         char msg[300];
@@ -195,9 +207,22 @@ static int refusal_status(enum gw_ledger_reason r, const char **code)
     }
 }
 
+/* Speculate next time only while the budget is far from its end and no
+ * limit refused this key: a refusal then costs one aborted upstream call. */
+static int ample(const struct gw_auth_result *res, long long reserved)
+{
+    long long need = reserved > 0 ? reserved * 10 : 0;
+    return res->status == GW_OK && res->ok && res->user_left >= need &&
+           (res->token_left < 0 || res->token_left >= need);
+}
+
 static void authorized(const struct gw_auth_result *res, void *data)
 {
     struct rcall *c = data;
+    c->auth = GW_AUTH_OK;
+    gw__relay_key_hint(c->w, c->keyhash, ample(res, c->reserved));
+    if ((res->status != GW_OK || !res->ok) && c->spec)
+        gw__relay_spec_cancel(c);
     if (res->status != GW_OK) {
         gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
                        "the quota service is unavailable, retry shortly");
@@ -220,6 +245,11 @@ static void authorized(const struct gw_auth_result *res, void *data)
     }
     c->res_id = res->res_id;
     c->deadline_ms = res->deadline_ms;
+    if (c->spec) {
+        snprintf(c->group, sizeof c->group, "%s", res->group);
+        gw__relay_spec_release(c);
+        return;
+    }
     if (!gw_req_alive(c->r)) { /* left while we reserved */
         c->failed_before_output = 1;
         gw__relay_settle(c);
@@ -292,10 +322,21 @@ static void authorize(struct rcall *c)
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
         .now_ms = gw__now_ms_wall(),
     };
+    c->auth = GW_AUTH_PENDING;
     if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {
+        c->auth = GW_AUTH_NONE;
         gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
                        "the quota service is unavailable, retry shortly");
         gw__relay_free(c);
+        return;
+    }
+    /* SPECULATIVE_AUTH: the upstream round trip overlaps the authorize one;
+     * relay_io.c holds everything until authorized() says yes. */
+    if (c->w->cfg->speculative_auth && c->key.spec_ok && !c->pinned &&
+        c->auth == GW_AUTH_PENDING) {
+        c->spec = 1;
+        c->route = gw__relay_route_ref(c->w);
+        gw__relay_route(c);
     }
 }
 

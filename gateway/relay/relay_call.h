@@ -11,6 +11,10 @@
 
 #define GW_RELAY_MAX_TRIES 16
 
+/* The authorize reply, for SPECULATIVE_AUTH: while it is pending nothing
+ * reaches the client, no call ends and a finished transfer is held. */
+enum { GW_AUTH_NONE, GW_AUTH_PENDING, GW_AUTH_OK };
+
 struct rcall {
     gw_req *r;                  /* referenced until the call is freed */
     struct gw_worker *w;
@@ -36,6 +40,11 @@ struct rcall {
     long long deadline_ms;      /* the reservation's; a live stream renews it */
     char group[65];
     long long retry_after_s;
+    int auth;                   /* GW_AUTH_* */
+    int spec;                   /* upstream started before the authorize reply */
+    int route_held, done_held, settle_held; /* waiting for that reply */
+    int held_result;
+    char held_err[200];
 
     /* ROUTE */
     struct gw_route_ref *route;
@@ -71,6 +80,11 @@ void gw__relay_free(struct rcall *c);
 void gw__relay_settle(struct rcall *c);
 void gw__relay_route(struct rcall *c);
 int gw__relay_start_upstream(struct rcall *c);
+/* The authorize reply came back OK after a speculative start: deliver what
+ * was held (relay_io.c). */
+void gw__relay_spec_release(struct rcall *c);
+/* It was refused or failed: the speculative transfer is dropped unseen. */
+void gw__relay_spec_cancel(struct rcall *c);
 int gw__relay_resolve_key(struct rcall *c);
 void gw__relay_begin(struct rcall *c);
 

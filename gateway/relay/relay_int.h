@@ -25,6 +25,7 @@ struct gw_key_info {
     int role;               /* the owner's role: pinning a channel needs admin */
     int model_limits_enabled;
     char model_limits[1024];/* comma list */
+    int spec_ok;            /* last authorize here left ample budget: speculate */
 };
 
 struct gw_relay_worker {
@@ -59,6 +60,9 @@ void gw__relay_route_unref(struct gw_route_ref *ref);
 
 int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info *out);
 void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_key_info *in);
+/* Records whether the next call of this key may start upstream before its
+ * authorize reply (SPECULATIVE_AUTH); keeps the entry's expiry. */
+void gw__relay_key_hint(struct gw_worker *w, const char *hash, int spec_ok);
 
 /* Channels to skip now (routing skip callback; data is the worker). */
 int gw__relay_channel_down(long long channel_id, void *data);

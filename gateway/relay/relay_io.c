@@ -138,19 +138,23 @@ static void disable_channel(struct gw_worker *w, long long cid)
 
 /* ---- RELAY: transfer callbacks ------------------------------------------------------- */
 
+static void stream_begin(struct rcall *c)
+{
+    gw_sse_begin(c->r);
+    c->began = 1;
+    /* Committed to this channel: no retry rebuilds the request now, so the
+     * parsed and the raw request body go (memory per held stream). */
+    json_decref(c->body);
+    c->body = NULL;
+    gw_buf_free(&c->r->body);
+}
+
 static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
 {
     struct rcall *c = data;
     c->up_status = status;
-    if (status == 200 && c->stream && gw_req_alive(c->r)) {
-        gw_sse_begin(c->r);
-        c->began = 1;
-        /* Committed to this channel: no retry rebuilds the request now, so
-         * the parsed and the raw request body go (memory per held stream). */
-        json_decref(c->body);
-        c->body = NULL;
-        gw_buf_free(&c->r->body);
-    }
+    if (status == 200 && c->stream && gw_req_alive(c->r) && c->auth != GW_AUTH_PENDING)
+        stream_begin(c); /* else gw__relay_spec_release() begins it */
 }
 
 static int forward_event(const struct gw_sse_event *ev, void *data)
@@ -231,6 +235,8 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
     if (c->up_status == 200 && c->stream) {
         if (!gw_req_alive(c->r) || c->cut)
             return GW_ECLOSED;
+        if (c->auth == GW_AUTH_PENDING)
+            return GW_EAGAIN; /* curl keeps it; resumed once authorized */
         if (gw_resp_queued(c->r) > GW_OUT_HIGH_WM)
             return GW_EAGAIN; /* resumed from on_drain */
         int rc = gw_sse_parser_feed(&c->sse, p, n);
@@ -266,12 +272,10 @@ static void upstream_failed(struct rcall *c, int status, const char *msg, const 
     gw__relay_settle(c);
 }
 
-static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
+static void finish(struct rcall *c, int result, const char *errmsg)
 {
-    struct rcall *c = data;
     gw_req *r = c->r;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
-    c->x = NULL;
     gw_req_set_callbacks(r, NULL, NULL, NULL);
     if (c->up_status == 200 && (c->stream || result == GW_OK)) /* else upstream_failed() */
         record_health(c, result == GW_OK);
@@ -305,6 +309,19 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
     gw__relay_settle(c);
 }
 
+static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
+{
+    struct rcall *c = data;
+    c->x = NULL;
+    if (c->auth == GW_AUTH_PENDING) { /* speculative: finished before its authorize reply */
+        c->done_held = 1;
+        c->held_result = result;
+        snprintf(c->held_err, sizeof c->held_err, "%s", errmsg ? errmsg : "");
+        return;
+    }
+    finish(c, result, errmsg);
+}
+
 /* The client left: stop the upstream now and settle for what was used. */
 static void on_abort(gw_req *r, void *data)
 {
@@ -313,9 +330,37 @@ static void on_abort(gw_req *r, void *data)
         gw_xfer_abort(c->x);
         c->x = NULL;
     }
-    if (!c->got_bytes)
-        c->failed_before_output = 1;
+    if (!c->got_bytes || c->auth == GW_AUTH_PENDING)
+        c->failed_before_output = 1; /* nothing was delivered */
     gw__relay_settle(c);
+}
+
+void gw__relay_spec_cancel(struct rcall *c)
+{
+    if (c->x) {
+        gw_xfer_abort(c->x);
+        c->x = NULL;
+    }
+    gw_req_set_callbacks(c->r, NULL, NULL, NULL);
+}
+
+void gw__relay_spec_release(struct rcall *c)
+{
+    if (!gw_req_alive(c->r) || c->settle_held) { /* left while we reserved */
+        gw__relay_spec_cancel(c);
+        c->failed_before_output = 1;
+        gw__relay_settle(c);
+    } else if (c->route_held) {
+        c->route_held = 0;
+        gw__relay_route(c); /* fails again, now with the final answer */
+    } else if (c->done_held) {
+        c->done_held = 0;
+        finish(c, c->held_result, c->held_err[0] ? c->held_err : NULL);
+    } else if (c->x) {
+        if (c->up_status == 200 && c->stream)
+            stream_begin(c);
+        gw_xfer_resume(c->x); /* may deliver held events right here */
+    }
 }
 
 static void on_drain(gw_req *r, void *data)

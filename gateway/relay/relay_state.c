@@ -91,6 +91,15 @@ void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_ke
     rw->nkeys++;
 }
 
+void gw__relay_key_hint(struct gw_worker *w, const char *hash, int spec_ok)
+{
+    for (struct key_node *n = w->relay->keys[bucket(hash)]; n; n = n->next)
+        if (strcmp(n->hash, hash) == 0) {
+            n->info.spec_ok = spec_ok;
+            return;
+        }
+}
+
 /* ---- routing table ---------------------------------------------------------- */
 
 struct gw_route_ref *gw__relay_route_ref(struct gw_worker *w)

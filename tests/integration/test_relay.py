@@ -391,6 +391,93 @@ def token_ip_list_model_limits_other_key_headers_and_billing_endpoints():
     api(g, "DELETE", f"/api/channel/{other}", token=pat)
 
 
+BUSY_LUA = ("local t0 = redis.call('TIME') local s0 = t0[1] * 1000000 + t0[2] "
+            "while true do local t = redis.call('TIME') "
+            "if t[1] * 1000000 + t[2] - s0 > tonumber(ARGV[1]) then break end end return 1")
+
+
+def block_redis(g, us):
+    """Keeps the gateway's Redis busy (one Lua loop) for us microseconds."""
+    t = threading.Thread(target=rcli, args=(g, "EVAL", BUSY_LUA, 0, str(us)))
+    t.start()
+    time.sleep(0.05)
+    return t
+
+
+def consumed(g, tid):
+    return sql(g, "SELECT COUNT(*) FROM logs WHERE type = 2 AND token_id = ?", tid)[0][0]
+
+
+def keepalive_chat(conn, key, body):
+    conn.request("POST", "/v1/chat/completions", body=json.dumps(body),
+                 headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+@case
+def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
+    # SPECULATIVE_AUTH (default on): once a key's last authorize in a worker
+    # left ample budget, its next call starts upstream while authorize runs.
+    # Redis is kept busy so the order is forced: the upstream sees the call
+    # first, and nothing reaches the client before authorize answers.
+    import http.client
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    uid = root_uid(g)
+    tid, key = add_token(g, pat, "t-spec", remain_quota=5_000_000)
+    wait_routable(g, key, MODEL)
+    time.sleep(0.6)  # the new token's config bump (it flushes the key cache) has landed
+    conn = http.client.HTTPConnection("127.0.0.1", g.port, timeout=30)  # one worker
+    msg = {"model": MODEL, "messages": [{"role": "user", "content": "Say hi"}]}
+    for _ in range(2):
+        st, b = keepalive_chat(conn, key, msg)  # authorize first: the hint is set
+        assert st == 200, b
+    for stream in (False, True):
+        clear_mock()
+        q0, logs0 = user_quota(g, uid), consumed(g, tid)
+        t = block_redis(g, 400_000)
+        out = {}
+        c = threading.Thread(target=lambda: out.update(r=keepalive_chat(
+            conn, key, dict(msg, stream=stream))))
+        c.start()
+        wait_for(lambda: len(mock_requests()) == 1, 5, what="the speculative upstream call")
+        assert t.is_alive() and c.is_alive(), "answered before authorize could run"
+        t.join()
+        c.join(10)
+        st, b = out["r"]
+        assert st == 200, b
+        if stream:
+            assert b.rstrip().endswith(b"data: [DONE]") and b.count(b"data: ") > 3, b[-300:]
+        else:
+            assert json.loads(b)["choices"][0]["message"]["content"] == "Mock reply to: Say hi"
+        wait_for(lambda: consumed(g, tid) == logs0 + 1, 10, what="the log")
+        assert user_quota(g, uid) < q0, "the speculative call was billed"
+    # A refusal after a speculative start: the token is emptied behind the
+    # worker's back (no config change, so its hint still says ample).
+    tk = "tf:{s%d}:t:%d" % (uid % 16, tid)
+    remain = rcli(g, "HGET", tk, "remain_quota")
+    rcli(g, "HSET", tk, "remain_quota", "0")
+    try:
+        clear_mock()
+        q0, logs0 = user_quota(g, uid), consumed(g, tid)
+        t = block_redis(g, 300_000)
+        st, b = keepalive_chat(conn, key, msg)
+        t.join()
+        assert st == 401 and json.loads(b)["error"]["code"] == "token_exhausted", (st, b)
+        assert len(mock_requests()) == 1, "the call was not started speculatively"
+        time.sleep(0.3)
+        assert user_quota(g, uid) == q0 and consumed(g, tid) == logs0
+        # The refusal turned speculation off for this key: the next call
+        # authorizes first and never reaches the upstream.
+        clear_mock()
+        st, b = keepalive_chat(conn, key, msg)
+        assert st == 401 and mock_requests() == [], (st, mock_requests())
+    finally:
+        rcli(g, "HSET", tk, "remain_quota", remain)
+        conn.close()
+
+
 @case
 def models_listing_in_three_forms():
     s = setup()

@@ -226,7 +226,7 @@ static void test_markdown(void **state)
     assert_int_equal(gw_config_markdown(&b), GW_OK);
     assert_memory_equal(b.base, "| Variable | Default | Type | Description |\n", 44);
     e = gw_config_entries(&n);
-    assert_int_equal(n, 34);
+    assert_int_equal(n, 35);
     for (i = 0; i < n; i++) {
         char needle[64];
         const char *at;

@@ -32,12 +32,12 @@
  * - writes: a command marks the connection write-pending and is flushed with
  *   redisAsyncHandleWrite() from a uv_check (right after the I/O phase, so
  *   the commands issued by every lws/curl/Redis callback of one iteration
- *   leave in one write) or a uv_prepare (commands issued from timer, idle or
- *   close callbacks, flushed before the loop blocks). Both run only while a
- *   write is pending; starting and stopping them makes no system call. No
- *   other prepare handle in the worker issues Redis commands (lws uses an
- *   idle handle, which runs before prepare): one that did would see its
- *   command wait until the loop wakes up;
+ *   leave in one write) or, when the loop is about to block, from a
+ *   uv_prepare (commands issued from timer, idle or close callbacks, or
+ *   outside the loop). Both run only while a write is pending; starting and
+ *   stopping them makes no system call. No other prepare handle in the
+ *   worker issues Redis commands (lws uses an idle handle, which runs before
+ *   prepare): one that did would see its command wait until the loop wakes;
  * - the poll asks for UV_WRITABLE only while connecting (hiredis learns that
  *   connect(2) finished from the first writable event) and when a flush could
  *   not write everything (hiredis calls addWrite from inside it), until
@@ -347,9 +347,14 @@ static void on_flush_check(uv_check_t *h)
     flush(h->data);
 }
 
+/* Only when the loop is about to block. When it will not (lws's idle
+ * handle is active, I/O callbacks are pending, ...), the uv_check after this
+ * iteration's I/O phase sends these commands together with those the I/O
+ * callbacks add: one write per iteration under load. */
 static void on_flush_prepare(uv_prepare_t *h)
 {
-    flush(h->data);
+    if (uv_backend_timeout(h->loop) != 0)
+        flush(h->data);
 }
 
 /* Instead of redisLibuvAttach(). On failure ac->ev is untouched, so

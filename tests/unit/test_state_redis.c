@@ -857,6 +857,78 @@ static void test_command_from_callbacks(void **state)
     assert_int_equal(ch.calls, 200);
 }
 
+struct busy {
+    gw_redis *r;
+    int from_idle, from_io, answered, failed;
+    int active, mark; /* iterations that issued anything; issued at the last idle */
+};
+
+static int busy_issued(const struct busy *b)
+{
+    return b->from_idle + b->from_io;
+}
+
+static void busy_reply(int status, redisReply *reply, void *data)
+{
+    struct busy *b = data;
+
+    b->answered++;
+    if (status != GW_OK)
+        b->failed++;
+}
+
+/* Every reply to an idle-issued command issues another from the I/O phase. */
+static void busy_reply_more(int status, redisReply *reply, void *data)
+{
+    struct busy *b = data;
+
+    busy_reply(status, reply, data);
+    if (gw_redis_command(b->r, busy_reply, b, "PING") == GW_OK)
+        b->from_io++;
+}
+
+static void busy_idle(uv_idle_t *h)
+{
+    struct busy *b = h->data;
+
+    /* The idle phase opens an iteration: count the last one if it issued. */
+    if (busy_issued(b) != b->mark)
+        b->active++;
+    b->mark = busy_issued(b);
+    if (b->from_idle < 200 && gw_redis_command(b->r, busy_reply_more, b, "PING") == GW_OK)
+        b->from_idle++;
+}
+
+static void test_one_write_per_busy_iteration(void **state)
+{
+    struct fx *f = *state;
+    struct gw_redis_addr a = addr_of(&server, NULL);
+    struct gw_redis_stats st0, st1;
+    struct busy b = {0};
+    uv_idle_t idle;
+
+    /* An active idle handle (lws has one) means the loop does not block:
+     * commands issued in the idle phase then wait for the uv_check and leave
+     * with those issued by I/O callbacks, one write per iteration (a flush
+     * in uv_prepare as well would make two). */
+    f->r = connect_to(f, &a, 2000);
+    b.r = f->r;
+    uv_idle_init(&f->loop, &idle);
+    idle.data = &b;
+    gw_redis_get_stats(f->r, &st0);
+    uv_idle_start(&idle, busy_idle);
+    RUN_UNTIL(f, b.from_idle == 200 && b.answered == 400, 3000);
+    run_for(f, 20);
+    uv_idle_stop(&idle);
+    uv_close((uv_handle_t *)&idle, NULL);
+    gw_redis_get_stats(f->r, &st1);
+    assert_int_equal(b.failed, 0);
+    assert_int_equal(b.answered, 400);
+    assert_int_equal(b.from_io, 200);
+    assert_int_equal(busy_issued(&b), b.mark); /* the last iteration was counted */
+    assert_true(st1.flushes - st0.flushes <= (unsigned long long)b.active);
+}
+
 static void test_large_command(void **state)
 {
     struct fx *f = *state;
@@ -1034,6 +1106,7 @@ int main(void)
         T(test_tcp),
         T(test_pipelined_one_write),
         T(test_command_from_callbacks),
+        T(test_one_write_per_busy_iteration),
         T(test_large_command),
         T(test_free_while_socket_full),
         T(test_scripts_registry),

@@ -63,6 +63,8 @@ struct rcall {
     struct gw_usage usage;
     size_t delta_chars, got_bytes;
     int began;                  /* response headers sent to the client */
+    int first_out;              /* the first event was fed on its own */
+    size_t held_prefix;         /* bytes of a paused chunk already fed */
     int failed_before_output;   /* nothing billable was delivered */
     int cut;                    /* budget ran out mid-stream */
     int extending;

@@ -239,6 +239,35 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
             return GW_EAGAIN; /* curl keeps it; resumed once authorized */
         if (gw_resp_queued(c->r) > GW_OUT_HIGH_WM)
             return GW_EAGAIN; /* resumed from on_drain */
+        /* The first event goes out before the rest of its packet is parsed:
+         * feed up to its end, pause, and skip that prefix when curl hands the
+         * same bytes back after the write (on_drain resumes). */
+        size_t first = 0;
+        if (c->held_prefix) {
+            size_t k = c->held_prefix < n ? c->held_prefix : n;
+            c->held_prefix = 0;
+            p += k;
+            n -= k;
+        } else if (!c->first_out && n) {
+            const char *e = memmem(p, n, "\n\n", 2);
+            const char *e2 = memmem(p, n, "\r\n\r\n", 4);
+            c->first_out = 1;
+            if (e2 && (!e || e2 < e))
+                first = (size_t)(e2 - p) + 4;
+            else if (e)
+                first = (size_t)(e - p) + 2;
+            if (first && first < n) {
+                int rc = gw_sse_parser_feed(&c->sse, p, first);
+                if (rc != GW_OK)
+                    return rc < 0 ? rc : GW_ECLOSED;
+                if (gw_resp_queued(c->r) > 0) { /* its write brings on_drain */
+                    c->held_prefix = first;
+                    return GW_EAGAIN;
+                }
+                p += first; /* dropped (e.g. a usage chunk): go on */
+                n -= first;
+            }
+        }
         int rc = gw_sse_parser_feed(&c->sse, p, n);
         if (rc != GW_OK)
             return rc < 0 ? rc : GW_ECLOSED;

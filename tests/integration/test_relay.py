@@ -34,7 +34,7 @@ def setup():
     g = Gateway(workers=2).start()
     pat = root_pat(g)
     # Deterministic prices: quota = prompt + 2 × completion.
-    set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1, "other-model": 1, "fixed": 1}))
+    set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1, "other-model": 1, "fixed": 1, "burst-model": 1}))
     set_option(g, pat, "CompletionRatio", json.dumps({MODEL: 2}))
     base = f"http://127.0.0.1:{port}"
     cid = add_channel(g, pat, "main", base, "k-good", MODEL)
@@ -270,6 +270,33 @@ def client_leaving_mid_stream_aborts_upstream_and_settles():
     wait_for(lambda: sql(g, "SELECT COUNT(*) FROM logs WHERE channel_id = ?", cid)[0][0] == 1,
              15, 0.1, what="the log row of the cut stream")
     api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
+def a_burst_of_events_in_one_packet_is_forwarded_whole_and_in_order():
+    # The first event of a packet is fed and written on its own (time to
+    # first event), the rest after curl hands the same bytes back: nothing
+    # may be lost, doubled or reordered at that seam.
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    add_channel(g, pat, "bursty", s["base"], "k-good", "burst-model", priority=60,
+                extra={"model_mapping": json.dumps({"burst-model": "burst-model@burst"})})
+    wait_routable(g, s["key"], "burst-model")
+    for include in (False, True):
+        body = {"model": "burst-model", "stream": True,
+                "messages": [{"role": "user", "content": "alpha beta gamma delta"}]}
+        if include:
+            body["stream_options"] = {"include_usage": True}
+        st, h, ev = read_stream(g, s["key"], body)
+        assert st == 200 and ev[-1] == "[DONE]", ev[-3:]
+        chunks = [json.loads(e) for e in ev[:-1]]
+        roles = [c["choices"][0]["delta"].get("role") for c in chunks if c["choices"]]
+        assert roles[0] == "assistant" and roles.count("assistant") == 1, roles
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        assert text == "Mock reply to: alpha beta gamma delta", text
+        fins = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]]
+        assert fins[-1] == "stop" and fins.count("stop") == 1, fins
+        assert len([c for c in chunks if c.get("usage")]) == (1 if include else 0)
 
 
 @case

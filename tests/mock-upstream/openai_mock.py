@@ -350,6 +350,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def stream(self, events, usage_chunk, b):
         self.start_stream()
+        if b.has("burst"):  # every event in one chunk, as a provider's buffered burst
+            blob = b"".join(b"data: " + json.dumps(ev, separators=(",", ":")).encode() + b"\n\n"
+                            for ev in events + ([usage_chunk] if usage_chunk else []))
+            self.chunk(blob + b"data: [DONE]\n\n")
+            self.end_stream()
+            return
         try:
             for i, ev in enumerate(events):
                 if b.has("stall") and i == b.stall_after:

@@ -366,6 +366,9 @@ class Gateway:
             "PORT": str(self.port), "BIND_ADDRESS": "127.0.0.1", "DATA_DIR": self.data,
             "REDIS_CONN_STRING": "unix://" + redis_sock, "STATIC_DIR": os.path.join(TMP, "no-ui"),
             "SHUTDOWN_TIMEOUT": "5", "LOG_LEVEL": "info",
+            # Like the nginx proxy (access_log off); every call still writes
+            # its ledger entry and SQL log row.
+            "ACCESS_LOG": "false",
             # Only the management calls of the set-up are affected: the
             # per-IP limits are not applied to /v1.
             "GLOBAL_API_RATE_LIMIT_ENABLE": "false", "GLOBAL_WEB_RATE_LIMIT_ENABLE": "false",

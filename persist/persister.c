@@ -721,7 +721,7 @@ int gw_persister_start(const struct gw_persister_opts *o, gw_persister **out)
     if ((p = gw_calloc(1, sizeof *p)) == NULL)
         return GW_ENOMEM;
     p->o = *o;
-    p->o.batch_max = o->batch_max ? o->batch_max : 1024;
+    p->o.batch_max = o->batch_max ? o->batch_max : 64; /* bounds each XREADGROUP/XRANGE: Redis stays responsive */
     p->o.flush_ms = o->flush_ms ? o->flush_ms : 50;
     p->o.block_ms = o->block_ms ? o->block_ms : 200;
     p->o.claim_idle_ms = o->claim_idle_ms ? o->claim_idle_ms : 30000;

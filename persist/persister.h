@@ -57,7 +57,7 @@ struct gw_persister_opts {
     const char *sqlite_path;        /* SQLite file; NULL = store default */
     struct gw_redis_addr redis;     /* copied; e.g. from gw_redis_parse_url() */
     const char *consumer;           /* NULL = "hostname:pid" */
-    unsigned batch_max;             /* entries per transaction; 0 = 1024 */
+    unsigned batch_max;             /* entries per transaction; 0 = 64 */
     unsigned block_ms;              /* XREADGROUP BLOCK; 0 = 200 */
     /* Pacing: after a read that delivered entries but no stream's full batch_max, the
      * thread waits flush_ms (stop still interrupts it) before reading again, so that

@@ -243,9 +243,9 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
          * feed up to its end, pause, and skip that prefix when curl hands the
          * same bytes back after the write (on_drain resumes). */
         size_t first = 0;
-        if (c->held_prefix) {
+        if (c->held_prefix) { /* curl may hand it back in smaller pieces */
             size_t k = c->held_prefix < n ? c->held_prefix : n;
-            c->held_prefix = 0;
+            c->held_prefix -= k;
             p += k;
             n -= k;
         } else if (!c->first_out && n) {

@@ -22,26 +22,8 @@
  * - The gw_redis itself is freed only in the close callback of its handles,
  *   i.e. in the loop's closing phase, never under a hiredis call stack.
  *
- * Event adapter. hiredis's adapters/libuv.h calls uv_poll_start() for every
- * addRead/addWrite/delWrite, and libuv 1.44's uv_poll_start() always begins
- * with uv__poll_stop() (EPOLL_CTL_DEL) and re-adds the fd on the next loop
- * turn (ADD): about 8 epoll_ctl and an extra loop iteration (to learn that
- * the socket is writable) per command. Our own adapter (section "events"):
- * - reads: one uv_poll per connection, started for UV_READABLE once and left
- *   on (hiredis calls addRead after every read and write: a no-op here);
- * - writes: a command marks the connection write-pending and is flushed with
- *   redisAsyncHandleWrite() from a uv_check (right after the I/O phase, so
- *   the commands issued by every lws/curl/Redis callback of one iteration
- *   leave in one write) or, when the loop is about to block, from a
- *   uv_prepare (commands issued from timer, idle or close callbacks, or
- *   outside the loop). Both run only while a write is pending; starting and
- *   stopping them makes no system call. No other prepare handle in the
- *   worker issues Redis commands (lws uses an idle handle, which runs before
- *   prepare): one that did would see its command wait until the loop wakes;
- * - the poll asks for UV_WRITABLE only while connecting (hiredis learns that
- *   connect(2) finished from the first writable event) and when a flush could
- *   not write everything (hiredis calls addWrite from inside it), until
- *   hiredis has drained its buffer. */
+ * Events: our own hiredis adapter (redis_ev.c) reads on one uv_poll per
+ * connection and sends the commands of one loop iteration in one write. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +33,7 @@
 #include <hiredis/async.h>
 #include "gateway/core/err.h"
 #include "gateway/state/redis.h"
+#include "gateway/state/redis_ev.h"
 #include "gateway/state/scripts.h"
 
 #define BACKOFF_MIN_MS 50
@@ -89,9 +72,7 @@ struct gw_redis {
     unsigned long orphans;     /* timed-out ops still awaiting a reply */
     uint64_t last_progress;    /* last reply, or first send after idle */
     int was_ready, freeing, open_handles;
-    uv_check_t check;     /* flush after the I/O phase, while a write is pending */
-    uv_prepare_t prepare; /* flush before the loop blocks, likewise */
-    struct ev *wpending;  /* the connection whose write is pending, or NULL */
+    struct gw__redis_flusher flusher; /* its check and prepare handles */
     struct gw_redis_stats st;
     char last_err[128];
 };
@@ -196,189 +177,6 @@ static void arm(gw_redis *r)
     /* At least 1 ms: libuv 1.44 runs a 0 ms timer restarted from its own
      * callback again in the same pass, forever. */
     uv_timer_start(&r->op_timer, on_op_timer, due > now ? due - now : 1, 0);
-}
-
-/* ---- events (see the top of the file) ------------------------------------ */
-
-/* The event state of one hiredis connection (ac->ev.data). Freed in the
- * poll's close callback, so it outlives any hiredis call stack that frees
- * the connection: after a call into hiredis, check ev->ac, not the memory. */
-struct ev {
-    gw_redis *r;
-    redisAsyncContext *ac; /* NULL once hiredis called cleanup */
-    uv_poll_t poll;
-    int events;              /* mask the poll is started with; 0 = stopped */
-    unsigned want_read : 1;  /* hiredis asked for reads (always, once connected) */
-    unsigned poll_write : 1; /* writes wait for UV_WRITABLE (connecting, socket full) */
-    unsigned flushing : 1;   /* inside our redisAsyncHandleWrite() */
-};
-
-static void on_ev_poll(uv_poll_t *h, int status, int events);
-static void on_flush_check(uv_check_t *h);
-static void on_flush_prepare(uv_prepare_t *h);
-
-/* uv_poll_start() costs an epoll_ctl DEL + ADD even when the mask does not
- * change, uv_poll_stop() a DEL: only when the mask really changes. */
-static void ev_apply(struct ev *ev)
-{
-    int want = (ev->want_read ? UV_READABLE : 0) | (ev->poll_write ? UV_WRITABLE : 0);
-
-    if (want == ev->events || ev->ac == NULL)
-        return;
-    ev->events = want;
-    if (want == 0)
-        uv_poll_stop(&ev->poll);
-    else
-        uv_poll_start(&ev->poll, want, on_ev_poll);
-}
-
-static void flush_stop(gw_redis *r)
-{
-    r->wpending = NULL;
-    uv_check_stop(&r->check);
-    uv_prepare_stop(&r->prepare);
-}
-
-static void ev_add_read(void *p)
-{
-    struct ev *ev = p;
-
-    ev->want_read = 1;
-    ev_apply(ev);
-}
-
-static void ev_del_read(void *p) /* not called by hiredis 0.14; for completeness */
-{
-    struct ev *ev = p;
-
-    ev->want_read = 0;
-    ev_apply(ev);
-}
-
-static void ev_add_write(void *p)
-{
-    struct ev *ev = p;
-    gw_redis *r = ev->r;
-
-    if (ev->poll_write)
-        return; /* already waiting for the socket */
-    if (!(ev->ac->c.flags & REDIS_CONNECTED) || ev->flushing) {
-        /* Connecting, or our flush left bytes behind (socket full). */
-        if (r->wpending == ev)
-            flush_stop(r);
-        ev->poll_write = 1;
-        ev_apply(ev);
-        return;
-    }
-    if (r->wpending == ev)
-        return;
-    r->wpending = ev;
-    uv_check_start(&r->check, on_flush_check);
-    uv_prepare_start(&r->prepare, on_flush_prepare);
-}
-
-static void ev_del_write(void *p)
-{
-    struct ev *ev = p;
-
-    if (ev->r->wpending == ev)
-        flush_stop(ev->r);
-    ev->poll_write = 0;
-    ev_apply(ev);
-}
-
-static void on_ev_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-/* Called exactly once per connection, from inside redisAsyncFree() or a
- * disconnect; the only place the poll is closed (pitfall P9). The fd is
- * still open here: hiredis closes it after this returns. */
-static void ev_cleanup(void *p)
-{
-    struct ev *ev = p;
-
-    if (ev->r->wpending == ev)
-        flush_stop(ev->r);
-    ev->ac = NULL;
-    uv_close((uv_handle_t *)&ev->poll, on_ev_closed);
-}
-
-static void on_ev_poll(uv_poll_t *h, int status, int events)
-{
-    struct ev *ev = h->data;
-
-    if (status < 0) {
-        /* POLLERR: libuv has stopped the poll. hiredis's own adapter ignores
-         * this and the connection hangs; a read reports the socket's error
-         * (or a failed connect) and hiredis tears the connection down. If it
-         * does not, hiredis's addRead starts the poll again. */
-        ev->events = 0;
-        events = UV_READABLE;
-    }
-    if (ev->ac != NULL && (events & UV_READABLE))
-        redisAsyncHandleRead(ev->ac);
-    if (ev->ac != NULL && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(ev->ac);
-}
-
-static void flush(gw_redis *r)
-{
-    struct ev *ev = r->wpending;
-
-    if (ev == NULL || ev->ac == NULL) {
-        flush_stop(r);
-        return;
-    }
-    r->st.flushes++;
-    /* Writes what hiredis holds: done -> delWrite (flush_stop); short ->
-     * addWrite with flushing set (UV_WRITABLE); error -> the connection is
-     * freed, with its pending callbacks, and cleanup runs. */
-    ev->flushing = 1;
-    redisAsyncHandleWrite(ev->ac);
-    ev->flushing = 0;
-    if (r->wpending == ev && ev->ac == NULL)
-        flush_stop(r);
-}
-
-static void on_flush_check(uv_check_t *h)
-{
-    flush(h->data);
-}
-
-/* Only when the loop is about to block. When it will not (lws's idle
- * handle is active, I/O callbacks are pending, ...), the uv_check after this
- * iteration's I/O phase sends these commands together with those the I/O
- * callbacks add: one write per iteration under load. */
-static void on_flush_prepare(uv_prepare_t *h)
-{
-    if (uv_backend_timeout(h->loop) != 0)
-        flush(h->data);
-}
-
-/* Instead of redisLibuvAttach(). On failure ac->ev is untouched, so
- * redisAsyncFree() runs no cleanup. */
-static int ev_attach(gw_redis *r, redisAsyncContext *ac)
-{
-    struct ev *ev = calloc(1, sizeof *ev);
-
-    if (ev == NULL)
-        return GW_ENOMEM;
-    if (uv_poll_init(r->loop, &ev->poll, ac->c.fd) != 0) {
-        free(ev);
-        return GW_EIO;
-    }
-    ev->r = r;
-    ev->ac = ac;
-    ev->poll.data = ev;
-    ac->ev.data = ev;
-    ac->ev.addRead = ev_add_read;
-    ac->ev.delRead = ev_del_read;
-    ac->ev.addWrite = ev_add_write;
-    ac->ev.delWrite = ev_del_write;
-    ac->ev.cleanup = ev_cleanup;
-    return GW_OK;
 }
 
 /* ---- connection ---------------------------------------------------------- */
@@ -588,7 +386,7 @@ static void conn_start(gw_redis *r)
     int ok = 1;
 
     ac = a->unix_path[0] ? redisAsyncConnectUnix(a->unix_path) : redisAsyncConnect(a->host, a->port);
-    if (ac == NULL || ac->err || ev_attach(r, ac) != GW_OK) {
+    if (ac == NULL || ac->err || gw__redis_ev_attach(r->loop, &r->flusher, ac) != GW_OK) {
         set_err(r, "connect failed",
                 ac == NULL ? "out of memory" : ac->err ? ac->errstr : "cannot poll the socket");
         if (ac != NULL)
@@ -653,12 +451,17 @@ static void on_op_timer(uv_timer_t *t)
     arm(r);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void handle_closed(gw_redis *r)
 {
-    gw_redis *r = h->data;
-
     if (--r->open_handles == 0)
         free(r);
+}
+
+static void on_handle_closed(uv_handle_t *h) { handle_closed(h->data); }
+
+static void on_flusher_closed(uv_handle_t *h)
+{
+    handle_closed(((struct gw__redis_flusher *)h->data)->owner);
 }
 
 /* ---- public -------------------------------------------------------------- */
@@ -684,9 +487,8 @@ gw_redis *gw_redis_new(uv_loop_t *loop, const struct gw_redis_addr *addr, unsign
     r->backoff_ms = BACKOFF_MIN_MS;
     uv_timer_init(loop, &r->op_timer);
     uv_timer_init(loop, &r->conn_timer);
-    uv_check_init(loop, &r->check);
-    uv_prepare_init(loop, &r->prepare);
-    r->op_timer.data = r->conn_timer.data = r->check.data = r->prepare.data = r;
+    gw__redis_flusher_init(loop, &r->flusher, r);
+    r->op_timer.data = r->conn_timer.data = r;
     r->open_handles = 4;
     conn_start(r);
     return r;
@@ -854,12 +656,13 @@ void gw_redis_free(gw_redis *r)
     conn_abort(r, GW_ECLOSED);
     uv_close((uv_handle_t *)&r->op_timer, on_handle_closed);
     uv_close((uv_handle_t *)&r->conn_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&r->check, on_handle_closed);
-    uv_close((uv_handle_t *)&r->prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&r->flusher.check, on_flusher_closed);
+    uv_close((uv_handle_t *)&r->flusher.prepare, on_flusher_closed);
 }
 
 void gw_redis_get_stats(const gw_redis *r, struct gw_redis_stats *out)
 {
     *out = r->st;
+    out->flushes = r->flusher.flushes;
     out->connected = r->state == ST_READY;
 }

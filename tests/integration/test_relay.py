@@ -460,9 +460,11 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
     for _ in range(2):
         st, b = keepalive_chat(conn, key, msg)  # authorize first: the hint is set
         assert st == 200, b
+    calls = 2  # successful calls of this (new) token: one consume log row each
     for stream in (False, True):
         clear_mock()
-        q0, logs0 = user_quota(g, uid), consumed(g, tid)
+        wait_for(lambda: consumed(g, tid) == calls, 10, what="the earlier log rows")
+        q0 = user_quota(g, uid)
         t = block_redis(g, 400_000)
         out = {}
         c = threading.Thread(target=lambda: out.update(r=keepalive_chat(
@@ -478,7 +480,8 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
             assert b.rstrip().endswith(b"data: [DONE]") and b.count(b"data: ") > 3, b[-300:]
         else:
             assert json.loads(b)["choices"][0]["message"]["content"] == "Mock reply to: Say hi"
-        wait_for(lambda: consumed(g, tid) == logs0 + 1, 10, what="the log")
+        calls += 1
+        wait_for(lambda: consumed(g, tid) == calls, 10, what="the log")
         assert user_quota(g, uid) < q0, "the speculative call was billed"
     # A refusal after a speculative start: the token is emptied behind the
     # worker's back (no config change, so its hint still says ample).
@@ -487,14 +490,14 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
     rcli(g, "HSET", tk, "remain_quota", "0")
     try:
         clear_mock()
-        q0, logs0 = user_quota(g, uid), consumed(g, tid)
+        q0 = user_quota(g, uid)
         t = block_redis(g, 300_000)
         st, b = keepalive_chat(conn, key, msg)
         t.join()
         assert st == 401 and json.loads(b)["error"]["code"] == "token_exhausted", (st, b)
         assert len(mock_requests()) == 1, "the call was not started speculatively"
         time.sleep(0.3)
-        assert user_quota(g, uid) == q0 and consumed(g, tid) == logs0
+        assert user_quota(g, uid) == q0 and consumed(g, tid) == calls
         # The refusal turned speculation off for this key: the next call
         # authorizes first and never reaches the upstream.
         clear_mock()

@@ -24,6 +24,7 @@
 #include <uv.h>
 #include "gateway/core/err.h"
 #include "gateway/http/upstream.h"
+#include "tests/unit/support/uv_dog.h"
 
 /* ---- the server --------------------------------------------------------------
  * One thread, poll(). Paths:
@@ -233,45 +234,21 @@ static int dead_port(void)
 
 struct fx {
     uv_loop_t loop;
-    uv_timer_t dog;
-    int dog_fired;
+    struct gw_test_dog dog;
     gw_upstream *u;
     struct server sv;
 };
 
-static void on_dog(uv_timer_t *t)
-{
-    struct fx *f = t->data;
-    f->dog_fired = 1;
-    uv_stop(t->loop);
-}
+#define RUN_UNTIL(f, cond, ms) GW_RUN_UNTIL(&(f)->loop, &(f)->dog, cond, ms)
 
-#define RUN_UNTIL(f, cond, ms)                                                                     \
-    do {                                                                                           \
-        (f)->dog_fired = 0;                                                                        \
-        uv_timer_start(&(f)->dog, on_dog, (ms), 0);                                                \
-        while (!(cond) && !(f)->dog_fired)                                                         \
-            uv_run(&(f)->loop, UV_RUN_ONCE);                                                       \
-        uv_timer_stop(&(f)->dog);                                                                  \
-        if (!(cond))                                                                               \
-            fail_msg("timed out after %u ms waiting for: %s", (unsigned)(ms), #cond);              \
-    } while (0)
-
-static void run_for(struct fx *f, unsigned ms)
-{
-    f->dog_fired = 0;
-    uv_timer_start(&f->dog, on_dog, ms, 0);
-    while (!f->dog_fired)
-        uv_run(&f->loop, UV_RUN_ONCE);
-}
+static void run_for(struct fx *f, unsigned ms) { gw_test_run_for(&f->loop, &f->dog, ms); }
 
 static int fx_setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     if (f == NULL || uv_loop_init(&f->loop) != 0)
         return -1;
-    uv_timer_init(&f->loop, &f->dog);
-    f->dog.data = f;
+    gw_test_dog_init(&f->loop, &f->dog);
     if (gw_upstream_new(&f->loop, &f->u) != GW_OK)
         return -1;
     server_start(&f->sv);
@@ -285,7 +262,7 @@ static int fx_teardown(void **state)
     int rc;
 
     gw_upstream_free(f->u);
-    uv_close((uv_handle_t *)&f->dog, NULL);
+    uv_close((uv_handle_t *)&f->dog.timer, NULL);
     for (int i = 0; i < 1000 && uv_loop_alive(&f->loop); i++)
         uv_run(&f->loop, UV_RUN_NOWAIT);
     rc = uv_loop_close(&f->loop);

@@ -19,6 +19,7 @@
 #include "gateway/state/redis.h"
 #include "gateway/state/scripts.h"
 #include "tests/unit/support/redis_server.h"
+#include "tests/unit/support/uv_dog.h"
 
 static struct gw_test_redis server;
 static redisContext *sc; /* blocking client for seeding and checking */
@@ -27,37 +28,13 @@ static redisContext *sc; /* blocking client for seeding and checking */
 
 struct fx {
     uv_loop_t loop;
-    uv_timer_t dog;
-    int dog_fired;
+    struct gw_test_dog dog;
     gw_redis *r;
 };
 
-static void on_dog(uv_timer_t *t)
-{
-    struct fx *f = t->data;
+#define RUN_UNTIL(f, cond, ms) GW_RUN_UNTIL(&(f)->loop, &(f)->dog, cond, ms)
 
-    f->dog_fired = 1;
-    uv_stop(t->loop);
-}
-
-#define RUN_UNTIL(f, cond, ms)                                                                     \
-    do {                                                                                           \
-        (f)->dog_fired = 0;                                                                        \
-        uv_timer_start(&(f)->dog, on_dog, (ms), 0);                                                \
-        while (!(cond) && !(f)->dog_fired)                                                         \
-            uv_run(&(f)->loop, UV_RUN_ONCE);                                                       \
-        uv_timer_stop(&(f)->dog);                                                                  \
-        if (!(cond))                                                                               \
-            fail_msg("timed out after %u ms waiting for: %s", (unsigned)(ms), #cond);              \
-    } while (0)
-
-static void run_for(struct fx *f, unsigned ms)
-{
-    f->dog_fired = 0;
-    uv_timer_start(&f->dog, on_dog, ms, 0);
-    while (!f->dog_fired)
-        uv_run(&f->loop, UV_RUN_ONCE);
-}
+static void run_for(struct fx *f, unsigned ms) { gw_test_run_for(&f->loop, &f->dog, ms); }
 
 static struct gw_redis_addr server_addr(void)
 {
@@ -117,8 +94,7 @@ static int fx_setup(void **state)
 
     if (f == NULL || uv_loop_init(&f->loop) != 0)
         return -1;
-    uv_timer_init(&f->loop, &f->dog);
-    f->dog.data = f;
+    gw_test_dog_init(&f->loop, &f->dog);
     *state = f;
     seed();
     connect_fx(f, 1000);
@@ -131,7 +107,7 @@ static int fx_teardown(void **state)
     int rc;
 
     gw_redis_free(f->r);
-    uv_close((uv_handle_t *)&f->dog, NULL);
+    uv_close((uv_handle_t *)&f->dog.timer, NULL);
     for (int i = 0; i < 1000 && uv_loop_alive(&f->loop); i++) {
         struct timespec ts = {0, 2000000};
         uv_run(&f->loop, UV_RUN_NOWAIT);

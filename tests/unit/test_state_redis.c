@@ -20,6 +20,7 @@
 #include "gateway/state/redis.h"
 #include "gateway/state/scripts.h"
 #include "tests/unit/support/redis_server.h"
+#include "tests/unit/support/uv_dog.h"
 
 /* ---- fixture ------------------------------------------------------------- */
 
@@ -27,44 +28,14 @@ static struct gw_test_redis server; /* shared by the tests that need nothing spe
 
 struct fx {
     uv_loop_t loop;
-    uv_timer_t dog;
-    int dog_fired;
+    struct gw_test_dog dog;
     gw_redis *r, *r2;
     struct gw_test_redis own; /* a test's private server, when it needs one */
 };
 
-static void on_dog(uv_timer_t *t)
-{
-    struct fx *f = t->data;
+#define RUN_UNTIL(f, cond, ms) GW_RUN_UNTIL(&(f)->loop, &(f)->dog, cond, ms)
 
-    f->dog_fired = 1;
-    uv_stop(t->loop);
-}
-
-static void dog_start(struct fx *f, unsigned ms)
-{
-    f->dog_fired = 0;
-    uv_timer_start(&f->dog, on_dog, ms, 0);
-}
-
-/* Runs the loop until cond holds, failing the test after ms. */
-#define RUN_UNTIL(f, cond, ms)                                                                     \
-    do {                                                                                           \
-        dog_start((f), (ms));                                                                      \
-        while (!(cond) && !(f)->dog_fired)                                                         \
-            uv_run(&(f)->loop, UV_RUN_ONCE);                                                       \
-        uv_timer_stop(&(f)->dog);                                                                  \
-        if (!(cond))                                                                               \
-            fail_msg("timed out after %u ms waiting for: %s", (unsigned)(ms), #cond);              \
-    } while (0)
-
-/* Runs the loop for ms, whatever happens. */
-static void run_for(struct fx *f, unsigned ms)
-{
-    dog_start(f, ms);
-    while (!f->dog_fired)
-        uv_run(&f->loop, UV_RUN_ONCE);
-}
+static void run_for(struct fx *f, unsigned ms) { gw_test_run_for(&f->loop, &f->dog, ms); }
 
 static int fx_setup(void **state)
 {
@@ -72,8 +43,7 @@ static int fx_setup(void **state)
 
     if (f == NULL || uv_loop_init(&f->loop) != 0)
         return -1;
-    uv_timer_init(&f->loop, &f->dog);
-    f->dog.data = f;
+    gw_test_dog_init(&f->loop, &f->dog);
     *state = f;
     return 0;
 }
@@ -85,7 +55,7 @@ static int fx_teardown(void **state)
 
     gw_redis_free(f->r);
     gw_redis_free(f->r2);
-    uv_close((uv_handle_t *)&f->dog, NULL);
+    uv_close((uv_handle_t *)&f->dog.timer, NULL);
     /* Bounded: the close callbacks need a loop turn or two. */
     for (int i = 0; i < 1000 && uv_loop_alive(&f->loop); i++) {
         struct timespec ts = {0, 2000000};

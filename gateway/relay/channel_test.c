@@ -24,6 +24,7 @@
 #define TEST_BODY_MAX (256 * 1024)
 
 struct ctest {
+    struct ctest *prev, *next;  /* rw->ctests while the transfer is in flight */
     struct gw_worker *w;
     gw_req *r;                  /* NULL for the background "test all" */
     struct gw_route_ref *route;
@@ -39,8 +40,21 @@ struct ctest {
     uv_work_t work;
 };
 
+static void unlink_test(struct ctest *t)
+{
+    struct gw_relay_worker *rw = t->w->relay;
+    if (t->prev)
+        t->prev->next = t->next;
+    else if (rw->ctests == t)
+        rw->ctests = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
 static void ctest_free(struct ctest *t)
 {
+    unlink_test(t);
     gw__relay_route_unref(t->route);
     gw_upstream_req_free(&t->q);
     gw_buf_free(&t->body);
@@ -136,6 +150,7 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
     const struct gw_channel_type *ct = gw_channel_type(t->ch->type);
     struct gw_usage u;
     t->x = NULL;
+    unlink_test(t);
     if (result != GW_OK && !t->status) {
         snprintf(t->err, sizeof t->err, "%s", errmsg ? errmsg : "upstream unreachable");
     } else if (t->status != 200) {
@@ -218,7 +233,22 @@ static int start(struct ctest *t, const char *model_override)
         snprintf(t->err, sizeof t->err, "cannot start the transfer");
         return GW_EIO;
     }
+    struct gw_relay_worker *rw = t->w->relay;
+    t->next = rw->ctests;
+    if (rw->ctests)
+        rw->ctests->prev = t;
+    rw->ctests = t;
     return GW_OK;
+}
+
+void gw_channel_tests_abort(struct gw_worker *w)
+{
+    struct ctest *t;
+    while ((t = w->relay->ctests) != NULL) {
+        gw_xfer_abort(t->x); /* no on_done */
+        t->x = NULL;
+        ctest_free(t);
+    }
 }
 
 static struct ctest *ctest_new(struct gw_worker *w, struct gw_route_ref *ref,

@@ -46,10 +46,14 @@ struct gw_relay_worker {
                                      reloaded table shows their status */
     int ndown;
     uv_timer_t chtest;            /* scheduled channel tests (channel_test.c) */
+    struct ctest *ctests;         /* channel tests with a transfer in flight */
 };
 
 /* Arms the scheduled channel tests on timer (closed by the relay's stop). */
 void gw_channel_tests_start(struct gw_worker *w, uv_timer_t *timer);
+/* Shutdown: aborts the channel tests whose transfer is still in flight (a
+ * background "test all" has no client whose close would end it). */
+void gw_channel_tests_abort(struct gw_worker *w);
 
 struct gw_relay_worker *gw__relay(struct gw_worker *w);
 /* Notices a new options snapshot: rebuilds ratios and reloads routing. */

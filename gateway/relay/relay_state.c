@@ -323,6 +323,7 @@ void gw_relay_worker_stop(struct gw_worker *w)
         uv_close((uv_handle_t *)&w->relay->tick, NULL);
         uv_timer_stop(&w->relay->chtest);
         uv_close((uv_handle_t *)&w->relay->chtest, NULL);
+        gw_channel_tests_abort(w); /* before the upstream goes */
     }
 }
 

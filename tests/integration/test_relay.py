@@ -509,6 +509,33 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
 
 
 @case
+def stopping_with_a_channel_test_in_flight_frees_it():
+    # "Test all" runs in the background: no client's close ends it. A worker
+    # stopping while such a test waits on a silent upstream must abort and
+    # free it (LeakSanitizer in the worker checks, through stop()).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    held = []
+    try:
+        with Gateway(workers=1) as g:
+            pat = root_pat(g)
+            set_option(g, pat, "ModelRatio", json.dumps({"hang-model": 1}))
+            add_channel(g, pat, "silent", "http://127.0.0.1:%d" % silent.getsockname()[1],
+                        "k-any", "hang-model")
+            time.sleep(0.6)  # the worker's routing table has the channel
+            st, j = api(g, "GET", "/api/channel/test", token=pat)
+            assert st == 200 and j["success"] and j["data"]["started"] >= 1, j
+            silent.settimeout(10)
+            held.append(silent.accept()[0])  # the test's transfer is in flight
+            g.stop()
+    finally:
+        for c in held:
+            c.close()
+        silent.close()
+
+
+@case
 def models_listing_in_three_forms():
     s = setup()
     g, key = s["g"], s["key"]

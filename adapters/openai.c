@@ -114,14 +114,17 @@ static int openai_build(const struct gw_channel *ch, const char *base_url,
 
 /* ---- responses ---- */
 
+/* A token count in [0, GW_USAGE_TOKENS_MAX]: negative, non-numeric or a
+ * real past 9e18 is 0, more is clamped, so that sums of counts cannot overflow. */
 static long long num(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
+    long long n = 0;
     if (json_is_integer(v))
-        return json_integer_value(v) > 0 ? (long long)json_integer_value(v) : 0;
-    if (json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 9e18)
-        return (long long)json_real_value(v);
-    return 0;
+        n = json_integer_value(v) > 0 ? (long long)json_integer_value(v) : 0;
+    else if (json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 9e18)
+        n = (long long)json_real_value(v); /* 1e300 is garbage: 0, as before */
+    return n < GW_USAGE_TOKENS_MAX ? n : GW_USAGE_TOKENS_MAX;
 }
 
 /* OpenAI usage (+ DeepSeek's prompt_cache_hit_tokens and new-api's

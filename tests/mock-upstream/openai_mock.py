@@ -273,6 +273,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---- endpoints ----
     def usage(self, prompt, completion, b):
         cached = prompt // 2 if b.has("cached") else 0
+        if b.has("usage-huge"):  # a broken upstream: counts past any sum
+            return {"prompt_tokens": 2**63 - 1, "completion_tokens": completion, "total_tokens": 0}
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion,
                 "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""An upstream that reports absurd usage (found by tests/fuzz/fuzz_adapter.c):
+prompt_tokens 2^63-1 with total_tokens 0 made the OpenAI parser sum past
+LLONG_MAX (undefined behaviour; under UBSan the worker aborted and the client
+lost the call). Counts are clamped to GW_USAGE_TOKENS_MAX (1e9): the call is
+answered, logged with the clamped count and charged within the budget, in the
+plain and the streamed path alike."""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SANITIZER_RE, Gateway, case, main, wait_for  # noqa: E402
+from relayfix import (add_channel, add_token, chat, openai_mock, rcli, root_pat,  # noqa: E402
+                      set_option, sql, wait_routable)
+
+CLAMP = 1_000_000_000
+BUDGET = 5_000_000
+
+
+def token_left(g, tid):
+    uid = sql(g, "SELECT user_id FROM tokens WHERE id = ?", tid)[0][0]  # a token lives in its user's shard
+    return int(rcli(g, "HGET", f"tf:{{s{uid % 16}}}:t:{tid}", "remain_quota") or -1)
+
+
+@case
+def absurd_upstream_usage_is_clamped_logged_and_charged_within_budget():
+    port, stop = openai_mock.start(keys=["k"])
+    g = Gateway(workers=1).start()
+    try:
+        pid = g.stats()["pid"]
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({"huge-model": 1}))
+        add_channel(g, pat, "huge", f"http://127.0.0.1:{port}", "k", "huge-model",
+                    extra={"model_mapping": json.dumps({"huge-model": "huge-model@usage-huge"})})
+        for stream in (False, True):
+            name = "t-huge-%d" % stream
+            tid, key = add_token(g, pat, name, remain_quota=BUDGET)
+            wait_routable(g, key, "huge-model")
+            body = {"model": "huge-model", "messages": [{"role": "user", "content": "hi"}]}
+            if stream:
+                body.update(stream=True, stream_options={"include_usage": True})
+            st, _, b = chat(g, key, body)
+            assert st == 200, (st, b[:300])
+            if stream:
+                assert b.rstrip().endswith(b"data: [DONE]"), b[-200:]
+            else:
+                # the client sees the upstream's body as it came
+                assert json.loads(b)["usage"]["prompt_tokens"] == 2**63 - 1
+            # logged with the clamped count, charged the whole budget and no more
+            def row():
+                r = sql(g, "SELECT prompt_tokens, completion_tokens, quota, other FROM logs "
+                           "WHERE type = 2 AND token_name = ?", name)
+                return r[0] if r else None
+            r = wait_for(row, 15, 0.1, what="the log row")
+            assert r[0] == CLAMP and 0 < r[1] < 100, r
+            assert r[2] == BUDGET, r
+            assert json.loads(r[3]) is not None
+            assert token_left(g, tid) == 0, token_left(g, tid)
+        assert g.stats()["pid"] == pid, "the worker restarted"
+        log = g.read_log()
+        assert not SANITIZER_RE.search(log), log[-4000:]
+    finally:
+        g.stop()
+        stop()
+
+
+if __name__ == "__main__":
+    main()

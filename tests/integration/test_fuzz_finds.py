@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
-"""An upstream that reports absurd usage (found by tests/fuzz/fuzz_adapter.c):
-prompt_tokens 2^63-1 with total_tokens 0 made the OpenAI parser sum past
-LLONG_MAX (undefined behaviour; under UBSan the worker aborted and the client
-lost the call). Counts are clamped to GW_USAGE_TOKENS_MAX (1e9): the call is
-answered, logged with the clamped count and charged within the budget, in the
-plain and the streamed path alike."""
+"""End-to-end regressions for what the libFuzzer targets (tests/fuzz) found.
+
+1. An upstream that reports absurd usage (tests/fuzz/fuzz_adapter.c):
+   prompt_tokens 2^63-1 with total_tokens 0 made the OpenAI parser sum past
+   LLONG_MAX (undefined behaviour; under UBSan the worker aborted and the
+   client lost the call). Counts are clamped to GW_USAGE_TOKENS_MAX (1e9):
+   the call is answered, logged with the clamped count and charged within
+   the budget, in the plain and the streamed path alike.
+2. A malformed JSON body whose bad token holds raw non-UTF-8 bytes
+   (tests/fuzz/fuzz_relay_request.c): jansson quotes it in its message, which
+   went into the client's JSON error unchecked, so the error reply itself
+   could not be encoded. Now a clear 400 in the caller's format, on the
+   relay and on the management API."""
 import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SANITIZER_RE, Gateway, case, main, wait_for  # noqa: E402
+from harness import SANITIZER_RE, Gateway, case, main, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, chat, openai_mock, rcli, root_pat,  # noqa: E402
                       set_option, sql, wait_routable)
 
@@ -64,6 +71,38 @@ def absurd_upstream_usage_is_clamped_logged_and_charged_within_budget():
     finally:
         g.stop()
         stop()
+
+
+BAD_BODIES = [
+    b'{"\\u' + b"\xf4\x8f" * 40 + b"ru",
+    b'{"model": "gpt-4o", "messages": tru\xc3',
+    b'{"model": "\xff\xfe", ' + b"\xe6\x97" * 100,
+]
+
+
+@case
+def malformed_json_with_raw_bytes_gets_a_clear_400_in_the_callers_format():
+    g = Gateway(workers=1).start()
+    try:
+        pat = root_pat(g)
+        _, key = add_token(g, pat, "t-bad")
+        for body in BAD_BODIES:
+            st, h, b = request("POST", g.port, "/v1/chat/completions", body=body,
+                               headers={"Authorization": "Bearer " + key,
+                                        "Content-Type": "application/json"})
+            assert st == 400, (st, b[:300])
+            err = json.loads(b)["error"]
+            assert err["type"] == "invalid_request_error", err
+            assert err["message"].startswith("invalid JSON body: invalid JSON at line 1"), err
+            st, h, b = request("POST", g.port, "/api/token/", body=body,
+                               headers={"Authorization": "Bearer " + pat,
+                                        "Content-Type": "application/json"})
+            j = json.loads(b)
+            assert j["success"] is False and j["message"].startswith("invalid JSON body:"), (st, j)
+        log = g.read_log()
+        assert not SANITIZER_RE.search(log), log[-4000:]
+    finally:
+        g.stop()
 
 
 if __name__ == "__main__":

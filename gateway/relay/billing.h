@@ -39,6 +39,11 @@ typedef struct gw_ratios gw_ratios;
 typedef const char *(*gw_option_get_cb)(const char *key, void *data);
 int gw_ratios_build(gw_option_get_cb get, void *data, gw_ratios **out, char *err, size_t errlen);
 void gw_ratios_free(gw_ratios *r);
+/* Checks one price-table option's text exactly as gw_ratios_build reads it
+ * (ModelRatio ... GroupRatio, GroupGroupRatio): the option API validates
+ * with it, so that a value it accepts is never one the workers refuse.
+ * GW_OK, GW_EINVAL with the reason in err, GW_ENOTFOUND for any other key. */
+int gw_ratios_check(const char *option_key, const char *text, char *err, size_t errlen);
 
 /* The built-in table that stands for option_key (one of the option names
  * above, GroupGroupRatio excepted) while the option is unset, as compact

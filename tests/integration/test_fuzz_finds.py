@@ -11,7 +11,12 @@
    (tests/fuzz/fuzz_relay_request.c): jansson quotes it in its message, which
    went into the client's JSON error unchecked, so the error reply itself
    could not be encoded. Now a clear 400 in the caller's format, on the
-   relay and on the management API."""
+   relay and on the management API.
+3. A price table the option API accepted but billing refuses
+   (tests/fuzz/fuzz_api_json.c): duplicate keys, or a ratio above 1e9. The
+   API said success and showed the new value while every worker logged
+   "ratio options invalid" and kept charging the old prices. Now the PUT
+   is refused with the reason and the stored value and the charge agree."""
 import json
 import os
 import sys
@@ -19,8 +24,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SANITIZER_RE, Gateway, case, main, request, wait_for  # noqa: E402
-from relayfix import (add_channel, add_token, chat, openai_mock, rcli, root_pat,  # noqa: E402
-                      set_option, sql, wait_routable)
+from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
+                      set_option, sql, user_quota, wait_routable)
 
 CLAMP = 1_000_000_000
 BUDGET = 5_000_000
@@ -103,6 +108,37 @@ def malformed_json_with_raw_bytes_gets_a_clear_400_in_the_callers_format():
         assert not SANITIZER_RE.search(log), log[-4000:]
     finally:
         g.stop()
+
+
+@case
+def a_price_table_billing_would_refuse_is_refused_by_the_option_api():
+    port, stop = openai_mock.start(keys=["k"])
+    g = Gateway(workers=2).start()
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({"priced": 1}))
+        add_channel(g, pat, "p", f"http://127.0.0.1:{port}", "k", "priced")
+        tid, key = add_token(g, pat, "t-priced", remain_quota=BUDGET)
+        wait_routable(g, key, "priced")
+        for bad in ('{"priced": 3, "priced": 3}', {"priced": 2e9}):
+            st, j = api(g, "PUT", "/api/option/", token=pat, body={"key": "ModelRatio", "value": bad})
+            assert j["success"] is False and "ModelRatio" in j["message"], (bad, j)
+        st, j = api(g, "GET", "/api/option/", token=pat)
+        shown = [o["value"] for o in j["data"] if o["key"] == "ModelRatio"]
+        assert json.loads(shown[0]) == {"priced": 1}, shown
+        time.sleep(0.6)  # a reload would have reached the workers by now
+        uid = sql(g, "SELECT user_id FROM tokens WHERE id = ?", tid)[0][0]
+        q0 = user_quota(g, uid)
+        st, _, b = chat(g, key, {"model": "priced", "messages": [{"role": "user", "content": "hi"}]})
+        assert st == 200, b
+        u = json.loads(b)["usage"]
+        # ratio 1, completion ratio 1 (unknown model): the price the API shows
+        assert user_quota(g, uid) == q0 - (u["prompt_tokens"] + u["completion_tokens"])
+        log = g.read_log()
+        assert "ratio options invalid" not in log, log[-3000:]
+    finally:
+        g.stop()
+        stop()
 
 
 if __name__ == "__main__":

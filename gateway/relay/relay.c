@@ -168,7 +168,8 @@ void gw__relay_route(struct rcall *c)
     if (!ch) {
         char msg[300];
         if (c->last_error[0]) { /* every channel failed: the last upstream error */
-            gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
+            gw__relay_upstream_gave_up(c); /* and nothing was delivered */
+            return;
         } else {
             snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
                      c->model, c->group);
@@ -313,12 +314,27 @@ static void authorize(struct rcall *c)
     }
     long long pre_min = gw_options_int(c->w, "PreConsumedQuota", 500);
     c->reserved = gw_billing_reserve(&c->price, c->prompt_est, c->max_tokens, pre_min);
+    if (c->reserved > GW_LEDGER_QUOTA_MAX) {
+        /* More than any budget can hold (authorize.lua's bound): say why,
+         * rather than let the script refuse the argument as an outage. */
+        if (c->max_tokens > 0)
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                           "max_tokens too large for the remaining quota: the call would reserve "
+                           "more quota than any budget can hold; lower max_tokens");
+        else
+            gw__relay_fail(c, 503, "new_api_error", "model_price_error",
+                           "the model's price is too large: one call would reserve more quota "
+                           "than any budget can hold");
+        gw__relay_free(c);
+        return;
+    }
+    long long est = c->prompt_est + c->max_tokens;
     struct gw_auth_req a = {
         .uid = c->key.uid,
         .tid = c->key.tid,
         .model = c->model,
         .amount = c->reserved,
-        .est_tokens = c->prompt_est + c->max_tokens,
+        .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
         .now_ms = gw__now_ms_wall(),
     };

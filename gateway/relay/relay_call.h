@@ -82,6 +82,9 @@ void gw__relay_free(struct rcall *c);
 void gw__relay_settle(struct rcall *c);
 void gw__relay_route(struct rcall *c);
 int gw__relay_start_upstream(struct rcall *c);
+/* Every try failed before any output: answers the last upstream error and
+ * settles with actual 0 (the reservation goes back). */
+void gw__relay_upstream_gave_up(struct rcall *c);
 /* The authorize reply came back OK after a speculative start: deliver what
  * was held (relay_io.c). */
 void gw__relay_spec_release(struct rcall *c);

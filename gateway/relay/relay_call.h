@@ -68,6 +68,8 @@ struct rcall {
     int failed_before_output;   /* nothing billable was delivered */
     int cut;                    /* budget ran out mid-stream */
     int extending;
+    int spent;                  /* the budget can grow no more: cut before the
+                                   delivered cost passes the reservation */
     uint64_t t0_us, t_first_us;
 
     /* SETTLE */

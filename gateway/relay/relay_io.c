@@ -157,16 +157,36 @@ static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
         stream_begin(c); /* else gw__relay_spec_release() begins it */
 }
 
+static void budget_cut(struct rcall *c);
+
+/* What the stream has cost so far, as settle will count it without upstream
+ * usage; -1 when the price does not grow with the stream. */
+static long long running_cost(const struct rcall *c, size_t delta_chars)
+{
+    if (c->price.use_price || c->price.free)
+        return -1;
+    struct gw_usage u = {.prompt = c->prompt_est, .completion = (long long)(delta_chars + 3) / 4};
+    return gw_billing_quota(&c->price, &u);
+}
+
 static int forward_event(const struct gw_sse_event *ev, void *data)
 {
     struct rcall *c = data;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
+    size_t before = c->delta_chars;
     enum gw_stream_action act =
         ct->adapter->stream_event(ev, c->client_usage, &c->usage, &c->delta_chars);
     if (!c->t_first_us)
         c->t_first_us = gw__now_us();
     if (act == GW_STREAM_DROP)
         return 0;
+    if (c->spent && c->delta_chars != before && running_cost(c, c->delta_chars) > c->reserved) {
+        /* The budget is spent: this event is not delivered, so the charge
+         * (settle) is exactly what was. */
+        c->delta_chars = before;
+        budget_cut(c);
+        return GW_ECLOSED;
+    }
     char name[64]; /* on the stack: memory per stream stays flat */
     if (ev->event.len >= sizeof name)
         return GW_EINVAL;
@@ -193,28 +213,40 @@ static void extended(const struct gw_extend_result *res, void *data)
     struct rcall *c = data;
     c->extending = 0;
     if (res->status == GW_OK && res->ok) {
-        c->reserved = res->amount;
+        c->reserved = res->amount; /* doubled, or grown by what was left */
         c->deadline_ms = res->deadline_ms;
+    } else if (res->status == GW_OK && res->reason != GW_REFUSE_RES_NOT_FOUND) {
+        /* Nothing left to grow by: the stream goes on until the delivered
+         * cost reaches the reservation (forward_event cuts it there). */
+        c->spent = 1;
+        if (!c->cut && gw_req_alive(c->r) && !c->settling &&
+            running_cost(c, c->delta_chars) > c->reserved)
+            budget_cut(c); /* delivered past it while we asked: the transfer ends now */
     } else if (res->status == GW_OK && !c->cut && gw_req_alive(c->r) && !c->settling) {
-        budget_cut(c); /* refused: the transfer ends at its next data callback */
+        budget_cut(c); /* reaped: the transfer ends at its next data callback */
     } /* a Redis hiccup: try again at the next event */
     gw_req_unref(c->r);
 }
 
 /* Mid-stream budget: extend the reservation before the running cost passes
- * it; and renew its deadline while the stream is alive, so that only a dead
- * worker's reservations are reaped. */
+ * it (doubling it, or by what the budget still holds); and renew its deadline
+ * while the stream is alive, so that only a dead worker's reservations are
+ * reaped. */
 static void check_budget(struct rcall *c)
 {
     long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw__now_ms_wall();
     long long extra = 0;
     if (c->extending || c->cut)
         return;
-    if (!c->price.use_price && !c->price.free) {
-        struct gw_usage u = {.prompt = c->prompt_est,
-                             .completion = (long long)(c->delta_chars + 3) / 4};
-        if (gw_billing_quota(&c->price, &u) * 5 >= c->reserved * 4) /* 80% used */
-            extra = c->reserved;
+    long long cost = running_cost(c, c->delta_chars);
+    if (!c->spent && cost >= 0 && cost * 5 >= c->reserved * 4) { /* 80% used */
+        extra = c->reserved > 0 ? c->reserved : 1;
+        if (extra > GW_LEDGER_QUOTA_MAX - c->reserved)
+            extra = GW_LEDGER_QUOTA_MAX - c->reserved; /* extend.lua's bound */
+        if (extra <= 0) {
+            extra = 0;
+            c->spent = 1; /* no budget holds more */
+        }
     }
     if (!extra && now < c->deadline_ms - ttl / 2)
         return;

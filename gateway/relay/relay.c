@@ -35,8 +35,8 @@ void gw__relay_fail(struct rcall *c, int status, const char *type, const char *c
         return;
     char full[600];
     snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
-    json_t *j = json_pack("{s:{s:s, s:s, s:s, s:s*}}", "error", "message", full, "type", type,
-                          "param", "", "code", code);
+    json_t *j = json_pack("{s:{s:o, s:s, s:s, s:s*}}", "error", "message", gw_json_text(full),
+                          "type", type, "param", "", "code", code);
     if (status == 429 && c->retry_after_s > 0)
         gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", c->retry_after_s));
     gw_resp_json(r, status, j);
@@ -171,8 +171,9 @@ void gw__relay_route(struct rcall *c)
             gw__relay_upstream_gave_up(c); /* and nothing was delivered */
             return;
         } else {
-            snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
-                     c->model, c->group);
+            snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                     (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                     (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
             gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
         }
         gw__relay_settle(c);
@@ -288,8 +289,9 @@ static void authorize(struct rcall *c)
     gw__relay_route_unref(ref);
     if (!routable) {
         char msg[300];
-        snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
-                 c->model, c->group);
+        snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                 (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
         gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
         gw__relay_free(c);
         return;
@@ -299,8 +301,8 @@ static void authorize(struct rcall *c)
         gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=
             GW_OK) {
         char msg[300];
-        snprintf(msg, sizeof msg, "model %.150s has no price or ratio configured (倍率或价格未配置)",
-                 c->model);
+        snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);
         gw__relay_fail(c, 503, "new_api_error", "model_price_error", msg);
         gw__relay_free(c);
         return;

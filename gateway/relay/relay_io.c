@@ -363,6 +363,7 @@ static void finish(struct rcall *c, int result, const char *errmsg)
         if (ct->adapter->parse_error(c->up_body.base ? c->up_body.base : "", c->up_body.len, msg,
                                      sizeof msg, code, sizeof code) != GW_OK || !msg[0])
             snprintf(msg, sizeof msg, "upstream answered HTTP %d", c->up_status);
+        gw_str_utf8_fix(msg); /* the upstream's text, maybe cut or not UTF-8 */
         upstream_failed(c, c->up_status, msg, code[0] ? code : "upstream_error");
         return;
     }
@@ -610,7 +611,7 @@ void gw_relay_moderations(gw_req *r) { relay_entry(r, GW_RELAY_MODERATIONS); }
 void gw_relay_not_implemented(gw_req *r)
 {
     char msg[300];
-    snprintf(msg, sizeof msg, "%s %.200s is not implemented by this gateway yet", r->method_name,
-             r->path);
+    snprintf(msg, sizeof msg, "%s %.*s is not implemented by this gateway yet", r->method_name,
+             (int)gw_str_utf8_cut(gw_str_c(r->path), 200), r->path);
     gw_resp_openai_error(r, 501, "not_implemented", msg);
 }

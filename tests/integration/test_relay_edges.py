@@ -15,6 +15,8 @@ from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root
 from relayfix import set_option as _set_option  # noqa: E402
 
 S = {}
+# quota = prompt + completion for these models; "dear" costs 1e9 per token.
+RATIOS = {"edge": 1, "long": 1, "dear": 1e9, "bad": 1, "utf0": 1, "utf1": 1, "utf2": 1}
 
 
 def set_option(g, pat, key, value):
@@ -30,8 +32,7 @@ def setup():
     port, stop = openai_mock.start(keys=["k-good"])
     g = Gateway(workers=2).start()
     pat = root_pat(g)
-    # quota = prompt + completion for these models; "dear" costs 1e9 per token.
-    set_option(g, pat, "ModelRatio", json.dumps({"edge": 1, "long": 1, "dear": 1e9, "bad": 1}))
+    set_option(g, pat, "ModelRatio", json.dumps(RATIOS))
     S.update(g=g, pat=pat, port=port, stop=stop, base=f"http://127.0.0.1:{port}")
     S["uid"] = sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
     return S
@@ -142,8 +143,8 @@ def long_stream_token(s, name, pieces, remain):
     g, pat = s["g"], s["pat"]
     cid = add_channel(g, pat, name, s["base"], "k-good", name,
                       extra={"model_mapping": json.dumps({name: f"long@long-{pieces}"})})
-    set_option(g, pat, "ModelRatio", json.dumps({"edge": 1, "long": 1, "dear": 1e9, "bad": 1,
-                                                 name: 1}))
+    RATIOS[name] = 1
+    set_option(g, pat, "ModelRatio", json.dumps(RATIOS))
     tid, key = add_token(g, pat, "t-" + name, remain_quota=remain)
     wait_routable(g, key, name)
     return cid, tid, key
@@ -196,6 +197,42 @@ def a_spent_budget_cuts_the_stream_at_its_end_and_bills_exactly_what_was_deliver
     assert 9_990 <= row[0] <= 10_000, row
     assert "shortfall" not in row[5], row
     api(g, "DELETE", f"/api/channel/{cid}", token=s["pat"])
+
+
+@case
+def error_messages_are_cut_on_utf8_character_boundaries():
+    # A message cut inside a character is not UTF-8; jansson refuses it, and
+    # the reply became 500 "response encoding failed".
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    tid, key = add_token(g, pat, "t-utf8", remain_quota=100_000)
+    # The gateway's own message: "no available channel for model %.150s ...",
+    # with an "é" on bytes 150-151 of the model name.
+    model = "m" * 149 + "\u00e9x"
+    st, h, b = chat(g, key, {"model": model, "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 503, (st, b)
+    e = error_of(b)
+    assert e["code"] == "model_not_found" and "m" * 149 + " under group" in e["message"], e
+    # The upstream's message, cut to the gateway's buffer: 400 three-byte
+    # "\u20ac" after 0, 1 or 2 ASCII bytes, so wherever the cut falls, it
+    # falls inside a character for two of the three.
+    cids = []
+    for n in range(3):
+        cids.append(add_channel(g, pat, f"utf{n}", s["base"], "k-good", f"utf{n}",
+                                extra={"model_mapping": json.dumps({f"utf{n}": f"edge@utf8err-{n}"})}))
+    wait_routable(g, key, "utf2")
+    time.sleep(0.6)
+    for n in range(3):
+        st, h, b = chat(g, key, {"model": f"utf{n}", "messages": [{"role": "user", "content": "hi"}]})
+        assert st == 503, (n, st, b)
+        msg = error_of(b)["message"]
+        text = msg[:msg.index(" (request id: ")]
+        assert text.startswith("x" * n) and set(text[n:]) == {"\u20ac"}, (n, msg)
+        assert 90 <= len(text) - n < 400, (n, len(text))
+    wait_for(lambda: settled(s, tid), 15, 0.1, what="settlement")
+    assert rcli(g, "HGET", token_key(s, tid), "remain_quota") == "100000"
+    for cid in cids:
+        api(g, "DELETE", f"/api/channel/{cid}", token=pat)
 
 
 @case

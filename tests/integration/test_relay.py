@@ -444,13 +444,25 @@ def keepalive_chat(conn, key, body):
 
 @case
 def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
-    # SPECULATIVE_AUTH (default on): once a key's last authorize in a worker
-    # left ample budget, its next call starts upstream while authorize runs.
+    # SPECULATIVE_AUTH (opt-in, default off: a refused call has already
+    # reached the upstream): once a key's last authorize in a worker left
+    # ample budget, its next call starts upstream while authorize runs.
     # Redis is kept busy so the order is forced: the upstream sees the call
     # first, and nothing reaches the client before authorize answers.
-    import http.client
     s = setup()
-    g, pat = s["g"], s["pat"]
+    g = Gateway(workers=1, env={"SPECULATIVE_AUTH": "true"}).start()
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1}))
+        set_option(g, pat, "CompletionRatio", json.dumps({MODEL: 2}))
+        add_channel(g, pat, "spec-main", s["base"], "k-good", MODEL)
+        speculate(g, pat)
+    finally:
+        g.stop()
+
+
+def speculate(g, pat):
+    import http.client
     uid = root_uid(g)
     tid, key = add_token(g, pat, "t-spec", remain_quota=5_000_000)
     wait_routable(g, key, MODEL)

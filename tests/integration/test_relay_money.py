@@ -292,6 +292,10 @@ def a_budget_for_100_calls_raced_by_500_across_two_replicas_reaches_the_upstream
                         "messages": [{"role": "user", "content": f"n {i}"}]}
                 try:
                     gate.wait()
+                    # Arrivals spread over 1.5 s, as clients do: later calls find
+                    # keys whose earlier authorize left ample budget (the case
+                    # in which SPECULATIVE_AUTH started calls early).
+                    time.sleep((i * 7919 % RACERS) * 1.5 / RACERS)
                     st, h, _ = request("POST", g.port, "/v1/chat/completions", body=body,
                                        headers={"Authorization": "Bearer " + key}, timeout=120)
                 except Exception as e:  # noqa: BLE001 - counted below

@@ -48,6 +48,8 @@ void gw__relay_fail(struct rcall *c, int status, const char *type, const char *c
 void gw__relay_free(struct rcall *c)
 {
     gw_req *r = c->r;
+    if (r->cb_data == c) /* the client may still leave later: never call into a freed call */
+        gw_req_set_callbacks(r, NULL, NULL, NULL);
     gw__relay_route_unref(c->route);
     gw_upstream_req_free(&c->ureq);
     gw_buf_free(&c->up_body);

@@ -240,6 +240,69 @@ def a_settle_that_cannot_reach_redis_is_retried_until_it_lands():
 
 
 @case
+def a_settle_during_a_redis_stall_lands_once_after_it():
+    # Redis stops answering (SIGSTOP) while a stream runs: the stream ends,
+    # its settle times out and is retried (with extend 0) until Redis is back;
+    # the call is then charged exactly once, with one log row.
+    import signal
+    from harness import descendants
+    port, stop = openai_mock.start(keys=["k-stall"])
+    g = Gateway(workers=1, env={"REDIS_TIMEOUT_MS": "300"}).start()
+    redis_pid = None
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({"slowm": 1}))
+        add_channel(g, pat, "slow", f"http://127.0.0.1:{port}", "k-stall", "slowm",
+                    extra={"model_mapping": json.dumps({"slowm": "slowm@delay-300"})})
+        tid, key = add_token(g, pat, "t-stall", remain_quota=1_000_000)
+        wait_routable(g, key, "slowm")
+        uid = sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
+        s = {"g": g, "uid": uid, "tid": tid}
+        q0, t0 = settled(s)
+        redis_pid = [p for p in descendants(g.proc.pid)
+                     if "redis-server" in open(f"/proc/{p}/cmdline").read()][0]
+        import socket
+        body = json.dumps({"model": "slowm", "stream": True,
+                           "stream_options": {"include_usage": True},
+                           "messages": [{"role": "user", "content": "one two three"}]}).encode()
+        sock = socket.create_connection(("127.0.0.1", g.port), timeout=30)
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                     key.encode() + b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        buf = b""
+        while b"data: " not in buf:
+            buf += sock.recv(65536)
+        os.kill(redis_pid, signal.SIGSTOP)  # the stream goes on; Redis is gone
+        while True:
+            more = sock.recv(65536)
+            if not more:
+                break
+            buf += more
+        sock.close()
+        assert b"data: [DONE]" in buf, buf[-300:]
+        time.sleep(1.5)  # settles time out (300 ms) and are retried meanwhile
+        os.kill(redis_pid, signal.SIGCONT)
+        redis_pid = None
+        text = buf.decode("utf-8", "replace")
+        usage = [json.loads(ln[6:])["usage"] for ln in text.split("\n")
+                 if ln.startswith("data: {") and json.loads(ln[6:]).get("usage")][0]
+        cost = usage["prompt_tokens"] + usage["completion_tokens"]
+        q1, t1 = settled(s)
+        assert (q0 - q1, t0 - t1) == (cost, cost), (q0 - q1, t0 - t1, cost)
+        rows = wait_for(lambda: sql(g, "SELECT quota FROM logs WHERE type = 2 AND token_id = ?",
+                                    tid), 20, 0.2, what="the log row")
+        time.sleep(0.5)
+        rows = sql(g, "SELECT quota FROM logs WHERE type = 2 AND token_id = ?", tid)
+        assert rows == [(cost,)], rows
+        assert "retrying" in g.read_log()
+    finally:
+        if redis_pid:
+            os.kill(redis_pid, signal.SIGCONT)
+        g.stop()
+        stop()
+
+
+@case
 def sql_agrees_with_redis_and_the_logs_after_all_of_it():
     s = setup()
     g, uid, tid = s["g"], s["uid"], s["tid"]

@@ -124,7 +124,7 @@ static long long num(const json_t *o, const char *k)
     if (json_is_integer(v))
         return json_integer_value(v) <= 0 ? 0 : json_integer_value(v) > TOKENS_CAP ? TOKENS_CAP
                                           : (long long)json_integer_value(v);
-    if (json_is_real(v) && json_real_value(v) > 0)
+    if (json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 9e18)
         return json_real_value(v) < (double)TOKENS_CAP ? (long long)json_real_value(v) : TOKENS_CAP;
     return 0;
 }

@@ -427,7 +427,7 @@ def block_redis(g, us):
     """Keeps the gateway's Redis busy (one Lua loop) for us microseconds."""
     t = threading.Thread(target=rcli, args=(g, "EVAL", BUSY_LUA, 0, str(us)))
     t.start()
-    time.sleep(0.05)
+    time.sleep(0.3)  # redis-cli has started its loop (spawning it can take a while here)
     return t
 
 
@@ -477,7 +477,7 @@ def speculate(g, pat):
         clear_mock()
         wait_for(lambda: consumed(g, tid) == calls, 10, what="the earlier log rows")
         q0 = user_quota(g, uid)
-        t = block_redis(g, 400_000)
+        t = block_redis(g, 1_200_000)
         out = {}
         c = threading.Thread(target=lambda: out.update(r=keepalive_chat(
             conn, key, dict(msg, stream=stream))))
@@ -503,7 +503,7 @@ def speculate(g, pat):
     try:
         clear_mock()
         q0 = user_quota(g, uid)
-        t = block_redis(g, 300_000)
+        t = block_redis(g, 1_000_000)
         st, b = keepalive_chat(conn, key, msg)
         t.join()
         assert st == 401 and json.loads(b)["error"]["code"] == "token_exhausted", (st, b)

@@ -31,53 +31,17 @@ void gw_json_init(void)
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Length of the well-formed UTF-8 sequence at s[0..n), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], cp;
-    size_t k;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 1, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        k = 2, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        k = 3, cp = c & 0x07;
-    else
-        return 0;
-    if (k >= n)
-        return 0;
-    for (size_t i = 1; i <= k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return k + 1;
-}
-
 /* The message goes into the client's JSON error and into one log line:
  * jansson quotes the offending input ("near '...'"), which may hold raw
  * bytes, control characters or a character cut by its 160-byte limit or by
- * errlen. Each byte of an invalid sequence becomes '?', each control
- * character a space. (Found by tests/fuzz/fuzz_relay_request.c.) */
+ * errlen. gw_str_utf8_fix makes it valid UTF-8; control characters become
+ * spaces. (Found by tests/fuzz/fuzz_relay_request.c.) */
 static void clean_text(char *s)
 {
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (k == 0) {
-            s[i++] = '?';
-            continue;
-        }
-        if (k == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f))
-            s[i] = ' ';
-        i += k;
-    }
+    gw_str_utf8_fix(s);
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -227,6 +191,20 @@ int gw_json_dump_buf(const json_t *json, gw_buf *out, size_t flags)
     if (out->base != NULL)
         out->base[old_len] = '\0';
     return ctx.rc != GW_OK ? ctx.rc : GW_EINVAL;
+}
+
+json_t *gw_json_text(const char *s)
+{
+    gw_json_init();
+    json_t *j = json_string(s ? s : "");
+    if (j || !s)
+        return j;
+    char *fixed = gw_str_dup(gw_str_c(s)); /* invalid UTF-8 (or OOM) */
+    if (!fixed)
+        return NULL;
+    j = json_string(gw_str_utf8_fix(fixed));
+    gw_free(fixed);
+    return j;
 }
 
 json_t *gw_json_strn(gw_str s)

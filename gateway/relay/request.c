@@ -33,9 +33,11 @@ int gw_relay_request_parse(enum gw_relay_mode mode, const char *content_type, co
     const json_t *model = json_object_get(out->body, "model");
     if (mode == GW_RELAY_MODERATIONS && !model)
         snprintf(out->model, sizeof out->model, "text-moderation-stable");
-    else if (!json_is_string(model) || !json_string_length(model) ||
-             json_string_length(model) >= sizeof out->model)
+    else if (!json_is_string(model) || !json_string_length(model))
         return refuse(out, msg, msglen, "field 'model' is required and must be a string");
+    else if (json_string_length(model) >= sizeof out->model)
+        /* Never cut: a cut name could be routed and billed as another model. */
+        return refuse(out, msg, msglen, "field 'model' is too long (at most 191 bytes)");
     else
         snprintf(out->model, sizeof out->model, "%s", json_string_value(model));
     const json_t *st = json_object_get(out->body, "stream");

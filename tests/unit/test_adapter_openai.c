@@ -165,16 +165,17 @@ static void malformed(void **state)
     assert_int_equal(gw_adapter_openai.parse_error("", 0, m, 0, c, 0), GW_EINVAL);
 }
 
-/* Found by tests/fuzz/fuzz_adapter.c: a usage with total_tokens 0 and
- * prompt + completion past LLONG_MAX was summed with signed overflow (UB,
- * a worker abort under UBSan). Counts are now clamped to
- * GW_USAGE_TOKENS_MAX, in the body and in stream chunks alike. */
+/* Found by tests/fuzz/fuzz_adapter.c (and fixed on main at the same time):
+ * a usage with total_tokens 0 and prompt + completion past LLONG_MAX was
+ * summed with signed overflow (UB, a worker abort under UBSan). Counts are
+ * clamped to 1e15, in the body and in stream chunks alike. */
+#define GW_USAGE_TOKENS_MAX 1000000000000000LL
 static void absurd_usage_is_clamped(void **state)
 {
     (void)state;
     static const char body[] = "{\"usage\":{\"prompt_tokens\":9223372036854775807,"
                                "\"completion_tokens\":1,\"total_tokens\":0,"
-                               "\"prompt_tokens_details\":{\"cached_tokens\":5e12}}}";
+                               "\"prompt_tokens_details\":{\"cached_tokens\":5e15}}}";
     struct gw_usage u;
     assert_int_equal(gw_adapter_openai.parse_response(body, sizeof body - 1, &u), GW_OK);
     assert_int_equal(u.present, 1);

@@ -74,7 +74,7 @@ struct gw_redis {
     int was_ready, freeing, open_handles;
     struct gw__redis_flusher flusher; /* its check and prepare handles */
     struct gw_redis_stats st;
-    char last_err[128];
+    char last_err[256]; /* a short "what" and hiredis' errstr[128] fit whole */
 };
 
 /* Handshake markers passed as privdata. */

@@ -114,13 +114,18 @@ static int openai_build(const struct gw_channel *ch, const char *base_url,
 
 /* ---- responses ---- */
 
+#define TOKENS_CAP 1000000000000000LL
+
+/* A token count from the upstream, 0..1e15 (settle.lua's range; sums of
+ * two cannot overflow). */
 static long long num(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
     if (json_is_integer(v))
-        return json_integer_value(v) > 0 ? (long long)json_integer_value(v) : 0;
+        return json_integer_value(v) <= 0 ? 0 : json_integer_value(v) > TOKENS_CAP ? TOKENS_CAP
+                                          : (long long)json_integer_value(v);
     if (json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 9e18)
-        return (long long)json_real_value(v);
+        return json_real_value(v) < (double)TOKENS_CAP ? (long long)json_real_value(v) : TOKENS_CAP;
     return 0;
 }
 

@@ -48,6 +48,8 @@ void gw__relay_fail(struct rcall *c, int status, const char *type, const char *c
 void gw__relay_free(struct rcall *c)
 {
     gw_req *r = c->r;
+    if (r->cb_data == c) /* the client may still leave later: never call into a freed call */
+        gw_req_set_callbacks(r, NULL, NULL, NULL);
     gw__relay_route_unref(c->route);
     gw_upstream_req_free(&c->ureq);
     gw_buf_free(&c->up_body);
@@ -55,78 +57,6 @@ void gw__relay_free(struct rcall *c)
     json_decref(c->body);
     gw_free(c);
     gw_req_unref(r);
-}
-
-/* ---- SETTLE ---------------------------------------------------------------------- */
-
-static void settled(const struct gw_settle_result *res, void *data)
-{
-    struct rcall *c = data;
-    if (res->status != GW_OK || !res->ok)
-        GW_ERROR("settle of reservation %lld failed: %s rid=%s", c->res_id,
-                 res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason),
-                 c->r->rid);
-    gw__relay_free(c);
-}
-
-/* Charges what the call used and writes its ledger entry; frees the call. */
-void gw__relay_settle(struct rcall *c)
-{
-    struct gw_usage u = c->usage;
-    if (c->auth == GW_AUTH_PENDING) { /* a speculative call: authorized() ends it */
-        c->settle_held = 1;
-        return;
-    }
-    if (c->settling)
-        return;
-    c->settling = 1;
-    if (!c->res_id) { /* nothing was reserved */
-        gw__relay_free(c);
-        return;
-    }
-    if (!u.present && (c->delta_chars || c->got_bytes)) {
-        /* No usage from the upstream: the reference's counting rules. */
-        u.prompt = c->prompt_est;
-        /* Only the count of delivered characters is kept, never the text
-         * (bounded memory): about 4 characters per token. */
-        u.completion = (long long)(c->delta_chars + 3) / 4;
-        u.total = u.prompt + u.completion;
-    }
-    long long actual = c->failed_before_output ? 0 : gw_billing_quota(&c->price, &u);
-    char other[512];
-    snprintf(other, sizeof other,
-             "{\"model_ratio\":%.6g,\"completion_ratio\":%.6g,\"group_ratio\":%.6g,"
-             "\"model_price\":%.6g,\"upstream_model_name\":\"%s\",\"is_model_mapped\":%s,"
-             "\"frt\":%lld,\"channels_tried\":%d,\"local_count_tokens\":%s}",
-             c->price.model_ratio, c->price.completion_ratio, c->price.group_ratio,
-             c->price.use_price ? c->price.model_price : -1.0, c->upstream_model,
-             strcmp(c->model, c->upstream_model) ? "true" : "false",
-             c->t_first_us ? (long long)(c->t_first_us - c->t0_us) / 1000 : -1LL, c->ntried,
-             u.present ? "false" : "true");
-    struct gw_settle_req s = {
-        .uid = c->key.uid,
-        .tid = c->key.tid,
-        .res_id = c->res_id,
-        .actual = actual,
-        .actual_tokens = u.prompt + u.completion,
-        .now_ms = gw__now_ms_wall(),
-        .cid = c->ch ? c->ch->id : 0,
-        .model = c->model,
-        .group = c->group,
-        .ip = c->ip,
-        .request_id = c->r->rid,
-        .content = c->content,
-        .other = other,
-        .prompt_tokens = u.prompt,
-        .completion_tokens = u.completion,
-        .use_time_s = (long long)((gw__now_us() - c->t0_us) / 1000000u),
-        .stream = c->stream,
-    };
-    if (gw_ledger_settle(c->w->redis, &s, settled, c) != GW_OK) {
-        GW_ERROR("settle not sent for reservation %lld rid=%s: the reaper will refund it",
-                 c->res_id, c->r->rid);
-        gw__relay_free(c);
-    }
 }
 
 /* ---- ROUTE + UPSTREAM -------------------------------------------------------------- */

@@ -470,11 +470,15 @@ int gw__relay_start_upstream(struct rcall *c)
         c->last_status = 503;
         return GW_ENOTFOUND;
     }
-    if (gw_model_map(c->ch->model_mapping, c->model, c->upstream_model,
-                     sizeof c->upstream_model) != GW_OK) {
-        snprintf(c->last_error, sizeof c->last_error, "model_mapping of channel %lld has a cycle",
+    int mrc = gw_model_map(c->ch->model_mapping, c->model, c->upstream_model,
+                           sizeof c->upstream_model);
+    if (mrc != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error,
+                 mrc == GW_ETOOBIG ? "model_mapping of channel %lld maps to a name over 191 bytes"
+                                   : "model_mapping of channel %lld has a cycle",
                  c->ch->id);
-        snprintf(c->last_code, sizeof c->last_code, "model_mapping_contains_cycle");
+        snprintf(c->last_code, sizeof c->last_code,
+                 mrc == GW_ETOOBIG ? "model_mapping_invalid" : "model_mapping_contains_cycle");
         c->last_status = 500;
         return GW_EINVAL;
     }
@@ -570,16 +574,22 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     const json_t *model = json_object_get(c->body, "model");
     if (mode == GW_RELAY_MODERATIONS && !model)
         snprintf(c->model, sizeof c->model, "text-moderation-stable");
-    else if (!json_is_string(model) || !json_string_length(model) ||
-             json_string_length(model) >= sizeof c->model) {
+    else if (!json_is_string(model) || !json_string_length(model)) {
         gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
                        "field 'model' is required and must be a string");
+        gw__relay_free(c);
+        return;
+    } else if (json_string_length(model) >= sizeof c->model) {
+        /* Never cut: a cut name could be routed and billed as another model. */
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'model' is too long (at most 191 bytes)");
         gw__relay_free(c);
         return;
     } else {
         snprintf(c->model, sizeof c->model, "%s", json_string_value(model));
     }
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
+    gw__relay_settle_hooks(c);
     const json_t *st = json_object_get(c->body, "stream");
     if (st && !json_is_boolean(st)) {
         gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",

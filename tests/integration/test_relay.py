@@ -428,7 +428,7 @@ def block_redis(g, us):
     """Keeps the gateway's Redis busy (one Lua loop) for us microseconds."""
     t = threading.Thread(target=rcli, args=(g, "EVAL", BUSY_LUA, 0, str(us)))
     t.start()
-    time.sleep(0.05)
+    time.sleep(0.3)  # redis-cli has started its loop (spawning it can take a while here)
     return t
 
 
@@ -445,13 +445,25 @@ def keepalive_chat(conn, key, body):
 
 @case
 def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
-    # SPECULATIVE_AUTH (default on): once a key's last authorize in a worker
-    # left ample budget, its next call starts upstream while authorize runs.
+    # SPECULATIVE_AUTH (opt-in, default off: a refused call has already
+    # reached the upstream): once a key's last authorize in a worker left
+    # ample budget, its next call starts upstream while authorize runs.
     # Redis is kept busy so the order is forced: the upstream sees the call
     # first, and nothing reaches the client before authorize answers.
-    import http.client
     s = setup()
-    g, pat = s["g"], s["pat"]
+    g = Gateway(workers=1, env={"SPECULATIVE_AUTH": "true"}).start()
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1}))
+        set_option(g, pat, "CompletionRatio", json.dumps({MODEL: 2}))
+        add_channel(g, pat, "spec-main", s["base"], "k-good", MODEL)
+        speculate(g, pat)
+    finally:
+        g.stop()
+
+
+def speculate(g, pat):
+    import http.client
     uid = root_uid(g)
     tid, key = add_token(g, pat, "t-spec", remain_quota=5_000_000)
     wait_routable(g, key, MODEL)
@@ -466,7 +478,7 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
         clear_mock()
         wait_for(lambda: consumed(g, tid) == calls, 10, what="the earlier log rows")
         q0 = user_quota(g, uid)
-        t = block_redis(g, 400_000)
+        t = block_redis(g, 1_200_000)
         out = {}
         c = threading.Thread(target=lambda: out.update(r=keepalive_chat(
             conn, key, dict(msg, stream=stream))))
@@ -492,7 +504,7 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
     try:
         clear_mock()
         q0 = user_quota(g, uid)
-        t = block_redis(g, 300_000)
+        t = block_redis(g, 1_000_000)
         st, b = keepalive_chat(conn, key, msg)
         t.join()
         assert st == 401 and json.loads(b)["error"]["code"] == "token_exhausted", (st, b)

@@ -289,6 +289,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- endpoints ----
     def usage(self, prompt, completion, b):
+        if b.has("huge-usage"):  # a provider reporting absurd counts
+            prompt = completion = 10 ** 18
         cached = prompt // 2 if b.has("cached") else 0
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion,

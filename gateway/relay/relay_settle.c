@@ -169,7 +169,7 @@ static void send_settle(struct rcall *c)
         .group = group,
         .ip = ip,
         .request_id = rid,
-        .content = "",
+        .content = c->content ? c->content : "", /* a fixed note from relay_io.c, or "" */
         .other = bad_other ? bad_other : other ? other : "",
         .prompt_tokens = c->settle_pt,
         .completion_tokens = c->settle_ct,

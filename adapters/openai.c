@@ -246,8 +246,8 @@ static void copy(char *dst, size_t cap, const char *src, size_t len)
 {
     if (cap == 0)
         return;
-    if (len >= cap)
-        len = cap - 1;
+    if (len >= cap) /* on a character boundary: the text goes into JSON */
+        len = gw_str_utf8_cut((gw_str){src, len}, cap - 1);
     for (size_t i = 0; i < len; i++)   /* one line in logs */
         dst[i] = (src[i] == '\n' || src[i] == '\r' || src[i] == '\0') ? ' ' : src[i];
     dst[len] = '\0';

@@ -35,8 +35,8 @@ void gw__relay_fail(struct rcall *c, int status, const char *type, const char *c
         return;
     char full[600];
     snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
-    json_t *j = json_pack("{s:{s:s, s:s, s:s, s:s*}}", "error", "message", full, "type", type,
-                          "param", "", "code", code);
+    json_t *j = json_pack("{s:{s:o, s:s, s:s, s:s*}}", "error", "message", gw_json_text(full),
+                          "type", type, "param", "", "code", code);
     if (status == 429 && c->retry_after_s > 0)
         gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", c->retry_after_s));
     gw_resp_json(r, status, j);
@@ -98,10 +98,12 @@ void gw__relay_route(struct rcall *c)
     if (!ch) {
         char msg[300];
         if (c->last_error[0]) { /* every channel failed: the last upstream error */
-            gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
+            gw__relay_upstream_gave_up(c); /* and nothing was delivered */
+            return;
         } else {
-            snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
-                     c->model, c->group);
+            snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                     (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                     (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
             gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
         }
         gw__relay_settle(c);
@@ -217,8 +219,9 @@ static void authorize(struct rcall *c)
     gw__relay_route_unref(ref);
     if (!routable) {
         char msg[300];
-        snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
-                 c->model, c->group);
+        snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                 (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
         gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
         gw__relay_free(c);
         return;
@@ -228,8 +231,8 @@ static void authorize(struct rcall *c)
         gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=
             GW_OK) {
         char msg[300];
-        snprintf(msg, sizeof msg, "model %.150s has no price or ratio configured (倍率或价格未配置)",
-                 c->model);
+        snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);
         gw__relay_fail(c, 503, "new_api_error", "model_price_error", msg);
         gw__relay_free(c);
         return;
@@ -243,12 +246,27 @@ static void authorize(struct rcall *c)
     }
     long long pre_min = gw_options_int(c->w, "PreConsumedQuota", 500);
     c->reserved = gw_billing_reserve(&c->price, c->prompt_est, c->max_tokens, pre_min);
+    if (c->reserved > GW_LEDGER_QUOTA_MAX) {
+        /* More than any budget can hold (authorize.lua's bound): say why,
+         * rather than let the script refuse the argument as an outage. */
+        if (c->max_tokens > 0)
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                           "max_tokens too large for the remaining quota: the call would reserve "
+                           "more quota than any budget can hold; lower max_tokens");
+        else
+            gw__relay_fail(c, 503, "new_api_error", "model_price_error",
+                           "the model's price is too large: one call would reserve more quota "
+                           "than any budget can hold");
+        gw__relay_free(c);
+        return;
+    }
+    long long est = c->prompt_est + c->max_tokens;
     struct gw_auth_req a = {
         .uid = c->key.uid,
         .tid = c->key.tid,
         .model = c->model,
         .amount = c->reserved,
-        .est_tokens = c->prompt_est + c->max_tokens,
+        .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
         .now_ms = gw__now_ms_wall(),
     };

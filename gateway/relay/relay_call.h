@@ -68,6 +68,8 @@ struct rcall {
     int failed_before_output;   /* nothing billable was delivered */
     int cut;                    /* budget ran out mid-stream */
     int extending;
+    int spent;                  /* the budget can grow no more: cut before the
+                                   delivered cost passes the reservation */
     uint64_t t0_us, t_first_us;
 
     /* SETTLE (relay_settle.c) */
@@ -96,6 +98,9 @@ void gw__relay_settle(struct rcall *c);
 void gw__relay_settle_hooks(struct rcall *c);
 void gw__relay_route(struct rcall *c);
 int gw__relay_start_upstream(struct rcall *c);
+/* Every try failed before any output: answers the last upstream error and
+ * settles with actual 0 (the reservation goes back). */
+void gw__relay_upstream_gave_up(struct rcall *c);
 /* The authorize reply came back OK after a speculative start: deliver what
  * was held (relay_io.c). */
 void gw__relay_spec_release(struct rcall *c);

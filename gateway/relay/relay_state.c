@@ -170,7 +170,10 @@ static void load_run(uv_work_t *wk)
 static void load_done(uv_work_t *wk, int status)
 {
     struct load_job *j = wk->data;
-    j->w->relay->reloading = 0;
+    /* The worker frees its relay state only once the loop has drained (so
+     * after this callback), but check before the first use, not after it. */
+    if (j->w->relay)
+        j->w->relay->reloading = 0;
     if (j->rc == GW_OK && j->table && j->w->relay)
         swap_table(j->w, j->table);
     else {

@@ -91,6 +91,18 @@ int gw_key_token_lookup(char *out, size_t cap, const char *sha256hex)
     return fmt(out, cap, "tf:tk:%s", sha256hex);
 }
 
+int gw_key_settings_version(char *out, size_t cap, const char *token_sv, size_t tlen,
+                            const char *user_sv, size_t ulen)
+{
+    if (tlen + 1 + ulen >= cap || cap > GW_KEY_VER_MAX)
+        return GW_ETOOBIG;
+    memcpy(out, token_sv, tlen);
+    out[tlen] = '|';
+    memcpy(out + tlen + 1, user_sv, ulen);
+    out[tlen + 1 + ulen] = '\0';
+    return GW_OK;
+}
+
 int gw_key_ratelimit(char *out, size_t cap, const char *scope, const char *id)
 {
     if (scope == NULL || id == NULL || scope[0] == '\0' || id[0] == '\0')
@@ -114,6 +126,7 @@ static const char *const reasons[] = {
     [GW_REFUSE_RATE_LIMITED] = "rate_limited",
     [GW_REFUSE_CONCURRENCY] = "concurrency_limited",
     [GW_REFUSE_RES_NOT_FOUND] = "reservation_not_found",
+    [GW_REFUSE_SETTINGS_CHANGED] = "settings_changed",
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])
 
@@ -440,6 +453,8 @@ int gw_ledger_authorize(gw_redis *r, const struct gw_auth_req *req, gw_auth_cb c
     push_num(&a, req->est_tokens);
     push_num(&a, req->ttl_ms);
     push_num(&a, req->now_ms);
+    if (req->settings_ver && *req->settings_ver)
+        push(&a, req->settings_ver);
     return run(r, "authorize", 9, &a, K_AUTH, u, data);
 }
 

@@ -53,6 +53,15 @@ int gw_key_token_lookup(char *out, size_t cap, const char *sha256hex);
 /* tf:rl:<scope>:<id>, e.g. scope "ip:GA" and id "1.2.3.4" */
 int gw_key_ratelimit(char *out, size_t cap, const char *scope, const char *id);
 
+/* Settings version of a token key: the token hash's "sv" field, "|", the
+ * user hash's "sv" field (each "" when absent). Every write of either
+ * mirror (persist/redis_rows.c) stores a fresh sv, so a worker's cached
+ * groups, IP list, model limits and role are known current when equal.
+ * GW_ETOOBIG when it does not fit GW_KEY_VER_MAX. */
+#define GW_KEY_VER_MAX 100
+int gw_key_settings_version(char *out, size_t cap, const char *token_sv, size_t tlen,
+                            const char *user_sv, size_t ulen);
+
 /* ---- Refusals ------------------------------------------------------------- */
 
 enum gw_ledger_reason {
@@ -69,6 +78,8 @@ enum gw_ledger_reason {
     GW_REFUSE_RATE_LIMITED,      /* "rate_limited" (+ retry_after_ms, limit) */
     GW_REFUSE_CONCURRENCY,       /* "concurrency_limited" (+ limit) */
     GW_REFUSE_RES_NOT_FOUND,     /* "reservation_not_found" */
+    GW_REFUSE_SETTINGS_CHANGED,  /* "settings_changed": the caller's copy of the token's
+                                    and user's settings is stale (nothing reserved) */
 };
 
 /* The script's string for a reason ("token_expired"); "ok" for GW_LEDGER_OK. */
@@ -83,6 +94,10 @@ struct gw_auth_req {
     long long est_tokens; /* counted in the tpm windows */
     long long ttl_ms;     /* reservation lifetime; the reaper refunds after it */
     long long now_ms;
+    /* The settings version the caller's cached token/user fields were read
+     * with (gw_key_settings_version); NULL or "" = don't check. Another live
+     * version refuses with GW_REFUSE_SETTINGS_CHANGED. */
+    const char *settings_ver;
 };
 
 struct gw_auth_result {

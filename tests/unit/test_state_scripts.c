@@ -595,10 +595,55 @@ static void test_authorize_bad_args(void **state)
     /* Wrong KEYS or ARGV counts. */
     const char *few[] = {K_U, "23"};
     expect_error(script("authorize", 1, 2, few), "ERR_BAD_ARG keys");
-    const char *many[17] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
-                            "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", "x"};
-    expect_error(script("authorize", 9, 17, many), "ERR_BAD_ARG argc");
+    const char *many[18] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
+                            "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", "x|",
+                            "y"};
+    expect_error(script("authorize", 9, 18, many), "ERR_BAD_ARG argc");
+    many[16] = "";
+    expect_error(script("authorize", 9, 17, many), "ERR_BAD_ARG settings_ver");
+    char longv[101];
+    memset(longv, 'v', 100);
+    longv[100] = '\0';
+    many[16] = longv;
+    expect_error(script("authorize", 9, 17, many), "ERR_BAD_ARG settings_ver");
     assert_unchanged(&before);
+}
+
+/* ARGV 8: the settings version the gateway cached the token's and user's
+ * fields with. Another live value refuses, writing nothing; the same passes. */
+static void test_authorize_settings_version(void **state)
+{
+    static struct snap before;
+    const char *v[17] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
+                         "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", NULL};
+    const struct {
+        const char *name;
+        const struct step *setup;
+        const char *ver;
+        int ok;
+    } cases[] = {
+        {"neither has sv", STEPS({'t', "HSET %s group g"}), "|", 1},
+        {"both match", STEPS({'t', "HSET %s sv t1"}, {'u', "HSET %s sv u1"}), "t1|u1", 1},
+        {"token changed", STEPS({'t', "HSET %s sv t2"}, {'u', "HSET %s sv u1"}), "t1|u1", 0},
+        {"user changed", STEPS({'t', "HSET %s sv t1"}, {'u', "HSET %s sv u2"}), "t1|u1", 0},
+        {"token sv appeared", STEPS({'t', "HSET %s sv t1"}), "|", 0},
+        {"halves swapped", STEPS({'t', "HSET %s sv a"}, {'u', "HSET %s sv b"}), "b|a", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("case: %s\n", cases[i].name);
+        seed();
+        apply(cases[i].setup);
+        v[16] = cases[i].ver;
+        snapshot(&before);
+        redisReply *r = script("authorize", 9, 17, v);
+        if (cases[i].ok) {
+            assert_int_equal(el_int(r, 0), 1);
+            freeReplyObject(r);
+        } else {
+            expect_refusal(r, "settings_changed", 0, NULL);
+            assert_unchanged(&before);
+        }
+    }
 }
 
 /* ---- settle ------------------------------------------------------------------------ */
@@ -1630,6 +1675,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_authorize_reserves),  T(test_authorize_refusals),    T(test_authorize_passes),
         T(test_authorize_unlimited), T(test_authorize_bad_args),    T(test_settle_refund),
+        T(test_authorize_settings_version),
         T(test_settle_extra_and_zero), T(test_settle_shortfall),    T(test_settle_unlimited),
         T(test_settle_window_moved_on), T(test_settle_bad_args),
         T(test_limits_counted_only_when_set), T(test_limit_set_in_flight),

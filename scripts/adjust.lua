@@ -25,6 +25,9 @@ RETURNS
                                   replay = 1 when op_id was already applied (the
                                   first result is returned, nothing is written)
   {0, "user_not_found" | "token_not_found"}
+  {0, "quota_out_of_range"}       the SQL-visible value would leave -1e15..1e15
+                                  (MAXQ, inclusive: the bound the API enforces
+                                  on a set); nothing was written
   error "ERR_BAD_ARG <what>"      nothing was written (also for an op_id reused
                                   with other arguments)
 
@@ -34,10 +37,13 @@ INVARIANT
   op_id is applied at most once (tf:{sN}:idem keeps "op:uid:tid:value:delta:new").
 ]]
 
+-- The one quota bound (gateway/state/ledger.h GW_QUOTA_MAX), inclusive.
 local MAXQ = 1e15
 
+-- At most 16 digits (MAXQ has 16), after an optional minus: -1e15 parses.
 local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
+    if type(s) ~= "string" or not string.match(s, "^%-?%d+$") then return nil end
+    if #s - (string.sub(s, 1, 1) == "-" and 1 or 0) > 16 then return nil end
     local n = tonumber(s)
     if n < lo or n > hi then return nil end
     return n
@@ -97,18 +103,21 @@ if tokop then
     if not t[1] or tonumber(t[1]) ~= uid then return {0, "token_not_found"} end
 end
 
-local delta, newv, field, key
+local delta, newv, field, key, visible
 if tokop then
     local remain, reserved = tonumber(t[2]) or 0, tonumber(t[3]) or 0
     key, field = KEYS[2], "remain_quota"
     if op == "token_set" then delta = value - (remain + reserved) else delta = value end
     newv = remain + delta
+    visible = remain + reserved + delta
 else
     local quota, reserved = tonumber(u[1]) or 0, tonumber(u[2]) or 0
     key, field = KEYS[1], "quota"
     if op == "user_set" then delta = value - (quota + reserved) else delta = value end
     newv = quota + delta
+    visible = quota + reserved + delta
 end
+if visible > MAXQ or visible < -MAXQ then return {0, "quota_out_of_range"} end
 
 -- No failure allowed beyond this point.
 redis.call("HINCRBY", key, field, I(delta))

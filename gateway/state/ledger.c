@@ -126,6 +126,7 @@ static const char *const reasons[] = {
     [GW_REFUSE_RATE_LIMITED] = "rate_limited",
     [GW_REFUSE_CONCURRENCY] = "concurrency_limited",
     [GW_REFUSE_RES_NOT_FOUND] = "reservation_not_found",
+    [GW_REFUSE_QUOTA_RANGE] = "quota_out_of_range",
     [GW_REFUSE_SETTINGS_CHANGED] = "settings_changed",
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])

@@ -62,6 +62,10 @@ int gw_key_ratelimit(char *out, size_t cap, const char *scope, const char *id);
 int gw_key_settings_version(char *out, size_t cap, const char *token_sv, size_t tlen,
                             const char *user_sv, size_t ulen);
 
+/* The one bound of every quota amount and balance, inclusive: the scripts'
+ * MAXQ (they refuse arguments and adjust results past it) and the API's. */
+#define GW_QUOTA_MAX 1000000000000000LL
+
 /* ---- Refusals ------------------------------------------------------------- */
 
 enum gw_ledger_reason {
@@ -78,6 +82,8 @@ enum gw_ledger_reason {
     GW_REFUSE_RATE_LIMITED,      /* "rate_limited" (+ retry_after_ms, limit) */
     GW_REFUSE_CONCURRENCY,       /* "concurrency_limited" (+ limit) */
     GW_REFUSE_RES_NOT_FOUND,     /* "reservation_not_found" */
+    GW_REFUSE_QUOTA_RANGE,       /* "quota_out_of_range": an adjust would move a balance
+                                    past GW_QUOTA_MAX (nothing written) */
     GW_REFUSE_SETTINGS_CHANGED,  /* "settings_changed": the caller's copy of the token's
                                     and user's settings is stale (nothing reserved) */
 };
@@ -190,7 +196,7 @@ struct gw_adjust_req {
 struct gw_adjust_result {
     int status;
     char error[128];
-    int ok;                       /* 0: USER_NOT_FOUND or TOKEN_NOT_FOUND */
+    int ok;                       /* 0: USER_NOT_FOUND, TOKEN_NOT_FOUND or QUOTA_RANGE */
     enum gw_ledger_reason reason;
     long long delta;              /* the ledger delta (dq, or dtr for token ops) */
     long long new_value;          /* spendable quota / remain_quota afterwards */

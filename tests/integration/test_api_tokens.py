@@ -245,6 +245,7 @@ def check_create_and_read(e):
     assert row["group"] == "vip" and row["used_quota"] == "0" and row["deleted_at"] is None
     assert abs(int(row["created_time"]) - now) < 60 and row["cross_group_retry"] == "0"
     h = e.hgetall(tkey(uid, tid))
+    assert re.fullmatch(r"[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+", h.pop("sv")), h  # settings version
     assert h == {"uid": str(uid), "status": "1", "name": "alpha", "expired_time": str(exp),
                  "unlimited_quota": "0", "model_limits_enabled": "1",
                  "model_limits": "gpt-4o,claude-3", "group": "vip", "remain_quota": "5000",

@@ -1301,6 +1301,42 @@ static void test_adjust_user(void **state)
     assert_unchanged(&before);
 }
 
+/* One bound, inclusive: a balance may reach exactly +-1e15 (GW_QUOTA_MAX)
+ * and no further, whatever the op; a refusal writes nothing. */
+static void test_adjust_quota_bound(void **state)
+{
+    static struct snap before;
+    const long long M = 1000000000000000LL;
+    /* seed: quota 1000, nothing reserved. */
+    expect_adjust(adjust("user_add", 0, M - 1000, "b-1", "", ""), M - 1000, M, 0);
+    snapshot(&before);
+    expect_refusal(adjust("user_add", 0, 1, "b-2", "", ""), "quota_out_of_range", 0, NULL);
+    expect_refusal(adjust("topup", 0, 1, "b-3", "", ""), "quota_out_of_range", 0, NULL);
+    expect_refusal(adjust("redeem", 0, M, "b-4", "", "C"), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    /* Subtracting exactly 1e15 (17 characters with its sign) reaches 0. */
+    expect_adjust(adjust("user_add", 0, -M, "b-5", "", ""), -M, 0, 0);
+    expect_adjust(adjust("user_add", 0, -M, "b-6", "", ""), -M, -M, 0);
+    snapshot(&before);
+    expect_refusal(adjust("user_add", 0, -1, "b-7", "", ""), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    expect_adjust(adjust("user_set", 0, M, "b-8", "", ""), 2 * M, M, 0);
+    /* What is reserved counts: quota 1e15 - 100 + 100 reserved is at the bound. */
+    expect_adjust(adjust("user_set", 0, 1000, "b-9", "", ""), 1000 - M, 1000, 0);
+    reserve(100, 50);
+    expect_adjust(adjust("user_add", 0, M - 1000, "b-10", "", ""), M - 1000, M - 100, 0);
+    snapshot(&before);
+    expect_refusal(adjust("topup", 0, 1, "b-11", "", ""), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    /* Tokens: remain 400 + 100 reserved. */
+    expect_adjust(adjust("token_add", 105, M - 500, "b-12", "", ""), M - 500, M - 100, 0);
+    snapshot(&before);
+    expect_refusal(adjust("token_add", 105, 1, "b-13", "", ""), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    expect_adjust(adjust("token_add", 105, -M, "b-14", "", ""), -M, -100, 0);
+    expect_error(adjust("user_add", 0, -M - 1, "b-15", "", ""), "ERR_BAD_ARG value");
+}
+
 static void test_adjust_token(void **state)
 {
     reserve(100, 50); /* token remain 400, reserved 100 */
@@ -1675,7 +1711,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_authorize_reserves),  T(test_authorize_refusals),    T(test_authorize_passes),
         T(test_authorize_unlimited), T(test_authorize_bad_args),    T(test_settle_refund),
-        T(test_authorize_settings_version),
+        T(test_authorize_settings_version), T(test_adjust_quota_bound),
         T(test_settle_extra_and_zero), T(test_settle_shortfall),    T(test_settle_unlimited),
         T(test_settle_window_moved_on), T(test_settle_bad_args),
         T(test_limits_counted_only_when_set), T(test_limit_set_in_flight),

@@ -2,7 +2,8 @@
 
 KEYS (the user's shard {sN})
   1 tf:{sN}:u:<uid>   2 tf:{sN}:t:<tid> (for user ops any token key of the shard;
-  the C layer passes tid 0)   3 tf:{sN}:idem   4 tf:{sN}:ledger
+  the C layer passes tid 0)   3 tf:{sN}:idem:<op_id> (this op's record)
+  4 tf:{sN}:ledger
 ARGV
   1 op        user_set | user_add | topup | redeem | token_set | token_add
   2 uid       positive
@@ -34,8 +35,15 @@ RETURNS
 INVARIANT
   Each applied op writes exactly one ledger entry whose delta equals the change
   of the SQL-visible value; in-flight reservations are never overwritten. An
-  op_id is applied at most once (tf:{sN}:idem keeps "op:uid:tid:value:delta:new").
+  op_id is applied at most once within IDEM_TTL_MS: its record
+  tf:{sN}:idem:<op_id> = "op:uid:tid:value:delta:new" expires then, so what
+  users' actions leave in Redis is bounded (the old tf:{sN}:idem hash grew with
+  every token PUT). Every retry of an op comes much sooner: a request's own
+  retries within seconds, a redemption's redrive at most REDRIVE_S = 600 s
+  later (gateway/api/redemptions.c).
 ]]
+
+local IDEM_TTL_MS = 3600000
 
 -- The one quota bound (gateway/state/ledger.h GW_QUOTA_MAX), inclusive.
 local MAXQ = 1e15
@@ -73,6 +81,7 @@ end
 if not value then return bad("value") end
 local opid = ARGV[5]
 if #opid < 1 or #opid > 128 then return bad("op_id") end
+if string.sub(KEYS[3], -(#opid + 6)) ~= ":idem:" .. opid then return bad("keys") end
 local now = int(ARGV[6], 1, 1e14)
 if not now then return bad("now_ms") end
 local content = ARGV[7]
@@ -85,7 +94,7 @@ elseif code ~= "" then
 end
 
 local sig = table.concat({op, I(uid), I(tid), I(value)}, ":")
-local prev = redis.call("HGET", KEYS[3], opid)
+local prev = redis.call("GET", KEYS[3])
 if prev then
     local p = {}
     for f in string.gmatch(prev, "[^:]+") do p[#p + 1] = f end
@@ -138,6 +147,6 @@ redis.call("XADD", KEYS[4], "*",
     "log", logtype, "uname", u[3] or "", "tname", t[4] or "", "model", "",
     "pt", "0", "ct", "0", "quota", I(delta), "stream", "0", "ut", "0",
     "group", "", "ip", "", "rid", "", "content", content, "other", other, "op", opid)
-redis.call("HSET", KEYS[3], opid, sig .. ":" .. I(delta) .. ":" .. I(newv))
+redis.call("SET", KEYS[3], sig .. ":" .. I(delta) .. ":" .. I(newv), "PX", IDEM_TTL_MS)
 
 return {1, delta, newv, 0}

@@ -524,7 +524,8 @@ int gw_ledger_adjust(gw_redis *r, const struct gw_adjust_req *req, gw_adjust_cb 
     char *tk;
 
     if (r == NULL || req == NULL || cb == NULL || (unsigned)req->op >= sizeof ops / sizeof ops[0] ||
-        (shard = gw_key_shard_of(req->uid)) < 0)
+        (shard = gw_key_shard_of(req->uid)) < 0 || req->op_id == NULL ||
+        req->op_id[0] == '\0' || strlen(req->op_id) > 128)
         return GW_EINVAL;
     if (gw_key_user(key_slot(&a), GW_KEY_MAX, req->uid) != GW_OK)
         return GW_EINVAL;
@@ -532,7 +533,7 @@ int gw_ledger_adjust(gw_redis *r, const struct gw_adjust_req *req, gw_adjust_cb 
      * key of the shard will do, so name token 0 (never a real token). */
     tk = key_slot(&a);
     if (fmt(tk, GW_KEY_MAX, "tf:{s%d}:t:%lld", shard, req->tid > 0 ? req->tid : 0) != GW_OK ||
-        gw_key_shard(key_slot(&a), GW_KEY_MAX, shard, "idem") != GW_OK ||
+        fmt(key_slot(&a), GW_KEY_MAX, "tf:{s%d}:idem:%s", shard, req->op_id) != GW_OK ||
         gw_key_shard(key_slot(&a), GW_KEY_MAX, shard, "ledger") != GW_OK)
         return GW_EINVAL;
     for (int i = 0; i < 4; i++)

@@ -41,7 +41,7 @@
 int gw_key_shard_of(long long uid); /* uid % 16, or -1 when uid < 1 */
 int gw_key_user(char *out, size_t cap, long long uid);                  /* tf:{sN}:u:<uid> */
 int gw_key_token(char *out, size_t cap, long long uid, long long tid); /* tf:{sN}:t:<tid> */
-/* tf:{sN}:<what>, what = "res" | "resdl" | "resseq" | "idem" | "ledger" */
+/* tf:{sN}:<what>, what = "res" | "resdl" | "resseq" | "ledger" ("idem:<op_id>" too) */
 int gw_key_shard(char *out, size_t cap, int shard, const char *what);
 int gw_key_rl_user(char *out, size_t cap, long long uid);                 /* tf:{sN}:rl:u:<uid> */
 int gw_key_rl_token(char *out, size_t cap, long long uid, long long tid); /* tf:{sN}:rl:t:<tid> */
@@ -187,8 +187,9 @@ struct gw_adjust_req {
     long long tid;       /* token ops only; 0 otherwise */
     long long value;
     long long now_ms;
-    const char *op_id;   /* idempotency key, 1..128 bytes: a replay returns the
-                            first result and writes nothing */
+    const char *op_id;   /* idempotency key, 1..128 bytes: a replay within an hour
+                            (adjust.lua IDEM_TTL_MS) returns the first result and
+                            writes nothing */
     const char *content; /* log text; NULL = "" */
     const char *code;    /* redeem: the code; NULL = "" */
 };

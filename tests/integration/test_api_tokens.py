@@ -559,6 +559,24 @@ def check_allow_ips_strict(e):
         assert got == text, (text[:80], got[:80])
 
 
+def check_idem_bounded(e):
+    """Each token PUT with remain_quota is an adjust op: its idempotency record
+    expires (an hour), where one hash per shard once gained a field per PUT
+    and never expired."""
+    uid, pat = e.user("idem")
+    tid = create(e, pat, uid, name="idem", remain_quota=10)
+    shard = uid % 16
+    for q in range(20, 30):
+        e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": q})
+    assert e.rcmd("EXISTS", "tf:{s%d}:idem" % shard) == ["0"]
+    recs = [k for k in e.rcmd("KEYS", "tf:{s%d}:idem:*" % shard)]
+    assert len(recs) >= 10, recs
+    for k in recs:
+        ttl = int(e.rcmd("PTTL", k)[0])
+        assert 0 < ttl <= 3600000, (k, ttl)
+    assert e.hgetall(tkey(uid, tid))["remain_quota"] == "29"
+
+
 SUITE = (check_create_and_read, check_search, check_update, check_delete, check_ownership,
          check_cap, check_bad_input)
 
@@ -601,6 +619,11 @@ def cap_of_1000_tokens():
 @case
 def bad_input_changes_nothing():
     check_bad_input(env())
+
+
+@case
+def idempotency_records_expire():
+    check_idem_bounded(env())
 
 
 @case

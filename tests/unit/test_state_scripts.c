@@ -188,6 +188,8 @@ static void snapshot(struct snap *s)
                           K_T0, "tf:rl:x", "tf:ch:9"};
 
     s->len = 0;
+    /* And how many keys exist: a call must not create any (an op record, say). */
+    s->len += (size_t)snprintf(s->buf, 32, "%lld|", intcmd("DBSIZE"));
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         redisReply *r = cmd("DUMP %s", keys[i]);
         size_t n = r->type == REDIS_REPLY_STRING ? r->len : 0;
@@ -371,9 +373,13 @@ static redisReply *extend_v(const char *const args[6])
     return script("extend", 4, 10, v);
 }
 
+/* KEYS[3] is the op's own record, tf:{s7}:idem:<op_id>. */
+static char K_OP[GW_KEY_MAX + 200];
+
 static redisReply *adjust_v(const char *tkey, const char *const args[8])
 {
-    const char *v[12] = {K_U, tkey, K_IDEM, K_LED};
+    snprintf(K_OP, sizeof K_OP, "%s:%s", K_IDEM, args[4]);
+    const char *v[12] = {K_U, tkey, K_OP, K_LED};
 
     memcpy(v + 4, args, 8 * sizeof *args);
     return script("adjust", 4, 12, v);
@@ -671,8 +677,8 @@ static void test_settle_refund(void **state)
     assert_int_equal(hnum(K_T, "remain_quota"), 440);
     assert_int_equal(hnum(K_T, "reserved"), 0);
     assert_int_equal(hnum(K_T, "used_quota"), 60);
-    assert_int_equal(getnum(K_CCU), 0);
-    assert_int_equal(getnum(K_CCT), 0);
+    /* Back at 0 the in-flight counters are gone: nothing stays behind. */
+    assert_int_equal(intcmd("EXISTS %s %s", K_CCU, K_CCT), 0);
     assert_int_equal(hnum(K_RLU, "tok"), 80); /* 50 estimated, 80 used */
     assert_int_equal(hnum(K_RLT, "tok"), 80);
     assert_int_equal(hnum(K_RLU, "req"), 1);
@@ -928,8 +934,8 @@ static void test_limits_counted_only_when_set(void **state)
         assert_int_equal(el_int(r, 0), 1);
         freeReplyObject(r);
         /* Counters back to 0, windows corrected by 80 - 50; nothing new created. */
-        assert_int_equal(getnum(K_CCU), cases[i].ccu ? 0 : LLONG_MIN);
-        assert_int_equal(getnum(K_CCT), cases[i].cct ? 0 : LLONG_MIN);
+        assert_int_equal(intcmd("EXISTS %s", K_CCU), 0); /* released: back at 0, deleted */
+        assert_int_equal(intcmd("EXISTS %s", K_CCT), 0);
         assert_int_equal(hnum(K_RLU, "tok"), cases[i].rlu ? 80 : LLONG_MIN);
         assert_int_equal(hnum(K_RLT, "tok"), cases[i].rlt ? 80 : LLONG_MIN);
         assert_int_equal(hnum(K_U, "quota"), 940);
@@ -970,8 +976,8 @@ static void test_limit_set_in_flight(void **state)
     r = settle(late, 10, 80, NOW, "");
     assert_int_equal(el_int(r, 0), 1);
     freeReplyObject(r);
-    assert_int_equal(getnum(K_CCU), 0);
-    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0);
     assert_int_equal(hnum(K_RLU, "tok"), 80);
     assert_int_equal(reserve(100, 50), 3);
 }
@@ -989,11 +995,11 @@ static void test_limit_removed_in_flight(void **state)
 
     redisReply *r = settle(a, 10, 50, NOW, "");
     freeReplyObject(r);
-    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
     r = settle(b, 10, 50, NOW, "");
     assert_int_equal(el_int(r, 0), 1);
     freeReplyObject(r);
-    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
     /* The cap back on: the counter is right, one request is admitted. */
     run("HSET %s concurrency 1", K_U);
     reserve(100, 50);
@@ -1052,7 +1058,7 @@ static void test_old_records(void **state)
     run("HINCRBY %s reserved 10", K_U);
     run("SET %s 1", K_CCT);
     assert_int_equal(reap_n(NOW + 60001, 100), 1);
-    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0);
     assert_int_equal(hnum(K_U, "quota"), 940);
     assert_int_equal(hnum(K_T, "remain_quota"), 440); /* unlimited: not credited */
 }
@@ -1064,7 +1070,7 @@ static void test_reap_flags(void **state)
     reserve(100, 50); /* flags 8 */
     run("SET %s 3", K_CCU); /* someone else's slots: not this request's */
     assert_int_equal(reap_n(NOW + 60001, 100), 1);
-    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0); /* back at 0: deleted */
     assert_int_equal(getnum(K_CCU), 3);
     assert_int_equal(hnum(K_U, "quota"), 1000);
     assert_int_equal(hnum(K_T, "remain_quota"), 500);
@@ -1337,6 +1343,34 @@ static void test_adjust_quota_bound(void **state)
     expect_error(adjust("user_add", 0, -M - 1, "b-15", "", ""), "ERR_BAD_ARG value");
 }
 
+/* The op records expire (IDEM_TTL_MS, one hour): whatever users do, what
+ * they leave in Redis is bounded. A replay within the hour is still one. */
+static void test_adjust_records_expire(void **state)
+{
+    for (int i = 0; i < 50; i++) {
+        char op[16];
+        snprintf(op, sizeof op, "e-%d", i);
+        expect_adjust(adjust("user_add", 0, 1, op, "", ""), 1, 1001 + i, 0);
+        long long ttl = intcmd("PTTL %s", K_OP);
+        assert_true(ttl > 3500000 && ttl <= 3600000);
+    }
+    expect_adjust(adjust("user_add", 0, 1, "e-7", "", ""), 1, 1008, 1);
+    /* Only the records and the shard's own keys exist: nothing else grows. */
+    redisReply *r = cmd("KEYS *");
+    size_t records = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *k = r->element[i]->str;
+        if (strncmp(k, K_IDEM, strlen(K_IDEM)) == 0) {
+            assert_int_equal(k[strlen(K_IDEM)], ':');
+            assert_true(intcmd("PTTL %s", k) > 0);
+            records++;
+        }
+    }
+    freeReplyObject(r);
+    assert_int_equal(records, 50);
+    assert_int_equal(intcmd("EXISTS %s", K_IDEM), 0); /* the old unbounded hash */
+}
+
 static void test_adjust_token(void **state)
 {
     reserve(100, 50); /* token remain 400, reserved 100 */
@@ -1369,7 +1403,8 @@ static void test_adjust_refusals(void **state)
     snapshot(&before);
     expect_refusal(adjust("topup", 0, 5, "x-3", "", ""), "user_not_found", 0, NULL);
     assert_unchanged(&before);
-    assert_int_equal(intcmd("HLEN %s", K_IDEM), 0); /* a refusal is not remembered */
+    /* A refusal is not remembered. */
+    assert_int_equal(intcmd("EXISTS %s:x-1 %s:x-2 %s:x-3", K_IDEM, K_IDEM, K_IDEM), 0);
 }
 
 static void test_adjust_bad_args(void **state)
@@ -1417,6 +1452,16 @@ static void test_adjust_bad_args(void **state)
     expect_error(script("adjust", 1, 2, few), "ERR_BAD_ARG keys");
     const char *nine[] = {K_U, K_T0, K_IDEM, K_LED, "topup", "23", "0", "1", "o", "1", "", "", "x"};
     expect_error(script("adjust", 4, 13, nine), "ERR_BAD_ARG argc");
+    /* KEYS[3] must be this op's record. */
+    char other[GW_KEY_MAX + 8];
+    snprintf(other, sizeof other, "%s:p", K_IDEM);
+    const char *wrong[][12] = {
+        {K_U, K_T0, K_IDEM, K_LED, "topup", "23", "0", "1", "o", "1", "", ""},
+        {K_U, K_T0, other, K_LED, "topup", "23", "0", "1", "o", "1", "", ""},
+        {K_U, K_T0, K_LED, K_LED, "topup", "23", "0", "1", "o", "1", "", ""},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++)
+        expect_error(script("adjust", 4, 12, wrong[i]), "ERR_BAD_ARG keys");
     assert_unchanged(&before);
 }
 
@@ -1645,7 +1690,7 @@ static void test_reap_edge_cases(void **state)
     assert_int_equal(reap_n(NOW + 60001, 100), 3);
     assert_int_equal(hnum(K_U, "quota"), 1000);
     assert_int_equal(hnum(K_U, "reserved"), 0);
-    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
 
     /* Unlimited token: the token is not credited; a deleted user is not recreated. */
     seed();
@@ -1712,6 +1757,7 @@ int main(void)
         T(test_authorize_reserves),  T(test_authorize_refusals),    T(test_authorize_passes),
         T(test_authorize_unlimited), T(test_authorize_bad_args),    T(test_settle_refund),
         T(test_authorize_settings_version), T(test_adjust_quota_bound),
+        T(test_adjust_records_expire),
         T(test_settle_extra_and_zero), T(test_settle_shortfall),    T(test_settle_unlimited),
         T(test_settle_window_moved_on), T(test_settle_bad_args),
         T(test_limits_counted_only_when_set), T(test_limit_set_in_flight),

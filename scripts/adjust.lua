@@ -45,7 +45,7 @@ INVARIANT
 
 local IDEM_TTL_MS = 3600000
 
--- The one quota bound (gateway/state/ledger.h GW_QUOTA_MAX), inclusive.
+-- The one quota bound (gateway/state/ledger.h GW_LEDGER_QUOTA_MAX), inclusive.
 local MAXQ = 1e15
 
 -- At most 16 digits (MAXQ has 16), after an optional minus: -1e15 parses.

@@ -136,6 +136,7 @@ static int refusal_status(enum gw_ledger_reason r, const char **code)
     case GW_REFUSE_MODEL_NOT_ALLOWED: *code = "model_not_allowed"; return 403;
     case GW_REFUSE_RATE_LIMITED: *code = "rate_limit_exceeded"; return 429;
     case GW_REFUSE_CONCURRENCY: *code = "concurrency_limit_exceeded"; return 429;
+    case GW_REFUSE_SETTINGS_CHANGED: *code = "settings_changed"; return 503; /* mid-edit */
     default: *code = "new_api_error"; return 500;
     }
 }

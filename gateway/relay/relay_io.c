@@ -554,6 +554,8 @@ struct rcall *gw__relay_clone(const struct rcall *c)
     n->pinned = c->pinned;
     n->after_key = c->after_key;
     n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
     gw_buf_init(&n->up_body, BODY_MAX);
     gw_sse_parser_init(&n->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, n);
     gw_req_ref(n->r);

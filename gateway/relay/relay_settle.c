@@ -28,7 +28,7 @@
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
-#define MAXQ 1000000000000000LL /* settle.lua's bound on every amount and count */
+#define MAXQ GW_LEDGER_QUOTA_MAX /* settle.lua's bound on every amount and count */
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
 #define EIO_TRIES 20            /* an error reply that is not a bad argument */

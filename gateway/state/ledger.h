@@ -62,10 +62,6 @@ int gw_key_ratelimit(char *out, size_t cap, const char *scope, const char *id);
 int gw_key_settings_version(char *out, size_t cap, const char *token_sv, size_t tlen,
                             const char *user_sv, size_t ulen);
 
-/* The one bound of every quota amount and balance, inclusive: the scripts'
- * MAXQ (they refuse arguments and adjust results past it) and the API's. */
-#define GW_QUOTA_MAX 1000000000000000LL
-
 /* ---- Refusals ------------------------------------------------------------- */
 
 enum gw_ledger_reason {
@@ -83,7 +79,7 @@ enum gw_ledger_reason {
     GW_REFUSE_CONCURRENCY,       /* "concurrency_limited" (+ limit) */
     GW_REFUSE_RES_NOT_FOUND,     /* "reservation_not_found" */
     GW_REFUSE_QUOTA_RANGE,       /* "quota_out_of_range": an adjust would move a balance
-                                    past GW_QUOTA_MAX (nothing written) */
+                                    past GW_LEDGER_QUOTA_MAX (nothing written) */
     GW_REFUSE_SETTINGS_CHANGED,  /* "settings_changed": the caller's copy of the token's
                                     and user's settings is stale (nothing reserved) */
 };
@@ -91,9 +87,12 @@ enum gw_ledger_reason {
 /* The script's string for a reason ("token_expired"); "ok" for GW_LEDGER_OK. */
 const char *gw_ledger_reason_name(enum gw_ledger_reason reason);
 
-/* The scripts' bound on every quota or token count they take (MAXQ in
- * the Lua scripts): gw_ledger_authorize and gw_ledger_extend refuse a value
- * outside [0, GW_LEDGER_QUOTA_MAX] with GW_EINVAL before sending anything. */
+/* The one quota bound, inclusive, everywhere: the scripts' bound on every
+ * quota or token count they take (MAXQ in the Lua scripts), on a balance an
+ * adjust leaves (adjust.lua: within +-GW_LEDGER_QUOTA_MAX), and the API's
+ * (users.h GW_USER_QUOTA_MAX). gw_ledger_authorize and gw_ledger_extend
+ * refuse a value outside [0, GW_LEDGER_QUOTA_MAX] with GW_EINVAL before
+ * sending anything. */
 #define GW_LEDGER_QUOTA_MAX 1000000000000000LL
 
 /* ---- authorize ------------------------------------------------------------ */

@@ -117,13 +117,10 @@ def unparsable_stored_allow_list_denies_everyone():
     assert '"10.0.0.1/-0"' in log
 
 
-@case
-def token_settings_apply_to_the_next_call_on_every_worker():
-    s = setup()
-    g, pat = s["g"], s["pat"]
-    tid, key = add_token(g, pat, "t-live", remain_quota=10_000_000)
-    # Both workers cache the key (and, after a call with ample budget, start
-    # its next call speculatively).
+def settings_apply_to_the_next_call(g, pat, name):
+    tid, key = add_token(g, pat, name, remain_quota=10_000_000)
+    # Both workers cache the key (and, with SPECULATIVE_AUTH, start its next
+    # call before authorize answers: a stale cache then cancels that start).
     got = codes(g, key, 10)
     assert got == [(200, None)] * 10, got
     put_token(g, pat, tid, allow_ips="10.9.9.9")
@@ -147,9 +144,43 @@ def token_settings_apply_to_the_next_call_on_every_worker():
     put_token(g, pat, tid, group="")
     got = codes(g, key)
     assert got == [(200, None)] * 8, got
-    # Calls that a change did not touch cost no extra reads: a long run stays 200.
+    # The owner's group too (the user's mirror carries its own version).
+    uid = sql(g, "SELECT user_id FROM tokens WHERE id = ?", tid)[0][0]
+    st, row = api(g, "GET", f"/api/user/{uid}", token=pat)
+    st, j = api(g, "PUT", "/api/user/", token=pat, body=dict(row["data"], group="vip"))
+    assert j["success"], j
+    got = codes(g, key, 4)
+    assert all(st != 200 for st, _ in got), got
+    st, j = api(g, "PUT", "/api/user/", token=pat, body=dict(row["data"], group="default"))
+    assert j["success"], j
+    got = codes(g, key)
+    assert got == [(200, None)] * 8, got
+    # Calls that no change touched cost no extra reads: a long run stays 200.
     got = codes(g, key, 12)
     assert got == [(200, None)] * 12, got
+
+
+@case
+def token_settings_apply_to_the_next_call_on_every_worker():
+    s = setup()
+    settings_apply_to_the_next_call(s["g"], s["pat"], "t-live")
+
+
+@case
+def token_settings_apply_to_the_next_call_with_speculative_start():
+    port, stop = openai_mock.start(keys=["k-good"])
+    g = Gateway(workers=2, env={"SPECULATIVE_AUTH": "true"}).start()
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1, "other-model": 1}))
+        add_channel(g, pat, "main", f"http://127.0.0.1:{port}", "k-good", MODEL + ",other-model")
+        tid, key = add_token(g, pat, "t-warm", remain_quota=10_000_000)
+        wait_routable(g, key, MODEL)
+        time.sleep(0.6)
+        settings_apply_to_the_next_call(g, pat, "t-spec")
+    finally:
+        g.stop()
+        stop()
 
 
 @case

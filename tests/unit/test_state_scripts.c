@@ -1336,7 +1336,7 @@ static void test_adjust_user(void **state)
     assert_unchanged(&before);
 }
 
-/* One bound, inclusive: a balance may reach exactly +-1e15 (GW_QUOTA_MAX)
+/* One bound, inclusive: a balance may reach exactly +-1e15 (GW_LEDGER_QUOTA_MAX)
  * and no further, whatever the op; a refusal writes nothing. */
 static void test_adjust_quota_bound(void **state)
 {

@@ -534,6 +534,34 @@ int gw__relay_start_upstream(struct rcall *c)
 
 /* ---- route handlers --------------------------------------------------------------------- */
 
+struct rcall *gw__relay_clone(const struct rcall *c)
+{
+    struct rcall *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->r = c->r;
+    n->w = c->w;
+    n->mode = c->mode;
+    n->body = json_incref(c->body);
+    memcpy(n->model, c->model, sizeof n->model);
+    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
+    n->stream = c->stream;
+    n->client_usage = c->client_usage;
+    n->max_tokens = c->max_tokens;
+    memcpy(n->ip, c->ip, sizeof n->ip);
+    n->content = c->content;
+    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
+    n->pinned = c->pinned;
+    n->after_key = c->after_key;
+    n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
+    gw_buf_init(&n->up_body, BODY_MAX);
+    gw_sse_parser_init(&n->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, n);
+    gw_req_ref(n->r);
+    return n;
+}
+
 static void relay_entry(gw_req *r, enum gw_relay_mode mode)
 {
     char err[200];

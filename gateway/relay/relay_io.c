@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
@@ -301,11 +302,33 @@ static void upstream_failed(struct rcall *c, int status, const char *msg, const 
     gw__relay_settle(c);
 }
 
+/* What a client may read of a transport failure: curl's text names hosts
+ * and ports ("Failed to connect to 10.0.0.7 port 8080", "Could not resolve
+ * host: ollama.internal"), so it goes to the gateway log with the channel,
+ * and the call (and its log row) gets a fixed text by kind. */
+static const char *transport_error(struct rcall *c, int result, const char *detail)
+{
+    if (!c->cut && gw_req_alive(c->r)) /* not our own stop */
+        GW_WARN("channel %lld: upstream %s: %s", c->ch->id,
+                result == GW_EPERM ? "destination refused" : "transfer failed",
+                detail ? detail : gw_strerror(result));
+    switch (result) {
+    case GW_EPERM:
+        return "the channel's upstream address is not allowed by the destination policy";
+    case GW_ETIMEDOUT:
+        return "upstream timed out";
+    default:
+        return c->up_status == 0 ? "upstream connection failed" : "upstream response incomplete";
+    }
+}
+
 static void finish(struct rcall *c, int result, const char *errmsg)
 {
     gw_req *r = c->r;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
     gw_req_set_callbacks(r, NULL, NULL, NULL);
+    if (result != GW_OK)
+        errmsg = transport_error(c, result, errmsg);
     if (c->up_status == 200 && (c->stream || result == GW_OK)) /* else upstream_failed() */
         record_health(c, result == GW_OK);
     if (c->up_status == 200 && c->stream) {
@@ -454,6 +477,14 @@ int gw__relay_start_upstream(struct rcall *c)
         c->last_status = 500;
         return rc;
     }
+    struct gw_dest_policy dest;
+    if (gw__relay_dest(c->w, c->ch, c->ureq.url.base, c->ureq.proxy.len ? c->ureq.proxy.base : NULL,
+                       &dest, err, sizeof err) != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error, "%s", transport_error(c, GW_EPERM, err));
+        snprintf(c->last_code, sizeof c->last_code, "channel:destination_refused");
+        c->last_status = 502;
+        return GW_EPERM;
+    }
     struct gw_xfer_opts o = {
         .method = "POST",
         .url = c->ureq.url.base,
@@ -464,6 +495,7 @@ int gw__relay_start_upstream(struct rcall *c)
         .connect_timeout_ms = 10000,
         .idle_timeout_s = c->w->cfg->streaming_timeout ? c->w->cfg->streaming_timeout : 300,
         .stream = c->stream, /* a small receive buffer: memory per held stream */
+        .dest = &dest,       /* copied by gw_xfer_start */
     };
     c->up_status = 0;
     gw_buf_reset(&c->up_body);

@@ -53,11 +53,11 @@ int gw__relay_dest(struct gw_worker *w, const struct gw_channel *ch, const char 
     p->self_port = w->cfg->port;
     ports_of(gw_options_value(w, "channel_destination_setting.allowed_ports"), p);
     /* Behind a proxy the target is resolved by the proxy: its literal
-     * address is all we can judge. Without one, this only refuses early
-     * what the connect-time check would refuse anyway. */
-    if (proxy && *proxy && gw_dest_check_url(p, proxy, 1, why, whylen) != GW_OK)
-        return GW_EPERM;
-    if (gw_dest_check_url(p, url, 0, why, whylen) != GW_OK)
+     * address (or "localhost") is all we can judge, and the proxy's own
+     * address is judged at connect. Without one, the connect-time check
+     * sees every address the URL resolves to. */
+    if (proxy && *proxy && (gw_dest_check_url(p, proxy, 1, why, whylen) != GW_OK ||
+                            gw_dest_check_url(p, url, 0, why, whylen) != GW_OK))
         return GW_EPERM;
     return GW_OK;
 }

@@ -424,6 +424,21 @@ static void on_drain(gw_req *r, void *data)
 
 /* ---- UPSTREAM ------------------------------------------------------------------------------ */
 
+/* gw_client_headers_cb: the client's request headers, for header_override
+ * ({client_header:Name}, "*" and "re:" passthrough) and the User-Agent the
+ * reference passes on. The request keeps them for its whole life, so a
+ * retry on another channel sees the same list. */
+static void each_client_header(void *ctx, gw_header_visit_cb visit, void *data)
+{
+    gw_req *r = ctx;
+    size_t n = gw_req_header_count(r);
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_req_field *f = gw_req_header_at(r, i);
+        if (f && visit(f->name, f->value, data))
+            return;
+    }
+}
+
 int gw__relay_start_upstream(struct rcall *c)
 {
     static const struct gw_xfer_cbs cbs = {on_headers, on_data, on_done};
@@ -463,6 +478,8 @@ int gw__relay_start_upstream(struct rcall *c)
         .inject_usage = c->stream && (ct->flags & GW_CT_STREAM_OPTIONS) &&
                         gw_options_bool(c->w, "FORCE_STREAM_OPTION", 1),
         .api_key = key,
+        .client_headers = each_client_header,
+        .client_headers_ctx = c->r,
     };
     gw_upstream_req_free(&c->ureq);
     gw_upstream_req_init(&c->ureq);
@@ -513,6 +530,24 @@ int gw__relay_start_upstream(struct rcall *c)
 
 /* ---- route handlers --------------------------------------------------------------------- */
 
+/* A header value holding CR, LF or NUL could split the request a channel
+ * forwards it in (header_override passthrough): the call is refused with a
+ * 400 naming the header, whatever the channel does with it. */
+static int client_headers_bad(struct rcall *c)
+{
+    size_t n = gw_req_header_count(c->r);
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_req_field *f = gw_req_header_at(c->r, i);
+        if (f && strpbrk(f->value, "\r\n")) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "header %.64s contains a CR or LF character", f->name);
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void relay_entry(gw_req *r, enum gw_relay_mode mode)
 {
     char err[200];
@@ -532,6 +567,10 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     gw_req_ref(r);
     gw__relay_refresh(c->w);
     if (gw__relay_resolve_key(c) != GW_OK) {
+        gw__relay_free(c);
+        return;
+    }
+    if (client_headers_bad(c)) {
         gw__relay_free(c);
         return;
     }

@@ -35,6 +35,10 @@ void gw_test_stats(gw_req *r)
                           (json_int_t)w->stats.rejected, "live_xfers",
                           (json_int_t)gw_upstream_live(w->up), "upstream_pauses",
                           (json_int_t)w->stats.upstream_pauses);
+    struct gw_upstream_stats us;
+    gw_upstream_get_stats(w->up, &us);
+    json_object_set_new(j, "upstream_connects", json_integer((json_int_t)us.connects));
+    json_object_set_new(j, "dest_refused", json_integer((json_int_t)us.dest_refused));
     gw_resp_json(r, 200, j);
     json_decref(j);
 }

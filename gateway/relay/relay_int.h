@@ -10,6 +10,7 @@
 #include "gateway/state/ledger.h"
 
 struct gw_worker;
+struct gw_dest_policy;
 struct rcall;
 
 /* A routing table with the references of the calls that use its channels:
@@ -106,6 +107,14 @@ void gw__relay_key_drop(struct gw_worker *w, const char *hash);
 /* Records whether the next call of this key may start upstream before its
  * authorize reply (SPECULATIVE_AUTH); keeps the entry's expiry. */
 void gw__relay_key_hint(struct gw_worker *w, const char *hash, int spec_ok);
+
+/* The destination policy of an attempt on ch (relay_dest.c): root's
+ * channel_destination_setting options and ch->dest_set_by_root, into *p
+ * for gw_xfer_opts.dest; then the static check of proxy and url (the
+ * target behind a proxy is resolved by the proxy). GW_EPERM with the
+ * reason in why when refused. */
+int gw__relay_dest(struct gw_worker *w, const struct gw_channel *ch, const char *url,
+                   const char *proxy, struct gw_dest_policy *p, char *why, size_t whylen);
 
 /* Channels to skip now (routing skip callback; data is the worker). */
 int gw__relay_channel_down(long long channel_id, void *data);

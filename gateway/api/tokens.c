@@ -29,6 +29,7 @@
 #include "gateway/api/api.h"
 #include "gateway/api/apictx.h"
 #include "gateway/api/auth.h"
+#include "gateway/api/live.h"
 #include "gateway/api/tokens.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
@@ -343,7 +344,7 @@ static void on_token_set(const struct gw_adjust_result *res, void *arg)
                            ? "the quota change is pending, reload the token to check it"
                            : "the other changes were saved, but the quota change failed");
     } else {
-        gw_api_ok(r, t->data);
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* live money fields */
         t->data = NULL;
     }
     tk_free(t);
@@ -372,7 +373,7 @@ static void tk_done(gw_req *r, int rc, void *ctx)
         gw_req_unref(r);
         gw_api_fail(r, "the other changes were saved, but the quota change failed");
     } else {
-        gw_api_ok(r, t->data);
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* live money fields */
         t->data = NULL;
     }
     tk_free(t);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <openssl/crypto.h>
+#include "gateway/api/live.h"
 #include "gateway/api/users.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
@@ -62,9 +63,10 @@ void gw__ujob_refuse(gw_req *r, struct gw__ujob *u, const char *msg)
     gw__ujob_free(u);
 }
 
+/* A user row in the answer shows the live money fields (live.h). */
 static void answer(gw_req *r, struct gw__ujob *u)
 {
-    gw_api_ok(r, u->data);
+    gw_api_ok_live(r, GW_LIVE_USER, u->data);
     u->data = NULL;
 }
 

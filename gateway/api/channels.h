@@ -55,6 +55,7 @@ struct gw__chjob {
     char *keyword, *group, *model, *tag;
     char fail[256];         /* non-empty: answer {"success":false,"message":fail} */
     struct gw_rcmds cmds;   /* Redis write-through, sent by done */
+    int rc;                 /* the SQL job's result, kept while cmds are sent */
 };
 
 struct gw__chjob *gw__ch_job(gw_req *r, const struct gw_caller *who);

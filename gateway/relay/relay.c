@@ -285,6 +285,10 @@ static void authorize(struct rcall *c)
     int routable = ref && (c->pinned || gw_routing_pick(ref->table, c->group, c->model, 0, NULL,
                                                         0, NULL, NULL, &probe));
     gw__relay_route_unref(ref);
+    if (!routable && !c->freshened) { /* a channel added a moment ago? */
+        gw__relay_freshen(c, authorize);
+        return;
+    }
     if (!routable) {
         char msg[300];
         snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",

@@ -30,7 +30,8 @@ RETURNS
 
 INVARIANT
   Each applied op writes exactly one ledger entry whose delta equals the change
-  of the SQL-visible value; in-flight reservations are never overwritten. An
+  of the SQL-visible value, except a set to the current value, which writes
+  none (delta 0); in-flight reservations are never overwritten. An
   op_id is applied at most once (tf:{sN}:idem keeps "op:uid:tid:value:delta:new").
 ]]
 
@@ -108,6 +109,13 @@ else
     key, field = KEYS[1], "quota"
     if op == "user_set" then delta = value - (quota + reserved) else delta = value end
     newv = quota + delta
+end
+
+-- A set to the value it already has changes nothing: no ledger entry, no log
+-- row (the API sends every set, since only Redis knows the live value).
+if delta == 0 and (op == "user_set" or op == "token_set") then
+    redis.call("HSET", KEYS[3], opid, sig .. ":0:" .. I(newv))
+    return {1, 0, newv, 0}
 end
 
 -- No failure allowed beyond this point.

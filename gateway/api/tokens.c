@@ -336,7 +336,11 @@ static void on_token_set(const struct gw_adjust_result *res, void *arg)
 {
     struct gw__tk *t = arg;
     gw_req *r = t->r;
-    if (res->status != GW_OK || !res->ok) {
+    if (res->status == GW_OK && !res->ok && t->remain_same_as_sql &&
+        (res->reason == GW_REFUSE_TOKEN_NOT_FOUND || res->reason == GW_REFUSE_USER_NOT_FOUND)) {
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* not in Redis; SQL has that value */
+        t->data = NULL;
+    } else if (res->status != GW_OK || !res->ok) {
         GW_ERROR("token %lld: remain_quota change to %lld not applied (%s) rid=%s", t->id,
                  t->remain, res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason),
                  r->rid);

@@ -74,7 +74,10 @@ static void on_adjust(const struct gw_adjust_result *res, void *arg)
 {
     struct gw__ujob *u = arg;
     gw_req *r = u->r;
-    if (res->status != GW_OK || !res->ok) {
+    if (res->status == GW_OK && !res->ok && res->reason == GW_REFUSE_USER_NOT_FOUND &&
+        u->adj_same_as_sql) {
+        answer(r, u); /* not in Redis, and SQL already holds that value */
+    } else if (res->status != GW_OK || !res->ok) {
         GW_ERROR("user %lld: quota change (%lld) not applied (%s) rid=%s", u->id, u->adj_value,
                  res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason), r->rid);
         gw_api_fail(r, res->status == GW_ETIMEDOUT

@@ -112,8 +112,29 @@ def check_values_are_the_sql_visible_ones(e):
     assert item(d, nuid)["quota"] == 321, d
 
 
+def check_set_back_to_the_old_value(e):
+    """A set compares with the live value, not with SQL's: setting back the value
+    SQL still shows (the persister has not applied the first set yet) is a change."""
+    uid, pat = e.user("liveback", quota=1000)
+    tid = tk.create(e, pat, uid, name="back-tok", remain_quota=5000)
+    for i in range(ROUNDS):
+        e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": 7000 + i})
+        e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": 5000})
+        assert e.ok("GET", "/api/token/%d" % tid, pat)["data"]["remain_quota"] == 5000, i
+        e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": 3000 + i})
+        e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": 1000})
+        assert e.ok("GET", "/api/user/%d" % uid, e.root_pat)["data"]["quota"] == 1000, i
+    assert e.rraw("HGET", tk.tkey(uid, tid), "remain_quota") == "5000"
+    assert e.rraw("HGET", tk.ukey(uid), "quota") == "1000"
+    # Setting the value it already has writes no ledger entry and no log.
+    n = len(e.ledger(uid))
+    e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": 5000})
+    e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": 1000})
+    assert len(e.ledger(uid)) == n, e.ledger(uid)[n:]
+
+
 SUITE = (check_token_put_then_read, check_topup_then_self, check_admin_edit_then_read,
-         check_values_are_the_sql_visible_ones)
+         check_values_are_the_sql_visible_ones, check_set_back_to_the_old_value)
 
 
 # ---- SQLite only ----------------------------------------------------------------------

@@ -7,21 +7,24 @@ Each check writes, then reads at once, ten times: a token's remain_quota set by
 PUT /api/token/ (get, list, search), a redemption code (GET /api/user/self),
 an admin's quota edit and add_quota (get, list, search, self), a relayed call
 (token and user). The values are the SQL-visible ones (quota + reserved), and a
-row Redis does not hold keeps its SQL value. Runs on SQLite, and the suite again
+row Redis does not hold keeps its SQL value. While a check writes and reads, the
+ledger process is stopped (SIGSTOP), so SQL cannot catch up and a read served from
+SQL would be stale every time, on every backend. Runs on SQLite, and the suite again
 on MariaDB and PostgreSQL. A page costs one pipelined Redis write, not one per
 row (the worker's counters, /__test/stats).
 
 usage: test_api_live_reads.py [BUILD_DIR]    (TEST_CASE=name runs one case)"""
+import contextlib
 import json
 import os
+import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import test_api_tokens as tk  # noqa: E402  (shared helpers; its own cases are not run here)
 from apihelp import Suite  # noqa: E402
-from harness import Gateway, case, request  # noqa: E402
+from harness import Gateway, case, descendants, request  # noqa: E402
 from relayfix import add_channel, add_token, chat, openai_mock, root_pat, set_option  # noqa: E402
 from relayfix import wait_routable  # noqa: E402
 
@@ -36,24 +39,44 @@ def item(page, rid):
     return got[0]
 
 
+@contextlib.contextmanager
+def sql_frozen(g):
+    """The ledger process stopped (SIGSTOP): the persister cannot bring SQL up to
+    Redis meanwhile, so a read served from SQL would be stale every time, not only
+    when it beats the next batch."""
+    def comm(p):
+        try:
+            with open("/proc/%d/comm" % p) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+    pids = [p for p in descendants(g.proc.pid) if comm(p) == "tf-ledger"]
+    assert len(pids) == 1, pids
+    os.kill(pids[0], signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pids[0], signal.SIGCONT)
+
+
 # ---- the suite (every backend) ---------------------------------------------------------
 
 
 def check_token_put_then_read(e):
     uid, pat = e.user("livetok", quota=10**9)
     tid = tk.create(e, pat, uid, name="live-tok", remain_quota=100)
-    stale = 0
-    for i in range(ROUNDS):
-        want = 5000 + 37 * i
-        e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": want})
-        stale += e.sql.val("SELECT remain_quota FROM tokens WHERE id = ?", tid) != str(want)
-        d = e.ok("GET", "/api/token/%d" % tid, pat)["data"]
-        assert d["remain_quota"] == want, (i, d)
-        d = e.ok("GET", "/api/token/?p=1&page_size=100", pat)["data"]
-        assert item(d, tid)["remain_quota"] == want, (i, d)
-        d = e.ok("GET", "/api/token/search?keyword=live-tok", pat)["data"]
-        assert item(d, tid)["remain_quota"] == want, (i, d)
-    print("  token: SQL was behind Redis in %d of %d rounds" % (stale, ROUNDS))
+    with sql_frozen(e.g):
+        for i in range(ROUNDS):
+            want = 5000 + 37 * i
+            e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": want})
+            d = e.ok("GET", "/api/token/%d" % tid, pat)["data"]
+            assert d["remain_quota"] == want, (i, d)
+            d = e.ok("GET", "/api/token/?p=1&page_size=100", pat)["data"]
+            assert item(d, tid)["remain_quota"] == want, (i, d)
+            d = e.ok("GET", "/api/token/search?keyword=live-tok", pat)["data"]
+            assert item(d, tid)["remain_quota"] == want, (i, d)
+        # The reads did not come from SQL: it still holds the first value.
+        assert e.sql.val("SELECT remain_quota FROM tokens WHERE id = ?", tid) == "100"
 
 
 def check_topup_then_self(e):
@@ -61,15 +84,23 @@ def check_topup_then_self(e):
     j = e.ok("POST", "/api/redemption/", e.root_pat,
              {"name": "live", "count": ROUNDS, "quota": 250, "expired_time": 0})
     want = 500
-    for i, k in enumerate(j["data"]):
-        assert e.ok("POST", "/api/user/topup", pat, {"key": k})["data"] == 250
-        want += 250
-        d = e.ok("GET", "/api/user/self", pat)["data"]
-        assert d["quota"] == want, (i, want, d)
+    with sql_frozen(e.g):
+        for i, k in enumerate(j["data"]):
+            assert e.ok("POST", "/api/user/topup", pat, {"key": k})["data"] == 250
+            want += 250
+            d = e.ok("GET", "/api/user/self", pat)["data"]
+            assert d["quota"] == want, (i, want, d)
+        assert e.sql.val("SELECT quota FROM users WHERE id = ?", uid) == "500"
 
 
 def check_admin_edit_then_read(e):
     uid, pat = e.user("liveadm", quota=0)
+    with sql_frozen(e.g):
+        admin_rounds(e, uid, pat)
+        assert e.sql.val("SELECT quota FROM users WHERE id = ?", uid) == "0"
+
+
+def admin_rounds(e, uid, pat):
     for i in range(ROUNDS):
         want = 1000 * (i + 1) + i
         e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": want})
@@ -117,13 +148,14 @@ def check_set_back_to_the_old_value(e):
     SQL still shows (the persister has not applied the first set yet) is a change."""
     uid, pat = e.user("liveback", quota=1000)
     tid = tk.create(e, pat, uid, name="back-tok", remain_quota=5000)
-    for i in range(ROUNDS):
-        e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": 7000 + i})
-        e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": 5000})
-        assert e.ok("GET", "/api/token/%d" % tid, pat)["data"]["remain_quota"] == 5000, i
-        e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": 3000 + i})
-        e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": 1000})
-        assert e.ok("GET", "/api/user/%d" % uid, e.root_pat)["data"]["quota"] == 1000, i
+    with sql_frozen(e.g):
+        for i in range(ROUNDS):
+            e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": 7000 + i})
+            e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": 5000})
+            assert e.ok("GET", "/api/token/%d" % tid, pat)["data"]["remain_quota"] == 5000, i
+            e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": 3000 + i})
+            e.ok("PUT", "/api/user/", e.root_pat, {"id": uid, "quota": 1000})
+            assert e.ok("GET", "/api/user/%d" % uid, e.root_pat)["data"]["quota"] == 1000, i
     assert e.rraw("HGET", tk.tkey(uid, tid), "remain_quota") == "5000"
     assert e.rraw("HGET", tk.ukey(uid), "quota") == "1000"
     # Setting the value it already has writes no ledger entry and no log.
@@ -192,24 +224,29 @@ def a_relayed_call_shows_in_the_next_read():
             return j["data"]
         me = get("/api/user/self")
         tok = get("/api/token/%d" % tid)
-        for i in range(ROUNDS):
-            st, _, b = chat(g, key, {"model": MODEL,
-                                     "messages": [{"role": "user", "content": "hi %d" % i}]})
-            assert st == 200, b
-            u = json.loads(b)["usage"]
-            cost = u["prompt_tokens"] + 2 * u["completion_tokens"]
-            me2, tok2 = get("/api/user/self"), get("/api/token/%d" % tid)
-            assert me2["quota"] == me["quota"] - cost, (i, cost, me, me2)
-            assert me2["used_quota"] == me["used_quota"] + cost, (i, me, me2)
-            assert me2["request_count"] == me["request_count"] + 1, (i, me, me2)
-            assert tok2["remain_quota"] == tok["remain_quota"] - cost, (i, tok, tok2)
-            assert tok2["used_quota"] == tok["used_quota"] + cost, (i, tok, tok2)
-            row = [x for x in get("/api/token/?p=1&page_size=100")["items"] if x["id"] == tid][0]
-            assert row["remain_quota"] == tok2["remain_quota"], (row, tok2)
-            me, tok = me2, tok2
+        with sql_frozen(g):
+            relay_rounds(g, key, tid, get, me, tok)
     finally:
         g.stop()
         stop_mock()
+
+
+def relay_rounds(g, key, tid, get, me, tok):
+    for i in range(ROUNDS):
+        st, _, b = chat(g, key, {"model": MODEL,
+                                 "messages": [{"role": "user", "content": "hi %d" % i}]})
+        assert st == 200, b
+        u = json.loads(b)["usage"]
+        cost = u["prompt_tokens"] + 2 * u["completion_tokens"]
+        me2, tok2 = get("/api/user/self"), get("/api/token/%d" % tid)
+        assert me2["quota"] == me["quota"] - cost, (i, cost, me, me2)
+        assert me2["used_quota"] == me["used_quota"] + cost, (i, me, me2)
+        assert me2["request_count"] == me["request_count"] + 1, (i, me, me2)
+        assert tok2["remain_quota"] == tok["remain_quota"] - cost, (i, tok, tok2)
+        assert tok2["used_quota"] == tok["used_quota"] + cost, (i, tok, tok2)
+        row = [x for x in get("/api/token/?p=1&page_size=100")["items"] if x["id"] == tid][0]
+        assert row["remain_quota"] == tok2["remain_quota"], (row, tok2)
+        me, tok = me2, tok2
 
 
 S = Suite(tk.Env, SUITE)

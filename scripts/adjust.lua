@@ -34,7 +34,8 @@ RETURNS
 
 INVARIANT
   Each applied op writes exactly one ledger entry whose delta equals the change
-  of the SQL-visible value; in-flight reservations are never overwritten. An
+  of the SQL-visible value, except a set to the current value, which writes
+  none (delta 0); in-flight reservations are never overwritten. An
   op_id is applied at most once within IDEM_TTL_MS: its record
   tf:{sN}:idem:<op_id> = "op:uid:tid:value:delta:new" expires then, so what
   users' actions leave in Redis is bounded (the old tf:{sN}:idem hash grew with
@@ -127,6 +128,13 @@ else
     visible = quota + reserved + delta
 end
 if visible > MAXQ or visible < -MAXQ then return {0, "quota_out_of_range"} end
+
+-- A set to the value it already has changes nothing: no ledger entry, no log
+-- row (the API sends every set, since only Redis knows the live value).
+if delta == 0 and (op == "user_set" or op == "token_set") then
+    redis.call("SET", KEYS[3], sig .. ":0:" .. I(newv), "PX", IDEM_TTL_MS)
+    return {1, 0, newv, 0}
+end
 
 -- No failure allowed beyond this point.
 redis.call("HINCRBY", key, field, I(delta))

@@ -58,6 +58,7 @@ struct gw__chjob {
     struct gw_dest_policy dest; /* root's destination options, read on the loop */
     int dest_private_opt;   /* channel_destination_setting.allow_private_ip */
     struct gw_rcmds cmds;   /* Redis write-through, sent by done */
+    int rc;                 /* the SQL job's result, kept while cmds are sent */
 };
 
 struct gw__chjob *gw__ch_job(gw_req *r, const struct gw_caller *who);

@@ -28,6 +28,7 @@
 #include "gateway/api/api.h"
 #include "gateway/api/apictx.h"
 #include "gateway/api/auth.h"
+#include "gateway/api/live.h"
 #include "gateway/api/tokens.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/cidr.h"
@@ -309,7 +310,11 @@ static void on_token_set(const struct gw_adjust_result *res, void *arg)
 {
     struct gw__tk *t = arg;
     gw_req *r = t->r;
-    if (res->status != GW_OK || !res->ok) {
+    if (res->status == GW_OK && !res->ok && t->remain_same_as_sql &&
+        (res->reason == GW_REFUSE_TOKEN_NOT_FOUND || res->reason == GW_REFUSE_USER_NOT_FOUND)) {
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* not in Redis; SQL has that value */
+        t->data = NULL;
+    } else if (res->status != GW_OK || !res->ok) {
         GW_ERROR("token %lld: remain_quota change to %lld not applied (%s) rid=%s", t->id,
                  t->remain, res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason),
                  r->rid);
@@ -317,7 +322,7 @@ static void on_token_set(const struct gw_adjust_result *res, void *arg)
                            ? "the quota change is pending, reload the token to check it"
                            : "the other changes were saved, but the quota change failed");
     } else {
-        gw_api_ok(r, t->data);
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* live money fields */
         t->data = NULL;
     }
     tk_free(t);
@@ -346,7 +351,7 @@ static void tk_done(gw_req *r, int rc, void *ctx)
         gw_req_unref(r);
         gw_api_fail(r, "the other changes were saved, but the quota change failed");
     } else {
-        gw_api_ok(r, t->data);
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* live money fields */
         t->data = NULL;
     }
     tk_free(t);

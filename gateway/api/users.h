@@ -73,6 +73,8 @@ struct gw__ujob {
     int adjust;             /* 1: run q after the mirror commands */
     enum gw_adjust_op op;
     long long adj_value;
+    int adj_same_as_sql;    /* a set to the value SQL shows: a user Redis does not
+                               hold has nothing to change then */
     char content[160];
     int rc;                 /* the SQL job's result */
     size_t pending;         /* mirror commands not yet acknowledged */

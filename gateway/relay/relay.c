@@ -254,6 +254,10 @@ static void authorize(struct rcall *c)
     gw__relay_route_unref(ref);
     if (!routable && recheck(c))
         return;
+    if (!routable && !c->freshened) { /* a channel added a moment ago? */
+        gw__relay_freshen(c, authorize);
+        return;
+    }
     if (!routable) {
         char msg[300];
         snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",

@@ -45,6 +45,7 @@ struct rcall {
     char group[65];
     long long retry_after_s;
     int auth;                   /* GW_AUTH_* */
+    int freshened;              /* looked for a newer routing table once */
     int spec;                   /* upstream started before the authorize reply */
     int route_held, done_held, settle_held; /* waiting for that reply */
     int held_result;

@@ -78,6 +78,15 @@ struct gw_relay_worker {
     struct ctest *ctests;         /* channel tests with a transfer in flight */
     struct rcall *settle_retries; /* calls whose settle waits for a retry (relay_settle.c) */
     int stopping;                 /* the worker stops: no more settle retries */
+    /* Reload on a miss (gw__relay_freshen). One routing load at a time, so a
+     * table swapped in was always read after the one it replaces. */
+    int reload_again;             /* a snapshot came while a load was in flight */
+    long long route_ver;          /* the table holds every change whose version
+                                     bump is <= this (-1: not known) */
+    int fresh_state;              /* idle, reading the version, loading */
+    int fresh_queued;             /* a forced load waits for the one in flight */
+    long long fresh_ver;          /* version the forced load is for */
+    struct fresh_wait *fresh_pending, *fresh_inflight;
 };
 
 /* Arms the scheduled channel tests on timer (closed by the relay's stop). */
@@ -93,6 +102,14 @@ void gw__relay_settle_tick(struct gw_worker *w);
 void gw__relay_settle_stop(struct gw_worker *w);
 /* Notices a new options snapshot: rebuilds ratios and reloads routing. */
 void gw__relay_refresh(struct gw_worker *w);
+/* A call found no channel for its model. Reads the config version
+ * (tf:cfgver); when it is newer than this worker's table, loads the routing
+ * table now, then calls then(c) (which looks again, once: c->freshened).
+ * Concurrent misses share one read and one load. Since a channel change bumps
+ * the version before its API call answers, a call made after that answer
+ * finds the channel on every worker of every replica. */
+struct rcall;
+void gw__relay_freshen(struct rcall *c, void (*then)(struct rcall *c));
 /* A reference to the current table (NULL when none); release with unref. */
 struct gw_route_ref *gw__relay_route_ref(struct gw_worker *w);
 void gw__relay_route_unref(struct gw_route_ref *ref);

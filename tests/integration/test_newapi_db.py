@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import dbservers  # noqa: E402
 from apihelp import PSQL, Db  # noqa: E402
+from dialects import Starter  # noqa: E402
 from harness import Gateway, case, main, request, wait_for  # noqa: E402
 from relayfix import openai_mock  # noqa: E402
 
@@ -457,16 +458,40 @@ def adopt_old_tf_db(tg):
         stop_mock()
 
 
-def on_server(factory, kind):
-    with factory() as srv:
-        tg = Target(kind, srv=srv)
+STARTERS = {}
+
+
+def boot_servers():
+    """Starts MariaDB and PostgreSQL in the background (once)."""
+    if not STARTERS:
+        STARTERS.update(mariadb=Starter(dbservers.mariadb), postgres=Starter(dbservers.postgres))
+        for st in STARTERS.values():
+            st.start()
+
+
+def server(name):
+    """The running dbservers server name ("mariadb" or "postgres")."""
+    boot_servers()
+    st = STARTERS[name]
+    st.up.wait(dbservers.START_TIMEOUT * 3)
+    assert st.srv is not None, "%s did not start: %s" % (name, st.error)
+    return st.srv
+
+
+def on_server(name, kind):
+    try:
+        tg = Target(kind, srv=server(name))
         fresh_schema_matches_newapi(tg)
         adopt_newapi_db(tg)
         adopt_old_tf_db(tg)
+    finally:
+        STARTERS[name].release()
 
 
 @case
 def sqlite_newapi_database_is_adopted():
+    if not os.environ.get("TEST_CASE"):
+        boot_servers()      # they boot while this case runs
     d = tempfile.mkdtemp(prefix="tf-newapi-")
     try:
         tg = Target("sqlite", path=os.path.join(d, "new-api.db"))
@@ -479,13 +504,17 @@ def sqlite_newapi_database_is_adopted():
 
 @case
 def mariadb_newapi_database_is_adopted():
-    on_server(dbservers.mariadb, "mysql")
+    on_server("mariadb", "mysql")
 
 
 @case
 def postgres_newapi_database_is_adopted():
-    on_server(dbservers.postgres, "postgres")
+    on_server("postgres", "postgres")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for starter in STARTERS.values():
+            starter.release()

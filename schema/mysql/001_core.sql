@@ -3,10 +3,10 @@
 -- defaults, NOT NULLs and index names (inline, as GORM writes them), so that a database
 -- of either opens in the other. tests/fixtures/newapi/mysql.sql is the same schema
 -- written as GORM emits it, and tests/integration/test_newapi_db.py compares the two.
--- Beyond GORM: utf8mb4 is named (GORM takes the server's default), and token keys
--- compare case-sensitively (utf8mb4_bin; they are [0-9a-zA-Z] secrets). MySQL commits
--- DDL implicitly, so every statement is idempotent: CREATE TABLE IF NOT EXISTS with its
--- indexes inline. A table that already exists is kept as it is; 004 adds what an older
+-- Beyond GORM: utf8mb4 is named (GORM takes the server's default), and token keys and
+-- redemption codes compare case-sensitively (utf8mb4_bin; they are secrets). MySQL
+-- commits DDL implicitly, so every statement is idempotent: CREATE TABLE IF NOT EXISTS
+-- with its indexes inline. A table that already exists is kept as it is; 004 adds what an older
 -- one lacks.
 
 CREATE TABLE IF NOT EXISTS `channels` (
@@ -128,7 +128,7 @@ CREATE TABLE IF NOT EXISTS `options` (
 CREATE TABLE IF NOT EXISTS `redemptions` (
   `id` bigint AUTO_INCREMENT,
   `user_id` bigint,
-  `key` char(32),
+  `key` char(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   `status` bigint DEFAULT 1,
   `name` varchar(191),
   `quota` bigint DEFAULT 100,

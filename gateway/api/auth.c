@@ -93,7 +93,7 @@ static int lookup(gw_store *st, void *ctx)
         rc = gw_store_query(st,
                             "SELECT u.id, u.username, u.role, u.status, u.`group`, "
                             "u.auth_version, s.sid FROM users u LEFT JOIN user_sessions s ON "
-                            "s.sid = ? AND s.user_id = u.id AND s.status = 1 AND s.expires_at > ? "
+                            "s.sid = ? AND s.user_id = u.id AND s.status = 'active' AND s.expires_at > ? "
                             "WHERE u.id = ? AND u.deleted_at IS NULL",
                             arg, 3, &rows);
     }

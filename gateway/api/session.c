@@ -139,7 +139,7 @@ static int insert_session(gw_store *st, struct sess *s, const char *method)
     return gw_store_exec(st,
                          "INSERT INTO user_sessions (sid, user_id, version, user_auth_version, "
                          "status, refresh_hash, login_method, ip, user_agent, created_at, "
-                         "last_active_at, expires_at) VALUES (?, ?, 1, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                         "last_active_at, expires_at) VALUES (?, ?, 1, ?, 'active', ?, ?, ?, ?, ?, ?, ?)",
                          a, 10, NULL);
 }
 
@@ -269,8 +269,8 @@ static int revoke_session(gw_store *st, const char *sid, long long uid, const ch
     gw_sql_arg a[4] = {GW_SQL_INT(now), GW_SQL_TEXT(why), GW_SQL_TEXT(sid), GW_SQL_INT(uid)};
     long long n = 0;
     int rc = gw_store_exec(st,
-                           "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = ? "
-                           "WHERE sid = ? AND user_id = ? AND status = 1",
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, "
+                           "revoked_reason = ? WHERE sid = ? AND user_id = ? AND status = 'active'",
                            a, 4, &n);
     return rc == GW_OK && n != 1 ? GW_ENOTFOUND : rc;
 }
@@ -280,7 +280,7 @@ static int refresh_work(gw_store *st, void *ctx)
     struct sess *s = ctx;
     gw_rows *rows = NULL;
     char presented[65], fresh[65];
-    long long st_status = 0, uav = 0;
+    long long uav = 0;
     refresh_hash(s->cfg, s->secret, presented);
     gw_sql_arg a[1] = {GW_SQL_TEXT(s->sid)};
     int rc = gw_store_query(st,
@@ -298,7 +298,7 @@ static int refresh_work(gw_store *st, void *ctx)
         goto out;
     const char *cur = gw_rows_get(rows, 0, 1), *prev = gw_rows_get(rows, 0, 2);
     gw_rows_int(rows, 0, 0, &s->uid);
-    gw_rows_int(rows, 0, 3, &st_status);
+    const char *st_status = gw_rows_get(rows, 0, 3);
     gw_rows_int(rows, 0, 4, &s->expires_at);
     gw_rows_int(rows, 0, 5, &uav);
     gw_rows_int(rows, 0, 6, &s->created_at);
@@ -308,7 +308,7 @@ static int refresh_work(gw_store *st, void *ctx)
     gw_rows_int(rows, 0, 10, &s->status);
     copy_col(s->group, sizeof s->group, rows, 11);
     gw_rows_int(rows, 0, 12, &s->auth_version);
-    if (st_status != 1 || s->expires_at <= s->now)
+    if (!st_status || strcmp(st_status, "active") != 0 || s->expires_at <= s->now)
         goto out;
     if (prev && gw_ct_equal(prev, presented, 64) && !(cur && gw_ct_equal(cur, presented, 64))) {
         /* A rotated-out secret came back: someone else holds the newer one. */
@@ -375,7 +375,7 @@ static int logout_work(gw_store *st, void *ctx)
     refresh_hash(s->cfg, s->secret, presented);
     gw_sql_arg a[3] = {GW_SQL_INT(s->now), GW_SQL_TEXT(s->sid), GW_SQL_TEXT(presented)};
     return gw_store_exec(st,
-                         "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
+                         "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
                          "'logout' WHERE sid = ? AND refresh_hash = ?",
                          a, 3, NULL);
 }
@@ -422,7 +422,7 @@ static int list_work(gw_store *st, void *ctx)
     gw_sql_arg a[2] = {GW_SQL_INT(s->who.id), GW_SQL_INT(s->now)};
     int rc = gw_store_query(st,
                             "SELECT sid, login_method, ip, user_agent, created_at, last_active_at, "
-                            "expires_at FROM user_sessions WHERE user_id = ? AND status = 1 AND "
+                            "expires_at FROM user_sessions WHERE user_id = ? AND status = 'active' AND "
                             "expires_at > ? ORDER BY last_active_at DESC",
                             a, 2, &rows);
     if (rc != GW_OK)
@@ -485,8 +485,8 @@ static int revoke_others_work(gw_store *st, void *ctx)
     struct sess *s = ctx;
     gw_sql_arg a[3] = {GW_SQL_INT(s->now), GW_SQL_INT(s->who.id), GW_SQL_TEXT(s->who.sid)};
     return gw_store_exec(st,
-                         "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                         "'revoke_others' WHERE user_id = ? AND sid <> ? AND status = 1",
+                         "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                         "'revoke_others' WHERE user_id = ? AND sid <> ? AND status = 'active'",
                          a, 3, NULL);
 }
 

@@ -81,6 +81,10 @@ int gw_price_lookup(const gw_ratios *r, const char *model, const char *user_grou
 
 /* Usage in OpenAI semantics: prompt includes cached, cache-write, image and
  * audio input tokens. Unknown details are 0. */
+/* Upper bound of each count an upstream reports (adapters clamp to it): no
+ * call is that large, and sums of counts stay far from overflow. */
+#define GW_USAGE_TOKENS_MAX 1000000000LL
+
 struct gw_usage {
     long long prompt, completion, total;
     long long cached, cache_write;  /* prompt tokens read from / written to cache */

@@ -4,8 +4,8 @@
 1. An upstream that reports absurd usage (tests/fuzz/fuzz_adapter.c):
    prompt_tokens 2^63-1 with total_tokens 0 made the OpenAI parser sum past
    LLONG_MAX (undefined behaviour; under UBSan the worker aborted and the
-   client lost the call). Counts are clamped to 1e15 (settle.lua's range;
-   main fixed the same overflow in parallel): the call is answered, logged with the clamped count and charged within
+   client lost the call). Counts are clamped to GW_USAGE_TOKENS_MAX (1e9):
+   the call is answered, logged with the clamped count and charged within
    the budget, in the plain and the streamed path alike.
 2. A malformed JSON body whose bad token holds raw non-UTF-8 bytes
    (tests/fuzz/fuzz_relay_request.c): jansson quotes it in its message, which
@@ -31,7 +31,7 @@ from harness import SANITIZER_RE, Gateway, case, main, request, wait_for  # noqa
 from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
                       set_option, sql, user_quota, wait_routable)
 
-CLAMP = 10**15
+CLAMP = 10**9  # GW_USAGE_TOKENS_MAX
 BUDGET = 5_000_000
 
 

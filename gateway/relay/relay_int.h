@@ -8,6 +8,7 @@
 #include "gateway/relay/routing.h"
 
 struct gw_worker;
+struct rcall;
 
 /* A routing table with the references of the calls that use its channels:
  * a reload swaps in a new one; the old is freed when its last call ends. */
@@ -56,7 +57,9 @@ struct gw_relay_worker {
     int fresh_queued;             /* a forced load waits for the one in flight */
     long long fresh_ver;          /* version the forced load is for */
     struct fresh_wait *fresh_pending, *fresh_inflight;
-    int stopping;
+    struct rcall *settle_retries; /* calls whose settle waits for a retry (relay_settle.c) */
+    int stopping;                 /* the worker stops: no more settle retries, and calls
+                                     waiting for a reload end */
 };
 
 /* Arms the scheduled channel tests on timer (closed by the relay's stop). */
@@ -66,6 +69,10 @@ void gw_channel_tests_start(struct gw_worker *w, uv_timer_t *timer);
 void gw_channel_tests_abort(struct gw_worker *w);
 
 struct gw_relay_worker *gw__relay(struct gw_worker *w);
+/* Settles whose retry is due are sent again (from the 100 ms tick). */
+void gw__relay_settle_tick(struct gw_worker *w);
+/* Shutdown: the settles still waiting to be retried are given up (logged). */
+void gw__relay_settle_stop(struct gw_worker *w);
 /* Notices a new options snapshot: rebuilds ratios and reloads routing. */
 void gw__relay_refresh(struct gw_worker *w);
 /* A call found no channel for its model. Reads the config version

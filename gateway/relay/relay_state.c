@@ -179,6 +179,11 @@ static void load_done(uv_work_t *wk, int status)
     struct gw_worker *w = j->w;
     struct gw_relay_worker *rw = w->relay;
     long long ver = j->ver;
+    if (!rw) { /* freed only once the loop has drained, so never; but check first */
+        gw_routing_free(j->table);
+        gw_free(j);
+        return;
+    }
     rw->reloading = 0;
     if (j->rc == GW_OK && j->table) {
         swap_table(w, j->table);
@@ -412,6 +417,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct gw_worker *w = t->data;
     gw__relay_refresh(w);
+    gw__relay_settle_tick(w);
     if (++w->relay->ticks % 10 == 0) {
         gw__relay_health_flush(w);
         trim_heap(w);
@@ -454,6 +460,7 @@ void gw_relay_worker_stop(struct gw_worker *w)
         uv_timer_stop(&w->relay->chtest);
         uv_close((uv_handle_t *)&w->relay->chtest, NULL);
         gw_channel_tests_abort(w); /* before the upstream goes */
+        gw__relay_settle_stop(w);  /* before Redis goes: its replies come back closed */
     }
 }
 

@@ -196,12 +196,15 @@ static void load_done(uv_work_t *wk, int status)
     gw_free(j);
     if (ver >= 0 && rw->fresh_state == FRESH_LOAD && !rw->fresh_queued)
         fresh_part_done(w); /* the forced load is in */
-    if (rw->reloading || rw->stopping)
+    if (rw->reloading)
         return;
     if (rw->fresh_queued) {
         rw->fresh_queued = 0;
-        start_load(w, rw->fresh_ver);
-    } else if (rw->reload_again) {
+        if (rw->stopping)
+            fresh_part_done(w); /* its calls end now */
+        else
+            start_load(w, rw->fresh_ver);
+    } else if (rw->reload_again && !rw->stopping) {
         rw->reload_again = 0;
         start_load(w, -1);
     }

@@ -25,7 +25,7 @@ struct gw__chjob *gw__ch_job(gw_req *r, const struct gw_caller *who)
     j->status_filter = -1;
     j->type_filter = -1;
     gw_rcmds_init(&j->cmds);
-    (void)r;
+    gw__ch_dest_snapshot(r, j);
     return j;
 }
 
@@ -49,7 +49,9 @@ static void answer(gw_req *r, void *ctx)
 {
     struct gw__chjob *j = ctx;
     int rc = j->rc;
-    if (rc == GW_ENOTFOUND)
+    if (j->fail[0] && rc == GW_EINVAL) /* a refusal the job explained */
+        gw_api_fail(r, j->fail);
+    else if (rc == GW_ENOTFOUND)
         gw_api_fail(r, "channel not found");
     else if (rc != GW_OK)
         gw_api_fail(r, gw_api_store_msg(rc));

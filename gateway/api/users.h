@@ -31,7 +31,7 @@ struct gw_worker;
 #define GW_USER_EMAIL_MAX 50
 #define GW_USER_REMARK_MAX 255
 #define GW_USER_GROUP_MAX 64
-#define GW_USER_QUOTA_MAX 1000000000000000LL /* adjust.lua's bound */
+#define GW_USER_QUOTA_MAX GW_LEDGER_QUOTA_MAX /* gateway/state/ledger.h: the one bound */
 #define GW_USER_BCRYPT_COST 10
 
 /* The columns every user answer is built from (never password or

@@ -290,8 +290,8 @@ static int update_work(gw_store *st, void *ctx)
     if (rc == GW_OK && pw) {
         gw_sql_arg s[2] = {GW_SQL_INT(u->now), GW_SQL_INT(u->id)};
         rc = gw_store_exec(st,
-                           "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                           "'admin_user_update' WHERE user_id = ? AND status = 1",
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                           "'admin_user_update' WHERE user_id = ? AND status = 'active'",
                            s, 2, NULL);
     }
     if (rc == GW_OK)
@@ -429,8 +429,8 @@ static int manage_work(gw_store *st, void *ctx)
     if (rc == GW_OK && strcmp(a, "demote") == 0) { /* Aug: RevokeAllUserSessions */
         gw_sql_arg v[2] = {GW_SQL_INT(u->now), GW_SQL_INT(u->id)};
         rc = gw_store_exec(st,
-                           "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                           "'admin_demote' WHERE user_id = ? AND status = 1",
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                           "'admin_demote' WHERE user_id = ? AND status = 'active'",
                            v, 2, NULL);
     }
     if (rc != GW_OK)

@@ -82,6 +82,13 @@ static void on_adjust(const struct gw_adjust_result *res, void *arg)
                  res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason), r->rid);
         gw_api_fail(r, res->status == GW_ETIMEDOUT
                            ? "the quota change is pending, reload the user to check it"
+                       : res->status == GW_OK && res->reason == GW_REFUSE_QUOTA_RANGE
+                           ? (u->set & ~(unsigned)GW_UF_QUOTA
+                                  ? "the other changes were saved, but the quota change was "
+                                    "refused: the quota would leave -1000000000000000.."
+                                    "1000000000000000"
+                                  : "the quota change was refused: the quota would leave "
+                                    "-1000000000000000..1000000000000000")
                        : u->set & ~(unsigned)GW_UF_QUOTA
                            ? "the other changes were saved, but the quota change failed"
                            : "the quota change failed");

@@ -1,6 +1,5 @@
 /* Per-worker relay state: routing table and ratios kept in step with the
  * options snapshot (config version in Redis), and the token-key cache. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <malloc.h>
@@ -22,7 +21,9 @@
 #define KEY_MAX 100000
 /* Token and user fields read before authorize (groups, IP list, model
  * limits, role) are cached this long; authorize itself always reads the
- * live status and quota. Any config change flushes the cache too. */
+ * live status and quota, and refuses when the settings version the entry was
+ * read with is no longer the live one (the entry is then read again), so a
+ * change applies to the next call. Any config change flushes the cache too. */
 #define KEY_TTL_US (5 * 1000000ull)
 
 struct key_node {
@@ -34,13 +35,44 @@ struct key_node {
 
 struct gw_relay_worker *gw__relay(struct gw_worker *w) { return w->relay; }
 
+void gw__key_info_retain(struct gw_key_info *info)
+{
+    if (info->lists)
+        info->lists->refs++;
+}
+
+void gw__key_info_release(struct gw_key_info *info)
+{
+    struct gw_key_lists *l = info->lists;
+    info->lists = NULL;
+    if (l && --l->refs == 0) {
+        gw_cidr_list_free(l->ips);
+        gw_free(l->model_limits);
+        gw_free(l);
+    }
+}
+
+int gw__key_ip_allowed(const struct gw_key_info *info, const char *ip)
+{
+    const struct gw_key_lists *l = info->lists;
+    if (!l || l->ips_bad)
+        return 0;
+    return gw_cidr_list_match(l->ips, ip);
+}
+
+static void node_free(struct key_node *n)
+{
+    gw__key_info_release(&n->info);
+    gw_free(n);
+}
+
 static void keys_flush(struct gw_relay_worker *rw)
 {
     for (size_t i = 0; i < KEY_BUCKETS; i++) {
         struct key_node *n = rw->keys[i];
         while (n) {
             struct key_node *next = n->next;
-            gw_free(n);
+            node_free(n);
             n = next;
         }
         rw->keys[i] = NULL;
@@ -64,11 +96,12 @@ int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info 
             continue;
         if (gw__now_us() >= n->expires_us) { /* stale: drop, the caller looks it up again */
             *pp = n->next;
-            gw_free(n);
+            node_free(n);
             w->relay->nkeys--;
             return GW_ENOTFOUND;
         }
         *out = n->info;
+        gw__key_info_retain(out);
         return GW_OK;
     }
     return GW_ENOTFOUND;
@@ -84,11 +117,24 @@ void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_ke
         return;
     snprintf(n->hash, sizeof n->hash, "%s", hash);
     n->info = *in;
+    gw__key_info_retain(&n->info);
     n->expires_us = gw__now_us() + KEY_TTL_US;
     size_t b = bucket(hash);
     n->next = rw->keys[b];
     rw->keys[b] = n;
     rw->nkeys++;
+}
+
+void gw__relay_key_drop(struct gw_worker *w, const char *hash)
+{
+    struct key_node **pp = &w->relay->keys[bucket(hash)];
+    for (struct key_node *n = *pp; n; pp = &n->next, n = n->next)
+        if (strcmp(n->hash, hash) == 0) {
+            *pp = n->next;
+            node_free(n);
+            w->relay->nkeys--;
+            return;
+        }
 }
 
 void gw__relay_key_hint(struct gw_worker *w, const char *hash, int spec_ok)
@@ -179,7 +225,9 @@ static void load_done(uv_work_t *wk, int status)
     struct gw_worker *w = j->w;
     struct gw_relay_worker *rw = w->relay;
     long long ver = j->ver;
-    if (!rw) { /* freed only once the loop has drained, so never; but check first */
+    /* The worker frees its relay state only once the loop has drained (so
+     * after this callback), but check before the first use, not after it. */
+    if (!rw) {
         gw_routing_free(j->table);
         gw_free(j);
         return;
@@ -499,52 +547,4 @@ void gw_relay_worker_free(struct gw_worker *w)
     gw_ratios_free(rw->ratios);
     gw_free(rw);
     w->relay = NULL;
-}
-
-/* ---- IP allow-lists ----------------------------------------------------------- */
-
-static int cidr_match(const char *spec, const char *ip)
-{
-    char net[64];
-    int bits = -1;
-    const char *slash = strchr(spec, '/');
-    size_t n = slash ? (size_t)(slash - spec) : strlen(spec);
-    if (n >= sizeof net)
-        return 0;
-    memcpy(net, spec, n);
-    net[n] = '\0';
-    long long v;
-    if (slash && gw_str_to_ll(gw_str_c(slash + 1), 0, 128, &v) == GW_OK)
-        bits = (int)v;
-    unsigned char a[16], b[16];
-    int fam = strchr(net, ':') ? AF_INET6 : AF_INET;
-    size_t len = fam == AF_INET ? 4 : 16;
-    if (inet_pton(fam, net, a) != 1 || inet_pton(fam, ip, b) != 1)
-        return 0;
-    if (bits < 0 || bits > (int)len * 8)
-        bits = (int)len * 8;
-    for (int i = 0; i < bits; i++) {
-        unsigned m = 0x80u >> (i % 8);
-        if ((a[i / 8] & m) != (b[i / 8] & m))
-            return 0;
-    }
-    return 1;
-}
-
-int gw__ip_allowed(const char *allow_ips, const char *ip)
-{
-    if (!allow_ips || !*allow_ips)
-        return 1;
-    gw_str rest = gw_str_c(allow_ips), tok;
-    while (gw_str_split(&rest, '\n', &tok)) {
-        tok = gw_str_trim(tok);
-        char spec[80];
-        if (!tok.len || tok.len >= sizeof spec)
-            continue;
-        memcpy(spec, tok.base, tok.len);
-        spec[tok.len] = '\0';
-        if (cidr_match(spec, ip))
-            return 1;
-    }
-    return 0;
 }

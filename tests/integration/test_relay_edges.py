@@ -16,7 +16,8 @@ from relayfix import set_option as _set_option  # noqa: E402
 
 S = {}
 # quota = prompt + completion for these models; "dear" costs 1e9 per token.
-RATIOS = {"edge": 1, "long": 1, "dear": 1e9, "bad": 1, "utf0": 1, "utf1": 1, "utf2": 1}
+RATIOS = {"edge": 1, "long": 1, "dear": 1e9, "bad": 1, "utf0": 1, "utf1": 1, "utf2": 1,
+          "dear,cheap": 1}  # a price, so that such a name would reach authorize
 
 
 def set_option(g, pat, key, value):
@@ -81,6 +82,11 @@ def a_reservation_beyond_any_budget_is_a_clear_400_not_an_outage():
                              "messages": [{"role": "user", "content": "hi"}]})
     assert st == 403 and error_of(b)["code"] in ("insufficient_user_quota",
                                                  "pre_consume_token_quota_failed"), (st, b)
+    # Nor a model name authorize.lua cannot take (an admin pinning a channel
+    # skips routing, so such a name reached it): 400, not "unavailable".
+    st, h, b = chat(g, f"{key}-{cid}", {"model": "dear,cheap", "max_tokens": 1,
+                                        "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 400 and "may not contain ','" in error_of(b)["message"], (st, b)
     api(g, "DELETE", f"/api/channel/{cid}", token=pat)
 
 

@@ -244,6 +244,17 @@ def error_messages_are_cut_on_utf8_character_boundaries():
 
 
 @case
+def management_api_error_messages_are_cut_on_utf8_character_boundaries():
+    # "unknown option key: %.100s" of a key with an "é" on bytes 100-101: the
+    # reply lost its message (jansson refused the cut text).
+    s = setup()
+    st, j = api(s["g"], "PUT", "/api/option/", token=s["pat"],
+                body={"key": "k" * 99 + "\u00e9tail", "value": "1"})
+    assert j["success"] is False, j
+    assert j["message"] == "unknown option key: " + "k" * 99, j
+
+
+@case
 def shared_gateway_stops_cleanly():
     s = setup()
     s["g"].stop()

@@ -312,7 +312,11 @@ def sql_agrees_with_redis_and_the_logs_after_all_of_it():
         s_used = sql(g, "SELECT used_quota FROM tokens WHERE id = ?", tid)[0][0]
         logs = sql(g, "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND token_id = ?",
                    tid)[0][0]
-        return r_used == s_used == logs and r_used > 0
+        u_redis = int(rcli(g, "HGET", f"tf:{{s{uid % 16}}}:u:{uid}", "used_quota"))
+        u_sql = sql(g, "SELECT used_quota FROM users WHERE id = ?", uid)[0][0]
+        u_logs = sql(g, "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND user_id = ?",
+                     uid)[0][0]
+        return r_used == s_used == logs and r_used > 0 and u_redis == u_sql == u_logs
     wait_for(drained, 20, 0.2, what="SQL, logs and Redis to agree")
     for (other,) in sql(g, "SELECT other FROM logs WHERE type = 2 AND token_id = ?", tid):
         assert isinstance(json.loads(other), dict), other

@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
@@ -340,11 +341,33 @@ void gw__relay_upstream_gave_up(struct rcall *c)
     gw__relay_settle(c);
 }
 
+/* What a client may read of a transport failure: curl's text names hosts
+ * and ports ("Failed to connect to 10.0.0.7 port 8080", "Could not resolve
+ * host: ollama.internal"), so it goes to the gateway log with the channel,
+ * and the call (and its log row) gets a fixed text by kind. */
+static const char *transport_error(struct rcall *c, int result, const char *detail)
+{
+    if (!c->cut && gw_req_alive(c->r)) /* not our own stop */
+        GW_WARN("channel %lld: upstream %s: %s", c->ch->id,
+                result == GW_EPERM ? "destination refused" : "transfer failed",
+                detail ? detail : gw_strerror(result));
+    switch (result) {
+    case GW_EPERM:
+        return "the channel's upstream address is not allowed by the destination policy";
+    case GW_ETIMEDOUT:
+        return "upstream timed out";
+    default:
+        return c->up_status == 0 ? "upstream connection failed" : "upstream response incomplete";
+    }
+}
+
 static void finish(struct rcall *c, int result, const char *errmsg)
 {
     gw_req *r = c->r;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
     gw_req_set_callbacks(r, NULL, NULL, NULL);
+    if (result != GW_OK)
+        errmsg = transport_error(c, result, errmsg);
     if (c->up_status == 200 && c->stream) /* else upstream_failed() or below */
         record_health(c, result == GW_OK);
     if (c->up_status == 200 && c->stream) {
@@ -450,6 +473,21 @@ static void on_drain(gw_req *r, void *data)
 
 /* ---- UPSTREAM ------------------------------------------------------------------------------ */
 
+/* gw_client_headers_cb: the client's request headers, for header_override
+ * ({client_header:Name}, "*" and "re:" passthrough) and the User-Agent the
+ * reference passes on. The request keeps them for its whole life, so a
+ * retry on another channel sees the same list. */
+static void each_client_header(void *ctx, gw_header_visit_cb visit, void *data)
+{
+    gw_req *r = ctx;
+    size_t n = gw_req_header_count(r);
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_req_field *f = gw_req_header_at(r, i);
+        if (f && visit(f->name, f->value, data))
+            return;
+    }
+}
+
 int gw__relay_start_upstream(struct rcall *c)
 {
     static const struct gw_xfer_cbs cbs = {on_headers, on_data, on_done};
@@ -493,6 +531,8 @@ int gw__relay_start_upstream(struct rcall *c)
         .inject_usage = c->stream && (ct->flags & GW_CT_STREAM_OPTIONS) &&
                         gw_options_bool(c->w, "FORCE_STREAM_OPTION", 1),
         .api_key = key,
+        .client_headers = each_client_header,
+        .client_headers_ctx = c->r,
     };
     gw_upstream_req_free(&c->ureq);
     gw_upstream_req_init(&c->ureq);
@@ -507,6 +547,14 @@ int gw__relay_start_upstream(struct rcall *c)
         c->last_status = 500;
         return rc;
     }
+    struct gw_dest_policy dest;
+    if (gw__relay_dest(c->w, c->ch, c->ureq.url.base, c->ureq.proxy.len ? c->ureq.proxy.base : NULL,
+                       &dest, err, sizeof err) != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error, "%s", transport_error(c, GW_EPERM, err));
+        snprintf(c->last_code, sizeof c->last_code, "channel:destination_refused");
+        c->last_status = 502;
+        return GW_EPERM;
+    }
     struct gw_xfer_opts o = {
         .method = "POST",
         .url = c->ureq.url.base,
@@ -517,6 +565,7 @@ int gw__relay_start_upstream(struct rcall *c)
         .connect_timeout_ms = 10000,
         .idle_timeout_s = c->w->cfg->streaming_timeout ? c->w->cfg->streaming_timeout : 300,
         .stream = c->stream, /* a small receive buffer: memory per held stream */
+        .dest = &dest,       /* copied by gw_xfer_start */
     };
     c->up_status = 0;
     gw_buf_reset(&c->up_body);
@@ -533,6 +582,52 @@ int gw__relay_start_upstream(struct rcall *c)
 }
 
 /* ---- route handlers --------------------------------------------------------------------- */
+
+struct rcall *gw__relay_clone(const struct rcall *c)
+{
+    struct rcall *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->r = c->r;
+    n->w = c->w;
+    n->mode = c->mode;
+    n->body = json_incref(c->body);
+    memcpy(n->model, c->model, sizeof n->model);
+    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
+    n->stream = c->stream;
+    n->client_usage = c->client_usage;
+    n->max_tokens = c->max_tokens;
+    memcpy(n->ip, c->ip, sizeof n->ip);
+    n->content = c->content;
+    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
+    n->pinned = c->pinned;
+    n->after_key = c->after_key;
+    n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
+    gw_buf_init(&n->up_body, BODY_MAX);
+    gw_sse_parser_init(&n->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, n);
+    gw_req_ref(n->r);
+    return n;
+}
+
+/* A header value holding CR, LF or NUL could split the request a channel
+ * forwards it in (header_override passthrough): the call is refused with a
+ * 400 naming the header, whatever the channel does with it. */
+static int client_headers_bad(struct rcall *c)
+{
+    size_t n = gw_req_header_count(c->r);
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_req_field *f = gw_req_header_at(c->r, i);
+        if (f && strpbrk(f->value, "\r\n")) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "header %.64s contains a CR or LF character", f->name);
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void relay_entry(gw_req *r, enum gw_relay_mode mode)
 {
@@ -553,6 +648,10 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     gw_req_ref(r);
     gw__relay_refresh(c->w);
     if (gw__relay_resolve_key(c) != GW_OK) {
+        gw__relay_free(c);
+        return;
+    }
+    if (client_headers_bad(c)) {
         gw__relay_free(c);
         return;
     }

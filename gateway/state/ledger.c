@@ -8,6 +8,8 @@
 
 /* ---- keys ------------------------------------------------------------------ */
 
+static int fmt(char *out, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
 static int fmt(char *out, size_t cap, const char *f, ...)
 {
     va_list ap;
@@ -236,6 +238,9 @@ static int run(gw_redis *r, const char *script, int nkeys, struct args *a, enum 
         gw_free(c);
     return rc;
 }
+
+static void set_error(int *status, char *error, int st, const char *fmt_, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void set_error(int *status, char *error, int st, const char *fmt_, ...)
 {

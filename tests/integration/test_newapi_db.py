@@ -165,6 +165,15 @@ class Target:
             out[name] = (int(" UNIQUE " in idef), (idef.split(" USING ", 1)[1],))
         return out
 
+    @staticmethod
+    def fixture_columns(kind, table):
+        """[(name, ...)] of table as the fixture declares it."""
+        for st in fixture_statements(kind):
+            m = re.match(r'CREATE TABLE [`"]%s[`"] \((.*)\)$' % table, st, re.S)
+            if m:
+                return [(c,) for c in re.findall(r'(?:^|,)[`"](\w+)[`"] ', m.group(1))]
+        return []
+
     def schema(self, tables):
         return {t: (self.columns(t), self.indexes(t)) for t in tables}
 
@@ -428,6 +437,14 @@ def adopt_old_tf_db(tg):
         assert "applied 1 migration(s)" in g.read_log(), g.read_log()[-2000:]
         r = tg.q("SELECT openai_organization, open_ai_organization FROM channels")
         assert [list(x) for x in r] == [["org-old", "org-old"]], r
+        # new-api's columns and indexes are all there now; ours under other names are gone
+        for tbl in fixture_tables(tg.kind):
+            have = {c[0] for c in tg.columns(tbl)}
+            want = {c[0] for c in Target.fixture_columns(tg.kind, tbl)}
+            assert want <= have, (tbl, want - have)
+        idx = tg.indexes("users")
+        assert "idx_users_git_hub_id" in idx and "idx_users_we_chat_id" in idx, idx
+        assert "idx_users_github_id" not in idx and "idx_users_wechat_id" not in idx, idx
         r = sorted(tuple(x) for x in tg.q("SELECT sid, status, login_method, revoked_at, "
                                           "previous_valid_until FROM user_sessions"))
         assert [tuple(str(v) for v in x) for x in r] == [

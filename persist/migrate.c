@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/alloc.h"
 #include "gateway/core/embed.h"
 #include "persist/store.h"
 
@@ -34,7 +35,7 @@ static int list_migrations(gw_db_kind kind, struct migration **out, size_t *n, c
 {
     char prefix[64];
     size_t plen = (size_t)snprintf(prefix, sizeof prefix, "schema/%s/", gw_db_kind_name(kind));
-    struct migration *m = calloc(gw_embedded_count + 1, sizeof *m);
+    struct migration *m = gw_calloc(gw_embedded_count + 1, sizeof *m);
     size_t count = 0;
     if (m == NULL)
         return GW_ENOMEM;
@@ -52,7 +53,7 @@ static int list_migrations(gw_db_kind kind, struct migration **out, size_t *n, c
             v = v * 10 + (*p++ - '0');
         if (p == base || *p != '_' || blen - 4 >= sizeof m[count].name) {
             gw__store_err(err, errlen, "bad migration file name %s", f->path);
-            free(m);
+            gw_free(m);
             return GW_EINVAL;
         }
         m[count].version = v;
@@ -64,7 +65,7 @@ static int list_migrations(gw_db_kind kind, struct migration **out, size_t *n, c
     for (size_t i = 1; i < count; i++)
         if (m[i].version == m[i - 1].version) {
             gw__store_err(err, errlen, "duplicate migration version %lld", m[i].version);
-            free(m);
+            gw_free(m);
             return GW_EINVAL;
         }
     *out = m;
@@ -330,7 +331,7 @@ static int if_missing(gw_store *s, const char *stmt, int *handled)
 static int run_file(gw_store *s, const struct migration *m, char *err, size_t errlen)
 {
     const char *p = (const char *)m->file->data, *end = p + m->file->len;
-    char *stmt = malloc(m->file->len + 1);
+    char *stmt = gw_malloc(m->file->len + 1);
     size_t len = 0, nstmt = 0;
     int rc = GW_OK;
     if (stmt == NULL)
@@ -372,7 +373,7 @@ static int run_file(gw_store *s, const struct migration *m, char *err, size_t er
         }
         p = next;
     }
-    free(stmt);
+    gw_free(stmt);
     return rc;
 }
 
@@ -431,7 +432,7 @@ int gw_store_migrate(gw_store *s, int *applied, char *err, size_t errlen)
         return rc;
     if ((rc = gw__store_lock(s, MIGRATE_LOCK)) != GW_OK) {
         gw__store_err(err, errlen, "migration lock: %s", gw_store_errmsg(s));
-        free(m);
+        gw_free(m);
         return rc;
     }
     rc = gw_store_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -445,7 +446,7 @@ int gw_store_migrate(gw_store *s, int *applied, char *err, size_t errlen)
             count += done;
     }
     gw__store_unlock(s, MIGRATE_LOCK);
-    free(m);
+    gw_free(m);
     if (applied)
         *applied = count;
     return rc;

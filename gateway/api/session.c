@@ -262,13 +262,17 @@ static int read_cookie(gw_req *r, struct sess *s)
     return GW_ENOTFOUND;
 }
 
+/* GW_ENOTFOUND when uid has no such active session (another user's sid
+ * included): nothing was revoked. */
 static int revoke_session(gw_store *st, const char *sid, long long uid, const char *why, long long now)
 {
     gw_sql_arg a[4] = {GW_SQL_INT(now), GW_SQL_TEXT(why), GW_SQL_TEXT(sid), GW_SQL_INT(uid)};
-    return gw_store_exec(st,
-                         "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = ? "
-                         "WHERE sid = ? AND user_id = ? AND status = 'active'",
-                         a, 4, NULL);
+    long long n = 0;
+    int rc = gw_store_exec(st,
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, "
+                           "revoked_reason = ? WHERE sid = ? AND user_id = ? AND status = 'active'",
+                           a, 4, &n);
+    return rc == GW_OK && n != 1 ? GW_ENOTFOUND : rc;
 }
 
 static int refresh_work(gw_store *st, void *ctx)
@@ -459,7 +463,21 @@ static void simple_done(gw_req *r, int rc, void *ctx)
 static int revoke_one_work(gw_store *st, void *ctx)
 {
     struct sess *s = ctx;
+    if (!s->target_sid[0]) /* none, or longer than any sid: never cut to match one */
+        return GW_ENOTFOUND;
     return revoke_session(st, s->target_sid, s->who.id, "user", s->now);
+}
+
+/* As the reference's DeleteLoginSession: 404 AUTH_SESSION_NOT_FOUND when the
+ * caller has no such active session, so another user's sid is not revoked
+ * and does not look revoked. */
+static void revoke_one_done(gw_req *r, int rc, void *ctx)
+{
+    if (rc == GW_ENOTFOUND)
+        gw_api_deny(r, 404, "AUTH_SESSION_NOT_FOUND", "session not found");
+    else
+        simple_done(r, rc, NULL);
+    sess_free(ctx);
 }
 
 static int revoke_others_work(gw_store *st, void *ctx)
@@ -499,9 +517,11 @@ static void run_authed(gw_req *r, const struct gw_caller *who, gw_api_sql_cb wor
         return;
     }
     s->who = *who;
-    if (r->nparams > 0)
-        snprintf(s->target_sid, sizeof s->target_sid, "%.*s", (int)r->params[0].len,
-                 r->params[0].base);
+    if (r->nparams > 0 && r->params[0].len < sizeof s->target_sid &&
+        !memchr(r->params[0].base, 0, r->params[0].len)) {
+        memcpy(s->target_sid, r->params[0].base, r->params[0].len);
+        s->target_sid[r->params[0].len] = '\0';
+    }
     if (gw_api_sql(r, work, done, s) != GW_OK) {
         sess_free(s);
         gw_api_fail(r, "internal error");
@@ -515,7 +535,7 @@ void gw_api_sessions_list(gw_req *r, const struct gw_caller *who)
 
 void gw_api_sessions_revoke(gw_req *r, const struct gw_caller *who)
 {
-    run_authed(r, who, revoke_one_work, simple_done);
+    run_authed(r, who, revoke_one_work, revoke_one_done);
 }
 
 void gw_api_sessions_revoke_others(gw_req *r, const struct gw_caller *who)

@@ -303,12 +303,15 @@ static int update_work(gw_store *st, void *ctx)
                                                    u->username)
                                   : rc;
     }
-    if ((u->set & GW_UF_QUOTA) && u->quota != quota) {
+    /* Always when sent: SQL may still show an older value than Redis, and
+     * user_set of the current value writes nothing (adjust.lua). */
+    if (u->set & GW_UF_QUOTA) {
         u->adjust = 1;
+        u->adj_same_as_sql = u->quota == quota;
         u->op = GW_ADJUST_USER_SET;
         u->adj_value = u->quota;
-        snprintf(u->content, sizeof u->content, "admin set the user's quota from %lld to %lld",
-                 quota, u->quota);
+        snprintf(u->content, sizeof u->content, "admin set the user's quota to %lld",
+                 u->quota); /* SQL's "from" may lag; the ledger entry has the delta */
     }
     return gw__user_mirror(st, u, u->id, 0);
 }

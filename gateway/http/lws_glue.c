@@ -249,6 +249,51 @@ const char *gw_req_header(gw_req *r, const char *name)
     return v;
 }
 
+static void read_fields(gw_req *r)
+{
+    size_t n = 0;
+    r->fields_read = 1;
+    if (!r->wsi || r->hdr_released) {
+        for (size_t i = 0; i < GW_REQ_KNOWN_HEADERS; i++)
+            n += r->hdr_known[i] != NULL;
+        r->fields = n ? gw_arena_alloc(r->arena, n * sizeof *r->fields) : NULL;
+        for (size_t i = 0, k = 0; r->fields && i < GW_REQ_KNOWN_HEADERS; i++)
+            if (r->hdr_known[i])
+                r->fields[k++] = (struct gw_req_field){known[i].name, r->hdr_known[i]};
+        r->nfields = r->fields ? n : 0;
+        return;
+    }
+    for (int t = 0; t < WSI_TOKEN_COUNT; t++)
+        n += lws_hdr_total_length(r->wsi, (enum lws_token_indexes)t) > 0;
+    r->fields = n ? gw_arena_alloc(r->arena, n * sizeof *r->fields) : NULL;
+    for (int t = 0; r->fields && t < WSI_TOKEN_COUNT; t++) {
+        const char *tn = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+        int len = lws_hdr_total_length(r->wsi, (enum lws_token_indexes)t);
+        size_t nl = tn ? strlen(tn) : 0;
+        /* header tokens are "name:"; methods ("get "), ":path" and the
+         * like are not headers */
+        if (len <= 0 || nl < 2 || tn[nl - 1] != ':' || tn[0] == ':')
+            continue;
+        char *v = gw_arena_alloc(r->arena, (size_t)len + 1);
+        char *nm = gw_arena_strndup(r->arena, tn, nl - 1);
+        if (!v || !nm || lws_hdr_copy(r->wsi, v, len + 1, (enum lws_token_indexes)t) < 0)
+            continue;
+        r->fields[r->nfields++] = (struct gw_req_field){nm, v};
+    }
+}
+
+size_t gw_req_header_count(gw_req *r)
+{
+    if (!r->fields_read)
+        read_fields(r);
+    return r->nfields;
+}
+
+const struct gw_req_field *gw_req_header_at(gw_req *r, size_t i)
+{
+    return i < gw_req_header_count(r) ? &r->fields[i] : NULL;
+}
+
 const char *gw_req_query(gw_req *r, const char *name)
 {
     size_t nl = strlen(name);

@@ -54,6 +54,12 @@ typedef void (*gw_req_cb)(gw_req *r, void *data);
 
 #define GW_REQ_KNOWN_HEADERS 17 /* header names lws indexes itself (lws_glue.c) */
 
+/* One request header as the client sent it. */
+struct gw_req_field {
+    const char *name;  /* lower-case as lws reports it */
+    const char *value; /* NUL-terminated */
+};
+
 struct gw_req {
     struct lws *wsi;          /* NULL once the client has gone */
     struct gw_worker *worker;
@@ -75,6 +81,9 @@ struct gw_req {
     unsigned headers_sent : 1, streaming : 1, finished : 1, close_after : 1,
         body_done : 1, dispatched : 1, rejected : 1, is_cors : 1, hdr_released : 1;
     const char *hdr_known[GW_REQ_KNOWN_HEADERS]; /* copies once released (streams) */
+    struct gw_req_field *fields; /* every header, copied at the first listing (arena) */
+    size_t nfields;
+    int fields_read;
     const char *ctype;
     size_t resp_bytes;        /* body bytes sent, for the access log */
     int nhdr;
@@ -95,6 +104,14 @@ static inline int gw_req_alive(const gw_req *r) { return r->wsi != NULL; }
 /* Request header lookup (case-insensitive name without ':'). Returns a
  * NUL-terminated arena copy, or NULL when absent. */
 const char *gw_req_header(gw_req *r, const char *name);
+/* All request headers: for i below gw_req_header_count(r), gw_req_header_at
+ * gives the i-th. The list is copied into the request at the first call, so
+ * it stays readable after a stream releases lws's header table; called
+ * first after that, it lists only the known headers. With lws 4.1.6's own
+ * parser it lists the headers lws has a token for (about 90 standard
+ * names); custom headers come with our own head parser (issue 10 part 5). */
+size_t gw_req_header_count(gw_req *r);
+const struct gw_req_field *gw_req_header_at(gw_req *r, size_t i);
 /* Query argument by name (first match), arena copy or NULL. */
 const char *gw_req_query(gw_req *r, const char *name);
 /* Peer IP as text (arena copy), "" if unknown. */

@@ -45,6 +45,14 @@ PASSWORD = "newapi-pass1"
 PW_HASH = "$2a$10$7EqJtq98hPqEX7fNZaFWoOYPVVd.kZtg1N2KAXPgV/BlA4Ktxrgqm"
 TOKEN_KEY = "NaTk" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"  # 48 chars, no sk-
 NOW = int(time.time())
+# Token Factory's own columns in new-api's tables, added by a migration of ours (GORM
+# ignores columns it does not know, and never drops them). Nothing else may be added.
+OWN_COLUMNS = {"channels": {"dest_set_by_root"}}    # 005_channel_destination
+
+
+def newapi_part(columns, table):
+    """columns without Token Factory's own."""
+    return [c for c in columns if c[0] not in OWN_COLUMNS.get(table, ())]
 
 
 def fixture_statements(kind):
@@ -178,8 +186,10 @@ class Target:
         return {t: (self.columns(t), self.indexes(t)) for t in tables}
 
     def rows(self, table):
+        """Every row, in new-api's columns of table."""
         q = '"' if self.kind == "postgres" else "`"
-        return sorted(self.q("SELECT * FROM %s%s%s" % (q, table, q)), key=repr)
+        cols = ", ".join(q + c[0] + q for c in self.fixture_columns(self.kind, table))
+        return sorted(self.q("SELECT %s FROM %s%s%s" % (cols, q, table, q)), key=repr)
 
 
 # ---- new-api's rows ------------------------------------------------------------------
@@ -279,8 +289,8 @@ def fresh_schema_matches_newapi(tg):
     tg.run_script(fixture_statements(tg.kind))
     theirs = tg.schema(tables)
     for tbl in tables:
-        assert ours[tbl][0] == theirs[tbl][0], (tg.kind, tbl, "columns differ",
-                                                set(ours[tbl][0]) ^ set(theirs[tbl][0]))
+        assert newapi_part(ours[tbl][0], tbl) == theirs[tbl][0], (
+            tg.kind, tbl, "columns differ", set(ours[tbl][0]) ^ set(theirs[tbl][0]))
         assert ours[tbl][1] == theirs[tbl][1], (tg.kind, tbl, "indexes differ",
                                                 ours[tbl][1], theirs[tbl][1])
 
@@ -364,8 +374,9 @@ def adopt_newapi_db(tg):
 
         after = tg.schema(tables)
         for tbl in tables:
-            assert after[tbl][0] == schema_before[tbl][0], (tg.kind, tbl, "columns changed",
-                                                           after[tbl][0], schema_before[tbl][0])
+            # new-api's columns exactly as they were, in their order; only ours added
+            assert newapi_part(after[tbl][0], tbl) == schema_before[tbl][0], (
+                tg.kind, tbl, "columns changed", after[tbl][0], schema_before[tbl][0])
             assert after[tbl][1] == schema_before[tbl][1], (tg.kind, tbl, "indexes changed",
                                                            after[tbl][1], schema_before[tbl][1])
         ours = set(tg.tables()) - set(tables)
@@ -434,7 +445,8 @@ def adopt_old_tf_db(tg):
                        "name VARCHAR(191) NOT NULL, applied_at BIGINT NOT NULL)"])
         tg.run_script(old_tf_rows(tg.kind, "http://127.0.0.1:%d" % port))
         g = tg.gateway(workers=1).start()
-        assert "applied 1 migration(s)" in g.read_log(), g.read_log()[-2000:]
+        versions = {int(r[0]) for r in tg.q("SELECT version FROM schema_migrations")}
+        assert {1, 2, 3, 4} <= versions, versions
         r = tg.q("SELECT openai_organization, open_ai_organization FROM channels")
         assert [list(x) for x in r] == [["org-old", "org-old"]], r
         # new-api's columns and indexes are all there now; ours under other names are gone

@@ -12,7 +12,8 @@ For each dialect, on one database:
      reaches the mock upstream with the channel's OpenAI-Organization and is billed and
      logged;
   4. after the gateway stops, new-api's tables have exactly the columns (name, type,
-     NOT NULL, default) and indexes they had before.
+     NOT NULL, default) and indexes they had before, plus only Token Factory's own
+     columns listed in OWN_COLUMNS.
   5. a database made by Token Factory before migration 004 (tests/fixtures/tf_pre004)
      moves forward: its openai_organization value reaches the upstream from the new
      column, the old column stays, its integer-status sessions become new-api's.
@@ -58,7 +59,7 @@ def newapi_part(columns, table):
 def fixture_statements(kind):
     text = open(os.path.join(FIXTURES, kind + ".sql")).read()
     body = "\n".join(ln for ln in text.splitlines() if not ln.startswith("--"))
-    return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";")]
+    return [s.strip().rstrip(";") for s in body.split(";\n") if s.strip().rstrip(";")]
 
 
 def fixture_tables(kind):

@@ -1,6 +1,10 @@
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
 #include "persist/redis_rows.h"
 
@@ -10,11 +14,11 @@ void gw_rcmds_free(struct gw_rcmds *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         for (int a = 0; a < b->cmd[i].argc; a++)
-            free(b->cmd[i].argv[a]);
-        free(b->cmd[i].argv);
-        free(b->cmd[i].len);
+            gw_free(b->cmd[i].argv[a]);
+        gw_free(b->cmd[i].argv);
+        gw_free(b->cmd[i].len);
     }
-    free(b->cmd);
+    gw_free(b->cmd);
     memset(b, 0, sizeof *b);
 }
 
@@ -22,7 +26,7 @@ int gw_rcmds_add(struct gw_rcmds *b, int argc, const char *const *argv)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4;
-        void *p = realloc(b->cmd, cap * sizeof *b->cmd);
+        void *p = gw_realloc(b->cmd, cap * sizeof *b->cmd);
         if (!p)
             return GW_ENOMEM;
         b->cmd = p;
@@ -30,13 +34,13 @@ int gw_rcmds_add(struct gw_rcmds *b, int argc, const char *const *argv)
     }
     struct gw_rcmd *c = &b->cmd[b->n];
     c->argc = 0;
-    c->argv = calloc((size_t)argc, sizeof *c->argv);
-    c->len = calloc((size_t)argc, sizeof *c->len);
+    c->argv = gw_calloc((size_t)argc, sizeof *c->argv);
+    c->len = gw_calloc((size_t)argc, sizeof *c->len);
     if (!c->argv || !c->len)
         goto oom;
     for (int i = 0; i < argc; i++) {
         size_t n = strlen(argv[i]);
-        c->argv[i] = malloc(n + 1);
+        c->argv[i] = gw_malloc(n + 1);
         if (!c->argv[i])
             goto oom;
         memcpy(c->argv[i], argv[i], n + 1);
@@ -47,9 +51,9 @@ int gw_rcmds_add(struct gw_rcmds *b, int argc, const char *const *argv)
     return GW_OK;
 oom:
     for (int i = 0; i < c->argc; i++)
-        free(c->argv[i]);
-    free(c->argv);
-    free(c->len);
+        gw_free(c->argv[i]);
+    gw_free(c->argv);
+    gw_free(c->len);
     return GW_ENOMEM;
 }
 
@@ -76,9 +80,24 @@ static long long id_of(const gw_rows *rows, size_t r, size_t c)
     return v;
 }
 
+/* A fresh settings version ("sv") for each mirror write of a user or token:
+ * workers compare it, through authorize.lua, with the one their cached
+ * groups, IP list and limits were read with (ledger.h
+ * gw_key_settings_version). Unique across writes and replicas: wall time in
+ * ns, pid, and a process-wide sequence. */
+static const char *fresh_sv(char buf[48])
+{
+    static atomic_ullong seq;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long t = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+    snprintf(buf, 48, "%llx.%x.%llx", t, (unsigned)getpid(), (unsigned long long)++seq);
+    return buf;
+}
+
 int gw_rr_user(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money)
 {
-    char key[64], n[4][24];
+    char key[64], n[4][24], sv[48];
     long long id = id_of(rows, r, 0);
     if (id <= 0)
         return GW_EINVAL;
@@ -86,15 +105,15 @@ int gw_rr_user(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money
     const char *role = txt(rows, r, 6);
     const char *meta[] = {"HSET", key, "status", num(rows, r, 4, 1, n[3]),
                           "group", txt(rows, r, 5), "role", role[0] ? role : "1",
-                          "username", txt(rows, r, 7)};
+                          "username", txt(rows, r, 7), "sv", fresh_sv(sv)};
     if (!with_money)
-        return gw_rcmds_add(b, 10, meta);
+        return gw_rcmds_add(b, 12, meta);
     const char *all[] = {"HSET", key, "status", num(rows, r, 4, 1, n[3]),
                          "group", txt(rows, r, 5), "role", role[0] ? role : "1",
-                         "username", txt(rows, r, 7), "quota", num(rows, r, 1, 0, n[0]),
+                         "username", txt(rows, r, 7), "sv", sv, "quota", num(rows, r, 1, 0, n[0]),
                          "reserved", "0", "used_quota", num(rows, r, 2, 0, n[1]),
                          "request_count", num(rows, r, 3, 0, n[2])};
-    return gw_rcmds_add(b, 18, all);
+    return gw_rcmds_add(b, 20, all);
 }
 
 static void index_key(const char *token_key, char out[80])
@@ -107,7 +126,7 @@ static void index_key(const char *token_key, char out[80])
 
 int gw_rr_token(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money)
 {
-    char key[64], ik[80], idx[48], n[7][24];
+    char key[64], ik[80], idx[48], n[7][24], sv[48];
     long long id = id_of(rows, r, 0), uid = id_of(rows, r, 1);
     const char *k = gw_rows_get(rows, r, 2);
     if (id <= 0 || uid <= 0 || !k || !*k)
@@ -119,10 +138,10 @@ int gw_rr_token(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_mone
                           "unlimited_quota", num(rows, r, 7, 0, n[4]),
                           "model_limits_enabled", num(rows, r, 9, 0, n[6]),
                           "model_limits", txt(rows, r, 10), "group", txt(rows, r, 11),
-                          "allow_ips", txt(rows, r, 12),
+                          "allow_ips", txt(rows, r, 12), "sv", fresh_sv(sv),
                           "remain_quota", num(rows, r, 6, 0, n[3]), "reserved", "0",
                           "used_quota", num(rows, r, 8, 0, n[5])};
-    int rc = gw_rcmds_add(b, with_money ? 26 : 20, argv); /* 20: through allow_ips */
+    int rc = gw_rcmds_add(b, with_money ? 28 : 22, argv); /* 22: through sv */
     if (rc != GW_OK)
         return rc;
     index_key(k, ik);

@@ -27,9 +27,11 @@
 #define GW__CH_KEY_MAX (1024 * 1024)    /* bytes of one channel's key column */
 #define GW__CH_TYPE_MAX 60              /* highest reference channel type (§7) */
 
-/* Every column but `key`, in the reference's JSON order. */
+/* Every column but `key`, in the reference's JSON order, named as in its JSON (GORM's
+ * column for OpenAIOrganization is open_ai_organization, its JSON openai_organization). */
 #define GW__CH_OUT_COLS                                                                    \
-    "id, type, openai_organization, test_model, status, name, weight, created_time, "     \
+    "id, type, open_ai_organization AS openai_organization, test_model, status, name, "   \
+    "weight, created_time, "                                                              \
     "test_time, response_time, base_url, other, balance, balance_updated_time, models, "  \
     "`group`, used_quota, model_mapping, status_code_mapping, priority, auto_ban, "       \
     "other_info, tag, setting, param_override, header_override, remark, channel_info, "   \
@@ -58,6 +60,7 @@ struct gw__chjob {
     struct gw_dest_policy dest; /* root's destination options, read on the loop */
     int dest_private_opt;   /* channel_destination_setting.allow_private_ip */
     struct gw_rcmds cmds;   /* Redis write-through, sent by done */
+    int rc;                 /* the SQL job's result, kept while cmds are sent */
 };
 
 struct gw__chjob *gw__ch_job(gw_req *r, const struct gw_caller *who);

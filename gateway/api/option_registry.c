@@ -363,6 +363,14 @@ static int norm_json(const struct gw_option_def *d, const json_t *value, char **
         free(*out);
         *out = copy;
     }
+    /* Price tables: billing's own rules (duplicate keys, values up to 1e9),
+     * or the workers would refuse what the API saved and keep old prices. */
+    if (*out && (d->shape == GW_SHAPE_RATIOS || d->shape == GW_SHAPE_RATIOS2) &&
+        gw_ratios_check(d->key, *out, why, sizeof why) == GW_EINVAL) {
+        gw_free(*out);
+        *out = NULL;
+        return fail(err, errlen, d->key, why);
+    }
     return *out ? GW_OK : GW_ENOMEM;
 }
 

@@ -18,6 +18,7 @@
 #include "gateway/http/sse.h"
 #include "gateway/relay/relay.h"
 #include "gateway/relay/relay_call.h"
+#include "gateway/relay/request.h"
 #include "gateway/state/config_watch.h"
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
@@ -583,6 +584,34 @@ int gw__relay_start_upstream(struct rcall *c)
 
 /* ---- route handlers --------------------------------------------------------------------- */
 
+struct rcall *gw__relay_clone(const struct rcall *c)
+{
+    struct rcall *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->r = c->r;
+    n->w = c->w;
+    n->mode = c->mode;
+    n->body = json_incref(c->body);
+    memcpy(n->model, c->model, sizeof n->model);
+    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
+    n->stream = c->stream;
+    n->client_usage = c->client_usage;
+    n->max_tokens = c->max_tokens;
+    memcpy(n->ip, c->ip, sizeof n->ip);
+    n->content = c->content;
+    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
+    n->pinned = c->pinned;
+    n->after_key = c->after_key;
+    n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
+    gw_buf_init(&n->up_body, BODY_MAX);
+    gw_sse_parser_init(&n->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, n);
+    gw_req_ref(n->r);
+    return n;
+}
+
 /* A header value holding CR, LF or NUL could split the request a channel
  * forwards it in (header_override passthrough): the call is refused with a
  * 400 naming the header, whatever the channel does with it. */
@@ -603,7 +632,6 @@ static int client_headers_bad(struct rcall *c)
 
 static void relay_entry(gw_req *r, enum gw_relay_mode mode)
 {
-    char err[200];
     struct rcall *c = gw_calloc(1, sizeof *c);
     if (!c) {
         gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
@@ -627,60 +655,22 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
         gw__relay_free(c);
         return;
     }
-    const char *ct = gw_req_header(r, "content-type");
-    if (ct && !strstr(ct, "json")) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "Content-Type must be application/json");
-        gw__relay_free(c);
-        return;
-    }
-    c->body = gw_json_parse(r->body.base ? r->body.base : "", r->body.len, 64, err, sizeof err);
-    if (!c->body || !json_is_object(c->body)) {
-        char msg[260];
-        snprintf(msg, sizeof msg, "invalid JSON body: %s", c->body ? "expected an object" : err);
+    struct gw_relay_request q;
+    char msg[260];
+    if (gw_relay_request_parse(mode, gw_req_header(r, "content-type"), r->body.base, r->body.len,
+                               &q, msg, sizeof msg) != GW_OK) {
         gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
         gw__relay_free(c);
         return;
     }
-    const json_t *model = json_object_get(c->body, "model");
-    if (mode == GW_RELAY_MODERATIONS && !model)
-        snprintf(c->model, sizeof c->model, "text-moderation-stable");
-    else if (!json_is_string(model) || !json_string_length(model)) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'model' is required and must be a string");
-        gw__relay_free(c);
-        return;
-    } else if (json_string_length(model) >= sizeof c->model) {
-        /* Never cut: a cut name could be routed and billed as another model. */
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'model' is too long (at most 191 bytes)");
-        gw__relay_free(c);
-        return;
-    } else {
-        snprintf(c->model, sizeof c->model, "%s", json_string_value(model));
-    }
+    c->body = q.body;
+    _Static_assert(sizeof c->model == sizeof q.model, "model buffers differ");
+    memcpy(c->model, q.model, sizeof c->model);
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
     gw__relay_settle_hooks(c);
-    const json_t *st = json_object_get(c->body, "stream");
-    if (st && !json_is_boolean(st)) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'stream' must be a boolean");
-        gw__relay_free(c);
-        return;
-    }
-    c->stream = json_is_true(st) && (mode == GW_RELAY_CHAT || mode == GW_RELAY_COMPLETIONS);
-    const json_t *so = json_object_get(c->body, "stream_options");
-    c->client_usage = json_is_true(json_object_get(so, "include_usage"));
-    long long mt = 0, mct = 0;
-    gw_json_get_int(c->body, "max_tokens", &mt);
-    gw_json_get_int(c->body, "max_completion_tokens", &mct);
-    c->max_tokens = mt > mct ? mt : mct;
-    if (c->max_tokens < 0 || c->max_tokens > 100000000) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'max_tokens' is out of range");
-        gw__relay_free(c);
-        return;
-    }
+    c->stream = q.stream;
+    c->client_usage = q.client_usage;
+    c->max_tokens = q.max_tokens;
     gw__relay_begin(c);
 }
 

@@ -28,7 +28,7 @@
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
-#define MAXQ 1000000000000000LL /* settle.lua's bound on every amount and count */
+#define MAXQ GW_LEDGER_QUOTA_MAX /* settle.lua's bound on every amount and count */
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
 #define EIO_TRIES 20            /* an error reply that is not a bad argument */
@@ -36,6 +36,7 @@
 /* settle.lua's string bounds (scripts/settle.lua) */
 #define MODEL_MAX 191
 #define SHORT_MAX 64
+#define CONTENT_MAX 4096
 
 enum { SETTLE_NORMAL, SETTLE_SAFE, SETTLE_BARE };
 
@@ -126,13 +127,14 @@ static char *other_json(const struct rcall *c, const char *settle_error)
 
 static void settled(const struct gw_settle_result *res, void *data);
 static void retry_later(struct rcall *c, const char *why);
+static void refused(struct rcall *c, const char *why);
 
 /* One settle.lua call with the arguments of the current mode; a send
  * failure goes to the retry list. */
 static void send_settle(struct rcall *c)
 {
     char model[MODEL_MAX + 1] = "", group[SHORT_MAX + 1] = "", ip[SHORT_MAX + 1] = "";
-    char rid[SHORT_MAX + 1] = "";
+    char rid[SHORT_MAX + 1] = "", content[CONTENT_MAX + 1] = "";
     long long actual = c->settle_actual;
     char *other = NULL;
     const char *bad_other = NULL;
@@ -142,6 +144,7 @@ static void send_settle(struct rcall *c)
         sanitize(group, sizeof group, c->group, SHORT_MAX);
         sanitize(ip, sizeof ip, c->ip, SHORT_MAX);
         sanitize(rid, sizeof rid, c->r->rid, SHORT_MAX);
+        sanitize(content, sizeof content, c->content, CONTENT_MAX);
         other = other_json(c, NULL);
         if (c->test_settle_bad) /* GW_TEST_HOOKS: make settle.lua refuse this one */
             bad_other = "{not json";
@@ -154,6 +157,7 @@ static void send_settle(struct rcall *c)
             sanitize_ctl(model, sizeof model, c->model, MODEL_MAX, 1);
             sanitize_ctl(group, sizeof group, c->group, SHORT_MAX, 1);
             sanitize_ctl(rid, sizeof rid, c->r->rid, SHORT_MAX, 1);
+            sanitize_ctl(content, sizeof content, c->content, CONTENT_MAX, 1);
         }
         other = other_json(c, c->settle_error);
     }
@@ -169,7 +173,7 @@ static void send_settle(struct rcall *c)
         .group = group,
         .ip = ip,
         .request_id = rid,
-        .content = "",
+        .content = content,
         .other = bad_other ? bad_other : other ? other : "",
         .prompt_tokens = c->settle_pt,
         .completion_tokens = c->settle_ct,
@@ -185,8 +189,28 @@ static void send_settle(struct rcall *c)
         rc = gw_ledger_settle(c->w->redis, &s, settled, c); /* copies the strings */
     }
     gw_free(other); /* jansson allocates through gw_malloc (gw_json_init) */
-    if (rc != GW_OK)
+    if (rc == GW_EINVAL) /* refused before sending: as if settle.lua had */
+        refused(c, "invalid settle arguments");
+    else if (rc != GW_OK)
         retry_later(c, gw_strerror(rc));
+}
+
+/* The arguments were refused: send again at once with safer ones, charging
+ * at least the reservation (send_settle); after the bare form, give up. */
+static void refused(struct rcall *c, const char *why)
+{
+    if (c->settle_mode == SETTLE_BARE) {
+        GW_ERROR("settle of reservation %lld failed for good: %s; the reaper will refund it "
+                 "rid=%s", c->res_id, why, c->r->rid);
+        gw__relay_free(c);
+        return;
+    }
+    GW_ERROR("settle of reservation %lld refused (%s): settling again with safe arguments "
+             "rid=%s", c->res_id, why, c->r->rid);
+    if (!c->settle_error[0])
+        snprintf(c->settle_error, sizeof c->settle_error, "%s", why);
+    c->settle_mode++;
+    send_settle(c);
 }
 
 static void settled(const struct gw_settle_result *res, void *data)
@@ -204,16 +228,11 @@ static void settled(const struct gw_settle_result *res, void *data)
         gw__relay_free(c);
         return;
     }
-    if (res->status == GW_EINVAL && c->settle_mode != SETTLE_BARE) {
-        GW_ERROR("settle of reservation %lld refused (%s): settling again with safe arguments "
-                 "rid=%s", c->res_id, res->error, c->r->rid);
-        if (!c->settle_error[0])
-            snprintf(c->settle_error, sizeof c->settle_error, "%s", res->error);
-        c->settle_mode++;
-        send_settle(c);
+    if (res->status == GW_EINVAL) {
+        refused(c, res->error);
         return;
     }
-    if (res->status == GW_EINVAL || (res->status == GW_EIO && c->settle_tries >= EIO_TRIES)) {
+    if (res->status == GW_EIO && c->settle_tries >= EIO_TRIES) {
         GW_ERROR("settle of reservation %lld failed for good: %s; the reaper will refund it "
                  "rid=%s", c->res_id, res->error, c->r->rid);
         gw__relay_free(c);

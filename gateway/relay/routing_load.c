@@ -23,7 +23,7 @@ enum {
 };
 
 static const char CHANNELS_SQL[] =
-    "SELECT id, type, `key`, status, name, base_url, other, openai_organization, test_model, "
+    "SELECT id, type, `key`, status, name, base_url, other, open_ai_organization, test_model, "
     "`group`, models, priority, weight, auto_ban, tag, model_mapping, status_code_mapping, "
     "param_override, header_override, setting, settings, channel_info, "
     "dest_set_by_root "

@@ -171,7 +171,7 @@ def exercise(g, db):
           "remark": "first", "settings": '{"allow_service_tier":true}'}
     d = c.ok("POST", "/api/channel/", adm, {"mode": "single", "channel": ch})
     (a,) = d["ids"]
-    row = db.q("SELECT type, `key`, openai_organization, test_model, status, name, weight, "
+    row = db.q("SELECT type, `key`, open_ai_organization, test_model, status, name, weight, "
                "base_url, other, models, `group`, model_mapping, status_code_mapping, priority, "
                f"auto_ban, tag, setting, param_override, header_override, remark, settings, "
                f"created_time, channel_info FROM channels WHERE id = {a}")[0]
@@ -341,7 +341,7 @@ def exercise(g, db):
     assert [x["id"] for x in sub["channels"]] == sorted([a, m])
     cols = ("type, `key`, status, name, weight, base_url, other, models, `group`, model_mapping, "
             "status_code_mapping, priority, auto_ban, tag, setting, param_override, "
-            "header_override, remark, settings, created_time, openai_organization, test_model")
+            "header_override, remark, settings, created_time, open_ai_organization, test_model")
     # export answers NULL text columns as "" (GORM's zero value), so compare so
     def nn(rows):
         return sorted(tuple("" if v is None else v for v in r) for r in rows)

@@ -165,6 +165,39 @@ static void malformed(void **state)
     assert_int_equal(gw_adapter_openai.parse_error("", 0, m, 0, c, 0), GW_EINVAL);
 }
 
+/* Found by tests/fuzz/fuzz_adapter.c: a usage with total_tokens 0 and
+ * prompt + completion past LLONG_MAX was summed with signed overflow (UB,
+ * a worker abort under UBSan). Counts are now clamped to
+ * GW_USAGE_TOKENS_MAX, in the body and in stream chunks alike. */
+static void absurd_usage_is_clamped(void **state)
+{
+    (void)state;
+    static const char body[] = "{\"usage\":{\"prompt_tokens\":9223372036854775807,"
+                               "\"completion_tokens\":1,\"total_tokens\":0,"
+                               "\"prompt_tokens_details\":{\"cached_tokens\":5e12}}}";
+    struct gw_usage u;
+    assert_int_equal(gw_adapter_openai.parse_response(body, sizeof body - 1, &u), GW_OK);
+    assert_int_equal(u.present, 1);
+    assert_int_equal(u.prompt, GW_USAGE_TOKENS_MAX);
+    assert_int_equal(u.completion, 1);
+    assert_int_equal(u.total, GW_USAGE_TOKENS_MAX + 1);
+    assert_int_equal(u.cached, GW_USAGE_TOKENS_MAX);
+
+    static const char chunk[] = "{\"choices\":[],\"usage\":{\"prompt_tokens\":9223372036854775807,"
+                                "\"completion_tokens\":9223372036854775807}}";
+    struct gw_sse_event ev = {.data = {chunk, sizeof chunk - 1}};
+    memset(&u, 0, sizeof u);
+    assert_int_equal(gw_adapter_azure.stream_event(&ev, 1, &u, NULL), GW_STREAM_PASS);
+    assert_int_equal(u.total, 2 * GW_USAGE_TOKENS_MAX);
+
+    /* ordinary counts are untouched */
+    static const char ok[] = "{\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.0}}";
+    assert_int_equal(gw_adapter_openai.parse_response(ok, sizeof ok - 1, &u), GW_OK);
+    assert_int_equal(u.prompt, 12);
+    assert_int_equal(u.completion, 3);
+    assert_int_equal(u.total, 15);
+}
+
 /* Deterministic pseudo-random bytes through every parser. */
 static void fuzz_parsers(void **state)
 {
@@ -330,6 +363,7 @@ int main(void)
         cmocka_unit_test(request_headers),
         cmocka_unit_test(paths),
         cmocka_unit_test(malformed),
+        cmocka_unit_test(absurd_usage_is_clamped),
         cmocka_unit_test(fuzz_parsers),
         cmocka_unit_test(build_under_alloc_failure),
         cmocka_unit_test(passthrough_is_guarded),

@@ -35,6 +35,9 @@ static int delete_ids(gw_store *st, const long long *ids, size_t n, long long *d
         snprintf(sql, sizeof sql, "DELETE FROM abilities WHERE channel_id IN (%s)", in);
         if (rc == GW_OK)
             rc = gw_store_exec(st, sql, a, k, NULL);
+        snprintf(sql, sizeof sql, "DELETE FROM channel_destinations WHERE channel_id IN (%s)", in);
+        if (rc == GW_OK)
+            rc = gw_store_exec(st, sql, a, k, NULL);
     }
     return rc;
 }

@@ -192,11 +192,15 @@ int gw_rr_token_del(struct gw_rcmds *b, long long uid, long long tid, const char
 
 int gw_rr_channel_del(struct gw_rcmds *b, long long cid)
 {
-    char key[48], id[24];
+    char key[48], health[48], id[24];
     snprintf(key, sizeof key, "tf:chcfg:%lld", cid);
+    /* Its live health (tf:ch:<cid>, channel_health.lua) goes too: new-api's
+     * SQLite layout reuses a deleted channel's id, and a new channel must not
+     * inherit the old one's failures. */
+    snprintf(health, sizeof health, "tf:ch:%lld", cid);
     snprintf(id, sizeof id, "%lld", cid);
-    const char *argv[] = {"DEL", key};
+    const char *argv[] = {"DEL", key, health};
     const char *srem[] = {"SREM", "tf:chcfg:ids", id};
-    int rc = gw_rcmds_add(b, 2, argv);
+    int rc = gw_rcmds_add(b, 3, argv);
     return rc == GW_OK ? gw_rcmds_add(b, 3, srem) : rc;
 }

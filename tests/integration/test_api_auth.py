@@ -192,7 +192,7 @@ def revoking_another_users_session_is_not_found():
                                    "message": "session not found"}, (target, st, j)
     assert api(g, "GET", "/api/user/sessions", token=tok)[0] == 200  # still alive
     c = db(g)
-    assert c.execute("SELECT status FROM user_sessions WHERE sid = ?", (sid,)).fetchone()[0] == 1
+    assert c.execute("SELECT status FROM user_sessions WHERE sid = ?", (sid,)).fetchone()[0] == "active"
     c.close()
     # Its owner revokes it; a second time it is gone.
     st, _, j = api(g, "DELETE", "/api/user/sessions/" + sid, token=tok)

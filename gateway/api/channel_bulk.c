@@ -214,7 +214,12 @@ static int tag_work(gw_store *st, void *ctx)
     if (rc == GW_OK)
         rc = select_ids(st, sql, a, 1, &ids, &n);
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
-        rc = gw__ch_update(st, ids[i], j->vals);
+        int by_root = -1; /* tag edits name no destination field today: a no-op */
+        rc = gw__ch_dest_apply(st, j, ids[i], j->vals, &by_root);
+        if (rc == GW_OK)
+            rc = gw__ch_update(st, ids[i], j->vals);
+        if (rc == GW_OK)
+            rc = gw__ch_dest_store(st, ids[i], by_root);
         if (rc == GW_OK)
             rc = gw__ch_mirror(st, ids[i], &j->cmds);
     }

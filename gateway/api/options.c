@@ -14,6 +14,7 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
+#include "gateway/core/str.h"
 #include "gateway/state/config_watch.h"
 #include "gateway/worker.h"
 
@@ -135,8 +136,7 @@ void gw_api_option_update(gw_req *r, const struct gw_caller *who)
         gw_api_fail(r, "invalid request: key must be a non-empty string");
     } else if (!(d = gw_option_find(json_string_value(k)))) {
         snprintf(err, sizeof err, "unknown option key: %.*s",
-                 (int)(json_string_length(k) > 100 ? 100 : json_string_length(k)),
-                 json_string_value(k));
+                 (int)gw_str_utf8_cut(gw_str_c(json_string_value(k)), 100), json_string_value(k));
         gw_api_fail(r, err);
     } else if (!(c = gw_calloc(1, sizeof *c))) {
         gw_api_fail(r, "out of memory");

@@ -267,6 +267,12 @@ static void authorize(struct rcall *c)
         gw__relay_free(c);
         return;
     }
+    if (strchr(c->model, ',')) { /* authorize.lua's model limits are comma-separated */
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'model' may not contain ','");
+        gw__relay_free(c);
+        return;
+    }
     int self_use = gw_options_bool(c->w, "SelfUseModeEnabled", 0);
     if (!rw->ratios ||
         gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=

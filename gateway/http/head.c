@@ -72,6 +72,10 @@ static int parse_field(const char *s, size_t n, struct gw_http_head *h)
     while (e > v && (s[e - 1] == ' ' || s[e - 1] == '\t'))
         e--;
     value = (gw_str){s + v, e - v};
+    /* OWS may be HTAB, but a tab around a length is refused: http-parser
+     * (and so some proxies) would, and framing is where parsers must agree. */
+    if (memchr(s + i + 1, '\t', n - i - 1) && gw_str_ieq(name, GW_STRLIT("content-length")))
+        h->bad_length = 1;
     if (h->nfields == GW_HEAD_MAX_FIELDS)
         return GW_ETOOBIG;
     h->fields[h->nfields].name = name;
@@ -85,7 +89,7 @@ static int parse_field(const char *s, size_t n, struct gw_http_head *h)
 static void read_semantics(struct gw_http_head *h)
 {
     int conn_close = 0, conn_keep = 0, conn_upgrade = 0, up_ws = 0;
-    h->content_length = -1;
+    h->content_length = h->bad_length ? -2 : -1;
     for (size_t i = 0; i < h->nfields; i++) {
         gw_str n = h->fields[i].name, v = h->fields[i].value;
         if (gw_str_ieq(n, GW_STRLIT("content-length"))) {
@@ -97,6 +101,8 @@ static void read_semantics(struct gw_http_head *h)
                 gw_str_to_ll(v, 0, CL_MAX, &cl) != GW_OK)
                 cl = -2;
             h->content_length = h->content_length == -1 && digits ? cl : -2;
+            if (h->bad_length)
+                h->content_length = -2;
         } else if (gw_str_ieq(n, GW_STRLIT("transfer-encoding"))) {
             h->chunked = 1;
         } else if (gw_str_ieq(n, GW_STRLIT("connection"))) {
@@ -118,7 +124,7 @@ int gw_http_head_parse(const char *buf, size_t len, struct gw_http_head *h)
     size_t p = 0, line = 0;
     h->nfields = 0;
     h->content_length = -1;
-    h->chunked = h->keep_alive = h->websocket = h->expect_continue = 0;
+    h->chunked = h->keep_alive = h->websocket = h->expect_continue = h->bad_length = 0;
     h->method = h->target = (gw_str){"", 0};
     h->minor = 1;
     /* RFC 9112 §2.2: empty lines before the request line are ignored. */
@@ -200,6 +206,34 @@ enum gw_head_verdict gw_http_head_verdict(const struct gw_http_head *h, size_t b
     if (h->content_length < 0 && (*method & (GW_M_POST | GW_M_PUT | GW_M_PATCH)))
         return GW_HEAD_SERVE_CLOSE;
     return h->keep_alive ? GW_HEAD_SERVE : GW_HEAD_SERVE_CLOSE;
+}
+
+int gw_http_frame(const char *buf, size_t len, size_t body_max, struct gw_http_head *h,
+                  struct gw_http_frame *f)
+{
+    char path[GW_HEAD_MAX + 2];
+    int hl = gw_http_head_parse(buf, len, h);
+    if (hl == 0)
+        return 0;
+    f->head_len = hl > 0 ? hl : 0;
+    f->body_len = 0;
+    f->method = 0;
+    f->msg = NULL;
+    if (hl < 0) {
+        f->verdict = GW_HEAD_REFUSE;
+        f->status = hl == GW_ETOOBIG ? 431 : 400;
+        f->msg = hl == GW_ETOOBIG ? "request headers too large" : "malformed HTTP request";
+        return 1;
+    }
+    f->verdict = gw_http_head_verdict(h, body_max, &f->method, &f->status, &f->msg);
+    if (f->verdict != GW_HEAD_REFUSE && gw_http_path_decode(h->target, path, sizeof path) < 0) {
+        f->verdict = GW_HEAD_REFUSE;
+        f->status = 400;
+        f->msg = "malformed request path";
+    }
+    if (f->verdict != GW_HEAD_REFUSE && h->content_length > 0)
+        f->body_len = h->content_length;
+    return 1;
 }
 
 const struct gw_head_field *gw_http_head_field(const struct gw_http_head *h, gw_str name)

@@ -40,6 +40,7 @@ struct gw_http_head {
     unsigned keep_alive : 1;  /* HTTP/1.1 without "close", or 1.0 with "keep-alive" */
     unsigned websocket : 1;   /* GET with Upgrade: websocket and Connection: upgrade */
     unsigned expect_continue : 1;
+    unsigned bad_length : 1;  /* internal: a Content-Length that is refused */
 };
 
 /* Parses the head at the start of buf (views into h point into buf, so buf
@@ -59,6 +60,23 @@ enum gw_head_verdict {
  * enum gw_method bit (server.h), 0 when the method is not served. */
 enum gw_head_verdict gw_http_head_verdict(const struct gw_http_head *h, size_t body_max,
                                           int *method, int *status, const char **msg);
+
+/* One step of a connection's reading, as lws_glue.c does it and the fuzz
+ * target replays it: parse the head at buf, decide, and say how many bytes
+ * the request takes. */
+struct gw_http_frame {
+    int head_len;             /* bytes of the head (0 when refused unparsed) */
+    long long body_len;       /* body bytes that follow the head */
+    enum gw_head_verdict verdict;
+    int method;               /* enum gw_method bit, 0 when refused */
+    int status;               /* GW_HEAD_REFUSE: 400, 405, 411, 413, 431 */
+    const char *msg;          /* GW_HEAD_REFUSE: why (NULL for 413: the caller words it) */
+};
+/* 0 while the head is incomplete (wait for more bytes), 1 when f is set:
+ * serve (then the request ends at head_len + body_len) or refuse and close.
+ * A head whose path does not decode (gw_http_path_decode) is refused. */
+int gw_http_frame(const char *buf, size_t len, size_t body_max, struct gw_http_head *h,
+                  struct gw_http_frame *f);
 
 /* The first value of header `name` (case-insensitive), or NULL. */
 const struct gw_head_field *gw_http_head_field(const struct gw_http_head *h, gw_str name);

@@ -514,52 +514,40 @@ static int copy_head(gw_req *r, const struct gw_http_head *h)
     return GW_OK;
 }
 
-/* A complete head of hl bytes is at the start of c->in (or hl < 0: the
- * parser's error). Creates the transaction and decides how to read it. */
-static int on_head(struct lws *wsi, struct pss *c, int hl)
+/* f describes the request at the start of c->in (gw_http_frame): creates
+ * the transaction and decides how to read it. */
+static int on_head(struct lws *wsi, struct pss *c, const struct gw_http_frame *f)
 {
     struct gw_worker *w = lws_context_user(lws_get_context(wsi));
     gw_req *r = req_new(w, wsi);
     if (!r)
         return -1;
     c->r = r;
-    if (hl < 0) {
-        c->state = C_DONE;
-        gw_buf_reset(&c->in);
-        if (hl == GW_ETOOBIG)
-            return refuse(r, 431, "invalid_request_error", "request headers too large") ? -1 : 0;
-        return refuse(r, 400, "invalid_request_error", "malformed HTTP request") ? -1 : 0;
+    int rc = GW_OK;
+    if (f->head_len > 0) {
+        rc = copy_head(r, &parsed);
+        r->method = f->method;
+        if (f->method)
+            r->method_name = gw_arena_strndup(r->arena, parsed.method.base, parsed.method.len);
+        r->is_cors = strncmp(r->path, "/api", 4) == 0 || strncmp(r->path, "/v1", 3) == 0;
     }
-    int method, status, rc = copy_head(r, &parsed);
-    const char *msg;
-    enum gw_head_verdict v = gw_http_head_verdict(&parsed, r->body.max, &method, &status, &msg);
-    r->method = method;
-    if (method)
-        r->method_name = gw_arena_strndup(r->arena, parsed.method.base, parsed.method.len);
-    r->is_cors = strncmp(r->path, "/api", 4) == 0 || strncmp(r->path, "/v1", 3) == 0;
-    long long clen = parsed.content_length > 0 ? parsed.content_length : 0;
-    int expect = parsed.expect_continue;
-    gw_buf_consume(&c->in, (size_t)hl);
     if (rc == GW_ENOMEM)
         return -1;
-    if (rc != GW_OK) {
-        v = GW_HEAD_REFUSE;
-        status = 400;
-        msg = "malformed request path";
-    }
-    if (v == GW_HEAD_REFUSE) {
+    if (f->verdict == GW_HEAD_REFUSE || rc != GW_OK) {
         c->state = C_DONE;
         gw_buf_reset(&c->in);
-        if (status == 413)
+        const char *msg = f->msg ? f->msg : "malformed request path";
+        if (f->status == 413)
             msg = gw_arena_printf(r->arena,
                                   "request body too large: limit is %d MB (MAX_REQUEST_BODY_MB)",
                                   w->cfg->max_request_body_mb);
-        return refuse(r, status, "invalid_request_error", msg ? msg : "bad request") ? -1 : 0;
+        return refuse(r, rc != GW_OK ? 400 : f->status, "invalid_request_error", msg) ? -1 : 0;
     }
-    r->close_after = v == GW_HEAD_SERVE_CLOSE;
-    c->body_left = clen;
+    gw_buf_consume(&c->in, (size_t)f->head_len);
+    r->close_after = f->verdict == GW_HEAD_SERVE_CLOSE;
+    c->body_left = f->body_len;
     c->state = C_BODY;
-    if (expect && clen > (long long)c->in.len) { /* P4 */
+    if (parsed.expect_continue && f->body_len > (long long)c->in.len) { /* P4 */
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         unsigned char *p = scratch + LWS_PRE;
         memcpy(p, cont, sizeof cont - 1);
@@ -574,9 +562,11 @@ static int on_head(struct lws *wsi, struct pss *c, int hl)
  * it has been answered (pipelining, RFC 9112 §9.3.2). */
 static int pump(struct lws *wsi, struct pss *c)
 {
-    if (c->state == C_HEAD) {
-        int hl = c->in.len ? gw_http_head_parse(c->in.base, c->in.len, &parsed) : 0;
-        if (hl != 0 && on_head(wsi, c, hl))
+    if (c->state == C_HEAD && c->in.len) {
+        struct gw_worker *w = lws_context_user(lws_get_context(wsi));
+        struct gw_http_frame f;
+        size_t body_max = (size_t)w->cfg->max_request_body_mb * 1024 * 1024;
+        if (gw_http_frame(c->in.base, c->in.len, body_max, &parsed, &f) && on_head(wsi, c, &f))
             return -1;
     }
     if (c->state == C_BODY) {

@@ -114,13 +114,18 @@ static int openai_build(const struct gw_channel *ch, const char *base_url,
 
 /* ---- responses ---- */
 
+#define TOKENS_CAP 1000000000000000LL
+
+/* A token count from the upstream, 0..1e15 (settle.lua's range; sums of
+ * two cannot overflow). */
 static long long num(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
     if (json_is_integer(v))
-        return json_integer_value(v) > 0 ? (long long)json_integer_value(v) : 0;
+        return json_integer_value(v) <= 0 ? 0 : json_integer_value(v) > TOKENS_CAP ? TOKENS_CAP
+                                          : (long long)json_integer_value(v);
     if (json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 9e18)
-        return (long long)json_real_value(v);
+        return json_real_value(v) < (double)TOKENS_CAP ? (long long)json_real_value(v) : TOKENS_CAP;
     return 0;
 }
 
@@ -241,8 +246,8 @@ static void copy(char *dst, size_t cap, const char *src, size_t len)
 {
     if (cap == 0)
         return;
-    if (len >= cap)
-        len = cap - 1;
+    if (len >= cap) /* on a character boundary: the text goes into JSON */
+        len = gw_str_utf8_cut((gw_str){src, len}, cap - 1);
     for (size_t i = 0; i < len; i++)   /* one line in logs */
         dst[i] = (src[i] == '\n' || src[i] == '\r' || src[i] == '\0') ? ' ' : src[i];
     dst[len] = '\0';

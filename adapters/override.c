@@ -356,7 +356,7 @@ static int conditions(const json_t *op, struct cond_ops *o, int *out)
         return GW_OK;
     }
     json_array_foreach(list, i, c) {
-        int r, rc;
+        int r = 0, rc; /* = 0: gcc -O2 cannot see cond_one() always sets it */
         if (!json_is_object(c))
             continue;   /* the reference skips non-object conditions */
         rc = cond_one(c, o, &r);
@@ -392,8 +392,8 @@ static int set_text(json_t *body, const char *path, const char *s, size_t len)
 static int op_affix(json_t *body, const char *path, const json_t *val, const char *mode,
                     char *err, size_t errlen)
 {
-    const char *s;
-    size_t len;
+    const char *s = NULL; /* = NULL/0: set by need_string(), as gcc -O2 cannot see */
+    size_t len = 0;
     gw_buf v, out;
     int rc, trim = mode[0] == 't', prefix = strstr(mode, "prefix") != NULL;
 
@@ -428,8 +428,8 @@ static int op_affix(json_t *body, const char *path, const json_t *val, const cha
 
 static int op_transform(json_t *body, const char *path, const char *mode, char *err, size_t errlen)
 {
-    const char *s;
-    size_t len, a = 0;
+    const char *s = NULL; /* = NULL/0: set by need_string(), as gcc -O2 cannot see */
+    size_t len = 0, a = 0;
     int rc = need_string(body, path, &s, &len, err, errlen);
     char *t;
 
@@ -452,8 +452,8 @@ static int op_transform(json_t *body, const char *path, const char *mode, char *
 static int op_replace(json_t *body, const char *path, const char *from, const char *to, char *err,
                       size_t errlen)
 {
-    const char *s, *p;
-    size_t len, flen, tlen;
+    const char *s = NULL, *p; /* = NULL/0: set by need_string(), as gcc -O2 cannot see */
+    size_t len = 0, flen, tlen;
     gw_buf out;
     int rc = need_string(body, path, &s, &len, err, errlen);
 

@@ -5,7 +5,9 @@
 #include <sys/prctl.h>
 #include <time.h>
 #include <hiredis/hiredis.h>
+#include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
+#include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/ledger_proc.h"
 #include "persist/persister.h"
@@ -18,24 +20,31 @@ static void publish(const struct gw_redis_addr *redis, const char *node, gw_pers
 {
     struct gw_persister_stats ps;
     struct gw_reaper_stats rs;
-    char err[128], json[768];
+    char err[128];
     gw_persister_stats(p, &ps);
     memset(&rs, 0, sizeof rs);
     if (rp)
         gw_reaper_stats(rp, &rs);
-    snprintf(json, sizeof json,
-             "{\"updated_at\":%lld,\"pending\":%lld,\"max_age_ms\":%lld,\"batches\":%llu,"
-             "\"last_batch\":%llu,\"applied\":%llu,\"replays\":%llu,\"malformed\":%llu,"
-             "\"sql_errors\":%llu,\"retries\":%llu,\"sql_up\":%s,\"redis_up\":%s,"
-             "\"reaped\":%llu}",
-             (long long)time(NULL), ps.pending_total, ps.max_age_ms, ps.batches, ps.last_batch,
-             ps.applied, ps.replays, ps.malformed, ps.sql_errors, ps.retries,
-             ps.sql_up ? "true" : "false", ps.redis_up ? "true" : "false", rs.reaped);
-    redisContext *c = gw_redis_sync_connect(redis, 500, err, sizeof err);
-    if (!c)
+    gw_json_init();
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I}",
+                          "updated_at", (json_int_t)time(NULL), "pending",
+                          (json_int_t)ps.pending_total, "max_age_ms", (json_int_t)ps.max_age_ms,
+                          "batches", (json_int_t)ps.batches, "last_batch",
+                          (json_int_t)ps.last_batch, "applied", (json_int_t)ps.applied,
+                          "replays", (json_int_t)ps.replays, "malformed",
+                          (json_int_t)ps.malformed, "sql_errors", (json_int_t)ps.sql_errors,
+                          "retries", (json_int_t)ps.retries, "sql_up", ps.sql_up != 0,
+                          "redis_up", ps.redis_up != 0, "reaped", (json_int_t)rs.reaped);
+    char *json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!json)
         return;
-    freeReplyObject(redisCommand(c, "HSET tf:nodes %s %s", node, json));
-    redisFree(c);
+    redisContext *c = gw_redis_sync_connect(redis, 500, err, sizeof err);
+    if (c) {
+        freeReplyObject(redisCommand(c, "HSET tf:nodes %s %s", node, json));
+        redisFree(c);
+    }
+    gw_free(json); /* jansson allocates through gw_malloc (gw_json_init) */
 }
 
 static void forget(const struct gw_redis_addr *redis, const char *node)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "gateway/core/alloc.h"
 #include "gateway/core/embed.h"
 #include "persist/store.h"
 
@@ -28,7 +29,7 @@ static int list_migrations(gw_db_kind kind, struct migration **out, size_t *n, c
 {
     char prefix[64];
     size_t plen = (size_t)snprintf(prefix, sizeof prefix, "schema/%s/", gw_db_kind_name(kind));
-    struct migration *m = calloc(gw_embedded_count + 1, sizeof *m);
+    struct migration *m = gw_calloc(gw_embedded_count + 1, sizeof *m);
     size_t count = 0;
     if (m == NULL)
         return GW_ENOMEM;
@@ -46,7 +47,7 @@ static int list_migrations(gw_db_kind kind, struct migration **out, size_t *n, c
             v = v * 10 + (*p++ - '0');
         if (p == base || *p != '_' || blen - 4 >= sizeof m[count].name) {
             gw__store_err(err, errlen, "bad migration file name %s", f->path);
-            free(m);
+            gw_free(m);
             return GW_EINVAL;
         }
         m[count].version = v;
@@ -58,7 +59,7 @@ static int list_migrations(gw_db_kind kind, struct migration **out, size_t *n, c
     for (size_t i = 1; i < count; i++)
         if (m[i].version == m[i - 1].version) {
             gw__store_err(err, errlen, "duplicate migration version %lld", m[i].version);
-            free(m);
+            gw_free(m);
             return GW_EINVAL;
         }
     *out = m;
@@ -137,13 +138,13 @@ static int add_column_if_missing(gw_store *s, const char *stmt, int *handled)
     if (rc != GW_OK || n > 0)
         return rc;
     size_t head = (size_t)(if_at - stmt), len = head + strlen(after) + 1;
-    char *plain = malloc(len);
+    char *plain = gw_malloc(len);
     if (plain == NULL)
         return GW_ENOMEM;
     memcpy(plain, stmt, head);
     memcpy(plain + head, after, strlen(after) + 1);
     rc = gw_store_exec(s, plain, NULL, 0, NULL);
-    free(plain);
+    gw_free(plain);
     return rc;
 }
 
@@ -153,7 +154,7 @@ static int add_column_if_missing(gw_store *s, const char *stmt, int *handled)
 static int run_file(gw_store *s, const struct migration *m, char *err, size_t errlen)
 {
     const char *p = (const char *)m->file->data, *end = p + m->file->len;
-    char *stmt = malloc(m->file->len + 1);
+    char *stmt = gw_malloc(m->file->len + 1);
     size_t len = 0, nstmt = 0;
     int rc = GW_OK;
     if (stmt == NULL)
@@ -191,7 +192,7 @@ static int run_file(gw_store *s, const struct migration *m, char *err, size_t er
         }
         p = next;
     }
-    free(stmt);
+    gw_free(stmt);
     return rc;
 }
 
@@ -250,7 +251,7 @@ int gw_store_migrate(gw_store *s, int *applied, char *err, size_t errlen)
         return rc;
     if ((rc = gw__store_lock(s, MIGRATE_LOCK)) != GW_OK) {
         gw__store_err(err, errlen, "migration lock: %s", gw_store_errmsg(s));
-        free(m);
+        gw_free(m);
         return rc;
     }
     rc = gw_store_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -264,7 +265,7 @@ int gw_store_migrate(gw_store *s, int *applied, char *err, size_t errlen)
             count += done;
     }
     gw__store_unlock(s, MIGRATE_LOCK);
-    free(m);
+    gw_free(m);
     if (applied)
         *applied = count;
     return rc;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gateway/core/alloc.h"
 #include "persist/store.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 10
@@ -95,7 +96,7 @@ static int connect_db(struct my *c)
 static int my_open(const char *dsn, const char *sqlite_path, void **be, char *err,
                    size_t errlen)
 {
-    struct my *c = calloc(1, sizeof *c);
+    struct my *c = gw_calloc(1, sizeof *c);
     int rc;
     if (c == NULL) {
         gw__store_err(err, errlen, "out of memory");
@@ -104,13 +105,13 @@ static int my_open(const char *dsn, const char *sqlite_path, void **be, char *er
     pthread_once(&lib_once, lib_init);
     if ((rc = gw_mysql_dsn_parse(dsn, &c->dsn)) != GW_OK) {
         gw__store_err(err, errlen, "invalid MySQL DSN (%s)", gw_strerror(rc));
-        free(c);
+        gw_free(c);
         return rc;
     }
     if ((rc = connect_db(c)) != GW_OK) {
         gw__store_err(err, errlen, "mysql %s: %s", c->dsn.socket[0] ? c->dsn.socket :
                       c->dsn.host, c->errmsg);
-        free(c);
+        gw_free(c);
         return rc;
     }
     *be = c;
@@ -123,7 +124,7 @@ static void my_close(void *be)
     if (c->db)
         mysql_close(c->db);
     memset(c->dsn.pass, 0, sizeof c->dsn.pass);
-    free(c);
+    gw_free(c);
 }
 
 static int not_connected(struct my *c)
@@ -216,10 +217,10 @@ static int my_exec(void *be, const char *sql, const gw_sql_arg *args, size_t n,
     c->errmsg[0] = '\0';
     if (n == 0)
         return exec_text(c, sql, affected, insert_id);
-    if ((binds = calloc(n, sizeof *binds)) == NULL)
+    if ((binds = gw_calloc(n, sizeof *binds)) == NULL)
         return GW_ENOMEM;
     rc = prepare(c, sql, args, n, binds, &st);
-    free(binds);
+    gw_free(binds);
     if (rc != GW_OK)
         return rc;
     if (affected)
@@ -250,7 +251,7 @@ static int take_row(struct my *c, MYSQL_STMT *st, gw_rows *r, size_t ncols, char
         } else {
             MYSQL_BIND b;
             unsigned long got = 0;
-            char *buf = malloc(lens[i]);
+            char *buf = gw_malloc(lens[i]);
             if (buf == NULL)
                 return GW_ENOMEM;
             memset(&b, 0, sizeof b);
@@ -262,7 +263,7 @@ static int take_row(struct my *c, MYSQL_STMT *st, gw_rows *r, size_t ncols, char
                 rc = stmt_error(c, st);
             else
                 rc = gw__rows_set(r, i, buf, got < lens[i] ? got : lens[i]);
-            free(buf);
+            gw_free(buf);
         }
     }
     return rc;
@@ -274,10 +275,10 @@ static int fetch_all(struct my *c, MYSQL_STMT *st, gw_rows **out)
     size_t ncols = meta ? mysql_num_fields(meta) : 0;
     MYSQL_FIELD *fields = meta ? mysql_fetch_fields(meta) : NULL;
     gw_rows *r = gw__rows_new(ncols);
-    MYSQL_BIND *binds = calloc(ncols + 1, sizeof *binds);
-    char *cells = calloc(ncols + 1, INLINE_CELL);
-    unsigned long *lens = calloc(ncols + 1, sizeof *lens);
-    my_bool *nulls = calloc(ncols + 1, sizeof *nulls);
+    MYSQL_BIND *binds = gw_calloc(ncols + 1, sizeof *binds);
+    char *cells = gw_calloc(ncols + 1, INLINE_CELL);
+    unsigned long *lens = gw_calloc(ncols + 1, sizeof *lens);
+    my_bool *nulls = gw_calloc(ncols + 1, sizeof *nulls);
     int rc = r && binds && cells && lens && nulls ? GW_OK : GW_ENOMEM;
 
     for (size_t i = 0; i < ncols && rc == GW_OK; i++) {
@@ -303,10 +304,10 @@ static int fetch_all(struct my *c, MYSQL_STMT *st, gw_rows **out)
     }
     if (meta)
         mysql_free_result(meta);
-    free(binds);
-    free(cells);
-    free(lens);
-    free(nulls);
+    gw_free(binds);
+    gw_free(cells);
+    gw_free(lens);
+    gw_free(nulls);
     if (rc != GW_OK) {
         gw_rows_free(r);
         return rc;
@@ -320,17 +321,17 @@ static int my_query(void *be, const char *sql, const gw_sql_arg *args, size_t n,
 {
     struct my *c = be;
     MYSQL_STMT *st = NULL;
-    MYSQL_BIND *binds = calloc(n + 1, sizeof *binds);
+    MYSQL_BIND *binds = gw_calloc(n + 1, sizeof *binds);
     int rc;
     if (binds == NULL)
         return GW_ENOMEM;
     if (c->db == NULL) {
-        free(binds);
+        gw_free(binds);
         return not_connected(c);
     }
     c->errmsg[0] = '\0';
     rc = prepare(c, sql, args, n, binds, &st);
-    free(binds);
+    gw_free(binds);
     if (rc != GW_OK)
         return rc;
     rc = fetch_all(c, st, out);

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gateway/core/alloc.h"
 #include "persist/store.h"
 
 struct gw_store_pool {
@@ -31,13 +32,13 @@ int gw_store_pool_new(const char *dsn, const char *sqlite_path, int max, gw_stor
             return rc;
         }
     }
-    if ((p = calloc(1, sizeof *p)) == NULL || (p->idle = calloc((size_t)max, sizeof *p->idle))
-        == NULL || (p->dsn = strdup(dsn ? dsn : "")) == NULL ||
-        (sqlite_path && (p->sqlite_path = strdup(sqlite_path)) == NULL)) {
+    if ((p = gw_calloc(1, sizeof *p)) == NULL || (p->idle = gw_calloc((size_t)max, sizeof *p->idle))
+        == NULL || (p->dsn = gw_strdup(dsn ? dsn : "")) == NULL ||
+        (sqlite_path && (p->sqlite_path = gw_strdup(sqlite_path)) == NULL)) {
         if (p) {
-            free(p->idle);
-            free(p->dsn);
-            free(p);
+            gw_free(p->idle);
+            gw_free(p->dsn);
+            gw_free(p);
         }
         gw__store_err(err, errlen, "out of memory");
         return GW_ENOMEM;
@@ -99,8 +100,8 @@ void gw_store_pool_free(gw_store_pool *p)
         gw_store_close(p->idle[i]);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
-    free(p->idle);
-    free(p->dsn);
-    free(p->sqlite_path);
-    free(p);
+    gw_free(p->idle);
+    gw_free(p->dsn);
+    gw_free(p->sqlite_path);
+    gw_free(p);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gateway/core/alloc.h"
 #include "persist/store.h"
 
 #define CONNECT_TIMEOUT_S "10"
@@ -22,7 +23,7 @@ struct pg {
 static char *rewrite(const char *sql, const char *suffix, unsigned *nparams)
 {
     size_t len = strlen(sql), cap = len * 6 + strlen(suffix) + 1, o = 0;
-    char *out = malloc(cap);
+    char *out = gw_malloc(cap);
     unsigned n = 0;
     if (out == NULL)
         return NULL;
@@ -103,17 +104,17 @@ static int connect_db(struct pg *c)
 static int pg_open(const char *dsn, const char *sqlite_path, void **be, char *err,
                    size_t errlen)
 {
-    struct pg *c = calloc(1, sizeof *c);
+    struct pg *c = gw_calloc(1, sizeof *c);
     int rc;
-    if (c == NULL || (c->dsn = strdup(dsn)) == NULL) {
-        free(c);
+    if (c == NULL || (c->dsn = gw_strdup(dsn)) == NULL) {
+        gw_free(c);
         gw__store_err(err, errlen, "out of memory");
         return GW_ENOMEM;
     }
     if ((rc = connect_db(c)) != GW_OK) {
         gw__store_err(err, errlen, "postgres: %s", c->errmsg);
-        free(c->dsn);
-        free(c);
+        gw_free(c->dsn);
+        gw_free(c);
         return rc;
     }
     *be = c;
@@ -124,16 +125,16 @@ static void pg_close(void *be)
 {
     struct pg *c = be;
     PQfinish(c->db);
-    free(c->dsn);
-    free(c);
+    gw_free(c->dsn);
+    gw_free(c);
 }
 
 /* Runs sql (rewritten, plus suffix) with args as text parameters. */
 static int run(struct pg *c, const char *sql, const char *suffix, const gw_sql_arg *args,
                size_t n, PGresult **out)
 {
-    const char **vals = calloc(n + 1, sizeof *vals);
-    char **owned = calloc(n + 1, sizeof *owned);
+    const char **vals = gw_calloc(n + 1, sizeof *vals);
+    char **owned = gw_calloc(n + 1, sizeof *owned);
     unsigned nparams = 0;
     char *text = rewrite(sql, suffix, &nparams);
     int rc = vals && owned && text ? GW_OK : GW_ENOMEM;
@@ -153,14 +154,14 @@ static int run(struct pg *c, const char *sql, const char *suffix, const gw_sql_a
         switch (args[i].type) {
         case GW_ARG_INT:
             snprintf(num, sizeof num, "%lld", args[i].i);
-            owned[i] = strdup(num);
+            owned[i] = gw_strdup(num);
             break;
         case GW_ARG_DOUBLE:
             snprintf(num, sizeof num, "%.17g", args[i].d);
-            owned[i] = strdup(num);
+            owned[i] = gw_strdup(num);
             break;
         case GW_ARG_TEXT:           /* text parameters must be NUL-terminated */
-            owned[i] = strndup(args[i].s ? args[i].s : "", args[i].len);
+            owned[i] = gw_strndup(args[i].s ? args[i].s : "", args[i].len);
             break;
         default:
             continue;               /* NULL pointer = SQL NULL */
@@ -179,10 +180,10 @@ static int run(struct pg *c, const char *sql, const char *suffix, const gw_sql_a
         }
     }
     for (size_t i = 0; owned && i < n; i++)
-        free(owned[i]);
-    free(owned);
-    free(vals);
-    free(text);
+        gw_free(owned[i]);
+    gw_free(owned);
+    gw_free(vals);
+    gw_free(text);
     *out = res;
     return rc;
 }

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
 #include "persist/redis_rows.h"
 
@@ -10,11 +11,11 @@ void gw_rcmds_free(struct gw_rcmds *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         for (int a = 0; a < b->cmd[i].argc; a++)
-            free(b->cmd[i].argv[a]);
-        free(b->cmd[i].argv);
-        free(b->cmd[i].len);
+            gw_free(b->cmd[i].argv[a]);
+        gw_free(b->cmd[i].argv);
+        gw_free(b->cmd[i].len);
     }
-    free(b->cmd);
+    gw_free(b->cmd);
     memset(b, 0, sizeof *b);
 }
 
@@ -22,7 +23,7 @@ int gw_rcmds_add(struct gw_rcmds *b, int argc, const char *const *argv)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4;
-        void *p = realloc(b->cmd, cap * sizeof *b->cmd);
+        void *p = gw_realloc(b->cmd, cap * sizeof *b->cmd);
         if (!p)
             return GW_ENOMEM;
         b->cmd = p;
@@ -30,13 +31,13 @@ int gw_rcmds_add(struct gw_rcmds *b, int argc, const char *const *argv)
     }
     struct gw_rcmd *c = &b->cmd[b->n];
     c->argc = 0;
-    c->argv = calloc((size_t)argc, sizeof *c->argv);
-    c->len = calloc((size_t)argc, sizeof *c->len);
+    c->argv = gw_calloc((size_t)argc, sizeof *c->argv);
+    c->len = gw_calloc((size_t)argc, sizeof *c->len);
     if (!c->argv || !c->len)
         goto oom;
     for (int i = 0; i < argc; i++) {
         size_t n = strlen(argv[i]);
-        c->argv[i] = malloc(n + 1);
+        c->argv[i] = gw_malloc(n + 1);
         if (!c->argv[i])
             goto oom;
         memcpy(c->argv[i], argv[i], n + 1);
@@ -47,9 +48,9 @@ int gw_rcmds_add(struct gw_rcmds *b, int argc, const char *const *argv)
     return GW_OK;
 oom:
     for (int i = 0; i < c->argc; i++)
-        free(c->argv[i]);
-    free(c->argv);
-    free(c->len);
+        gw_free(c->argv[i]);
+    gw_free(c->argv);
+    gw_free(c->len);
     return GW_ENOMEM;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gateway/core/alloc.h"
 #include "persist/store.h"
 
 #define BUSY_TIMEOUT_MS 30000
@@ -57,7 +58,7 @@ static int map_error(struct lite *c, int rc)
 static int lite_open(const char *dsn, const char *sqlite_path, void **be, char *err,
                      size_t errlen)
 {
-    struct lite *c = calloc(1, sizeof *c);
+    struct lite *c = gw_calloc(1, sizeof *c);
     char path[4096];
     const char *src = sqlite_path && *sqlite_path ? sqlite_path : "one-api.db";
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -78,7 +79,7 @@ static int lite_open(const char *dsn, const char *sqlite_path, void **be, char *
         gw__store_err(err, errlen, "sqlite %s: %s", path,
                       c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         sqlite3_close(c->db);
-        free(c);
+        gw_free(c);
         return GW_EIO;
     }
     sqlite3_extended_result_codes(c->db, 1);
@@ -90,7 +91,7 @@ static int lite_open(const char *dsn, const char *sqlite_path, void **be, char *
         gw__store_err(err, errlen, "sqlite %s: journal_mode=WAL: %s", path,
                       sqlite3_errmsg(c->db));
         sqlite3_close(c->db);
-        free(c);
+        gw_free(c);
         return GW_EIO;
     }
     *be = c;
@@ -100,7 +101,7 @@ static int lite_open(const char *dsn, const char *sqlite_path, void **be, char *
 static void drop_cached(struct cached *e)
 {
     sqlite3_finalize(e->st);
-    free(e->sql);
+    gw_free(e->sql);
     *e = (struct cached){ 0 };
 }
 
@@ -112,7 +113,7 @@ static void lite_close(void *be)
         if (c->cache[i].st)
             drop_cached(&c->cache[i]);
     sqlite3_close_v2(c->db);
-    free(c);
+    gw_free(c);
 }
 
 static int bind_args(struct lite *c, sqlite3_stmt *st, const gw_sql_arg *args, size_t n)
@@ -199,7 +200,7 @@ static int prepare(struct lite *c, const char *sql, const gw_sql_arg *args, size
             return GW_EINVAL;
         }
         e = cache_slot(c);
-        if ((e->sql = malloc(len + 1)) != NULL) {
+        if ((e->sql = gw_malloc(len + 1)) != NULL) {
             memcpy(e->sql, sql, len + 1);
             e->len = len;
             e->st = *st;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "gateway/core/alloc.h"
 #include "persist/store.h"
 
 struct gw_store {
@@ -265,12 +266,12 @@ int gw_mysql_dsn_parse(const char *dsn, struct gw_mysql_dsn *d)
 
 gw_rows *gw__rows_new(size_t ncols)
 {
-    gw_rows *r = calloc(1, sizeof *r);
+    gw_rows *r = gw_calloc(1, sizeof *r);
     if (r == NULL)
         return NULL;
     r->ncols = ncols;
-    if (ncols > 0 && (r->names = calloc(ncols, sizeof *r->names)) == NULL) {
-        free(r);
+    if (ncols > 0 && (r->names = gw_calloc(ncols, sizeof *r->names)) == NULL) {
+        gw_free(r);
         return NULL;
     }
     return r;
@@ -280,8 +281,8 @@ int gw__rows_set_name(gw_rows *r, size_t col, const char *name)
 {
     if (col >= r->ncols)
         return GW_EINVAL;
-    free(r->names[col]);
-    return (r->names[col] = strdup(name ? name : "")) ? GW_OK : GW_ENOMEM;
+    gw_free(r->names[col]);
+    return (r->names[col] = gw_strdup(name ? name : "")) ? GW_OK : GW_ENOMEM;
 }
 
 int gw__rows_add_row(gw_rows *r)
@@ -294,11 +295,11 @@ int gw__rows_add_row(gw_rows *r)
         size_t cap = r->cap ? r->cap * 2 : 16;
         if (cap > SIZE_MAX / sizeof(char *) / r->ncols)
             return GW_ENOMEM;
-        char **cells = realloc(r->cells, cap * r->ncols * sizeof *cells);
+        char **cells = gw_realloc(r->cells, cap * r->ncols * sizeof *cells);
         if (cells == NULL)
             return GW_ENOMEM;
         r->cells = cells;
-        size_t *lens = realloc(r->lens, cap * r->ncols * sizeof *lens);
+        size_t *lens = gw_realloc(r->lens, cap * r->ncols * sizeof *lens);
         if (lens == NULL)
             return GW_ENOMEM;
         r->lens = lens;
@@ -317,12 +318,12 @@ int gw__rows_set(gw_rows *r, size_t col, const char *v, size_t len)
     if (r->nrows == 0 || col >= r->ncols)
         return GW_EINVAL;
     size_t at = (r->nrows - 1) * r->ncols + col;
-    free(r->cells[at]);
+    gw_free(r->cells[at]);
     r->cells[at] = NULL;
     r->lens[at] = 0;
     if (v == NULL)
         return GW_OK;
-    char *copy = malloc(len + 1);
+    char *copy = gw_malloc(len + 1);
     if (copy == NULL)
         return GW_ENOMEM;
     memcpy(copy, v, len);
@@ -389,13 +390,13 @@ void gw_rows_free(gw_rows *r)
     if (r == NULL)
         return;
     for (size_t i = 0; i < r->nrows * r->ncols; i++)
-        free(r->cells[i]);
+        gw_free(r->cells[i]);
     for (size_t c = 0; c < r->ncols; c++)
-        free(r->names[c]);
-    free(r->cells);
-    free(r->lens);
-    free(r->names);
-    free(r);
+        gw_free(r->names[c]);
+    gw_free(r->cells);
+    gw_free(r->lens);
+    gw_free(r->names);
+    gw_free(r);
 }
 
 /* ---- connections ---- */
@@ -416,13 +417,13 @@ int gw_store_open(const char *dsn, const char *sqlite_path, gw_store **out, char
     gw_store *s;
     int rc;
     *out = NULL;
-    if ((s = calloc(1, sizeof *s)) == NULL) {
+    if ((s = gw_calloc(1, sizeof *s)) == NULL) {
         gw__store_err(err, errlen, "out of memory");
         return GW_ENOMEM;
     }
     s->ops = ops;
     if ((rc = ops->open(dsn, sqlite_path, &s->be, err, errlen)) != GW_OK) {
-        free(s);
+        gw_free(s);
         return rc;
     }
     *out = s;
@@ -436,7 +437,7 @@ void gw_store_close(gw_store *s)
     if (s->in_tx)
         (void)s->ops->exec(s->be, "ROLLBACK", NULL, 0, NULL, NULL);
     s->ops->close(s->be);
-    free(s);
+    gw_free(s);
 }
 
 gw_db_kind gw_store_kind(const gw_store *s) { return s->ops->kind; }

@@ -4,18 +4,23 @@ KEYS (the user's shard {sN})
   1 tf:{sN}:u:<uid>   2 tf:{sN}:t:<tid>   3 tf:{sN}:res   4 tf:{sN}:resdl
 ARGV
   1 uid  2 tid  3 res_id   must match the reservation's owner
-  4 extra                  quota to add to the reservation, 0..1e15
+  4 extra                  the most quota to add to the reservation, 0..1e15: it
+                           grows by min(extra, user quota, token remain_quota (a
+                           limited token)), whatever the budget still holds
   5 ttl_ms                 the deadline becomes max(old, now_ms + ttl_ms), 1..86400000
   6 now_ms
 
 RETURNS
   {1, new_amount, deadline_ms, user_quota_left, token_quota_left (-1 unlimited)}
+      new_amount - the old amount is what was granted (extra or less)
   {0, "reservation_not_found" | "user_quota_insufficient" | "token_quota_insufficient"}
+      the last two when extra > 0 and the budget holds nothing to grant
   error "ERR_BAD_ARG <what>"   nothing was written
 
 INVARIANT
   Like authorize: quota (and a limited token's remain_quota) only moves into the
-  reservation when it covers `extra`, so a stream cannot outgrow its budget.
+  reservation as far as it goes (never below 0), so a stream cannot outgrow its
+  budget; a partial grant lets it run until the budget is really spent.
   quota + reserved is unchanged; no ledger entry. A refusal writes nothing.
   The record keeps its other fields as they were (a 7-field record from before
   flags stays 7 fields); extra 0 (a stream renewing its deadline) touches
@@ -69,8 +74,12 @@ local u = redis.call("HMGET", KEYS[1], "quota", "reserved")
 local t = redis.call("HMGET", KEYS[2], "remain_quota", "reserved")
 local quota = tonumber(u[1]) or 0
 local remain = tonumber(t[1]) or 0
-if quota < extra then return {0, "user_quota_insufficient"} end
-if not unlimited and remain < extra then return {0, "token_quota_insufficient"} end
+if extra > 0 then
+    if quota <= 0 then return {0, "user_quota_insufficient"} end
+    if not unlimited and remain <= 0 then return {0, "token_quota_insufficient"} end
+    extra = math.min(extra, quota)
+    if not unlimited then extra = math.min(extra, remain) end
+end
 
 r[3] = r[3] + extra
 r[4] = math.max(r[4], now + ttl)

@@ -22,7 +22,7 @@ static int envelope(gw_req *r, int http, int ok, const char *msg, json_t *data)
         return GW_ENOMEM;
     }
     json_object_set_new(j, "success", json_boolean(ok));
-    json_object_set_new(j, "message", json_string(msg ? msg : ""));
+    json_object_set_new(j, "message", gw_json_text(msg));
     if (data)
         json_object_set_new(j, "data", data);
     int rc = gw_resp_json(r, http, j);
@@ -36,7 +36,8 @@ int gw_api_fail(gw_req *r, const char *msg) { return envelope(r, 200, 0, msg, NU
 
 int gw_api_deny(gw_req *r, int http_status, const char *code, const char *msg)
 {
-    json_t *j = json_pack("{s:b, s:s, s:s}", "success", 0, "message", msg, "code", code);
+    json_t *j = json_pack("{s:b, s:o, s:s}", "success", 0, "message", gw_json_text(msg), "code",
+                          code);
     if (!j)
         return GW_ENOMEM;
     int rc = gw_resp_json(r, http_status, j);

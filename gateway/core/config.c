@@ -202,11 +202,12 @@ static const struct gw_config_entry entries[] = {
     INT("RESERVATION_TTL", reservation_ttl, "900", 2, 86400,
         "Seconds a relayed call's quota reservation lives without news; active "
         "streams renew it, and the reaper refunds it after a worker died."),
-    BOOL("SPECULATIVE_AUTH", speculative_auth, "true",
-         "Start the upstream call while the quota check runs, for keys whose last "
-         "check in this worker left ten times the reservation and hit no limit; "
-         "nothing reaches the client (or is billed) before the check passes, and "
-         "a refusal aborts the upstream call. false: check first, then call."),
+    BOOL("SPECULATIVE_AUTH", speculative_auth, "false",
+         "Opt-in latency trade: start the upstream call while the quota check runs, "
+         "for keys whose last check in this worker left ten times the reservation. "
+         "Nothing reaches the client or is billed before the check passes, but a "
+         "refused call has already reached the upstream, which bills the operator "
+         "for it (a budget race can exceed its paid calls). false: check first, then call."),
     INT("RELAY_TIMEOUT", relay_timeout, "0", 0, 86400,
         "Overall upstream request timeout in seconds. 0: no limit."),
     STR("LOG_LEVEL", log_level, "info", v_log_level,

@@ -178,6 +178,20 @@ int gw_json_dump_buf(const json_t *json, gw_buf *out, size_t flags)
     return ctx.rc != GW_OK ? ctx.rc : GW_EINVAL;
 }
 
+json_t *gw_json_text(const char *s)
+{
+    gw_json_init();
+    json_t *j = json_string(s ? s : "");
+    if (j || !s)
+        return j;
+    char *fixed = gw_str_dup(gw_str_c(s)); /* invalid UTF-8 (or OOM) */
+    if (!fixed)
+        return NULL;
+    j = json_string(gw_str_utf8_fix(fixed));
+    gw_free(fixed);
+    return j;
+}
+
 json_t *gw_json_strn(gw_str s)
 {
     gw_json_init();

@@ -54,6 +54,12 @@ int gw_json_get_bool(const json_t *obj, const char *key, int *out);
  * previous length. */
 int gw_json_dump_buf(const json_t *json, gw_buf *out, size_t flags);
 
+/* New JSON string for text meant for people (error messages, log text): s
+ * itself when it is valid UTF-8, else a copy made valid by gw_str_utf8_fix
+ * (a character cut at the end dropped, other bad bytes '?'). NULL only on
+ * OOM; s NULL is "". For "s:o" in json_pack. */
+json_t *gw_json_text(const char *s);
+
 /* New JSON string holding exactly s (json_stringn). NULL on OOM or if s is
  * not valid UTF-8. */
 json_t *gw_json_strn(gw_str s);

@@ -125,3 +125,65 @@ int gw_str_split(gw_str *rest, char sep, gw_str *tok)
     rest->base = p + 1;
     return 1;
 }
+
+size_t gw_str_utf8_cut(gw_str s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s.base;
+    size_t k = max;
+
+    if (s.len <= max)
+        return s.len;
+    /* p[max] is the first byte left out: if it continues a character, the
+     * character's first byte (at most three back) is left out too. */
+    while (k > 0 && max - k < 3 && (p[k] & 0xC0) == 0x80)
+        k--;
+    return k < max && p[k] >= 0xC0 ? k : max;
+}
+
+/* Length of the valid UTF-8 sequence at p (up to end), 0 if invalid, -1 if
+ * it is a valid start cut short by end. */
+static int utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    int n;
+    unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2 || c > 0xF4)
+        return 0;
+    n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (c == 0xE0)
+        lo = 0xA0; /* overlong */
+    else if (c == 0xED)
+        hi = 0x9F; /* surrogates */
+    else if (c == 0xF0)
+        lo = 0x90; /* overlong */
+    else if (c == 0xF4)
+        hi = 0x8F; /* past U+10FFFF */
+    for (int i = 1; i < n; i++) {
+        if (p + i >= end)
+            return -1;
+        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return n;
+}
+
+char *gw_str_utf8_fix(char *s)
+{
+    unsigned char *p = (unsigned char *)s, *end = p + strlen(s);
+
+    while (p < end) {
+        int n = utf8_seq(p, end);
+        if (n < 0) { /* cut at the end */
+            *p = '\0';
+            break;
+        }
+        if (n == 0)
+            *p++ = '?';
+        else
+            p += n;
+    }
+    return s;
+}

@@ -38,6 +38,22 @@ gw_str gw_str_trim(gw_str s);
  * NULL on OOM. */
 char *gw_str_dup(gw_str s);
 
+/* UTF-8 cuts. Error messages and log text are cut to fit fixed buffers;
+ * jansson refuses a string that is not valid UTF-8, so a cut inside a
+ * character would turn an error reply into "response encoding failed".
+ *
+ * gw_str_utf8_cut: the length of the longest prefix of s that is at most max
+ * bytes and does not end inside a UTF-8 character (it backs up over at most
+ * three continuation bytes; bytes that are not UTF-8 are cut anywhere). For
+ * "%.*s": snprintf(b, n, "%.*s", (int)gw_str_utf8_cut(gw_str_c(s), 150), s).
+ *
+ * gw_str_utf8_fix: makes the NUL-terminated s valid UTF-8 in place, as
+ * jansson checks it: a character cut at the end (a truncated copy) is
+ * dropped, and every other byte that does not begin a valid, shortest-form,
+ * non-surrogate sequence up to U+10FFFF becomes '?'. Returns s. */
+size_t gw_str_utf8_cut(gw_str s, size_t max);
+char *gw_str_utf8_fix(char *s);
+
 /* Token iterator. *rest is the unparsed remainder; while rest->len > 0
  * each call returns 1, sets *tok to the bytes up to the next sep (or the
  * end) and advances *rest past that separator; it returns 0 (tok set to

@@ -45,7 +45,7 @@ int gw_resp_json(gw_req *r, int status, const json_t *j)
 
 int gw_resp_api_error(gw_req *r, int status, const char *msg)
 {
-    json_t *j = json_pack("{s:b, s:s}", "success", 0, "message", msg);
+    json_t *j = json_pack("{s:b, s:o}", "success", 0, "message", gw_json_text(msg));
     int rc = j ? gw_resp_json(r, status, j) : GW_ENOMEM;
     json_decref(j);
     return rc;
@@ -55,8 +55,8 @@ int gw_resp_openai_error(gw_req *r, int status, const char *type, const char *ms
 {
     char full[512];
     snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
-    json_t *j = json_pack("{s:{s:s, s:s, s:s, s:n}}", "error", "message", full, "type", type,
-                          "param", "", "code");
+    json_t *j = json_pack("{s:{s:o, s:s, s:s, s:n}}", "error", "message", gw_json_text(full),
+                          "type", type, "param", "", "code");
     int rc = j ? gw_resp_json(r, status, j) : GW_ENOMEM;
     json_decref(j);
     return rc;
@@ -71,7 +71,8 @@ static void not_routed(gw_req *r, int status)
         return;
     }
     char msg[300];
-    snprintf(msg, sizeof msg, "Invalid URL (%s %.200s)", r->method_name, r->path);
+    snprintf(msg, sizeof msg, "Invalid URL (%s %.*s)", r->method_name,
+             (int)gw_str_utf8_cut(gw_str_c(r->path), 200), r->path);
     gw_resp_openai_error(r, status, "invalid_request_error", msg);
 }
 

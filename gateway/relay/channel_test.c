@@ -14,6 +14,7 @@
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
+#include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/http/upstream.h"
 #include "gateway/relay/relay.h"
@@ -105,7 +106,8 @@ static void record_done(uv_work_t *wk, int status)
         gw_cfgwatch_bump(t->w->cfgwatch);
     }
     if (t->r && gw_req_alive(t->r)) {
-        json_t *j = json_pack("{s:b, s:s, s:f}", "success", t->ok, "message", t->ok ? "" : t->err,
+        json_t *j = json_pack("{s:b, s:o, s:f}", "success", t->ok, "message",
+                              gw_json_text(t->ok ? "" : t->err),
                               "time", (double)t->ms / 1000.0);
         gw_resp_json(t->r, 200, j);
         json_decref(j);
@@ -287,7 +289,8 @@ void gw_api_channel_test(gw_req *r, const struct gw_caller *who)
     t->r = r;
     gw_req_ref(r);
     if (start(t, gw_req_query(r, "model")) != GW_OK) {
-        json_t *j = json_pack("{s:b, s:s, s:f}", "success", 0, "message", t->err, "time", 0.0);
+        json_t *j = json_pack("{s:b, s:o, s:f}", "success", 0, "message", gw_json_text(t->err),
+                              "time", 0.0);
         gw_resp_json(r, 200, j);
         json_decref(j);
         ctest_free(t);

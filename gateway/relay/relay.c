@@ -35,8 +35,8 @@ void gw__relay_fail(struct rcall *c, int status, const char *type, const char *c
         return;
     char full[600];
     snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
-    json_t *j = json_pack("{s:{s:s, s:s, s:s, s:s*}}", "error", "message", full, "type", type,
-                          "param", "", "code", code);
+    json_t *j = json_pack("{s:{s:o, s:s, s:s, s:s*}}", "error", "message", gw_json_text(full),
+                          "type", type, "param", "", "code", code);
     if (status == 429 && c->retry_after_s > 0)
         gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", c->retry_after_s));
     gw_resp_json(r, status, j);
@@ -48,6 +48,8 @@ void gw__relay_fail(struct rcall *c, int status, const char *type, const char *c
 void gw__relay_free(struct rcall *c)
 {
     gw_req *r = c->r;
+    if (r->cb_data == c) /* the client may still leave later: never call into a freed call */
+        gw_req_set_callbacks(r, NULL, NULL, NULL);
     gw__relay_route_unref(c->route);
     gw_upstream_req_free(&c->ureq);
     gw_buf_free(&c->up_body);
@@ -55,78 +57,6 @@ void gw__relay_free(struct rcall *c)
     json_decref(c->body);
     gw_free(c);
     gw_req_unref(r);
-}
-
-/* ---- SETTLE ---------------------------------------------------------------------- */
-
-static void settled(const struct gw_settle_result *res, void *data)
-{
-    struct rcall *c = data;
-    if (res->status != GW_OK || !res->ok)
-        GW_ERROR("settle of reservation %lld failed: %s rid=%s", c->res_id,
-                 res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason),
-                 c->r->rid);
-    gw__relay_free(c);
-}
-
-/* Charges what the call used and writes its ledger entry; frees the call. */
-void gw__relay_settle(struct rcall *c)
-{
-    struct gw_usage u = c->usage;
-    if (c->auth == GW_AUTH_PENDING) { /* a speculative call: authorized() ends it */
-        c->settle_held = 1;
-        return;
-    }
-    if (c->settling)
-        return;
-    c->settling = 1;
-    if (!c->res_id) { /* nothing was reserved */
-        gw__relay_free(c);
-        return;
-    }
-    if (!u.present && (c->delta_chars || c->got_bytes)) {
-        /* No usage from the upstream: the reference's counting rules. */
-        u.prompt = c->prompt_est;
-        /* Only the count of delivered characters is kept, never the text
-         * (bounded memory): about 4 characters per token. */
-        u.completion = (long long)(c->delta_chars + 3) / 4;
-        u.total = u.prompt + u.completion;
-    }
-    long long actual = c->failed_before_output ? 0 : gw_billing_quota(&c->price, &u);
-    char other[512];
-    snprintf(other, sizeof other,
-             "{\"model_ratio\":%.6g,\"completion_ratio\":%.6g,\"group_ratio\":%.6g,"
-             "\"model_price\":%.6g,\"upstream_model_name\":\"%s\",\"is_model_mapped\":%s,"
-             "\"frt\":%lld,\"channels_tried\":%d,\"local_count_tokens\":%s}",
-             c->price.model_ratio, c->price.completion_ratio, c->price.group_ratio,
-             c->price.use_price ? c->price.model_price : -1.0, c->upstream_model,
-             strcmp(c->model, c->upstream_model) ? "true" : "false",
-             c->t_first_us ? (long long)(c->t_first_us - c->t0_us) / 1000 : -1LL, c->ntried,
-             u.present ? "false" : "true");
-    struct gw_settle_req s = {
-        .uid = c->key.uid,
-        .tid = c->key.tid,
-        .res_id = c->res_id,
-        .actual = actual,
-        .actual_tokens = u.prompt + u.completion,
-        .now_ms = gw__now_ms_wall(),
-        .cid = c->ch ? c->ch->id : 0,
-        .model = c->model,
-        .group = c->group,
-        .ip = c->ip,
-        .request_id = c->r->rid,
-        .content = c->content,
-        .other = other,
-        .prompt_tokens = u.prompt,
-        .completion_tokens = u.completion,
-        .use_time_s = (long long)((gw__now_us() - c->t0_us) / 1000000u),
-        .stream = c->stream,
-    };
-    if (gw_ledger_settle(c->w->redis, &s, settled, c) != GW_OK) {
-        GW_ERROR("settle not sent for reservation %lld rid=%s: the reaper will refund it",
-                 c->res_id, c->r->rid);
-        gw__relay_free(c);
-    }
 }
 
 /* ---- ROUTE + UPSTREAM -------------------------------------------------------------- */
@@ -168,10 +98,12 @@ void gw__relay_route(struct rcall *c)
     if (!ch) {
         char msg[300];
         if (c->last_error[0]) { /* every channel failed: the last upstream error */
-            gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
+            gw__relay_upstream_gave_up(c); /* and nothing was delivered */
+            return;
         } else {
-            snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
-                     c->model, c->group);
+            snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                     (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                     (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
             gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
         }
         gw__relay_settle(c);
@@ -287,8 +219,9 @@ static void authorize(struct rcall *c)
     gw__relay_route_unref(ref);
     if (!routable) {
         char msg[300];
-        snprintf(msg, sizeof msg, "no available channel for model %.150s under group %.60s",
-                 c->model, c->group);
+        snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                 (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
         gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
         gw__relay_free(c);
         return;
@@ -298,8 +231,8 @@ static void authorize(struct rcall *c)
         gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=
             GW_OK) {
         char msg[300];
-        snprintf(msg, sizeof msg, "model %.150s has no price or ratio configured (倍率或价格未配置)",
-                 c->model);
+        snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);
         gw__relay_fail(c, 503, "new_api_error", "model_price_error", msg);
         gw__relay_free(c);
         return;
@@ -313,12 +246,27 @@ static void authorize(struct rcall *c)
     }
     long long pre_min = gw_options_int(c->w, "PreConsumedQuota", 500);
     c->reserved = gw_billing_reserve(&c->price, c->prompt_est, c->max_tokens, pre_min);
+    if (c->reserved > GW_LEDGER_QUOTA_MAX) {
+        /* More than any budget can hold (authorize.lua's bound): say why,
+         * rather than let the script refuse the argument as an outage. */
+        if (c->max_tokens > 0)
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                           "max_tokens too large for the remaining quota: the call would reserve "
+                           "more quota than any budget can hold; lower max_tokens");
+        else
+            gw__relay_fail(c, 503, "new_api_error", "model_price_error",
+                           "the model's price is too large: one call would reserve more quota "
+                           "than any budget can hold");
+        gw__relay_free(c);
+        return;
+    }
+    long long est = c->prompt_est + c->max_tokens;
     struct gw_auth_req a = {
         .uid = c->key.uid,
         .tid = c->key.tid,
         .model = c->model,
         .amount = c->reserved,
-        .est_tokens = c->prompt_est + c->max_tokens,
+        .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
         .now_ms = gw__now_ms_wall(),
     };

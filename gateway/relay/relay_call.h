@@ -68,10 +68,19 @@ struct rcall {
     int failed_before_output;   /* nothing billable was delivered */
     int cut;                    /* budget ran out mid-stream */
     int extending;
+    int spent;                  /* the budget can grow no more: cut before the
+                                   delivered cost passes the reservation */
     uint64_t t0_us, t_first_us;
 
-    /* SETTLE */
+    /* SETTLE (relay_settle.c) */
     int settling;
+    int settle_mode;            /* normal; after a refused settle: safe, then bare strings */
+    int settle_tries;           /* settle.lua calls sent */
+    long long settle_actual, settle_pt, settle_ct; /* computed once, clamped to 0..1e15 */
+    char settle_error[128];     /* why settle.lua refused the first one */
+    long long retry_at_ms;      /* on the relay's retry list: when to send again */
+    struct rcall *retry_next;
+    int test_settle_bad, test_settle_down; /* GW_TEST_HOOKS: X-Test-Settle */
 };
 
 uint64_t gw__now_us(void);
@@ -79,9 +88,19 @@ long long gw__now_ms_wall(void);
 void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
                     const char *msg);
 void gw__relay_free(struct rcall *c);
+/* Charges the call and writes its log row (settle.lua); frees the call once
+ * that has landed. Never leaves the reservation to the reaper while this
+ * worker runs: a refused settle is sent again with safe arguments, a lost one
+ * is retried (relay_settle.c). */
 void gw__relay_settle(struct rcall *c);
+/* GW_TEST_HOOKS: X-Test-Settle: bad-arg (settle.lua refuses the first
+ * settle) or down-N (the first N are not sent, as with Redis down). */
+void gw__relay_settle_hooks(struct rcall *c);
 void gw__relay_route(struct rcall *c);
 int gw__relay_start_upstream(struct rcall *c);
+/* Every try failed before any output: answers the last upstream error and
+ * settles with actual 0 (the reservation goes back). */
+void gw__relay_upstream_gave_up(struct rcall *c);
 /* The authorize reply came back OK after a speculative start: deliver what
  * was held (relay_io.c). */
 void gw__relay_spec_release(struct rcall *c);

@@ -8,6 +8,7 @@
 #include "gateway/relay/routing.h"
 
 struct gw_worker;
+struct rcall;
 
 /* A routing table with the references of the calls that use its channels:
  * a reload swaps in a new one; the old is freed when its last call ends. */
@@ -47,6 +48,8 @@ struct gw_relay_worker {
     int ndown;
     uv_timer_t chtest;            /* scheduled channel tests (channel_test.c) */
     struct ctest *ctests;         /* channel tests with a transfer in flight */
+    struct rcall *settle_retries; /* calls whose settle waits for a retry (relay_settle.c) */
+    int stopping;                 /* the worker stops: no more settle retries */
 };
 
 /* Arms the scheduled channel tests on timer (closed by the relay's stop). */
@@ -56,6 +59,10 @@ void gw_channel_tests_start(struct gw_worker *w, uv_timer_t *timer);
 void gw_channel_tests_abort(struct gw_worker *w);
 
 struct gw_relay_worker *gw__relay(struct gw_worker *w);
+/* Settles whose retry is due are sent again (from the 100 ms tick). */
+void gw__relay_settle_tick(struct gw_worker *w);
+/* Shutdown: the settles still waiting to be retried are given up (logged). */
+void gw__relay_settle_stop(struct gw_worker *w);
 /* Notices a new options snapshot: rebuilds ratios and reloads routing. */
 void gw__relay_refresh(struct gw_worker *w);
 /* A reference to the current table (NULL when none); release with unref. */

@@ -157,16 +157,36 @@ static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
         stream_begin(c); /* else gw__relay_spec_release() begins it */
 }
 
+static void budget_cut(struct rcall *c);
+
+/* What the stream has cost so far, as settle will count it without upstream
+ * usage; -1 when the price does not grow with the stream. */
+static long long running_cost(const struct rcall *c, size_t delta_chars)
+{
+    if (c->price.use_price || c->price.free)
+        return -1;
+    struct gw_usage u = {.prompt = c->prompt_est, .completion = (long long)(delta_chars + 3) / 4};
+    return gw_billing_quota(&c->price, &u);
+}
+
 static int forward_event(const struct gw_sse_event *ev, void *data)
 {
     struct rcall *c = data;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
+    size_t before = c->delta_chars;
     enum gw_stream_action act =
         ct->adapter->stream_event(ev, c->client_usage, &c->usage, &c->delta_chars);
     if (!c->t_first_us)
         c->t_first_us = gw__now_us();
     if (act == GW_STREAM_DROP)
         return 0;
+    if (c->spent && c->delta_chars != before && running_cost(c, c->delta_chars) > c->reserved) {
+        /* The budget is spent: this event is not delivered, so the charge
+         * (settle) is exactly what was. */
+        c->delta_chars = before;
+        budget_cut(c);
+        return GW_ECLOSED;
+    }
     char name[64]; /* on the stack: memory per stream stays flat */
     if (ev->event.len >= sizeof name)
         return GW_EINVAL;
@@ -193,28 +213,40 @@ static void extended(const struct gw_extend_result *res, void *data)
     struct rcall *c = data;
     c->extending = 0;
     if (res->status == GW_OK && res->ok) {
-        c->reserved = res->amount;
+        c->reserved = res->amount; /* doubled, or grown by what was left */
         c->deadline_ms = res->deadline_ms;
+    } else if (res->status == GW_OK && res->reason != GW_REFUSE_RES_NOT_FOUND) {
+        /* Nothing left to grow by: the stream goes on until the delivered
+         * cost reaches the reservation (forward_event cuts it there). */
+        c->spent = 1;
+        if (!c->cut && gw_req_alive(c->r) && !c->settling &&
+            running_cost(c, c->delta_chars) > c->reserved)
+            budget_cut(c); /* delivered past it while we asked: the transfer ends now */
     } else if (res->status == GW_OK && !c->cut && gw_req_alive(c->r) && !c->settling) {
-        budget_cut(c); /* refused: the transfer ends at its next data callback */
+        budget_cut(c); /* reaped: the transfer ends at its next data callback */
     } /* a Redis hiccup: try again at the next event */
     gw_req_unref(c->r);
 }
 
 /* Mid-stream budget: extend the reservation before the running cost passes
- * it; and renew its deadline while the stream is alive, so that only a dead
- * worker's reservations are reaped. */
+ * it (doubling it, or by what the budget still holds); and renew its deadline
+ * while the stream is alive, so that only a dead worker's reservations are
+ * reaped. */
 static void check_budget(struct rcall *c)
 {
     long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw__now_ms_wall();
     long long extra = 0;
     if (c->extending || c->cut)
         return;
-    if (!c->price.use_price && !c->price.free) {
-        struct gw_usage u = {.prompt = c->prompt_est,
-                             .completion = (long long)(c->delta_chars + 3) / 4};
-        if (gw_billing_quota(&c->price, &u) * 5 >= c->reserved * 4) /* 80% used */
-            extra = c->reserved;
+    long long cost = running_cost(c, c->delta_chars);
+    if (!c->spent && cost >= 0 && cost * 5 >= c->reserved * 4) { /* 80% used */
+        extra = c->reserved > 0 ? c->reserved : 1;
+        if (extra > GW_LEDGER_QUOTA_MAX - c->reserved)
+            extra = GW_LEDGER_QUOTA_MAX - c->reserved; /* extend.lua's bound */
+        if (extra <= 0) {
+            extra = 0;
+            c->spent = 1; /* no budget holds more */
+        }
     }
     if (!extra && now < c->deadline_ms - ttl / 2)
         return;
@@ -296,7 +328,14 @@ static void upstream_failed(struct rcall *c, int status, const char *msg, const 
         gw__relay_route(c);
         return;
     }
-    c->failed_before_output = 1;
+    gw__relay_upstream_gave_up(c);
+}
+
+void gw__relay_upstream_gave_up(struct rcall *c)
+{
+    c->failed_before_output = 1; /* settled with actual 0: the reservation goes back */
+    if (strcmp(c->last_code, "bad_response_body") == 0)
+        c->content = "the upstream's reply was unusable: not billed";
     gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
     gw__relay_settle(c);
 }
@@ -306,7 +345,7 @@ static void finish(struct rcall *c, int result, const char *errmsg)
     gw_req *r = c->r;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
     gw_req_set_callbacks(r, NULL, NULL, NULL);
-    if (c->up_status == 200 && (c->stream || result == GW_OK)) /* else upstream_failed() */
+    if (c->up_status == 200 && c->stream) /* else upstream_failed() or below */
         record_health(c, result == GW_OK);
     if (c->up_status == 200 && c->stream) {
         gw_sse_parser_finish(&c->sse);
@@ -324,6 +363,7 @@ static void finish(struct rcall *c, int result, const char *errmsg)
         if (ct->adapter->parse_error(c->up_body.base ? c->up_body.base : "", c->up_body.len, msg,
                                      sizeof msg, code, sizeof code) != GW_OK || !msg[0])
             snprintf(msg, sizeof msg, "upstream answered HTTP %d", c->up_status);
+        gw_str_utf8_fix(msg); /* the upstream's text, maybe cut or not UTF-8 */
         upstream_failed(c, c->up_status, msg, code[0] ? code : "upstream_error");
         return;
     }
@@ -331,7 +371,16 @@ static void finish(struct rcall *c, int result, const char *errmsg)
         upstream_failed(c, 502, errmsg ? errmsg : "upstream response incomplete", "bad_response_body");
         return;
     }
-    ct->adapter->parse_response(c->up_body.base ? c->up_body.base : "", c->up_body.len, &c->usage);
+    if (ct->adapter->parse_response(c->up_body.base ? c->up_body.base : "", c->up_body.len,
+                                    &c->usage) != GW_OK) {
+        /* A 200 that is no answer (an SSE stream to a non-stream call, an
+         * HTML page from a proxy): a bad upstream, retried elsewhere, and
+         * never passed on as if it were JSON. */
+        upstream_failed(c, 502, "the upstream answered 200 with a body that is not the expected "
+                                "JSON response", "bad_response_body");
+        return;
+    }
+    record_health(c, 1);
     c->t_first_us = gw__now_us();
     if (gw_req_alive(r))
         gw_resp_send(r, 200, "application/json", c->up_body.base, c->up_body.len);
@@ -421,11 +470,15 @@ int gw__relay_start_upstream(struct rcall *c)
         c->last_status = 503;
         return GW_ENOTFOUND;
     }
-    if (gw_model_map(c->ch->model_mapping, c->model, c->upstream_model,
-                     sizeof c->upstream_model) != GW_OK) {
-        snprintf(c->last_error, sizeof c->last_error, "model_mapping of channel %lld has a cycle",
+    int mrc = gw_model_map(c->ch->model_mapping, c->model, c->upstream_model,
+                           sizeof c->upstream_model);
+    if (mrc != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error,
+                 mrc == GW_ETOOBIG ? "model_mapping of channel %lld maps to a name over 191 bytes"
+                                   : "model_mapping of channel %lld has a cycle",
                  c->ch->id);
-        snprintf(c->last_code, sizeof c->last_code, "model_mapping_contains_cycle");
+        snprintf(c->last_code, sizeof c->last_code,
+                 mrc == GW_ETOOBIG ? "model_mapping_invalid" : "model_mapping_contains_cycle");
         c->last_status = 500;
         return GW_EINVAL;
     }
@@ -521,16 +574,22 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     const json_t *model = json_object_get(c->body, "model");
     if (mode == GW_RELAY_MODERATIONS && !model)
         snprintf(c->model, sizeof c->model, "text-moderation-stable");
-    else if (!json_is_string(model) || !json_string_length(model) ||
-             json_string_length(model) >= sizeof c->model) {
+    else if (!json_is_string(model) || !json_string_length(model)) {
         gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
                        "field 'model' is required and must be a string");
+        gw__relay_free(c);
+        return;
+    } else if (json_string_length(model) >= sizeof c->model) {
+        /* Never cut: a cut name could be routed and billed as another model. */
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'model' is too long (at most 191 bytes)");
         gw__relay_free(c);
         return;
     } else {
         snprintf(c->model, sizeof c->model, "%s", json_string_value(model));
     }
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
+    gw__relay_settle_hooks(c);
     const json_t *st = json_object_get(c->body, "stream");
     if (st && !json_is_boolean(st)) {
         gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
@@ -562,7 +621,7 @@ void gw_relay_moderations(gw_req *r) { relay_entry(r, GW_RELAY_MODERATIONS); }
 void gw_relay_not_implemented(gw_req *r)
 {
     char msg[300];
-    snprintf(msg, sizeof msg, "%s %.200s is not implemented by this gateway yet", r->method_name,
-             r->path);
+    snprintf(msg, sizeof msg, "%s %.*s is not implemented by this gateway yet", r->method_name,
+             (int)gw_str_utf8_cut(gw_str_c(r->path), 200), r->path);
     gw_resp_openai_error(r, 501, "not_implemented", msg);
 }

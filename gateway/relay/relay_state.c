@@ -170,7 +170,10 @@ static void load_run(uv_work_t *wk)
 static void load_done(uv_work_t *wk, int status)
 {
     struct load_job *j = wk->data;
-    j->w->relay->reloading = 0;
+    /* The worker frees its relay state only once the loop has drained (so
+     * after this callback), but check before the first use, not after it. */
+    if (j->w->relay)
+        j->w->relay->reloading = 0;
     if (j->rc == GW_OK && j->table && j->w->relay)
         swap_table(j->w, j->table);
     else {
@@ -286,6 +289,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct gw_worker *w = t->data;
     gw__relay_refresh(w);
+    gw__relay_settle_tick(w);
     if (++w->relay->ticks % 10 == 0) {
         gw__relay_health_flush(w);
         trim_heap(w);
@@ -324,6 +328,7 @@ void gw_relay_worker_stop(struct gw_worker *w)
         uv_timer_stop(&w->relay->chtest);
         uv_close((uv_handle_t *)&w->relay->chtest, NULL);
         gw_channel_tests_abort(w); /* before the upstream goes */
+        gw__relay_settle_stop(w);  /* before Redis goes: its replies come back closed */
     }
 }
 

@@ -425,12 +425,17 @@ static void on_reply(int status, redisReply *reply, void *data)
 
 /* ---- the calls --------------------------------------------------------------- */
 
+/* A quota argument the scripts accept: a refusal here reads as a caller's
+ * bug (GW_EINVAL), never as Redis being unavailable. */
+static int in_quota(long long v) { return v >= 0 && v <= GW_LEDGER_QUOTA_MAX; }
+
 int gw_ledger_authorize(gw_redis *r, const struct gw_auth_req *req, gw_auth_cb cb, void *data)
 {
     struct args a = {0};
     union any_cb u = {.auth = cb};
 
-    if (r == NULL || req == NULL || cb == NULL ||
+    if (r == NULL || req == NULL || cb == NULL || !in_quota(req->amount) ||
+        !in_quota(req->est_tokens) ||
         push_keys9(&a, req->uid, req->tid, "res", "resdl", "resseq") != GW_OK)
         return GW_EINVAL;
     push_num(&a, req->uid);
@@ -477,7 +482,8 @@ int gw_ledger_extend(gw_redis *r, const struct gw_extend_req *req, gw_extend_cb 
     union any_cb u = {.extend = cb};
     int shard;
 
-    if (r == NULL || req == NULL || cb == NULL || (shard = gw_key_shard_of(req->uid)) < 0)
+    if (r == NULL || req == NULL || cb == NULL || !in_quota(req->extra) ||
+        (shard = gw_key_shard_of(req->uid)) < 0)
         return GW_EINVAL;
     if (gw_key_user(key_slot(&a), GW_KEY_MAX, req->uid) != GW_OK ||
         gw_key_token(key_slot(&a), GW_KEY_MAX, req->uid, req->tid) != GW_OK ||

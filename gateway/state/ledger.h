@@ -74,6 +74,11 @@ enum gw_ledger_reason {
 /* The script's string for a reason ("token_expired"); "ok" for GW_LEDGER_OK. */
 const char *gw_ledger_reason_name(enum gw_ledger_reason reason);
 
+/* The scripts' bound on every quota or token count they take (MAXQ in
+ * the Lua scripts): gw_ledger_authorize and gw_ledger_extend refuse a value
+ * outside [0, GW_LEDGER_QUOTA_MAX] with GW_EINVAL before sending anything. */
+#define GW_LEDGER_QUOTA_MAX 1000000000000000LL
+
 /* ---- authorize ------------------------------------------------------------ */
 
 struct gw_auth_req {

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <strings.h>
 #include <hiredis/async.h>
+#include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/state/redis.h"
 #include "gateway/state/redis_ev.h"
@@ -74,7 +75,7 @@ struct gw_redis {
     int was_ready, freeing, open_handles;
     struct gw__redis_flusher flusher; /* its check and prepare handles */
     struct gw_redis_stats st;
-    char last_err[128];
+    char last_err[256]; /* a short "what" and hiredis' errstr[128] fit whole */
 };
 
 /* Handshake markers passed as privdata. */
@@ -109,7 +110,7 @@ static void op_release(struct op *op)
 {
     if (op->cmd != NULL)
         redisFreeCommand(op->cmd);
-    free(op);
+    gw_free(op);
 }
 
 static void release_if_idle(gw_redis *r, struct op *op)
@@ -454,7 +455,7 @@ static void on_op_timer(uv_timer_t *t)
 static void handle_closed(gw_redis *r)
 {
     if (--r->open_handles == 0)
-        free(r);
+        gw_free(r);
 }
 
 static void on_handle_closed(uv_handle_t *h) { handle_closed(h->data); }
@@ -473,7 +474,7 @@ gw_redis *gw_redis_new(uv_loop_t *loop, const struct gw_redis_addr *addr, unsign
 
     if (loop == NULL || addr == NULL)
         return NULL;
-    r = calloc(1, sizeof *r);
+    r = gw_calloc(1, sizeof *r);
     if (r == NULL)
         abort(); /* small and fixed: nothing sensible to do without it */
     r->loop = loop;
@@ -545,7 +546,7 @@ static int submit(gw_redis *r, gw_redis_cb cb, void *data, char *cmd, size_t len
         redisFreeCommand(cmd);
         return rc;
     }
-    op = calloc(1, sizeof *op);
+    op = gw_calloc(1, sizeof *op);
     if (op == NULL)
         abort();
     op->r = r;
@@ -622,11 +623,11 @@ int gw_redis_script(gw_redis *r, const char *name, int nkeys, int argc, const ch
     if (nkeys < 0 || nkeys > argc)
         return GW_EINVAL;
     if (argc > SMALL) {
-        av = malloc((size_t)(argc + 3) * sizeof *av);
-        avlen = malloc((size_t)(argc + 3) * sizeof *avlen);
+        av = gw_malloc((size_t)(argc + 3) * sizeof *av);
+        avlen = gw_malloc((size_t)(argc + 3) * sizeof *avlen);
         if (av == NULL || avlen == NULL) {
-            free(av);
-            free(avlen);
+            gw_free(av);
+            gw_free(avlen);
             return GW_ENOMEM;
         }
     }
@@ -640,8 +641,8 @@ int gw_redis_script(gw_redis *r, const char *name, int nkeys, int argc, const ch
     }
     len = redisFormatCommandArgv(&cmd, argc + 3, av, avlen);
     if (av != sav) {
-        free(av);
-        free(avlen);
+        gw_free(av);
+        gw_free(avlen);
     }
     if (len < 0)
         return GW_ENOMEM;

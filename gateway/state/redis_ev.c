@@ -21,6 +21,7 @@
  *   not write everything (hiredis calls addWrite from inside it), until
  *   hiredis has drained its buffer. */
 #include <stdlib.h>
+#include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/state/redis_ev.h"
 
@@ -113,7 +114,7 @@ static void ev_del_write(void *p)
 
 static void on_ev_closed(uv_handle_t *h)
 {
-    free(h->data);
+    gw_free(h->data);
 }
 
 /* Called exactly once per connection, from inside redisAsyncFree() or a
@@ -193,12 +194,12 @@ void gw__redis_flusher_init(uv_loop_t *loop, struct gw__redis_flusher *f, void *
 
 int gw__redis_ev_attach(uv_loop_t *loop, struct gw__redis_flusher *f, redisAsyncContext *ac)
 {
-    struct gw__redis_ev *ev = calloc(1, sizeof *ev);
+    struct gw__redis_ev *ev = gw_calloc(1, sizeof *ev);
 
     if (ev == NULL)
         return GW_ENOMEM;
     if (uv_poll_init(loop, &ev->poll, ac->c.fd) != 0) {
-        free(ev);
+        gw_free(ev);
         return GW_EIO;
     }
     ev->f = f;

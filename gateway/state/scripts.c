@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
+#include "gateway/core/alloc.h"
 #include "gateway/core/embed.h"
 #include "gateway/core/err.h"
 #include "gateway/state/scripts.h"
@@ -52,14 +53,14 @@ static int add(const char *name, size_t namelen, const char *text, size_t len)
 
     if (count == cap) {
         size_t ncap = cap ? cap * 2 : 16;
-        struct gw_script **nt = realloc(table, ncap * sizeof *nt);
+        struct gw_script **nt = gw_realloc(table, ncap * sizeof *nt);
         if (nt == NULL)
             return GW_ENOMEM;
         table = nt;
         cap = ncap;
     }
     /* One block: the entry, then the name, then the text. */
-    s = malloc(sizeof *s + namelen + 1 + len + 1);
+    s = gw_malloc(sizeof *s + namelen + 1 + len + 1);
     if (s == NULL)
         return GW_ENOMEM;
     buf = (char *)(s + 1);
@@ -113,8 +114,8 @@ const struct gw_script *gw_script_at(size_t i)
 void gw_scripts_free(void)
 {
     for (size_t i = 0; i < count; i++)
-        free(table[i]);
-    free(table);
+        gw_free(table[i]);
+    gw_free(table);
     table = NULL;
     count = cap = 0;
 }

@@ -772,7 +772,8 @@ def run(res, t_begin):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: run tools/install-deps bench")
     SSELOAD = os.path.join(TMP, "sseload")
-    subprocess.run(["cc", "-O2", "-std=c11", "-o", SSELOAD, os.path.join(HERE, "sseload.c")],
+    subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wformat=2",
+                    "-Wvla", "-Werror", "-o", SSELOAD, os.path.join(HERE, "sseload.c")],
                    check=True, timeout=60)
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     n_streams = N_STREAMS

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The README's configuration section is generated from the config table;
-this fails when someone changes one without the other."""
+this fails when someone changes one without the other. And the sources keep
+their rules: every allocation goes through gateway/core/alloc.h."""
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BINARY, ROOT, case, main  # noqa: E402
@@ -34,6 +36,33 @@ def bad_configuration_is_refused_with_the_variable_named():
     p = subprocess.run([BINARY], env=env, text=True, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=30)
     assert p.returncode == 2 and "PORT" in p.stdout, p.stdout
+
+
+def check_alloc(root):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools/check-alloc.py"), root],
+                          text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+@case
+def every_allocation_goes_through_gw_alloc():
+    p = check_alloc(ROOT)
+    assert p.returncode == 0, p.stdout
+    # The check finds a raw call, and only real ones.
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "persist"))
+        os.makedirs(os.path.join(d, "gateway", "core"))
+        with open(os.path.join(d, "gateway", "core", "alloc.c"), "w") as f:
+            f.write("void *x(void) { return realloc(0, 1); }\n")  # the one allowed place
+        with open(os.path.join(d, "persist", "x.c"), "w") as f:
+            f.write("/* malloc(1) in a comment */ const char *s = \"calloc(1, 2)\";\n"
+                    "char *a = gw_malloc(3), *b = gw_strdup(s); // strdup(s)\n"
+                    "void *c = lib->malloc(4); void *l = malloc(5); /* raw-alloc-ok: lib frees */\n"
+                    "char *y = strdup(s);\n"
+                    "void *z = calloc (1, 8);\n")
+        p = check_alloc(d)
+        assert p.returncode == 1, p.stdout
+        found = [ln.split(":")[1] for ln in p.stdout.splitlines() if ln.startswith("persist/")]
+        assert found == ["4", "5"], p.stdout
 
 
 if __name__ == "__main__":

@@ -305,10 +305,11 @@ def a_budget_running_out_mid_stream_cuts_the_stream_and_bills_what_was_delivered
     g, pat = s["g"], s["pat"]
     # Reservation for a call without max_tokens: (500 + 4096 × 1) × 1 = 4596
     # (CompletionRatio of other-model is the default 1); the token can pay one
-    # reservation but not its extension.
+    # reservation and 404 more, while the stream's 4000 pieces (about 22900
+    # characters) cost about 5700.
     cid = add_channel(g, pat, "chatty", s["base"], "k-good", "other-model", priority=70,
                       extra={"model_mapping": json.dumps({"other-model": "other-model@long-4000"})})
-    tid, key = add_token(g, pat, "t-small", remain_quota=6000)
+    tid, key = add_token(g, pat, "t-small", remain_quota=5000)
     wait_routable(g, key, "other-model")
     time.sleep(0.6)
     st, h, ev = read_stream(g, key, {"model": "other-model", "stream": True,
@@ -324,10 +325,10 @@ def a_budget_running_out_mid_stream_cuts_the_stream_and_bills_what_was_delivered
     tkey = f"tf:{{s{uid % 16}}}:t:{tid}"
     wait_for(lambda: rcli(g, "HGET", tkey, "reserved") in ("0", ""), 10, 0.1, what="settlement")
     remain = int(rcli(g, "HGET", tkey, "remain_quota"))
-    assert 0 <= remain < 6000
+    assert 0 <= remain < 5000
     row = wait_for(lambda: sql(g, "SELECT quota, completion_tokens FROM logs WHERE token_name = "
                                   "'t-small'"), 15, 0.1, what="log")
-    assert row[0][0] == 6000 - remain, (row, remain)
+    assert row[0][0] == 5000 - remain, (row, remain)
     api(g, "DELETE", f"/api/channel/{cid}", token=pat)
 
 
@@ -427,7 +428,7 @@ def block_redis(g, us):
     """Keeps the gateway's Redis busy (one Lua loop) for us microseconds."""
     t = threading.Thread(target=rcli, args=(g, "EVAL", BUSY_LUA, 0, str(us)))
     t.start()
-    time.sleep(0.05)
+    time.sleep(0.3)  # redis-cli has started its loop (spawning it can take a while here)
     return t
 
 
@@ -444,13 +445,25 @@ def keepalive_chat(conn, key, body):
 
 @case
 def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
-    # SPECULATIVE_AUTH (default on): once a key's last authorize in a worker
-    # left ample budget, its next call starts upstream while authorize runs.
+    # SPECULATIVE_AUTH (opt-in, default off: a refused call has already
+    # reached the upstream): once a key's last authorize in a worker left
+    # ample budget, its next call starts upstream while authorize runs.
     # Redis is kept busy so the order is forced: the upstream sees the call
     # first, and nothing reaches the client before authorize answers.
-    import http.client
     s = setup()
-    g, pat = s["g"], s["pat"]
+    g = Gateway(workers=1, env={"SPECULATIVE_AUTH": "true"}).start()
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1}))
+        set_option(g, pat, "CompletionRatio", json.dumps({MODEL: 2}))
+        add_channel(g, pat, "spec-main", s["base"], "k-good", MODEL)
+        speculate(g, pat)
+    finally:
+        g.stop()
+
+
+def speculate(g, pat):
+    import http.client
     uid = root_uid(g)
     tid, key = add_token(g, pat, "t-spec", remain_quota=5_000_000)
     wait_routable(g, key, MODEL)
@@ -465,7 +478,7 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
         clear_mock()
         wait_for(lambda: consumed(g, tid) == calls, 10, what="the earlier log rows")
         q0 = user_quota(g, uid)
-        t = block_redis(g, 400_000)
+        t = block_redis(g, 1_200_000)
         out = {}
         c = threading.Thread(target=lambda: out.update(r=keepalive_chat(
             conn, key, dict(msg, stream=stream))))
@@ -491,7 +504,7 @@ def speculative_start_is_held_until_authorized_and_a_refusal_drops_it():
     try:
         clear_mock()
         q0 = user_quota(g, uid)
-        t = block_redis(g, 300_000)
+        t = block_redis(g, 1_000_000)
         st, b = keepalive_chat(conn, key, msg)
         t.join()
         assert st == 401 and json.loads(b)["error"]["code"] == "token_exhausted", (st, b)

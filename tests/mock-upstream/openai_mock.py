@@ -85,6 +85,7 @@ class Behaviour:
         self.status = 0
         self.delay_ms = DEFAULT_DELAY_MS
         self.stall_after = 2
+        self.utf8err = 0
         for item in filter(None, (s.strip() for s in spec.split(","))):
             if item.isdigit():
                 self.status = int(item)
@@ -93,6 +94,9 @@ class Behaviour:
             elif item.startswith("delay-") and item[6:].isdigit():
                 self.delay_ms = int(item[6:])
                 self.flags.add("slow")
+            elif item.startswith("utf8err-") and item[8:].isdigit():
+                self.utf8err = int(item[8:])
+                self.flags.add("utf8err")
             elif item.startswith("stall-") and item[6:].isdigit():
                 self.stall_after = int(item[6:])
                 self.flags.add("stall")
@@ -238,6 +242,19 @@ class Handler(BaseHTTPRequestHandler):
         b = Behaviour(spec + "," + self.headers.get("X-Mock-Behaviour", ""))
         if not self.authorised(b, base):
             return
+        if b.has("utf8err"):  # a long message of 3-byte characters, N ASCII bytes first
+            msg = "x" * b.utf8err + "\u20ac" * 400
+            return self.send_json(503, error_body(503, msg, "server_error"))
+        if b.has("html"):  # a 200 that is no API answer at all (a captive portal, a proxy)
+            data = b"<html><body>Welcome to the proxy</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if b.has("sse"):  # answers a non-stream call with a stream
+            req["stream"] = True
         if b.status:
             if b.status == 429:
                 return self.send_json(429, error_body(429, model=base), {"Retry-After": "1"})
@@ -272,6 +289,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- endpoints ----
     def usage(self, prompt, completion, b):
+        if b.has("huge-usage"):  # a provider reporting absurd counts
+            prompt = completion = 10 ** 18
         cached = prompt // 2 if b.has("cached") else 0
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion,

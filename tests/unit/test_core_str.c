@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -10,6 +11,7 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/str.h"
+#include <jansson.h>
 
 static void test_str_c_and_eq(void **state)
 {
@@ -161,6 +163,64 @@ static void test_split(void **state)
     }
 }
 
+static void test_utf8_cut(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t max, want;
+    } cases[] = {
+        {"abc", 10, 3},
+        {"abc", 2, 2},
+        {"a\xc3\xa9z", 1, 1},           /* before é */
+        {"a\xc3\xa9z", 2, 1},           /* inside é: é goes */
+        {"a\xc3\xa9z", 3, 3},           /* after é */
+        {"\xe2\x82\xac\xe2\x82\xac", 4, 3}, /* inside the second € */
+        {"\xe2\x82\xac\xe2\x82\xac", 5, 3},
+        {"\xe2\x82\xac\xe2\x82\xac", 6, 6},
+        {"\xf0\x9f\x98\x80!", 3, 0},    /* inside a 4-byte emoji */
+        {"\xf0\x9f\x98\x80!", 4, 4},
+        {"x\x80\x80\x80\x80y", 4, 4},   /* stray continuations: cut anywhere */
+        {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("case %zu\n", i);
+        assert_int_equal(gw_str_utf8_cut(gw_str_c(cases[i].s), cases[i].max), cases[i].want);
+    }
+}
+
+static void test_utf8_fix(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"cut \xe2\x82", "cut "},               /* a character cut at the end goes */
+        {"cut \xf0\x9f\x98", "cut "},
+        {"latin1 \xe9t\xe9!", "latin1 ?t?!"},   /* not UTF-8: '?' */
+        {"\xc3\xa9\xc3", "\xc3\xa9"},
+        {"\xc0\xaf", "??"},                     /* overlong '/' */
+        {"\xe0\x80\xaf", "???"},                /* overlong, 3 bytes */
+        {"\xed\xa0\x80", "???"},                /* a surrogate */
+        {"\xf4\x90\x80\x80", "????"},           /* past U+10FFFF */
+        {"\xff\xfe", "??"},
+        {"a\x80z", "a?z"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        print_message("case %zu\n", i);
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        assert_ptr_equal(gw_str_utf8_fix(buf), buf);
+        assert_string_equal(buf, cases[i].out);
+        json_t *j = json_string(buf); /* jansson takes it */
+        assert_non_null(j);
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +231,8 @@ int main(void)
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_dup),
         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_utf8_fix),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

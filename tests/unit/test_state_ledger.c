@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <signal.h>
 #include <time.h>
@@ -452,13 +453,34 @@ static void test_bad_arg_and_error_replies(void **state)
     struct fx *f = *state;
     struct rec_auth a;
     struct rec_adjust ad;
+    struct rec_extend e;
     struct gw_auth_req q = auth_req;
 
+    /* A quota the scripts would refuse never leaves: GW_EINVAL at once. */
+    const long long bad_quota[] = {-1, GW_LEDGER_QUOTA_MAX + 1, LLONG_MAX};
+    for (size_t i = 0; i < sizeof bad_quota / sizeof bad_quota[0]; i++) {
+        q.amount = bad_quota[i];
+        assert_int_equal(gw_ledger_authorize(f->r, &q, on_auth, &a), GW_EINVAL);
+        q.amount = auth_req.amount;
+        q.est_tokens = bad_quota[i];
+        assert_int_equal(gw_ledger_authorize(f->r, &q, on_auth, &a), GW_EINVAL);
+        q.est_tokens = auth_req.est_tokens;
+        struct gw_extend_req er = {.uid = 23, .tid = 105, .res_id = 1, .extra = bad_quota[i],
+                                   .ttl_ms = 1000, .now_ms = NOW};
+        assert_int_equal(gw_ledger_extend(f->r, &er, on_extend, &e), GW_EINVAL);
+    }
+    q.amount = GW_LEDGER_QUOTA_MAX; /* the bound itself is sent: the user cannot pay it */
+    CALL(f, a, gw_ledger_authorize(f->r, &q, on_auth, &a));
+    assert_int_equal(a.res.status, GW_OK);
+    assert_int_equal(a.res.ok, 0);
+    assert_int_equal(a.res.reason, GW_REFUSE_USER_QUOTA);
+
     /* The script refuses the arguments: GW_EINVAL, nothing written. */
-    q.amount = -1;
+    q = auth_req;
+    q.ttl_ms = 0;
     CALL(f, a, gw_ledger_authorize(f->r, &q, on_auth, &a));
     assert_int_equal(a.res.status, GW_EINVAL);
-    assert_string_equal(a.res.error, "ERR_BAD_ARG amount");
+    assert_string_equal(a.res.error, "ERR_BAD_ARG ttl_ms");
     assert_int_equal(a.res.ok, 0);
     assert_int_equal(hnum("tf:{s7}:u:23", "quota"), 1000);
     struct gw_adjust_req aq = {.op = GW_ADJUST_TOPUP, .uid = 23, .value = 5, .now_ms = NOW,

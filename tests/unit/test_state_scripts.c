@@ -1116,8 +1116,9 @@ static void test_extend_refusals(void **state)
         long long extra;
         const char *reason;
     } cases[] = {
-        {"user quota", STEPS({'u', "HSET %s quota 49"}), 50, "user_quota_insufficient"},
-        {"token quota", STEPS({'t', "HSET %s remain_quota 49"}), 50, "token_quota_insufficient"},
+        {"user quota", STEPS({'u', "HSET %s quota 0"}), 50, "user_quota_insufficient"},
+        {"user quota below 0", STEPS({'u', "HSET %s quota -5"}), 50, "user_quota_insufficient"},
+        {"token quota", STEPS({'t', "HSET %s remain_quota 0"}), 50, "token_quota_insufficient"},
         {"gone", STEPS({'u', "HSET %s quota 900"}), -1, "reservation_not_found"},
     };
     static struct snap before;
@@ -1132,6 +1133,34 @@ static void test_extend_refusals(void **state)
             expect_refusal(extend(id + 1, 10, 1000, NOW), cases[i].reason, 0, NULL);
         else
             expect_refusal(extend(id, cases[i].extra, 1000, NOW), cases[i].reason, 0, NULL);
+        assert_unchanged(&before);
+    }
+    /* What is left, when it is less than asked: the user's, or the token's. */
+    const struct {
+        const char *set;
+        char who;
+        long long granted, user_left, token_left;
+    } partial[] = {
+        {"HSET %s quota 49", 'u', 49, 0, 351},
+        {"HSET %s remain_quota 30", 't', 30, 870, 0},
+    };
+    for (size_t i = 0; i < sizeof partial / sizeof partial[0]; i++) {
+        seed();
+        long long pid = reserve(100, 50);
+        run(partial[i].set, partial[i].who == 'u' ? K_U : K_T);
+        redisReply *pr = extend(pid, 50, 1000, NOW);
+        assert_int_equal(el_int(pr, 0), 1);
+        assert_int_equal(el_int(pr, 1), 100 + partial[i].granted);
+        assert_int_equal(el_int(pr, 3), partial[i].user_left);
+        assert_int_equal(el_int(pr, 4), partial[i].token_left);
+        freeReplyObject(pr);
+        assert_int_equal(hnum(K_U, "reserved"), 100 + partial[i].granted);
+        assert_int_equal(hnum(K_T, "reserved"), 100 + partial[i].granted);
+        /* Spent: the next ask is refused and writes nothing. */
+        snapshot(&before);
+        expect_refusal(extend(pid, 50, 1000, NOW),
+                       partial[i].who == 'u' ? "user_quota_insufficient"
+                                             : "token_quota_insufficient", 0, NULL);
         assert_unchanged(&before);
     }
     /* An unlimited token only needs the user's quota. */

@@ -100,7 +100,7 @@ struct gw_adapter {
                  const struct gw_relay_call *call, struct gw_upstream_req *out, char *err,
                  size_t errlen);
     /* Non-streamed success body → usage (u->present = 0 when absent or all
-     * zero). GW_EINVAL when the body is not a JSON object; *u is then zero. */
+     * zero; each count clamped to [0, GW_USAGE_TOKENS_MAX]). GW_EINVAL when the body is not a JSON object; *u is then zero. */
     int (*parse_response)(const char *body, size_t len, struct gw_usage *u);
     /* One streamed event: reads usage when present, counts delivered text
      * (*delta_chars, for estimation without keeping the text), and says

@@ -63,8 +63,9 @@ int gw__oai_headers(const struct gw_relay_call *call, struct gw_upstream_req *ou
 int gw__oai_finish(const struct gw_channel *ch, const struct gw_relay_call *call,
                    struct gw_upstream_req *out, char *err, size_t errlen);
 
-/* Looks up a client header (ASCII case-insensitive); copies its value into
- * buf (truncated to cap) and returns 1, or 0 when absent. */
+/* Looks up a client header (ASCII case-insensitive; the first one sent);
+ * copies its value into buf and returns 1, 0 when absent, -1 when the value
+ * does not fit in cap (buf is then "": a cut value is never used). */
 int gw__client_header(const struct gw_relay_call *call, const char *name, char *buf, size_t cap);
 
 /* Appends s to b with every byte outside RFC 3986 "unreserved" percent-encoded. */

@@ -180,7 +180,11 @@ static int on_find(const char *name, const char *value, void *data)
     struct find *f = data;
     if (strcasecmp(name, f->name) != 0)
         return 0;
-    snprintf(f->buf, f->cap, "%s", value);
+    if (strlen(value) >= f->cap) { /* never hand on a cut value */
+        f->found = -1;
+        return 1;
+    }
+    memcpy(f->buf, value, strlen(value) + 1);
     f->found = 1;
     return 1;
 }
@@ -315,14 +319,20 @@ int gw__oai_body(const struct gw_channel *ch, const struct gw_channel_type *ct,
 
 /* ---- headers ---- */
 
-/* Never passed through from the client (legacyPassthroughSkipHeaders). */
-static int skip_passthrough(const char *name)
+/* Never passed through from the client by "*" or "re:": the reference's
+ * passthroughSkipHeaderNamesLower (hop-by-hop, cookie, host, framing, the
+ * credentials), plus what would break the request we send: Expect (curl
+ * would wait for a 100), Content-Encoding (the body we send is our own
+ * uncompressed JSON) and Proxy-Connection. Headers the client's Connection
+ * header names are hop-by-hop too (RFC 9110 §7.6.1). */
+static int skip_passthrough(const char *name, const char *connection)
 {
     static const char *const skip[] = {
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade", "cookie", "host", "content-length",
         "accept-encoding", "authorization", "x-api-key", "x-goog-api-key",
         "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
+        "expect", "content-encoding", "proxy-connection",
     };
     if (*name == '\0' || *name == ':')   /* HTTP/2 pseudo headers */
         return 1;
@@ -330,7 +340,23 @@ static int skip_passthrough(const char *name)
         if (strcasecmp(name, skip[i]) == 0)
             return 1;
     }
+    gw_str rest = gw_str_c(connection), tok;
+    while (gw_str_split(&rest, ',', &tok))
+        if (gw_str_ieq(gw_str_trim(tok), gw_str_c(name)))
+            return 1;
     return 0;
+}
+
+/* A value that may be forwarded: no control character but HTAB (CR and LF
+ * would split the upstream request; the relay refuses them earlier). */
+static int forwardable(gw_str v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char ch = (unsigned char)v.base[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 0;
+    }
+    return 1;
 }
 
 #define MAX_PASS_REGEX 8
@@ -339,6 +365,7 @@ struct pass {
     struct gw_upstream_req *out;
     int all, nre, rc;
     regex_t re[MAX_PASS_REGEX];
+    char connection[2048]; /* the client's Connection header */
 };
 
 static int on_pass(const char *name, const char *value, void *data)
@@ -348,7 +375,8 @@ static int on_pass(const char *name, const char *value, void *data)
     gw_str v = gw_str_trim(gw_str_c(value));
     char tmp[8192];
 
-    if (skip_passthrough(name) || v.len == 0 || v.len >= sizeof tmp)
+    if (skip_passthrough(name, p->connection) || v.len == 0 || v.len >= sizeof tmp ||
+        !forwardable(v))
         return 0;
     for (int i = 0; i < p->nre && !hit; i++)
         hit = regexec(&p->re[i], name, 0, NULL, 0) == 0;
@@ -407,7 +435,10 @@ static int passthrough(const json_t *ho, const struct gw_relay_call *call,
         p.nre++;
     }
     if (rc == GW_OK && (p.all || p.nre > 0) && !call->is_channel_test && call->client_headers) {
-        call->client_headers(call->client_headers_ctx, on_pass, &p);
+        /* an oversized Connection header: its hop-by-hop list is unknown, so
+         * nothing is passed through */
+        if (gw__client_header(call, "Connection", p.connection, sizeof p.connection) >= 0)
+            call->client_headers(call->client_headers_ctx, on_pass, &p);
         rc = p.rc != GW_OK ? gw__err(err, errlen, p.rc, "header passthrough failed") : GW_OK;
     }
     for (int i = 0; i < p.nre; i++)
@@ -438,7 +469,8 @@ static int placeholder(const char *tpl, const struct gw_relay_call *call, gw_buf
             return gw__err(err, errlen, GW_EINVAL, "client_header placeholder name is empty");
         memcpy(nm, n.base, n.len);
         nm[n.len] = '\0';
-        if (!gw__client_header(call, nm, val, sizeof val) || gw_str_trim(gw_str_c(val)).len == 0)
+        if (gw__client_header(call, nm, val, sizeof val) != 1 || gw_str_trim(gw_str_c(val)).len == 0 ||
+            !forwardable(gw_str_c(val)))
             return GW_OK;
         *include = 1;
         return gw_buf_appends(out, val);
@@ -513,7 +545,8 @@ int gw__oai_headers(const struct gw_relay_call *call, struct gw_upstream_req *ou
     if (rc == GW_OK && call->stream)
         rc = gw_upstream_req_set_header(out, "Accept", "text/event-stream");
     /* The reference passes the client's User-Agent on. */
-    if (rc == GW_OK && gw__client_header(call, "User-Agent", ua, sizeof ua) && *ua)
+    if (rc == GW_OK && gw__client_header(call, "User-Agent", ua, sizeof ua) == 1 && *ua &&
+        forwardable(gw_str_c(ua)))
         rc = gw_upstream_req_set_header(out, "User-Agent", ua);
     if (rc == GW_OK)   /* c-core-notes P10: no "Expect: 100-continue" round trip */
         rc = gw_upstream_req_set_header(out, "Expect", "");

@@ -114,19 +114,17 @@ static int openai_build(const struct gw_channel *ch, const char *base_url,
 
 /* ---- responses ---- */
 
-#define TOKENS_CAP 1000000000000000LL
-
-/* A token count from the upstream, 0..1e15 (settle.lua's range; sums of
- * two cannot overflow). */
+/* A token count in [0, GW_USAGE_TOKENS_MAX]: negative, non-numeric or a
+ * real past 9e18 is 0, more is clamped, so that sums of counts cannot overflow. */
 static long long num(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
+    long long n = 0;
     if (json_is_integer(v))
-        return json_integer_value(v) <= 0 ? 0 : json_integer_value(v) > TOKENS_CAP ? TOKENS_CAP
-                                          : (long long)json_integer_value(v);
-    if (json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 9e18)
-        return json_real_value(v) < (double)TOKENS_CAP ? (long long)json_real_value(v) : TOKENS_CAP;
-    return 0;
+        n = json_integer_value(v) > 0 ? (long long)json_integer_value(v) : 0;
+    else if (json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 9e18)
+        n = (long long)json_real_value(v); /* 1e300 is garbage: 0, as before */
+    return n < GW_USAGE_TOKENS_MAX ? n : GW_USAGE_TOKENS_MAX;
 }
 
 /* OpenAI usage (+ DeepSeek's prompt_cache_hit_tokens and new-api's

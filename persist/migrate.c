@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/alloc.h"
 #include "gateway/core/embed.h"
 #include "persist/store.h"
 
@@ -97,48 +98,160 @@ static int word(const char **p, char *out, size_t cap)
     return n > 0;
 }
 
-/* "ALTER TABLE t ADD COLUMN IF NOT EXISTS c ..." lets a migration add a column that an
- * older reference database lacks. PostgreSQL and MariaDB understand it; SQLite and
- * MySQL 8 do not, so for them the column is looked up and the statement runs without
- * the IF NOT EXISTS, or not at all. *handled = 0 means "not such a statement". */
-static int add_column_if_missing(gw_store *s, const char *stmt, int *handled)
+/* One count from an information-schema style query; 0 rows counts as 0. */
+static int count_of(gw_store *s, const char *sql, const gw_sql_arg *a, size_t n, long long *out)
 {
-    char w[6][64];
-    static const char *const want[] = { "ALTER", "TABLE", NULL, "ADD", "COLUMN", "IF" };
-    const char *p = stmt, *if_at = NULL;
     gw_rows *r = NULL;
+    int rc = gw_store_query(s, sql, a, n, &r);
+    *out = 0;
+    if (rc == GW_OK && gw_rows_count(r) > 0)
+        rc = gw_rows_int(r, 0, 0, out);
+    gw_rows_free(r);
+    return rc;
+}
+
+static int table_exists(gw_store *s, const char *table, int *yes)
+{
+    gw_sql_arg a[1] = { GW_SQL_TEXT(table) };
     long long n = 0;
     int rc;
-    *handled = 0;
-    if (gw_store_kind(s) == GW_DB_POSTGRES)
-        return GW_OK;
-    for (int i = 0; i < 6; i++) {
-        if (i == 5)
-            if_at = p;
-        if (!word(&p, w[i], sizeof w[i]) || (want[i] && strcasecmp(w[i], want[i]) != 0))
-            return GW_OK;
+    switch (gw_store_kind(s)) {
+    case GW_DB_SQLITE:
+        rc = count_of(s, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      a, 1, &n);
+        break;
+    case GW_DB_MYSQL:
+        rc = count_of(s, "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                      "table_schema = DATABASE() AND table_name = ?", a, 1, &n);
+        break;
+    default:
+        rc = count_of(s, "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                      "table_schema = current_schema() AND table_name = ?", a, 1, &n);
     }
-    char not_[8], exists[8], col[64];
-    if (!word(&p, not_, sizeof not_) || strcasecmp(not_, "NOT") != 0 ||
-        !word(&p, exists, sizeof exists) || strcasecmp(exists, "EXISTS") != 0)
-        return GW_OK;
-    const char *after = p;
-    if (!word(&p, col, sizeof col))
-        return GW_OK;
-    *handled = 1;
-    gw_sql_arg a[2] = { GW_SQL_TEXT(w[2]), GW_SQL_TEXT(col) };
-    rc = gw_store_query(s, gw_store_kind(s) == GW_DB_SQLITE
-                        ? "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?"
-                        : "SELECT COUNT(*) FROM information_schema.columns WHERE "
-                          "table_schema = DATABASE() AND table_name = ? AND column_name = ?",
-                        a, 2, &r);
-    if (rc == GW_OK)
-        rc = gw_rows_int(r, 0, 0, &n);
+    *yes = n > 0;
+    return rc;
+}
+
+/* The declared type of table.col, lower-cased into type ("" when there is no such
+ * column). */
+static int column_type(gw_store *s, const char *table, const char *col, char *type, size_t cap)
+{
+    gw_sql_arg a[2] = { GW_SQL_TEXT(table), GW_SQL_TEXT(col) };
+    gw_rows *r = NULL;
+    int rc;
+    switch (gw_store_kind(s)) {
+    case GW_DB_SQLITE:
+        rc = gw_store_query(s, "SELECT type FROM pragma_table_info(?) WHERE name = ?", a, 2, &r);
+        break;
+    case GW_DB_MYSQL:
+        rc = gw_store_query(s, "SELECT data_type FROM information_schema.columns WHERE "
+                            "table_schema = DATABASE() AND table_name = ? AND column_name = ?",
+                            a, 2, &r);
+        break;
+    default:
+        rc = gw_store_query(s, "SELECT data_type FROM information_schema.columns WHERE "
+                            "table_schema = current_schema() AND table_name = ? AND "
+                            "column_name = ?", a, 2, &r);
+    }
+    type[0] = '\0';
+    if (rc == GW_OK && gw_rows_count(r) > 0) {
+        const char *t = gw_rows_get(r, 0, 0);
+        size_t i = 0;
+        for (; t && t[i] && i + 1 < cap; i++)
+            type[i] = (char)((t[i] >= 'A' && t[i] <= 'Z') ? t[i] + 32 : t[i]);
+        type[i] = '\0';
+        if (i == 0)
+            memcpy(type, "?", 2); /* a column without a declared type (SQLite) */
+    }
     gw_rows_free(r);
-    if (rc != GW_OK || n > 0)
-        return rc;
+    return rc;
+}
+
+static int index_exists(gw_store *s, const char *table, const char *index, int *yes)
+{
+    gw_sql_arg a[2] = { GW_SQL_TEXT(table), GW_SQL_TEXT(index) };
+    long long n = 0;
+    int rc;
+    switch (gw_store_kind(s)) {
+    case GW_DB_SQLITE:
+        rc = count_of(s, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+                      "tbl_name = ? AND name = ?", a, 2, &n);
+        break;
+    case GW_DB_MYSQL:
+        rc = count_of(s, "SELECT COUNT(*) FROM information_schema.statistics WHERE "
+                      "table_schema = DATABASE() AND table_name = ? AND index_name = ?",
+                      a, 2, &n);
+        break;
+    default:
+        rc = count_of(s, "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() "
+                      "AND tablename = ? AND indexname = ?", a, 2, &n);
+    }
+    *yes = n > 0;
+    return rc;
+}
+
+/* Reads "a.b" (each part a word()) into x and y. */
+static int dotted(const char **p, char *x, char *y, size_t cap)
+{
+    if (!word(p, x, cap) || **p != '.')
+        return 0;
+    (*p)++;
+    return word(p, y, cap);
+}
+
+/* A migration statement may start with a guard, which the migrator evaluates on the
+ * database at hand and which lets one file adopt databases of different origins:
+ *   WHEN TABLE t EXISTS <stmt>
+ *   WHEN COLUMN t.c EXISTS <stmt>
+ *   WHEN COLUMN t.c INTEGER <stmt>       (declared type contains "int")
+ *   WHEN INDEX t.i EXISTS <stmt>
+ * *rest is where the statement starts (stmt itself when there is no guard); *run = 0
+ * means skip it. A malformed guard is GW_EINVAL. */
+static int guard(gw_store *s, const char *stmt, const char **rest, int *run)
+{
+    char w[16], what[16], a[64], b[64], test[16], type[64];
+    const char *p = stmt;
+    int yes = 0, rc = GW_OK;
+    *rest = stmt;
+    *run = 1;
+    if (!word(&p, w, sizeof w) || strcasecmp(w, "WHEN") != 0)
+        return GW_OK;
+    if (!word(&p, what, sizeof what))
+        return GW_EINVAL;
+    if (strcasecmp(what, "TABLE") == 0) {
+        if (!word(&p, a, sizeof a) || !word(&p, test, sizeof test) ||
+            strcasecmp(test, "EXISTS") != 0)
+            return GW_EINVAL;
+        rc = table_exists(s, a, &yes);
+    } else if (strcasecmp(what, "COLUMN") == 0) {
+        if (!dotted(&p, a, b, sizeof a) || !word(&p, test, sizeof test))
+            return GW_EINVAL;
+        rc = column_type(s, a, b, type, sizeof type);
+        if (strcasecmp(test, "EXISTS") == 0)
+            yes = type[0] != '\0';
+        else if (strcasecmp(test, "INTEGER") == 0)
+            yes = strstr(type, "int") != NULL;
+        else
+            return GW_EINVAL;
+    } else if (strcasecmp(what, "INDEX") == 0) {
+        if (!dotted(&p, a, b, sizeof a) || !word(&p, test, sizeof test) ||
+            strcasecmp(test, "EXISTS") != 0)
+            return GW_EINVAL;
+        rc = index_exists(s, a, b, &yes);
+    } else {
+        return GW_EINVAL;
+    }
+    *rest = p;
+    *run = yes;
+    return rc;
+}
+
+/* Runs stmt without the two words "IF NOT EXISTS" that start at if_at. */
+static int exec_without_if(gw_store *s, const char *stmt, const char *if_at, const char *after)
+{
     size_t head = (size_t)(if_at - stmt), len = head + strlen(after) + 1;
     char *plain = gw_malloc(len);
+    int rc;
     if (plain == NULL)
         return GW_ENOMEM;
     memcpy(plain, stmt, head);
@@ -146,6 +259,65 @@ static int add_column_if_missing(gw_store *s, const char *stmt, int *handled)
     rc = gw_store_exec(s, plain, NULL, 0, NULL);
     gw_free(plain);
     return rc;
+}
+
+/* Reads "IF NOT EXISTS" at *p. */
+static int if_not_exists(const char **p)
+{
+    char w[8];
+    return word(p, w, sizeof w) && strcasecmp(w, "IF") == 0 && word(p, w, sizeof w) &&
+           strcasecmp(w, "NOT") == 0 && word(p, w, sizeof w) && strcasecmp(w, "EXISTS") == 0;
+}
+
+/* "ALTER TABLE t ADD COLUMN IF NOT EXISTS c ..." lets a migration add a column that an
+ * older database lacks, and "CREATE [UNIQUE] INDEX IF NOT EXISTS i ON t ..." an index.
+ * PostgreSQL understands both; SQLite the second; MariaDB both, MySQL 8 neither. Where
+ * the dialect may not, the column or index is looked up and the statement runs without
+ * the IF NOT EXISTS, or not at all. *handled = 0 means "not such a statement". */
+static int if_missing(gw_store *s, const char *stmt, int *handled)
+{
+    char w[6][64], col[64];
+    static const char *const add[] = { "ALTER", "TABLE", NULL, "ADD", "COLUMN" };
+    const char *p = stmt, *if_at, *after;
+    int rc, yes = 0;
+    *handled = 0;
+    if (gw_store_kind(s) == GW_DB_POSTGRES)
+        return GW_OK;
+    if (!word(&p, w[0], sizeof w[0]))
+        return GW_OK;
+    if (strcasecmp(w[0], "CREATE") == 0) {
+        if (gw_store_kind(s) != GW_DB_MYSQL || !word(&p, w[1], sizeof w[1]))
+            return GW_OK;
+        if (strcasecmp(w[1], "UNIQUE") == 0 && !word(&p, w[1], sizeof w[1]))
+            return GW_OK;
+        if (strcasecmp(w[1], "INDEX") != 0)
+            return GW_OK;
+        if_at = p;
+        if (!if_not_exists(&p))
+            return GW_OK;
+        after = p;
+        if (!word(&p, w[2], sizeof w[2]) || !word(&p, w[3], sizeof w[3]) ||
+            strcasecmp(w[3], "ON") != 0 || !word(&p, w[4], sizeof w[4]))
+            return GW_OK;
+        *handled = 1;
+        rc = index_exists(s, w[4], w[2], &yes);
+        return rc != GW_OK || yes ? rc : exec_without_if(s, stmt, if_at, after);
+    }
+    for (int i = 1; i < 5; i++)
+        if (!word(&p, w[i], sizeof w[i]) || (add[i] && strcasecmp(w[i], add[i]) != 0))
+            return GW_OK;
+    if (strcasecmp(w[0], "ALTER") != 0)
+        return GW_OK;
+    if_at = p;
+    if (!if_not_exists(&p))
+        return GW_OK;
+    after = p;
+    if (!word(&p, col, sizeof col))
+        return GW_OK;
+    *handled = 1;
+    char type[64];
+    rc = column_type(s, w[2], col, type, sizeof type);
+    return rc != GW_OK || type[0] ? rc : exec_without_if(s, stmt, if_at, after);
 }
 
 /* Runs each statement of a migration file. A statement ends at a ';' that is the last
@@ -178,14 +350,18 @@ static int run_file(gw_store *s, const struct migration *m, char *err, size_t er
             stmt[len] = '\0';
             if (ends || next == end) {
                 if (!blank(stmt)) {
-                    int handled;
+                    int handled = 0, run = 1;
+                    const char *body = stmt;
                     nstmt++;
-                    rc = add_column_if_missing(s, stmt, &handled);
-                    if (rc == GW_OK && !handled)
-                        rc = gw_store_exec(s, stmt, NULL, 0, NULL);
+                    int bad_guard = (rc = guard(s, stmt, &body, &run)) == GW_EINVAL;
+                    if (rc == GW_OK && run)
+                        rc = if_missing(s, body, &handled);
+                    if (rc == GW_OK && run && !handled)
+                        rc = gw_store_exec(s, body, NULL, 0, NULL);
                     if (rc != GW_OK)
                         gw__store_err(err, errlen, "migration %s statement %zu: %s", m->name,
-                                      nstmt, gw_store_errmsg(s));
+                                      nstmt,
+                                      bad_guard ? "malformed WHEN guard" : gw_store_errmsg(s));
                 }
                 len = 0;
             }

@@ -1,6 +1,9 @@
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
 #include "persist/redis_rows.h"
@@ -77,9 +80,24 @@ static long long id_of(const gw_rows *rows, size_t r, size_t c)
     return v;
 }
 
+/* A fresh settings version ("sv") for each mirror write of a user or token:
+ * workers compare it, through authorize.lua, with the one their cached
+ * groups, IP list and limits were read with (ledger.h
+ * gw_key_settings_version). Unique across writes and replicas: wall time in
+ * ns, pid, and a process-wide sequence. */
+static const char *fresh_sv(char buf[48])
+{
+    static atomic_ullong seq;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long t = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+    snprintf(buf, 48, "%llx.%x.%llx", t, (unsigned)getpid(), (unsigned long long)++seq);
+    return buf;
+}
+
 int gw_rr_user(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money)
 {
-    char key[64], n[4][24];
+    char key[64], n[4][24], sv[48];
     long long id = id_of(rows, r, 0);
     if (id <= 0)
         return GW_EINVAL;
@@ -87,15 +105,15 @@ int gw_rr_user(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money
     const char *role = txt(rows, r, 6);
     const char *meta[] = {"HSET", key, "status", num(rows, r, 4, 1, n[3]),
                           "group", txt(rows, r, 5), "role", role[0] ? role : "1",
-                          "username", txt(rows, r, 7)};
+                          "username", txt(rows, r, 7), "sv", fresh_sv(sv)};
     if (!with_money)
-        return gw_rcmds_add(b, 10, meta);
+        return gw_rcmds_add(b, 12, meta);
     const char *all[] = {"HSET", key, "status", num(rows, r, 4, 1, n[3]),
                          "group", txt(rows, r, 5), "role", role[0] ? role : "1",
-                         "username", txt(rows, r, 7), "quota", num(rows, r, 1, 0, n[0]),
+                         "username", txt(rows, r, 7), "sv", sv, "quota", num(rows, r, 1, 0, n[0]),
                          "reserved", "0", "used_quota", num(rows, r, 2, 0, n[1]),
                          "request_count", num(rows, r, 3, 0, n[2])};
-    return gw_rcmds_add(b, 18, all);
+    return gw_rcmds_add(b, 20, all);
 }
 
 static void index_key(const char *token_key, char out[80])
@@ -108,7 +126,7 @@ static void index_key(const char *token_key, char out[80])
 
 int gw_rr_token(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_money)
 {
-    char key[64], ik[80], idx[48], n[7][24];
+    char key[64], ik[80], idx[48], n[7][24], sv[48];
     long long id = id_of(rows, r, 0), uid = id_of(rows, r, 1);
     const char *k = gw_rows_get(rows, r, 2);
     if (id <= 0 || uid <= 0 || !k || !*k)
@@ -120,10 +138,10 @@ int gw_rr_token(struct gw_rcmds *b, const gw_rows *rows, size_t r, int with_mone
                           "unlimited_quota", num(rows, r, 7, 0, n[4]),
                           "model_limits_enabled", num(rows, r, 9, 0, n[6]),
                           "model_limits", txt(rows, r, 10), "group", txt(rows, r, 11),
-                          "allow_ips", txt(rows, r, 12),
+                          "allow_ips", txt(rows, r, 12), "sv", fresh_sv(sv),
                           "remain_quota", num(rows, r, 6, 0, n[3]), "reserved", "0",
                           "used_quota", num(rows, r, 8, 0, n[5])};
-    int rc = gw_rcmds_add(b, with_money ? 26 : 20, argv); /* 20: through allow_ips */
+    int rc = gw_rcmds_add(b, with_money ? 28 : 22, argv); /* 22: through sv */
     if (rc != GW_OK)
         return rc;
     index_key(k, ik);
@@ -174,11 +192,15 @@ int gw_rr_token_del(struct gw_rcmds *b, long long uid, long long tid, const char
 
 int gw_rr_channel_del(struct gw_rcmds *b, long long cid)
 {
-    char key[48], id[24];
+    char key[48], health[48], id[24];
     snprintf(key, sizeof key, "tf:chcfg:%lld", cid);
+    /* Its live health (tf:ch:<cid>, channel_health.lua) goes too: new-api's
+     * SQLite layout reuses a deleted channel's id, and a new channel must not
+     * inherit the old one's failures. */
+    snprintf(health, sizeof health, "tf:ch:%lld", cid);
     snprintf(id, sizeof id, "%lld", cid);
-    const char *argv[] = {"DEL", key};
+    const char *argv[] = {"DEL", key, health};
     const char *srem[] = {"SREM", "tf:chcfg:ids", id};
-    int rc = gw_rcmds_add(b, 2, argv);
+    int rc = gw_rcmds_add(b, 3, argv);
     return rc == GW_OK ? gw_rcmds_add(b, 3, srem) : rc;
 }

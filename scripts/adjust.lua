@@ -2,7 +2,8 @@
 
 KEYS (the user's shard {sN})
   1 tf:{sN}:u:<uid>   2 tf:{sN}:t:<tid> (for user ops any token key of the shard;
-  the C layer passes tid 0)   3 tf:{sN}:idem   4 tf:{sN}:ledger
+  the C layer passes tid 0)   3 tf:{sN}:idem:<op_id> (this op's record)
+  4 tf:{sN}:ledger
 ARGV
   1 op        user_set | user_add | topup | redeem | token_set | token_add
   2 uid       positive
@@ -25,19 +26,33 @@ RETURNS
                                   replay = 1 when op_id was already applied (the
                                   first result is returned, nothing is written)
   {0, "user_not_found" | "token_not_found"}
+  {0, "quota_out_of_range"}       the SQL-visible value would leave -1e15..1e15
+                                  (MAXQ, inclusive: the bound the API enforces
+                                  on a set); nothing was written
   error "ERR_BAD_ARG <what>"      nothing was written (also for an op_id reused
                                   with other arguments)
 
 INVARIANT
   Each applied op writes exactly one ledger entry whose delta equals the change
-  of the SQL-visible value; in-flight reservations are never overwritten. An
-  op_id is applied at most once (tf:{sN}:idem keeps "op:uid:tid:value:delta:new").
+  of the SQL-visible value, except a set to the current value, which writes
+  none (delta 0); in-flight reservations are never overwritten. An
+  op_id is applied at most once within IDEM_TTL_MS: its record
+  tf:{sN}:idem:<op_id> = "op:uid:tid:value:delta:new" expires then, so what
+  users' actions leave in Redis is bounded (the old tf:{sN}:idem hash grew with
+  every token PUT). Every retry of an op comes much sooner: a request's own
+  retries within seconds, a redemption's redrive at most REDRIVE_S = 600 s
+  later (gateway/api/redemptions.c).
 ]]
 
+local IDEM_TTL_MS = 3600000
+
+-- The one quota bound (gateway/state/ledger.h GW_LEDGER_QUOTA_MAX), inclusive.
 local MAXQ = 1e15
 
+-- At most 16 digits (MAXQ has 16), after an optional minus: -1e15 parses.
 local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
+    if type(s) ~= "string" or not string.match(s, "^%-?%d+$") then return nil end
+    if #s - (string.sub(s, 1, 1) == "-" and 1 or 0) > 16 then return nil end
     local n = tonumber(s)
     if n < lo or n > hi then return nil end
     return n
@@ -67,6 +82,7 @@ end
 if not value then return bad("value") end
 local opid = ARGV[5]
 if #opid < 1 or #opid > 128 then return bad("op_id") end
+if string.sub(KEYS[3], -(#opid + 6)) ~= ":idem:" .. opid then return bad("keys") end
 local now = int(ARGV[6], 1, 1e14)
 if not now then return bad("now_ms") end
 local content = ARGV[7]
@@ -79,7 +95,7 @@ elseif code ~= "" then
 end
 
 local sig = table.concat({op, I(uid), I(tid), I(value)}, ":")
-local prev = redis.call("HGET", KEYS[3], opid)
+local prev = redis.call("GET", KEYS[3])
 if prev then
     local p = {}
     for f in string.gmatch(prev, "[^:]+") do p[#p + 1] = f end
@@ -97,17 +113,27 @@ if tokop then
     if not t[1] or tonumber(t[1]) ~= uid then return {0, "token_not_found"} end
 end
 
-local delta, newv, field, key
+local delta, newv, field, key, visible
 if tokop then
     local remain, reserved = tonumber(t[2]) or 0, tonumber(t[3]) or 0
     key, field = KEYS[2], "remain_quota"
     if op == "token_set" then delta = value - (remain + reserved) else delta = value end
     newv = remain + delta
+    visible = remain + reserved + delta
 else
     local quota, reserved = tonumber(u[1]) or 0, tonumber(u[2]) or 0
     key, field = KEYS[1], "quota"
     if op == "user_set" then delta = value - (quota + reserved) else delta = value end
     newv = quota + delta
+    visible = quota + reserved + delta
+end
+if visible > MAXQ or visible < -MAXQ then return {0, "quota_out_of_range"} end
+
+-- A set to the value it already has changes nothing: no ledger entry, no log
+-- row (the API sends every set, since only Redis knows the live value).
+if delta == 0 and (op == "user_set" or op == "token_set") then
+    redis.call("SET", KEYS[3], sig .. ":0:" .. I(newv), "PX", IDEM_TTL_MS)
+    return {1, 0, newv, 0}
 end
 
 -- No failure allowed beyond this point.
@@ -129,6 +155,6 @@ redis.call("XADD", KEYS[4], "*",
     "log", logtype, "uname", u[3] or "", "tname", t[4] or "", "model", "",
     "pt", "0", "ct", "0", "quota", I(delta), "stream", "0", "ut", "0",
     "group", "", "ip", "", "rid", "", "content", content, "other", other, "op", opid)
-redis.call("HSET", KEYS[3], opid, sig .. ":" .. I(delta) .. ":" .. I(newv))
+redis.call("SET", KEYS[3], sig .. ":" .. I(delta) .. ":" .. I(newv), "PX", IDEM_TTL_MS)
 
 return {1, delta, newv, 0}

@@ -17,13 +17,16 @@ ARGV
   5 est_tokens          estimated tokens, counted in the tpm windows, 0..1e15
   6 ttl_ms              reservation lifetime, 1..86400000
   7 now_ms              unix time in ms (the caller's clock: tests are deterministic)
+  8 settings_ver        optional: the settings version the caller cached the token's
+                        and user's fields with, token.sv .. "|" .. user.sv (each ""
+                        when absent); another live value refuses with settings_changed
 
 RETURNS
   {1, res_id, deadline_ms, user_quota_left, token_quota_left (-1 unlimited), group}
   {0, reason}                   token_not_found | token_disabled | token_expired |
                                 token_exhausted | user_not_found | user_disabled |
                                 model_not_allowed | user_quota_insufficient |
-                                token_quota_insufficient
+                                token_quota_insufficient | settings_changed
   {0, "rate_limited", retry_after_ms, which}        which = user_rpm | user_tpm |
                                                             token_rpm | token_tpm
   {0, "concurrency_limited", 0, which}              which = user | token
@@ -76,12 +79,13 @@ local ttl = int(ARGV[6], 1, 86400000)
 if not ttl then return bad("ttl_ms") end
 local now = int(ARGV[7], 1, 1e14)
 if not now then return bad("now_ms") end
-if #ARGV ~= 7 then return bad("argc") end
+if #ARGV ~= 7 and #ARGV ~= 8 then return bad("argc") end
+if #ARGV == 8 and (#ARGV[8] == 0 or #ARGV[8] > 99) then return bad("settings_ver") end
 
 -- Token.
 local t = redis.call("HMGET", KEYS[2], "uid", "status", "expired_time", "remain_quota",
     "unlimited_quota", "model_limits_enabled", "model_limits", "group", "rpm", "tpm",
-    "concurrency", "reserved")
+    "concurrency", "reserved", "sv")
 if not t[1] or tonumber(t[1]) ~= uid then return {0, "token_not_found"} end
 local tstatus = tonumber(t[2]) or 1
 if tstatus == 3 then return {0, "token_expired"} end
@@ -96,8 +100,13 @@ if not unlimited and remain <= 0 then return {0, "token_exhausted"} end
 
 -- User.
 local u = redis.call("HMGET", KEYS[1], "quota", "status", "group", "rpm", "tpm", "concurrency",
-    "reserved")
+    "reserved", "sv")
 if not u[1] then return {0, "user_not_found"} end
+-- The gateway checked IPs, groups and the owner's role with cached fields:
+-- refuse when they changed since (it reads them again and retries).
+if ARGV[8] and ARGV[8] ~= (t[13] or "") .. "|" .. (u[8] or "") then
+    return {0, "settings_changed"}
+end
 if (tonumber(u[2]) or 1) ~= 1 then return {0, "user_disabled"} end
 local quota = tonumber(u[1]) or 0
 

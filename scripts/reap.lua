@@ -65,7 +65,7 @@ end
 
 local function release(key, flags, bit)
     if math.floor(flags / bit) % 2 == 1 and (tonumber(redis.call("GET", key)) or 0) > 0 then
-        redis.call("DECR", key)
+        if redis.call("DECR", key) <= 0 then redis.call("DEL", key) end -- as settle.lua
     end
 end
 

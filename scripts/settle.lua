@@ -134,10 +134,11 @@ else
         "reserved", I((tonumber(t[3]) or 0) - amount),
         "used_quota", I((tonumber(t[4]) or 0) + charged))
 end
--- Release the in-flight slots this request took (never below 0).
+-- Release the in-flight slots this request took (never below 0); a counter
+-- back at 0 is deleted, so it exists only while requests are in flight.
 local function release(key, bit)
     if counted(bit) and (tonumber(redis.call("GET", key)) or 0) > 0 then
-        redis.call("DECR", key)
+        if redis.call("DECR", key) <= 0 then redis.call("DEL", key) end
     end
 end
 release(KEYS[8], 4)

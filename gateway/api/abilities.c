@@ -52,9 +52,16 @@ static const char *const WCOLS[] = {
     "type", "key", "openai_organization", "test_model", "status", "name", "weight",
     "created_time", "base_url", "other", "models", "group", "model_mapping",
     "status_code_mapping", "priority", "auto_ban", "tag", "setting", "param_override",
-    "header_override", "remark", "channel_info", "settings",
+    "header_override", "remark", "channel_info", "settings", "dest_set_by_root",
 };
 #define NWCOLS (sizeof WCOLS / sizeof WCOLS[0])
+
+/* The SQL column of a JSON field: GORM names OpenAIOrganization's column
+ * open_ai_organization, while its JSON (and so WCOLS) says openai_organization. */
+static const char *column_of(const char *field)
+{
+    return strcmp(field, "openai_organization") == 0 ? "open_ai_organization" : field;
+}
 
 int gw__ch_split(const char *s, size_t item_max, char ***items, size_t *n)
 {
@@ -266,7 +273,8 @@ int gw__ch_insert(gw_store *st, const json_t *cols, long long *id)
         const json_t *v = json_object_get(cols, WCOLS[i]);
         if (!v)
             continue;
-        sl += (size_t)snprintf(sql + sl, sizeof sql - sl, "%s`%s`", n ? ", " : "", WCOLS[i]);
+        sl += (size_t)snprintf(sql + sl, sizeof sql - sl, "%s`%s`", n ? ", " : "",
+                               column_of(WCOLS[i]));
         vl += (size_t)snprintf(vals + vl, sizeof vals - vl, "%s?", n ? ", " : "");
         args[n++] = arg_of(v);
     }
@@ -284,7 +292,8 @@ int gw__ch_update(gw_store *st, long long id, const json_t *cols)
         const json_t *v = json_object_get(cols, WCOLS[i]);
         if (!v || strcmp(WCOLS[i], "created_time") == 0)
             continue;
-        sl += (size_t)snprintf(sql + sl, sizeof sql - sl, "%s`%s` = ?", n ? ", " : "", WCOLS[i]);
+        sl += (size_t)snprintf(sql + sl, sizeof sql - sl, "%s`%s` = ?", n ? ", " : "",
+                               column_of(WCOLS[i]));
         args[n++] = arg_of(v);
     }
     int rc = GW_OK;

@@ -335,6 +335,57 @@ void gw_api_redis_send(gw_req *r, struct gw_rcmds *b)
     gw_rcmds_free(b);
 }
 
+struct sendwait {
+    gw_req *r;
+    size_t pending; /* replies outstanding, plus one while sending */
+    gw_api_then_cb then;
+    void *ctx;
+};
+
+static void sendwait_one(struct sendwait *s)
+{
+    if (--s->pending)
+        return;
+    gw_req *r = s->r;
+    s->then(r, s->ctx);
+    gw_free(s);
+    gw_req_unref(r);
+}
+
+static void sendwait_done(int status, redisReply *reply, void *data)
+{
+    struct sendwait *s = data;
+    if (status != GW_OK || !reply || reply->type == REDIS_REPLY_ERROR)
+        GW_ERROR("redis write-through failed (%s) rid=%s",
+                 status != GW_OK ? gw_strerror(status) : reply ? reply->str : "no reply",
+                 s->r->rid);
+    sendwait_one(s);
+}
+
+void gw_api_redis_send_then(gw_req *r, struct gw_rcmds *b, gw_api_then_cb then, void *ctx)
+{
+    struct sendwait *s = b->n ? gw_calloc(1, sizeof *s) : NULL;
+    if (!s) {
+        gw_api_redis_send(r, b); /* nothing to wait for (or no memory: do not wait) */
+        then(r, ctx);
+        return;
+    }
+    s->r = r;
+    s->then = then;
+    s->ctx = ctx;
+    s->pending = 1;
+    gw_req_ref(r);
+    for (size_t i = 0; i < b->n; i++) {
+        if (gw_redis_command_argv(r->worker->redis, sendwait_done, s, b->cmd[i].argc,
+                                  (const char **)b->cmd[i].argv, b->cmd[i].len) == GW_OK)
+            s->pending++;
+        else
+            GW_ERROR("redis write-through not sent rid=%s", r->rid);
+    }
+    gw_rcmds_free(b);
+    sendwait_one(s);
+}
+
 const char *gw_api_store_msg(int rc)
 {
     switch (rc) {

@@ -93,6 +93,13 @@ json_t *gw_api_row_json(const gw_rows *rows, size_t row, const struct gw_col *sp
  * do not fail the request, whose SQL change is already durable. */
 struct gw_rcmds;
 void gw_api_redis_send(gw_req *r, struct gw_rcmds *b);
+/* The same, then `then` on the loop once Redis has answered every command
+ * (or failed it), so an answer sent from `then` is never ahead of the
+ * write-through: e.g. a channel change's config-version bump has landed
+ * before the admin hears "done" (relay_state.c reloads on a miss against that
+ * version). Runs `then` at once when b is empty. r is referenced meanwhile. */
+typedef void (*gw_api_then_cb)(gw_req *r, void *ctx);
+void gw_api_redis_send_then(gw_req *r, struct gw_rcmds *b, gw_api_then_cb then, void *ctx);
 
 /* Reads option `key` from the options table into out (thread pool only);
  * def when the row is absent. GW_ETOOBIG when it does not fit. */

@@ -10,6 +10,7 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
+#include "gateway/core/log.h"
 #include "gateway/worker.h"
 
 #define JWT_ISS "new-api"
@@ -65,6 +66,15 @@ struct auth_job {
     int found, session_ok;
 };
 
+static int fit(char *dst, size_t cap, const char *v)
+{
+    size_t n = strlen(v);
+    if (n >= cap)
+        return GW_ETOOBIG;
+    memcpy(dst, v, n + 1);
+    return GW_OK;
+}
+
 static int lookup(gw_store *st, void *ctx)
 {
     struct auth_job *a = ctx;
@@ -83,7 +93,7 @@ static int lookup(gw_store *st, void *ctx)
         rc = gw_store_query(st,
                             "SELECT u.id, u.username, u.role, u.status, u.`group`, "
                             "u.auth_version, s.sid FROM users u LEFT JOIN user_sessions s ON "
-                            "s.sid = ? AND s.user_id = u.id AND s.status = 1 AND s.expires_at > ? "
+                            "s.sid = ? AND s.user_id = u.id AND s.status = 'active' AND s.expires_at > ? "
                             "WHERE u.id = ? AND u.deleted_at IS NULL",
                             arg, 3, &rows);
     }
@@ -93,14 +103,20 @@ static int lookup(gw_store *st, void *ctx)
         long long v = 0;
         a->found = 1;
         gw_rows_int(rows, 0, 0, &a->who.id);
-        snprintf(a->who.username, sizeof a->who.username, "%s",
-                 gw_rows_get(rows, 0, 1) ? gw_rows_get(rows, 0, 1) : "");
+        /* Never cut to fit: a cut group would name another group (token
+         * groups are checked against it). Such a row is refused. */
+        const char *name = gw_rows_get(rows, 0, 1), *group = gw_rows_get(rows, 0, 4);
+        if (fit(a->who.username, sizeof a->who.username, name ? name : "") != GW_OK ||
+            fit(a->who.group, sizeof a->who.group, group ? group : "default") != GW_OK) {
+            gw_rows_free(rows);
+            GW_ERROR("user %lld: username or group longer than the gateway accepts; refused",
+                     a->who.id);
+            return GW_ETOOBIG;
+        }
         gw_rows_int(rows, 0, 2, &v);
         a->who.role = (int)v;
         gw_rows_int(rows, 0, 3, &v);
         a->who.status = (int)v;
-        snprintf(a->who.group, sizeof a->who.group, "%s",
-                 gw_rows_get(rows, 0, 4) ? gw_rows_get(rows, 0, 4) : "default");
         a->who.auth_version = 1;
         gw_rows_int(rows, 0, 5, &a->who.auth_version);
         if (!a->pat[0]) {

@@ -25,7 +25,7 @@ struct gw__chjob *gw__ch_job(gw_req *r, const struct gw_caller *who)
     j->status_filter = -1;
     j->type_filter = -1;
     gw_rcmds_init(&j->cmds);
-    (void)r;
+    gw__ch_dest_snapshot(r, j);
     return j;
 }
 
@@ -45,10 +45,13 @@ void gw__ch_job_free(struct gw__chjob *j)
     gw_free(j);
 }
 
-static void done(gw_req *r, int rc, void *ctx)
+static void answer(gw_req *r, void *ctx)
 {
     struct gw__chjob *j = ctx;
-    if (rc == GW_ENOTFOUND)
+    int rc = j->rc;
+    if (j->fail[0] && rc == GW_EINVAL) /* a refusal the job explained */
+        gw_api_fail(r, j->fail);
+    else if (rc == GW_ENOTFOUND)
         gw_api_fail(r, "channel not found");
     else if (rc != GW_OK)
         gw_api_fail(r, gw_api_store_msg(rc));
@@ -58,8 +61,17 @@ static void done(gw_req *r, int rc, void *ctx)
         gw_api_ok(r, j->out);
         j->out = NULL;
     }
-    gw_api_redis_send(r, &j->cmds); /* empty unless a change committed */
     gw__ch_job_free(j);
+}
+
+static void done(gw_req *r, int rc, void *ctx)
+{
+    struct gw__chjob *j = ctx;
+    j->rc = rc;
+    /* cmds is empty unless a change committed; its mirror and config-version
+     * bump land in Redis before the answer, so a call made once the admin has
+     * the answer finds the channel on every worker (relay_state.c). */
+    gw_api_redis_send_then(r, &j->cmds, answer, j);
 }
 
 void gw__ch_run(gw_req *r, struct gw__chjob *j, gw_api_sql_cb work)

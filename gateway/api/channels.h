@@ -20,15 +20,18 @@
 #include <jansson.h>
 #include "gateway/api/apictx.h"
 #include "gateway/api/auth.h"
+#include "gateway/core/dest.h"
 #include "persist/redis_rows.h"
 
 #define GW__CH_MAX_BATCH 1000           /* keys per create, entries per import, ids per delete */
 #define GW__CH_KEY_MAX (1024 * 1024)    /* bytes of one channel's key column */
 #define GW__CH_TYPE_MAX 60              /* highest reference channel type (§7) */
 
-/* Every column but `key`, in the reference's JSON order. */
+/* Every column but `key`, in the reference's JSON order, named as in its JSON (GORM's
+ * column for OpenAIOrganization is open_ai_organization, its JSON openai_organization). */
 #define GW__CH_OUT_COLS                                                                    \
-    "id, type, openai_organization, test_model, status, name, weight, created_time, "     \
+    "id, type, open_ai_organization AS openai_organization, test_model, status, name, "   \
+    "weight, created_time, "                                                              \
     "test_time, response_time, base_url, other, balance, balance_updated_time, models, "  \
     "`group`, used_quota, model_mapping, status_code_mapping, priority, auto_ban, "       \
     "other_info, tag, setting, param_override, header_override, remark, channel_info, "   \
@@ -54,7 +57,10 @@ struct gw__chjob {
     char order[64];
     char *keyword, *group, *model, *tag;
     char fail[256];         /* non-empty: answer {"success":false,"message":fail} */
+    struct gw_dest_policy dest; /* root's destination options, read on the loop */
+    int dest_private_opt;   /* channel_destination_setting.allow_private_ip */
     struct gw_rcmds cmds;   /* Redis write-through, sent by done */
+    int rc;                 /* the SQL job's result, kept while cmds are sent */
 };
 
 struct gw__chjob *gw__ch_job(gw_req *r, const struct gw_caller *who);
@@ -98,6 +104,16 @@ const char *gw__ch_lock(gw_store *st);
  * channel_info as an object (multi-key disabled reasons/times cleared). */
 json_t *gw__ch_row_json(const gw_rows *rows, size_t i);
 json_t *gw__ch_rows_json(const gw_rows *rows);
+
+/* Channel destinations (channel_dest.c). Loop: snapshots root's
+ * channel_destination_setting options into j (gw__ch_job does it). Thread
+ * pool, inside the write's transaction, before gw__ch_insert (id 0) or
+ * gw__ch_update (id): sets cols' dest_set_by_root from the writer's role and
+ * whether the destination (effective base URL, setting.proxy) changed, and
+ * checks it statically (IP literals, "localhost"). GW_EINVAL with j->fail
+ * set when the writer may not set that destination. */
+void gw__ch_dest_snapshot(gw_req *r, struct gw__chjob *j);
+int gw__ch_dest_apply(gw_store *st, struct gw__chjob *j, long long id, json_t *cols);
 
 /* Splits a comma list: trimmed, empty items dropped, duplicates dropped.
  * *items is one gw_malloc block (free with gw_free). GW_EINVAL if an item

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
@@ -178,6 +179,11 @@ static struct gw_option_def table[] = {
     J("console_setting.faq", "[]", GW_SHAPE_ARRAY),
     J("console_setting.uptime_kuma_groups", "[]", GW_SHAPE_ARRAY),
     I("token_setting.max_user_tokens", "1000", 1, 1000000),
+    /* channel destinations (gateway/core/dest.h; the spirit of the
+     * reference's fetch_setting): what admins' channels may connect to */
+    B("channel_destination_setting.allow_private_ip", "false"),
+    B("channel_destination_setting.allow_link_local", "false"),
+    J("channel_destination_setting.allowed_ports", "[]", GW_SHAPE_PORTS),
     B("checkin_setting.enabled", "false"),
     I("checkin_setting.min_quota", "1000", 0, I64),
     I("checkin_setting.max_quota", "10000", 0, I64),
@@ -292,6 +298,14 @@ static const char *shape_error(const json_t *j, enum gw_opt_shape shape)
         return json_is_array(j) ? NULL : "must be a JSON array";
     case GW_SHAPE_OBJECT:
         return json_is_object(j) ? NULL : "must be a JSON object";
+    case GW_SHAPE_PORTS: {
+        static _Thread_local char why[160]; /* returned: shape_error answers static text */
+        struct gw_dest_policy p;
+        char *txt = json_dumps(j, JSON_COMPACT);
+        int rc = txt ? gw_dest_parse_ports(txt, &p, why, sizeof why) : GW_ENOMEM;
+        gw_free(txt);
+        return rc == GW_OK ? NULL : rc == GW_ENOMEM ? "out of memory" : why;
+    }
     default:
         break;
     }
@@ -348,6 +362,14 @@ static int norm_json(const struct gw_option_def *d, const json_t *value, char **
         char *copy = gw_strdup(*out);
         free(*out);
         *out = copy;
+    }
+    /* Price tables: billing's own rules (duplicate keys, values up to 1e9),
+     * or the workers would refuse what the API saved and keep old prices. */
+    if (*out && (d->shape == GW_SHAPE_RATIOS || d->shape == GW_SHAPE_RATIOS2) &&
+        gw_ratios_check(d->key, *out, why, sizeof why) == GW_EINVAL) {
+        gw_free(*out);
+        *out = NULL;
+        return fail(err, errlen, d->key, why);
     }
     return *out ? GW_OK : GW_ENOMEM;
 }

@@ -29,6 +29,7 @@ enum gw_opt_shape {
     GW_SHAPE_RATIOS2,     /* {"group": {"group": number >= 0}} (GroupGroupRatio) */
     GW_SHAPE_STRINGS,     /* {"name": "text", ...} (UserUsableGroups) */
     GW_SHAPE_OBJECTS,     /* {"name": {...}, ...} */
+    GW_SHAPE_PORTS,       /* ["443", "8000-9000", ...] (gw_dest_parse_ports) */
 };
 
 struct gw_option_def {

@@ -139,7 +139,7 @@ static int insert_session(gw_store *st, struct sess *s, const char *method)
     return gw_store_exec(st,
                          "INSERT INTO user_sessions (sid, user_id, version, user_auth_version, "
                          "status, refresh_hash, login_method, ip, user_agent, created_at, "
-                         "last_active_at, expires_at) VALUES (?, ?, 1, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                         "last_active_at, expires_at) VALUES (?, ?, 1, ?, 'active', ?, ?, ?, ?, ?, ?, ?)",
                          a, 10, NULL);
 }
 
@@ -262,13 +262,17 @@ static int read_cookie(gw_req *r, struct sess *s)
     return GW_ENOTFOUND;
 }
 
+/* GW_ENOTFOUND when uid has no such active session (another user's sid
+ * included): nothing was revoked. */
 static int revoke_session(gw_store *st, const char *sid, long long uid, const char *why, long long now)
 {
     gw_sql_arg a[4] = {GW_SQL_INT(now), GW_SQL_TEXT(why), GW_SQL_TEXT(sid), GW_SQL_INT(uid)};
-    return gw_store_exec(st,
-                         "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = ? "
-                         "WHERE sid = ? AND user_id = ? AND status = 1",
-                         a, 4, NULL);
+    long long n = 0;
+    int rc = gw_store_exec(st,
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, "
+                           "revoked_reason = ? WHERE sid = ? AND user_id = ? AND status = 'active'",
+                           a, 4, &n);
+    return rc == GW_OK && n != 1 ? GW_ENOTFOUND : rc;
 }
 
 static int refresh_work(gw_store *st, void *ctx)
@@ -276,7 +280,7 @@ static int refresh_work(gw_store *st, void *ctx)
     struct sess *s = ctx;
     gw_rows *rows = NULL;
     char presented[65], fresh[65];
-    long long st_status = 0, uav = 0;
+    long long uav = 0;
     refresh_hash(s->cfg, s->secret, presented);
     gw_sql_arg a[1] = {GW_SQL_TEXT(s->sid)};
     int rc = gw_store_query(st,
@@ -294,7 +298,7 @@ static int refresh_work(gw_store *st, void *ctx)
         goto out;
     const char *cur = gw_rows_get(rows, 0, 1), *prev = gw_rows_get(rows, 0, 2);
     gw_rows_int(rows, 0, 0, &s->uid);
-    gw_rows_int(rows, 0, 3, &st_status);
+    const char *st_status = gw_rows_get(rows, 0, 3);
     gw_rows_int(rows, 0, 4, &s->expires_at);
     gw_rows_int(rows, 0, 5, &uav);
     gw_rows_int(rows, 0, 6, &s->created_at);
@@ -304,7 +308,7 @@ static int refresh_work(gw_store *st, void *ctx)
     gw_rows_int(rows, 0, 10, &s->status);
     copy_col(s->group, sizeof s->group, rows, 11);
     gw_rows_int(rows, 0, 12, &s->auth_version);
-    if (st_status != 1 || s->expires_at <= s->now)
+    if (!st_status || strcmp(st_status, "active") != 0 || s->expires_at <= s->now)
         goto out;
     if (prev && gw_ct_equal(prev, presented, 64) && !(cur && gw_ct_equal(cur, presented, 64))) {
         /* A rotated-out secret came back: someone else holds the newer one. */
@@ -371,7 +375,7 @@ static int logout_work(gw_store *st, void *ctx)
     refresh_hash(s->cfg, s->secret, presented);
     gw_sql_arg a[3] = {GW_SQL_INT(s->now), GW_SQL_TEXT(s->sid), GW_SQL_TEXT(presented)};
     return gw_store_exec(st,
-                         "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
+                         "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
                          "'logout' WHERE sid = ? AND refresh_hash = ?",
                          a, 3, NULL);
 }
@@ -418,7 +422,7 @@ static int list_work(gw_store *st, void *ctx)
     gw_sql_arg a[2] = {GW_SQL_INT(s->who.id), GW_SQL_INT(s->now)};
     int rc = gw_store_query(st,
                             "SELECT sid, login_method, ip, user_agent, created_at, last_active_at, "
-                            "expires_at FROM user_sessions WHERE user_id = ? AND status = 1 AND "
+                            "expires_at FROM user_sessions WHERE user_id = ? AND status = 'active' AND "
                             "expires_at > ? ORDER BY last_active_at DESC",
                             a, 2, &rows);
     if (rc != GW_OK)
@@ -459,7 +463,21 @@ static void simple_done(gw_req *r, int rc, void *ctx)
 static int revoke_one_work(gw_store *st, void *ctx)
 {
     struct sess *s = ctx;
+    if (!s->target_sid[0]) /* none, or longer than any sid: never cut to match one */
+        return GW_ENOTFOUND;
     return revoke_session(st, s->target_sid, s->who.id, "user", s->now);
+}
+
+/* As the reference's DeleteLoginSession: 404 AUTH_SESSION_NOT_FOUND when the
+ * caller has no such active session, so another user's sid is not revoked
+ * and does not look revoked. */
+static void revoke_one_done(gw_req *r, int rc, void *ctx)
+{
+    if (rc == GW_ENOTFOUND)
+        gw_api_deny(r, 404, "AUTH_SESSION_NOT_FOUND", "session not found");
+    else
+        simple_done(r, rc, NULL);
+    sess_free(ctx);
 }
 
 static int revoke_others_work(gw_store *st, void *ctx)
@@ -467,8 +485,8 @@ static int revoke_others_work(gw_store *st, void *ctx)
     struct sess *s = ctx;
     gw_sql_arg a[3] = {GW_SQL_INT(s->now), GW_SQL_INT(s->who.id), GW_SQL_TEXT(s->who.sid)};
     return gw_store_exec(st,
-                         "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                         "'revoke_others' WHERE user_id = ? AND sid <> ? AND status = 1",
+                         "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                         "'revoke_others' WHERE user_id = ? AND sid <> ? AND status = 'active'",
                          a, 3, NULL);
 }
 
@@ -499,9 +517,11 @@ static void run_authed(gw_req *r, const struct gw_caller *who, gw_api_sql_cb wor
         return;
     }
     s->who = *who;
-    if (r->nparams > 0)
-        snprintf(s->target_sid, sizeof s->target_sid, "%.*s", (int)r->params[0].len,
-                 r->params[0].base);
+    if (r->nparams > 0 && r->params[0].len < sizeof s->target_sid &&
+        !memchr(r->params[0].base, 0, r->params[0].len)) {
+        memcpy(s->target_sid, r->params[0].base, r->params[0].len);
+        s->target_sid[r->params[0].len] = '\0';
+    }
     if (gw_api_sql(r, work, done, s) != GW_OK) {
         sess_free(s);
         gw_api_fail(r, "internal error");
@@ -515,7 +535,7 @@ void gw_api_sessions_list(gw_req *r, const struct gw_caller *who)
 
 void gw_api_sessions_revoke(gw_req *r, const struct gw_caller *who)
 {
-    run_authed(r, who, revoke_one_work, simple_done);
+    run_authed(r, who, revoke_one_work, revoke_one_done);
 }
 
 void gw_api_sessions_revoke_others(gw_req *r, const struct gw_caller *who)

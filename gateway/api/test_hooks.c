@@ -12,6 +12,7 @@
 #include "gateway/core/err.h"
 #include "gateway/http/router.h"
 #include "gateway/http/upstream.h"
+#include "gateway/state/redis.h"
 #include "gateway/worker.h"
 
 static int hooks_off(gw_req *r)
@@ -35,6 +36,14 @@ void gw_test_stats(gw_req *r)
                           (json_int_t)w->stats.rejected, "live_xfers",
                           (json_int_t)gw_upstream_live(w->up), "upstream_pauses",
                           (json_int_t)w->stats.upstream_pauses);
+    struct gw_upstream_stats us;
+    gw_upstream_get_stats(w->up, &us);
+    json_object_set_new(j, "upstream_connects", json_integer((json_int_t)us.connects));
+    json_object_set_new(j, "dest_refused", json_integer((json_int_t)us.dest_refused));
+    struct gw_redis_stats rs;
+    gw_redis_get_stats(w->redis, &rs); /* live reads: one pipelined write per page */
+    json_object_set_new(j, "redis_sent", json_integer((json_int_t)rs.sent));
+    json_object_set_new(j, "redis_flushes", json_integer((json_int_t)rs.flushes));
     gw_resp_json(r, 200, j);
     json_decref(j);
 }

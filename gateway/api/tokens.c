@@ -22,15 +22,16 @@
  *
  * This file: input parsing, the shared job (tokens.h), create, list, search and
  * get. tokens_update.c: update, delete, key reveal and the batch routes. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include "gateway/api/api.h"
 #include "gateway/api/apictx.h"
 #include "gateway/api/auth.h"
+#include "gateway/api/live.h"
 #include "gateway/api/tokens.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/cidr.h"
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -132,42 +133,16 @@ static char *norm_models(const char *s, char *err, size_t n)
     return out;
 }
 
-/* allow_ips: one IP or CIDR per line; spaces and commas are ignored, as the
- * reference's GetIpLimits does when it reads them back. */
-static int valid_ips(const char *s, char *err, size_t n)
+/* allow_ips: parsed strictly once, here (gateway/core/cidr.h); the text is
+ * stored as sent, and the relay caches the parsed networks. */
+static int valid_ips(const char *s, size_t len, char *err, size_t n)
 {
-    gw_str rest = gw_str_c(s), line;
-    while (gw_str_split(&rest, '\n', &line)) {
-        char buf[64];
-        size_t k = 0;
-        for (size_t i = 0; i < line.len; i++) {
-            char c = line.base[i];
-            if (c == ' ' || c == ',' || c == '\r' || c == '\t')
-                continue;
-            if (k + 1 >= sizeof buf)
-                goto bad;
-            buf[k++] = c;
-        }
-        if (!k)
-            continue;
-        buf[k] = '\0';
-        char *slash = strchr(buf, '/');
-        long long bits = -1;
-        if (slash) {
-            *slash = '\0';
-            if (gw_str_to_ll(gw_str_c(slash + 1), 0, 128, &bits) != GW_OK)
-                goto bad;
-        }
-        unsigned char addr[16];
-        if (inet_pton(AF_INET, buf, addr) == 1) {
-            if (bits > 32)
-                goto bad;
-        } else if (inet_pton(AF_INET6, buf, addr) != 1)
-            goto bad;
-        continue;
-    bad:
-        snprintf(err, n, "allow_ips: \"%.*s\" is not an IP address or CIDR",
-                 (int)(line.len > 64 ? 64 : line.len), line.base);
+    gw_cidr_list *l = NULL;
+    char why[200];
+    int rc = gw_cidr_list_parse(s, len, &l, why, sizeof why);
+    gw_cidr_list_free(l);
+    if (rc != GW_OK) {
+        snprintf(err, n, "allow_ips: %s", why);
         return -1;
     }
     return 0;
@@ -224,7 +199,7 @@ int gw__tk_read_fields(const json_t *b, struct gw__tk_in *in, char *err, size_t 
     } else if ((rc = opt_str(b, "allow_ips", LIST_MAX, &s, err, n)) < 0)
         return -1;
     else if (rc) {
-        if (valid_ips(s, err, n) != 0)
+        if (valid_ips(s, json_string_length(ips), err, n) != 0)
             return -1;
         in->ips = gw_strdup(s);
         in->set |= F_IPS;
@@ -335,7 +310,11 @@ static void on_token_set(const struct gw_adjust_result *res, void *arg)
 {
     struct gw__tk *t = arg;
     gw_req *r = t->r;
-    if (res->status != GW_OK || !res->ok) {
+    if (res->status == GW_OK && !res->ok && t->remain_same_as_sql &&
+        (res->reason == GW_REFUSE_TOKEN_NOT_FOUND || res->reason == GW_REFUSE_USER_NOT_FOUND)) {
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* not in Redis; SQL has that value */
+        t->data = NULL;
+    } else if (res->status != GW_OK || !res->ok) {
         GW_ERROR("token %lld: remain_quota change to %lld not applied (%s) rid=%s", t->id,
                  t->remain, res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason),
                  r->rid);
@@ -343,7 +322,7 @@ static void on_token_set(const struct gw_adjust_result *res, void *arg)
                            ? "the quota change is pending, reload the token to check it"
                            : "the other changes were saved, but the quota change failed");
     } else {
-        gw_api_ok(r, t->data);
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* live money fields */
         t->data = NULL;
     }
     tk_free(t);
@@ -372,7 +351,7 @@ static void tk_done(gw_req *r, int rc, void *ctx)
         gw_req_unref(r);
         gw_api_fail(r, "the other changes were saved, but the quota change failed");
     } else {
-        gw_api_ok(r, t->data);
+        gw_api_ok_live(r, GW_LIVE_TOKEN, t->data); /* live money fields */
         t->data = NULL;
     }
     tk_free(t);

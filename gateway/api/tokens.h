@@ -60,6 +60,8 @@ struct gw__tk {
     long long total;
     struct gw_rcmds cmds;
     int set_remain;          /* update: remain_quota goes through adjust token_set */
+    int remain_same_as_sql;  /* ...of the value SQL shows: a token Redis does not
+                                hold has nothing to change then */
     long long uid, remain;
     gw_req *r;               /* held (gw_req_ref) while adjust runs */
 };

@@ -113,8 +113,11 @@ static int update_work(gw_store *st, void *ctx)
                        "cross_group_retry = ?, status = ? WHERE id = ? AND user_id = ? AND "
                        "deleted_at IS NULL",
                        a, 11, NULL);
-    /* remain_quota is money: a change is a token_set through the ledger. */
-    t->set_remain = rc == GW_OK && (in->set & F_REMAIN) && in->remain != cell_int(row, C_REMAIN, 0);
+    /* remain_quota is money: a change is a token_set through the ledger.
+     * Always when sent: SQL may still show an older value than Redis, and
+     * token_set of the current value writes nothing (adjust.lua). */
+    t->set_remain = rc == GW_OK && (in->set & F_REMAIN);
+    t->remain_same_as_sql = in->remain == cell_int(row, C_REMAIN, 0);
     t->remain = in->remain;
     t->uid = t->who.id;
     gw_rows_free(row);

@@ -272,8 +272,8 @@ static int password_set(gw_store *st, struct gw__ujob *u, const char *hash, long
     gw_sql_arg s[3] = {GW_SQL_INT(u->now), GW_SQL_INT(u->who.id), GW_SQL_TEXT(u->who.sid)};
     if (rc == GW_OK)
         rc = gw_store_exec(st,
-                           "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                           "'password_changed' WHERE user_id = ? AND sid <> ? AND status = 1",
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                           "'password_changed' WHERE user_id = ? AND sid <> ? AND status = 'active'",
                            s, 3, NULL);
     if (rc == GW_OK) {
         gw_sql_arg c[2] = {GW_SQL_INT(av), GW_SQL_TEXT(u->who.sid)};
@@ -391,8 +391,8 @@ static int self_delete_work(gw_store *st, void *ctx)
     if (rc == GW_OK && n == 1) {
         gw_sql_arg s[2] = {GW_SQL_INT(u->now), GW_SQL_INT(u->who.id)};
         rc = gw_store_exec(st,
-                           "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                           "'user_deleted' WHERE user_id = ? AND status = 1",
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                           "'user_deleted' WHERE user_id = ? AND status = 'active'",
                            s, 2, NULL);
     }
     if (rc == GW_OK)

@@ -31,7 +31,7 @@ struct gw_worker;
 #define GW_USER_EMAIL_MAX 50
 #define GW_USER_REMARK_MAX 255
 #define GW_USER_GROUP_MAX 64
-#define GW_USER_QUOTA_MAX 1000000000000000LL /* adjust.lua's bound */
+#define GW_USER_QUOTA_MAX GW_LEDGER_QUOTA_MAX /* gateway/state/ledger.h: the one bound */
 #define GW_USER_BCRYPT_COST 10
 
 /* The columns every user answer is built from (never password or
@@ -73,6 +73,8 @@ struct gw__ujob {
     int adjust;             /* 1: run q after the mirror commands */
     enum gw_adjust_op op;
     long long adj_value;
+    int adj_same_as_sql;    /* a set to the value SQL shows: a user Redis does not
+                               hold has nothing to change then */
     char content[160];
     int rc;                 /* the SQL job's result */
     size_t pending;         /* mirror commands not yet acknowledged */

@@ -290,8 +290,8 @@ static int update_work(gw_store *st, void *ctx)
     if (rc == GW_OK && pw) {
         gw_sql_arg s[2] = {GW_SQL_INT(u->now), GW_SQL_INT(u->id)};
         rc = gw_store_exec(st,
-                           "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                           "'admin_user_update' WHERE user_id = ? AND status = 1",
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                           "'admin_user_update' WHERE user_id = ? AND status = 'active'",
                            s, 2, NULL);
     }
     if (rc == GW_OK)
@@ -303,12 +303,15 @@ static int update_work(gw_store *st, void *ctx)
                                                    u->username)
                                   : rc;
     }
-    if ((u->set & GW_UF_QUOTA) && u->quota != quota) {
+    /* Always when sent: SQL may still show an older value than Redis, and
+     * user_set of the current value writes nothing (adjust.lua). */
+    if (u->set & GW_UF_QUOTA) {
         u->adjust = 1;
+        u->adj_same_as_sql = u->quota == quota;
         u->op = GW_ADJUST_USER_SET;
         u->adj_value = u->quota;
-        snprintf(u->content, sizeof u->content, "admin set the user's quota from %lld to %lld",
-                 quota, u->quota);
+        snprintf(u->content, sizeof u->content, "admin set the user's quota to %lld",
+                 u->quota); /* SQL's "from" may lag; the ledger entry has the delta */
     }
     return gw__user_mirror(st, u, u->id, 0);
 }
@@ -426,8 +429,8 @@ static int manage_work(gw_store *st, void *ctx)
     if (rc == GW_OK && strcmp(a, "demote") == 0) { /* Aug: RevokeAllUserSessions */
         gw_sql_arg v[2] = {GW_SQL_INT(u->now), GW_SQL_INT(u->id)};
         rc = gw_store_exec(st,
-                           "UPDATE user_sessions SET status = 2, revoked_at = ?, revoked_reason = "
-                           "'admin_demote' WHERE user_id = ? AND status = 1",
+                           "UPDATE user_sessions SET status = 'revoked', revoked_at = ?, revoked_reason = "
+                           "'admin_demote' WHERE user_id = ? AND status = 'active'",
                            v, 2, NULL);
     }
     if (rc != GW_OK)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <openssl/crypto.h>
+#include "gateway/api/live.h"
 #include "gateway/api/users.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
@@ -62,9 +63,10 @@ void gw__ujob_refuse(gw_req *r, struct gw__ujob *u, const char *msg)
     gw__ujob_free(u);
 }
 
+/* A user row in the answer shows the live money fields (live.h). */
 static void answer(gw_req *r, struct gw__ujob *u)
 {
-    gw_api_ok(r, u->data);
+    gw_api_ok_live(r, GW_LIVE_USER, u->data);
     u->data = NULL;
 }
 
@@ -72,11 +74,21 @@ static void on_adjust(const struct gw_adjust_result *res, void *arg)
 {
     struct gw__ujob *u = arg;
     gw_req *r = u->r;
-    if (res->status != GW_OK || !res->ok) {
+    if (res->status == GW_OK && !res->ok && res->reason == GW_REFUSE_USER_NOT_FOUND &&
+        u->adj_same_as_sql) {
+        answer(r, u); /* not in Redis, and SQL already holds that value */
+    } else if (res->status != GW_OK || !res->ok) {
         GW_ERROR("user %lld: quota change (%lld) not applied (%s) rid=%s", u->id, u->adj_value,
                  res->status != GW_OK ? res->error : gw_ledger_reason_name(res->reason), r->rid);
         gw_api_fail(r, res->status == GW_ETIMEDOUT
                            ? "the quota change is pending, reload the user to check it"
+                       : res->status == GW_OK && res->reason == GW_REFUSE_QUOTA_RANGE
+                           ? (u->set & ~(unsigned)GW_UF_QUOTA
+                                  ? "the other changes were saved, but the quota change was "
+                                    "refused: the quota would leave -1000000000000000.."
+                                    "1000000000000000"
+                                  : "the quota change was refused: the quota would leave "
+                                    "-1000000000000000..1000000000000000")
                        : u->set & ~(unsigned)GW_UF_QUOTA
                            ? "the other changes were saved, but the quota change failed"
                            : "the quota change failed");

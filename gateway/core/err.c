@@ -14,6 +14,7 @@ const char *gw_strerror(int err)
     case GW_EAGAIN: return "try again";
     case GW_ECLOSED: return "closed";
     case GW_ENOTSUP: return "not implemented";
+    case GW_EPERM: return "refused by policy";
     default: return "unknown error";
     }
 }

@@ -14,6 +14,7 @@
 #define GW_EAGAIN    -8   /* try again later (busy, not ready) */
 #define GW_ECLOSED   -9   /* the peer or the object has gone away */
 #define GW_ENOTSUP   -10  /* not implemented / not supported */
+#define GW_EPERM     -11  /* refused by a policy (e.g. a channel destination) */
 
 /* Static description of a GW_E* code; never NULL. */
 const char *gw_strerror(int err);

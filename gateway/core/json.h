@@ -27,7 +27,8 @@ void gw_json_init(void);
  * ([[1]] has depth 2) is rejected by a cheap pre-scan before jansson sees
  * the input; 0 means GW_JSON_DEFAULT_DEPTH. Returns a new reference, or
  * NULL with a human-readable message in err (always NUL-terminated when
- * errlen > 0; err may be NULL if errlen is 0). Strings containing \u0000
+ * errlen > 0, valid UTF-8 without control characters, so it can go into a
+ * JSON reply as is; err may be NULL if errlen is 0). Strings containing \u0000
  * are rejected (jansson's default), so every string value is also a safe
  * C string. */
 json_t *gw_json_parse(const char *buf, size_t len, size_t max_depth,

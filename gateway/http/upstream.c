@@ -34,7 +34,10 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/http/upstream.h"
@@ -74,6 +77,10 @@ struct gw_xfer {
     int status;
     int headers_done;
     int paused;
+    int has_dest;                /* dest holds the policy */
+    int refused;                 /* the policy refused a connection: why in refusal */
+    struct gw_dest_policy dest;
+    char refusal[160];
     char err[CURL_ERROR_SIZE];
 };
 
@@ -190,10 +197,20 @@ static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_so
 {
     gw_xfer *x = clientp;
     gw_upstream *u = x->u;
-    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
     struct fdent *fe;
+    /* The channel destination policy sees the address curl resolved, right
+     * before connect(): a name that resolves (or rebinds) to a refused
+     * address is caught here, and no packet leaves. */
+    if (x->has_dest &&
+        gw_dest_check(&x->dest, &a->addr, x->refusal, sizeof x->refusal) != GW_OK) {
+        x->refused = 1;
+        u->st.dest_refused++;
+        return CURL_SOCKET_BAD;
+    }
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
     if (fd == CURL_SOCKET_BAD)
         return fd;
+    u->st.connects++;
     fe = fdent(u, fd, 1);
     if (!fe)
         return fd; /* not tracked: never parked */
@@ -207,6 +224,40 @@ static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_so
     }
     fe->opened = x->id;
     return fd;
+}
+
+/* Before every request, on a new or a reused keep-alive connection: a
+ * connection opened for one transfer may be reused by another whose
+ * policy is stricter (the same host name, another channel). */
+static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    gw_xfer *x = clientp;
+    struct sockaddr_storage ss;
+    (void)local_ip;
+    (void)local_port;
+    if (!x->has_dest)
+        return CURL_PREREQFUNC_OK;
+    memset(&ss, 0, sizeof ss);
+    if (strchr(primary_ip, ':')) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)primary_port);
+        if (inet_pton(AF_INET6, primary_ip, &s6->sin6_addr) != 1)
+            ss.ss_family = AF_UNSPEC;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)primary_port);
+        if (inet_pton(AF_INET, primary_ip, &s4->sin_addr) != 1)
+            ss.ss_family = AF_UNSPEC;
+    }
+    if (gw_dest_check(&x->dest, (struct sockaddr *)&ss, x->refusal, sizeof x->refusal) != GW_OK) {
+        x->refused = 1;
+        x->u->st.dest_refused++;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
 }
 
 static int close_cb(void *clientp, curl_socket_t fd)
@@ -293,11 +344,13 @@ static void check_done(gw_upstream *u)
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(u->multi, e);
         int rc = res == CURLE_OK ? GW_OK
+                 : x->refused ? GW_EPERM
                  : res == CURLE_OPERATION_TIMEDOUT ? GW_ETIMEDOUT
                                                    : GW_EIO;
+        const char *msg = rc == GW_EPERM ? x->refusal
+                          : x->err[0] ? x->err : curl_easy_strerror(res);
         if (x->cbs.on_done)
-            x->cbs.on_done(x, rc, rc ? (x->err[0] ? x->err : curl_easy_strerror(res)) : NULL,
-                           x->data);
+            x->cbs.on_done(x, rc, rc ? msg : NULL, x->data);
         easy_put(u, e);
         xfer_unlink(x);
         gw_free(x);
@@ -436,7 +489,15 @@ int gw_xfer_start(gw_upstream *u, const struct gw_xfer_opts *o, const struct gw_
         return GW_ENOMEM;
     }
     CURL *e = x->easy;
+    if (o->dest) {
+        x->dest = *o->dest;
+        x->has_dest = 1;
+    }
     curl_easy_setopt(e, CURLOPT_URL, o->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->err);

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 struct curl_slist;
+struct gw_dest_policy;
 typedef struct gw_upstream gw_upstream;
 typedef struct gw_xfer gw_xfer;
 
@@ -36,6 +37,14 @@ struct gw_xfer_opts {
     int stream;               /* 1 = a long-held streamed response (SSE): curl's receive
                                  buffer is 4 KiB instead of 16 KiB (memory per held
                                  stream); 0 = curl's default */
+    /* Channel destination policy (gateway/core/dest.h), copied; NULL = none
+     * (test hooks). Every address curl is about to connect to (the
+     * upstream's, or the proxy's) is checked before the socket is made,
+     * and a reused keep-alive connection before each request on it; a
+     * refusal ends the transfer with GW_EPERM before any packet leaves, and
+     * errmsg is the policy's reason (which never names the address). Only
+     * http and https are spoken, and redirects are never followed. */
+    const struct gw_dest_policy *dest;
 };
 
 /* Easy handles are reused across transfers (a bounded free list, reset
@@ -53,6 +62,8 @@ struct gw_upstream_stats {
     unsigned long long easy_reused;   /* transfers that took a handle from the free list */
     unsigned long long polls_created; /* uv_poll_init_socket calls */
     unsigned long long polls_reused;  /* a parked poll taken up again by a transfer */
+    unsigned long long connects;      /* sockets our opensocket made (connect attempts) */
+    unsigned long long dest_refused;  /* connects or reuses refused by the dest policy */
     unsigned polls_parked;            /* now: polls of idle keep-alive connections */
     unsigned easy_idle;               /* now: handles on the free list */
 };

@@ -124,6 +124,23 @@ fail:
     return GW_EINVAL;
 }
 
+int gw_ratios_check(const char *option_key, const char *text, char *err, size_t errlen)
+{
+    int depth = 0;
+    json_t *o = NULL;
+
+    for (int i = 0; i < T_NTABLES; i++)
+        if (strcmp(option_key, tables[i].option) == 0)
+            depth = 1;
+    if (strcmp(option_key, "GroupGroupRatio") == 0)
+        depth = 2;
+    if (depth == 0)
+        return GW_ENOTFOUND;
+    int rc = parse_table(option_key, text ? text : "", depth, &o, err, errlen);
+    json_decref(o);
+    return rc;
+}
+
 static int table_from_defaults(const struct gw__ratio_entry *e, json_t **out)
 {
     json_t *o = json_object();

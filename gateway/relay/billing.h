@@ -39,6 +39,11 @@ typedef struct gw_ratios gw_ratios;
 typedef const char *(*gw_option_get_cb)(const char *key, void *data);
 int gw_ratios_build(gw_option_get_cb get, void *data, gw_ratios **out, char *err, size_t errlen);
 void gw_ratios_free(gw_ratios *r);
+/* Checks one price-table option's text exactly as gw_ratios_build reads it
+ * (ModelRatio ... GroupRatio, GroupGroupRatio): the option API validates
+ * with it, so that a value it accepts is never one the workers refuse.
+ * GW_OK, GW_EINVAL with the reason in err, GW_ENOTFOUND for any other key. */
+int gw_ratios_check(const char *option_key, const char *text, char *err, size_t errlen);
 
 /* The built-in table that stands for option_key (one of the option names
  * above, GroupGroupRatio excepted) while the option is unset, as compact
@@ -76,6 +81,10 @@ int gw_price_lookup(const gw_ratios *r, const char *model, const char *user_grou
 
 /* Usage in OpenAI semantics: prompt includes cached, cache-write, image and
  * audio input tokens. Unknown details are 0. */
+/* Upper bound of each count an upstream reports (adapters clamp to it): no
+ * call is that large, and sums of counts stay far from overflow. */
+#define GW_USAGE_TOKENS_MAX 1000000000LL
+
 struct gw_usage {
     long long prompt, completion, total;
     long long cached, cache_write;  /* prompt tokens read from / written to cache */

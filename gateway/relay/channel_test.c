@@ -13,6 +13,7 @@
 #include "gateway/api/auth.h"
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
@@ -153,7 +154,9 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
     struct gw_usage u;
     t->x = NULL;
     unlink_test(t);
-    if (result != GW_OK && !t->status) {
+    if (result == GW_EPERM) {
+        snprintf(t->err, sizeof t->err, "destination refused: %s", errmsg ? errmsg : "");
+    } else if (result != GW_OK && !t->status) {
         snprintf(t->err, sizeof t->err, "%s", errmsg ? errmsg : "upstream unreachable");
     } else if (t->status != 200) {
         char msg[256] = "", code[64] = "";
@@ -225,10 +228,16 @@ static int start(struct ctest *t, const char *model_override)
         snprintf(t->err, sizeof t->err, "cannot build the test request: %s", err);
         return rc;
     }
+    struct gw_dest_policy dest;
+    if (gw__relay_dest(t->w, t->ch, t->q.url.base, t->q.proxy.len ? t->q.proxy.base : NULL,
+                       &dest, err, sizeof err) != GW_OK) {
+        snprintf(t->err, sizeof t->err, "destination refused: %s", err);
+        return GW_EPERM;
+    }
     struct gw_xfer_opts o = {.method = "POST", .url = t->q.url.base, .headers = t->q.headers,
                              .body = t->q.body.base, .body_len = t->q.body.len,
                              .proxy = t->q.proxy.len ? t->q.proxy.base : NULL,
-                             .connect_timeout_ms = 10000, .idle_timeout_s = 60};
+                             .connect_timeout_ms = 10000, .idle_timeout_s = 60, .dest = &dest};
     gw_buf_init(&t->body, TEST_BODY_MAX + 1);
     t->t0 = gw__now_us();
     if (gw_xfer_start(t->w->up, &o, &cbs, t, &t->x) != GW_OK) {

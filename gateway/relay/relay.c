@@ -55,6 +55,7 @@ void gw__relay_free(struct rcall *c)
     gw_buf_free(&c->up_body);
     gw_sse_parser_free(&c->sse);
     json_decref(c->body);
+    gw__key_info_release(&c->key);
     gw_free(c);
     gw_req_unref(r);
 }
@@ -135,6 +136,7 @@ static int refusal_status(enum gw_ledger_reason r, const char **code)
     case GW_REFUSE_MODEL_NOT_ALLOWED: *code = "model_not_allowed"; return 403;
     case GW_REFUSE_RATE_LIMITED: *code = "rate_limit_exceeded"; return 429;
     case GW_REFUSE_CONCURRENCY: *code = "concurrency_limit_exceeded"; return 429;
+    case GW_REFUSE_SETTINGS_CHANGED: *code = "settings_changed"; return 503; /* mid-edit */
     default: *code = "new_api_error"; return 500;
     }
 }
@@ -160,6 +162,22 @@ static void authorized(const struct gw_auth_result *res, void *data)
                        "the quota service is unavailable, retry shortly");
         gw__relay_free(c);
         return;
+    }
+    if (!res->ok && res->reason == GW_REFUSE_SETTINGS_CHANGED) {
+        /* The cached groups, IP list or role are stale and nothing was
+         * reserved: the same request starts over with fields read afresh (a
+         * new call, so no state of a cancelled speculative start remains). */
+        gw__relay_key_drop(c->w, c->keyhash);
+        struct rcall *n = c->key_rereads < 2 && gw_req_alive(c->r) && !c->settle_held
+                              ? gw__relay_clone(c)
+                              : NULL;
+        if (n) {
+            n->key_fresh = 1;
+            n->key_rereads = c->key_rereads + 1;
+            gw__relay_free(c);
+            gw__relay_begin(n);
+            return;
+        }
     }
     if (!res->ok) {
         const char *code;
@@ -192,24 +210,41 @@ static void authorized(const struct gw_auth_result *res, void *data)
     gw__relay_route(c);
 }
 
+/* A refusal decided on cached key fields is confirmed on fresh ones first
+ * (one more read, on refusals only): a change that allows a call applies to
+ * the next call, as one that refuses it does through authorize's settings
+ * version. 1 when the fields are being read again (the call goes on there). */
+static int recheck(struct rcall *c)
+{
+    if (!c->key_cached)
+        return 0;
+    gw__relay_key_drop(c->w, c->keyhash);
+    gw__key_info_release(&c->key);
+    memset(&c->key, 0, sizeof c->key);
+    c->key_cached = 0;
+    c->key_fresh = 1;
+    gw__relay_begin(c);
+    return 1;
+}
+
 /* Price, estimate and one authorize round trip. */
 static void authorize(struct rcall *c)
 {
     struct gw_relay_worker *rw = gw__relay(c->w);
+    int pin_refused = c->pinned && c->key.role < 10;
+    if (c->key.bad || pin_refused || !gw__key_ip_allowed(&c->key, c->ip)) {
+        if (recheck(c))
+            return;
+        if (pin_refused && !c->key.bad)
+            gw__relay_fail(c, 403, "invalid_request_error", "channel_pin_forbidden",
+                           "only administrators may pin a channel with sk-KEY-CHANNELID");
+        else
+            gw__relay_key_refused(c);
+        gw__relay_free(c);
+        return;
+    }
     const char *using = c->key.token_group[0] ? c->key.token_group : c->key.user_group;
     snprintf(c->group, sizeof c->group, "%s", using[0] ? using : "default");
-    if (c->pinned && c->key.role < 10) {
-        gw__relay_fail(c, 403, "invalid_request_error", "channel_pin_forbidden",
-                       "only administrators may pin a channel with sk-KEY-CHANNELID");
-        gw__relay_free(c);
-        return;
-    }
-    if (!gw__ip_allowed(c->key.allow_ips, c->ip)) {
-        gw__relay_fail(c, 403, "invalid_request_error", "ip_not_allowed",
-                       "this token may not be used from your IP address");
-        gw__relay_free(c);
-        return;
-    }
     /* No channel at all: 503 naming the model, before any price question
      * (the reference selects the channel before pricing too). */
     struct gw_route_ref *ref = gw__relay_route_ref(c->w);
@@ -217,6 +252,12 @@ static void authorize(struct rcall *c)
     int routable = ref && (c->pinned || gw_routing_pick(ref->table, c->group, c->model, 0, NULL,
                                                         0, NULL, NULL, &probe));
     gw__relay_route_unref(ref);
+    if (!routable && recheck(c))
+        return;
+    if (!routable && !c->freshened) { /* a channel added a moment ago? */
+        gw__relay_freshen(c, authorize);
+        return;
+    }
     if (!routable) {
         char msg[300];
         snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
@@ -230,6 +271,8 @@ static void authorize(struct rcall *c)
     if (!rw->ratios ||
         gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=
             GW_OK) {
+        if (recheck(c))
+            return;
         char msg[300];
         snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
                  (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);
@@ -269,6 +312,7 @@ static void authorize(struct rcall *c)
         .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
         .now_ms = gw__now_ms_wall(),
+        .settings_ver = c->key.ver,
     };
     c->auth = GW_AUTH_PENDING;
     if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {
@@ -294,27 +338,89 @@ static void key_found(struct rcall *c)
 {
     if (--c->pending_lookups)
         return;
-    gw__relay_key_put(c->w, c->keyhash, &c->key);
+    if (!c->key.bad && !c->key.lists)
+        c->key.bad = GW_KEY_BAD_LOOKUP;
+    if (!c->key.bad && gw_key_settings_version(c->key.ver, sizeof c->key.ver, c->tsv,
+                                               strlen(c->tsv), c->usv, strlen(c->usv)) != GW_OK)
+        c->key.bad = GW_KEY_BAD_DATA;
+    if (!c->key.bad) /* a refused key is read again next time: nothing stale stays */
+        gw__relay_key_put(c->w, c->keyhash, &c->key);
     c->after_key(c);
 }
 
-static void copy_str(char *dst, size_t cap, const redisReply *v)
+int gw__relay_key_refused(struct rcall *c)
 {
-    if (v->type == REDIS_REPLY_STRING)
-        snprintf(dst, cap, "%s", v->str);
+    if (c->key.bad == GW_KEY_BAD_LOOKUP)
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+    else if (c->key.bad)
+        gw__relay_fail(c, 403, "invalid_request_error", "token_settings_invalid",
+                       "this token's stored settings cannot be used; save the token again");
+    else if (!gw__key_ip_allowed(&c->key, c->ip))
+        gw__relay_fail(c, 403, "invalid_request_error", "ip_not_allowed",
+                       "this token may not be used from your IP address");
+    else
+        return 0;
+    return 1;
+}
+
+/* A Redis string copied whole, or the key marked bad: security data is never
+ * cut to fit (a cut group or version would name something else). */
+static void copy_field(struct rcall *c, char *dst, size_t cap, const redisReply *v,
+                       const char *what)
+{
+    if (v->type != REDIS_REPLY_STRING)
+        return; /* absent: "" */
+    if (v->len >= cap || memchr(v->str, '\0', v->len)) {
+        GW_ERROR("token %lld of user %lld: stored %s (%zu bytes) is unusable; its calls are "
+                 "refused until it is saved again", c->key.tid, c->key.uid, what, v->len);
+        c->key.bad = GW_KEY_BAD_DATA;
+        return;
+    }
+    memcpy(dst, v->str, v->len);
+    dst[v->len] = '\0';
+}
+
+/* The lists, parsed once per read: allow_ips into networks, model_limits
+ * whole. An allow-list that no longer parses (an old row, a hand edit)
+ * denies every address and is logged: it never opens access. */
+static struct gw_key_lists *read_lists(struct rcall *c, const redisReply *ips,
+                                       const redisReply *ml)
+{
+    struct gw_key_lists *l = gw_calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->refs = 1;
+    int s = ips->type == REDIS_REPLY_STRING;
+    char err[200];
+    int rc = gw_cidr_list_parse(s ? ips->str : "", s ? ips->len : 0, &l->ips, err, sizeof err);
+    if (rc == GW_EINVAL) {
+        GW_ERROR("token %lld of user %lld: stored allow_ips does not parse (%s); every IP is "
+                 "refused until it is saved again", c->key.tid, c->key.uid, err);
+        l->ips_bad = 1;
+    }
+    s = ml->type == REDIS_REPLY_STRING;
+    l->model_limits = s ? gw_strndup(ml->str, ml->len) : gw_strdup("");
+    if ((rc != GW_OK && rc != GW_EINVAL) || !l->model_limits) {
+        gw_cidr_list_free(l->ips);
+        gw_free(l->model_limits);
+        gw_free(l);
+        return NULL;
+    }
+    return l;
 }
 
 static void token_fields(int status, redisReply *reply, void *data)
 {
     struct rcall *c = data;
-    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 5) {
         long long v = 0;
-        copy_str(c->key.token_group, sizeof c->key.token_group, reply->element[0]);
-        copy_str(c->key.allow_ips, sizeof c->key.allow_ips, reply->element[1]);
+        copy_field(c, c->key.token_group, sizeof c->key.token_group, reply->element[0], "group");
         if (reply->element[2]->type == REDIS_REPLY_STRING &&
             gw_str_to_ll(gw_str_c(reply->element[2]->str), 0, 1, &v) == GW_OK)
             c->key.model_limits_enabled = (int)v;
-        copy_str(c->key.model_limits, sizeof c->key.model_limits, reply->element[3]);
+        copy_field(c, c->tsv, sizeof c->tsv, reply->element[4], "sv");
+        c->key.lists = read_lists(c, reply->element[1], reply->element[3]);
     }
     key_found(c);
 }
@@ -322,12 +428,15 @@ static void token_fields(int status, redisReply *reply, void *data)
 static void user_fields(int status, redisReply *reply, void *data)
 {
     struct rcall *c = data;
-    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
         long long v = 0;
-        copy_str(c->key.user_group, sizeof c->key.user_group, reply->element[0]);
+        copy_field(c, c->key.user_group, sizeof c->key.user_group, reply->element[0], "user group");
         if (reply->element[1]->type == REDIS_REPLY_STRING &&
             gw_str_to_ll(gw_str_c(reply->element[1]->str), 0, 1000, &v) == GW_OK)
             c->key.role = (int)v;
+        copy_field(c, c->usv, sizeof c->usv, reply->element[2], "user sv");
+    } else if (!c->key.bad) {
+        c->key.bad = GW_KEY_BAD_LOOKUP;
     }
     key_found(c);
 }
@@ -356,12 +465,15 @@ static void key_index(int status, redisReply *reply, void *data)
     c->key.tid = tid;
     gw_key_user(uk, sizeof uk, uid);
     gw_key_token(tk, sizeof tk, uid, tid);
+    c->tsv[0] = c->usv[0] = '\0';
     c->pending_lookups = 3; /* the two replies, and this function */
     if (gw_redis_command(c->w->redis, token_fields, c,
-                         "HMGET %s group allow_ips model_limits_enabled model_limits", tk) != GW_OK)
+                         "HMGET %s group allow_ips model_limits_enabled model_limits sv", tk) != GW_OK)
         c->pending_lookups--;
-    if (gw_redis_command(c->w->redis, user_fields, c, "HMGET %s group role", uk) != GW_OK)
+    if (gw_redis_command(c->w->redis, user_fields, c, "HMGET %s group role sv", uk) != GW_OK) {
         c->pending_lookups--;
+        c->key.bad = GW_KEY_BAD_LOOKUP;
+    }
     key_found(c);
 }
 
@@ -418,7 +530,8 @@ void gw__relay_begin(struct rcall *c)
 {
     if (!c->after_key)
         c->after_key = authorize;
-    if (gw__relay_key_get(c->w, c->keyhash, &c->key) == GW_OK) {
+    if (!c->key_fresh && gw__relay_key_get(c->w, c->keyhash, &c->key) == GW_OK) {
+        c->key_cached = 1;
         c->after_key(c);
         return;
     }

@@ -29,8 +29,12 @@ struct rcall {
 
     /* KEY */
     char keyhash[65];
-    struct gw_key_info key;
+    struct gw_key_info key;     /* holds a reference: released by gw__relay_free */
     int pending_lookups;
+    char tsv[48], usv[48];      /* settings versions read with the key's fields */
+    int key_fresh;              /* read the key's fields from Redis, not the cache */
+    int key_cached;             /* key came from the cache: a refusal rechecks it */
+    int key_rereads;            /* authorize said the settings changed: bounded */
     long long pinned;           /* sk-KEY-CHANNELID */
     void (*after_key)(struct rcall *c); /* authorize, or the models listing */
 
@@ -41,6 +45,7 @@ struct rcall {
     char group[65];
     long long retry_after_s;
     int auth;                   /* GW_AUTH_* */
+    int freshened;              /* looked for a newer routing table once */
     int spec;                   /* upstream started before the authorize reply */
     int route_held, done_held, settle_held; /* waiting for that reply */
     int held_result;
@@ -108,5 +113,11 @@ void gw__relay_spec_release(struct rcall *c);
 void gw__relay_spec_cancel(struct rcall *c);
 int gw__relay_resolve_key(struct rcall *c);
 void gw__relay_begin(struct rcall *c);
+/* A new call for the same request, as relay_entry left it (key not yet read);
+ * NULL when out of memory. The caller frees the old one. */
+struct rcall *gw__relay_clone(const struct rcall *c);
+/* Refuses (answers, returns 1) a key whose fields are unusable or whose
+ * allow-list does not admit the client; 0 when the call may go on. */
+int gw__relay_key_refused(struct rcall *c);
 
 #endif

@@ -11,12 +11,14 @@
 #include "adapters/adapter.h"
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/http/sse.h"
 #include "gateway/relay/relay.h"
 #include "gateway/relay/relay_call.h"
+#include "gateway/relay/request.h"
 #include "gateway/state/config_watch.h"
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
@@ -340,11 +342,33 @@ void gw__relay_upstream_gave_up(struct rcall *c)
     gw__relay_settle(c);
 }
 
+/* What a client may read of a transport failure: curl's text names hosts
+ * and ports ("Failed to connect to 10.0.0.7 port 8080", "Could not resolve
+ * host: ollama.internal"), so it goes to the gateway log with the channel,
+ * and the call (and its log row) gets a fixed text by kind. */
+static const char *transport_error(struct rcall *c, int result, const char *detail)
+{
+    if (!c->cut && gw_req_alive(c->r)) /* not our own stop */
+        GW_WARN("channel %lld: upstream %s: %s", c->ch->id,
+                result == GW_EPERM ? "destination refused" : "transfer failed",
+                detail ? detail : gw_strerror(result));
+    switch (result) {
+    case GW_EPERM:
+        return "the channel's upstream address is not allowed by the destination policy";
+    case GW_ETIMEDOUT:
+        return "upstream timed out";
+    default:
+        return c->up_status == 0 ? "upstream connection failed" : "upstream response incomplete";
+    }
+}
+
 static void finish(struct rcall *c, int result, const char *errmsg)
 {
     gw_req *r = c->r;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
     gw_req_set_callbacks(r, NULL, NULL, NULL);
+    if (result != GW_OK)
+        errmsg = transport_error(c, result, errmsg);
     if (c->up_status == 200 && c->stream) /* else upstream_failed() or below */
         record_health(c, result == GW_OK);
     if (c->up_status == 200 && c->stream) {
@@ -450,6 +474,21 @@ static void on_drain(gw_req *r, void *data)
 
 /* ---- UPSTREAM ------------------------------------------------------------------------------ */
 
+/* gw_client_headers_cb: the client's request headers, for header_override
+ * ({client_header:Name}, "*" and "re:" passthrough) and the User-Agent the
+ * reference passes on. The request keeps them for its whole life, so a
+ * retry on another channel sees the same list. */
+static void each_client_header(void *ctx, gw_header_visit_cb visit, void *data)
+{
+    gw_req *r = ctx;
+    size_t n = gw_req_header_count(r);
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_req_field *f = gw_req_header_at(r, i);
+        if (f && visit(f->name, f->value, data))
+            return;
+    }
+}
+
 int gw__relay_start_upstream(struct rcall *c)
 {
     static const struct gw_xfer_cbs cbs = {on_headers, on_data, on_done};
@@ -493,6 +532,8 @@ int gw__relay_start_upstream(struct rcall *c)
         .inject_usage = c->stream && (ct->flags & GW_CT_STREAM_OPTIONS) &&
                         gw_options_bool(c->w, "FORCE_STREAM_OPTION", 1),
         .api_key = key,
+        .client_headers = each_client_header,
+        .client_headers_ctx = c->r,
     };
     gw_upstream_req_free(&c->ureq);
     gw_upstream_req_init(&c->ureq);
@@ -507,6 +548,14 @@ int gw__relay_start_upstream(struct rcall *c)
         c->last_status = 500;
         return rc;
     }
+    struct gw_dest_policy dest;
+    if (gw__relay_dest(c->w, c->ch, c->ureq.url.base, c->ureq.proxy.len ? c->ureq.proxy.base : NULL,
+                       &dest, err, sizeof err) != GW_OK) {
+        snprintf(c->last_error, sizeof c->last_error, "%s", transport_error(c, GW_EPERM, err));
+        snprintf(c->last_code, sizeof c->last_code, "channel:destination_refused");
+        c->last_status = 502;
+        return GW_EPERM;
+    }
     struct gw_xfer_opts o = {
         .method = "POST",
         .url = c->ureq.url.base,
@@ -517,6 +566,7 @@ int gw__relay_start_upstream(struct rcall *c)
         .connect_timeout_ms = 10000,
         .idle_timeout_s = c->w->cfg->streaming_timeout ? c->w->cfg->streaming_timeout : 300,
         .stream = c->stream, /* a small receive buffer: memory per held stream */
+        .dest = &dest,       /* copied by gw_xfer_start */
     };
     c->up_status = 0;
     gw_buf_reset(&c->up_body);
@@ -534,9 +584,54 @@ int gw__relay_start_upstream(struct rcall *c)
 
 /* ---- route handlers --------------------------------------------------------------------- */
 
+struct rcall *gw__relay_clone(const struct rcall *c)
+{
+    struct rcall *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->r = c->r;
+    n->w = c->w;
+    n->mode = c->mode;
+    n->body = json_incref(c->body);
+    memcpy(n->model, c->model, sizeof n->model);
+    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
+    n->stream = c->stream;
+    n->client_usage = c->client_usage;
+    n->max_tokens = c->max_tokens;
+    memcpy(n->ip, c->ip, sizeof n->ip);
+    n->content = c->content;
+    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
+    n->pinned = c->pinned;
+    n->after_key = c->after_key;
+    n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
+    gw_buf_init(&n->up_body, BODY_MAX);
+    gw_sse_parser_init(&n->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, n);
+    gw_req_ref(n->r);
+    return n;
+}
+
+/* A header value holding CR, LF or NUL could split the request a channel
+ * forwards it in (header_override passthrough): the call is refused with a
+ * 400 naming the header, whatever the channel does with it. */
+static int client_headers_bad(struct rcall *c)
+{
+    size_t n = gw_req_header_count(c->r);
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_req_field *f = gw_req_header_at(c->r, i);
+        if (f && strpbrk(f->value, "\r\n")) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "header %.64s contains a CR or LF character", f->name);
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void relay_entry(gw_req *r, enum gw_relay_mode mode)
 {
-    char err[200];
     struct rcall *c = gw_calloc(1, sizeof *c);
     if (!c) {
         gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
@@ -556,60 +651,26 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
         gw__relay_free(c);
         return;
     }
-    const char *ct = gw_req_header(r, "content-type");
-    if (ct && !strstr(ct, "json")) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "Content-Type must be application/json");
+    if (client_headers_bad(c)) {
         gw__relay_free(c);
         return;
     }
-    c->body = gw_json_parse(r->body.base ? r->body.base : "", r->body.len, 64, err, sizeof err);
-    if (!c->body || !json_is_object(c->body)) {
-        char msg[260];
-        snprintf(msg, sizeof msg, "invalid JSON body: %s", c->body ? "expected an object" : err);
+    struct gw_relay_request q;
+    char msg[260];
+    if (gw_relay_request_parse(mode, gw_req_header(r, "content-type"), r->body.base, r->body.len,
+                               &q, msg, sizeof msg) != GW_OK) {
         gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
         gw__relay_free(c);
         return;
     }
-    const json_t *model = json_object_get(c->body, "model");
-    if (mode == GW_RELAY_MODERATIONS && !model)
-        snprintf(c->model, sizeof c->model, "text-moderation-stable");
-    else if (!json_is_string(model) || !json_string_length(model)) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'model' is required and must be a string");
-        gw__relay_free(c);
-        return;
-    } else if (json_string_length(model) >= sizeof c->model) {
-        /* Never cut: a cut name could be routed and billed as another model. */
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'model' is too long (at most 191 bytes)");
-        gw__relay_free(c);
-        return;
-    } else {
-        snprintf(c->model, sizeof c->model, "%s", json_string_value(model));
-    }
+    c->body = q.body;
+    _Static_assert(sizeof c->model == sizeof q.model, "model buffers differ");
+    memcpy(c->model, q.model, sizeof c->model);
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
     gw__relay_settle_hooks(c);
-    const json_t *st = json_object_get(c->body, "stream");
-    if (st && !json_is_boolean(st)) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'stream' must be a boolean");
-        gw__relay_free(c);
-        return;
-    }
-    c->stream = json_is_true(st) && (mode == GW_RELAY_CHAT || mode == GW_RELAY_COMPLETIONS);
-    const json_t *so = json_object_get(c->body, "stream_options");
-    c->client_usage = json_is_true(json_object_get(so, "include_usage"));
-    long long mt = 0, mct = 0;
-    gw_json_get_int(c->body, "max_tokens", &mt);
-    gw_json_get_int(c->body, "max_completion_tokens", &mct);
-    c->max_tokens = mt > mct ? mt : mct;
-    if (c->max_tokens < 0 || c->max_tokens > 100000000) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'max_tokens' is out of range");
-        gw__relay_free(c);
-        return;
-    }
+    c->stream = q.stream;
+    c->client_usage = q.client_usage;
+    c->max_tokens = q.max_tokens;
     gw__relay_begin(c);
 }
 

@@ -15,7 +15,7 @@ static int allowed(const struct gw_key_info *k, const char *model)
 {
     if (!k->model_limits_enabled)
         return 1;
-    gw_str rest = gw_str_c(k->model_limits), tok;
+    gw_str rest = gw_str_c(k->lists ? k->lists->model_limits : ""), tok;
     while (gw_str_split(&rest, ',', &tok)) {
         tok = gw_str_trim(tok);
         if (tok.len == strlen(model) && memcmp(tok.base, model, tok.len) == 0)
@@ -27,6 +27,10 @@ static int allowed(const struct gw_key_info *k, const char *model)
 static void list_models(struct rcall *c)
 {
     gw_req *r = c->r;
+    if (gw__relay_key_refused(c)) {
+        gw__relay_free(c);
+        return;
+    }
     struct gw_route_ref *ref = gw__relay_route_ref(c->w);
     const char *group = c->key.token_group[0] ? c->key.token_group
                         : c->key.user_group[0] ? c->key.user_group
@@ -84,6 +88,8 @@ static struct rcall *keyed_call(gw_req *r, void (*next)(struct rcall *))
     c->r = r;
     c->w = r->worker;
     c->after_key = next;
+    c->key_fresh = 1; /* rare calls: the listing shows the limits as saved now */
+    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
     gw_buf_init(&c->up_body, 1);
     gw_req_ref(r);
     gw__relay_refresh(c->w);
@@ -136,6 +142,10 @@ static void billing_reply(int status, redisReply *reply, void *data)
 static void billing(struct rcall *c)
 {
     char tk[64];
+    if (gw__relay_key_refused(c)) {
+        gw__relay_free(c);
+        return;
+    }
     gw_key_token(tk, sizeof tk, c->key.uid, c->key.tid);
     if (gw_redis_command(c->w->redis, billing_reply, c,
                          "HMGET %s remain_quota unlimited_quota used_quota expired_time",

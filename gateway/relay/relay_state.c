@@ -1,6 +1,5 @@
 /* Per-worker relay state: routing table and ratios kept in step with the
  * options snapshot (config version in Redis), and the token-key cache. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <malloc.h>
@@ -22,7 +21,9 @@
 #define KEY_MAX 100000
 /* Token and user fields read before authorize (groups, IP list, model
  * limits, role) are cached this long; authorize itself always reads the
- * live status and quota. Any config change flushes the cache too. */
+ * live status and quota, and refuses when the settings version the entry was
+ * read with is no longer the live one (the entry is then read again), so a
+ * change applies to the next call. Any config change flushes the cache too. */
 #define KEY_TTL_US (5 * 1000000ull)
 
 struct key_node {
@@ -34,13 +35,44 @@ struct key_node {
 
 struct gw_relay_worker *gw__relay(struct gw_worker *w) { return w->relay; }
 
+void gw__key_info_retain(struct gw_key_info *info)
+{
+    if (info->lists)
+        info->lists->refs++;
+}
+
+void gw__key_info_release(struct gw_key_info *info)
+{
+    struct gw_key_lists *l = info->lists;
+    info->lists = NULL;
+    if (l && --l->refs == 0) {
+        gw_cidr_list_free(l->ips);
+        gw_free(l->model_limits);
+        gw_free(l);
+    }
+}
+
+int gw__key_ip_allowed(const struct gw_key_info *info, const char *ip)
+{
+    const struct gw_key_lists *l = info->lists;
+    if (!l || l->ips_bad)
+        return 0;
+    return gw_cidr_list_match(l->ips, ip);
+}
+
+static void node_free(struct key_node *n)
+{
+    gw__key_info_release(&n->info);
+    gw_free(n);
+}
+
 static void keys_flush(struct gw_relay_worker *rw)
 {
     for (size_t i = 0; i < KEY_BUCKETS; i++) {
         struct key_node *n = rw->keys[i];
         while (n) {
             struct key_node *next = n->next;
-            gw_free(n);
+            node_free(n);
             n = next;
         }
         rw->keys[i] = NULL;
@@ -64,11 +96,12 @@ int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info 
             continue;
         if (gw__now_us() >= n->expires_us) { /* stale: drop, the caller looks it up again */
             *pp = n->next;
-            gw_free(n);
+            node_free(n);
             w->relay->nkeys--;
             return GW_ENOTFOUND;
         }
         *out = n->info;
+        gw__key_info_retain(out);
         return GW_OK;
     }
     return GW_ENOTFOUND;
@@ -84,11 +117,24 @@ void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_ke
         return;
     snprintf(n->hash, sizeof n->hash, "%s", hash);
     n->info = *in;
+    gw__key_info_retain(&n->info);
     n->expires_us = gw__now_us() + KEY_TTL_US;
     size_t b = bucket(hash);
     n->next = rw->keys[b];
     rw->keys[b] = n;
     rw->nkeys++;
+}
+
+void gw__relay_key_drop(struct gw_worker *w, const char *hash)
+{
+    struct key_node **pp = &w->relay->keys[bucket(hash)];
+    for (struct key_node *n = *pp; n; pp = &n->next, n = n->next)
+        if (strcmp(n->hash, hash) == 0) {
+            *pp = n->next;
+            node_free(n);
+            w->relay->nkeys--;
+            return;
+        }
 }
 
 void gw__relay_key_hint(struct gw_worker *w, const char *hash, int spec_ok)
@@ -148,10 +194,13 @@ void gw__relay_mark_down(struct gw_worker *w, long long channel_id)
         rw->down[rw->ndown++] = channel_id;
 }
 
+enum { FRESH_IDLE, FRESH_GET, FRESH_LOAD }; /* gw_relay_worker.fresh_state */
+
 struct load_job {
     uv_work_t work;
     struct gw_worker *w;
     gw_routing *table;
+    long long ver; /* the config version read before the load; -1 unknown */
     char err[256];
     int rc;
 };
@@ -167,34 +216,162 @@ static void load_run(uv_work_t *wk)
     gw_store_pool_put(j->w->pool, st);
 }
 
+static void start_load(struct gw_worker *w, long long ver);
+static void fresh_finish(struct gw_worker *w);
+
 static void load_done(uv_work_t *wk, int status)
 {
     struct load_job *j = wk->data;
+    struct gw_worker *w = j->w;
+    struct gw_relay_worker *rw = w->relay;
+    long long ver = j->ver;
     /* The worker frees its relay state only once the loop has drained (so
      * after this callback), but check before the first use, not after it. */
-    if (j->w->relay)
-        j->w->relay->reloading = 0;
-    if (j->rc == GW_OK && j->table && j->w->relay)
-        swap_table(j->w, j->table);
-    else {
+    if (!rw) {
+        gw_routing_free(j->table);
+        gw_free(j);
+        return;
+    }
+    rw->reloading = 0;
+    if (j->rc == GW_OK && j->table) {
+        swap_table(w, j->table);
+        if (ver > rw->route_ver)
+            rw->route_ver = ver;
+    } else {
         GW_ERROR("routing table reload failed: %s", j->err[0] ? j->err : gw_strerror(j->rc));
         gw_routing_free(j->table);
     }
     gw_free(j);
+    if (ver >= 0 && rw->fresh_state == FRESH_LOAD && !rw->fresh_queued)
+        fresh_finish(w); /* the forced load is in: the waiting calls look again */
+    if (rw->reloading || rw->stopping)
+        return;
+    if (rw->fresh_queued) {
+        rw->fresh_queued = 0;
+        start_load(w, rw->fresh_ver);
+    } else if (rw->reload_again) {
+        rw->reload_again = 0;
+        start_load(w, -1);
+    }
+}
+
+/* One load at a time: a table swapped in was read after the one it replaces. */
+static void start_load(struct gw_worker *w, long long ver)
+{
+    struct gw_relay_worker *rw = w->relay;
+    struct load_job *j = gw_calloc(1, sizeof *j);
+    if (!j) {
+        if (ver >= 0 && rw->fresh_state == FRESH_LOAD)
+            fresh_finish(w);
+        return;
+    }
+    j->w = w;
+    j->ver = ver;
+    j->work.data = j;
+    rw->reloading = 1;
+    if (uv_queue_work(&w->loop, &j->work, load_run, load_done) != 0) {
+        rw->reloading = 0;
+        gw_free(j);
+        if (ver >= 0 && rw->fresh_state == FRESH_LOAD)
+            fresh_finish(w);
+    }
 }
 
 static void reload_routing(struct gw_worker *w)
 {
-    struct load_job *j = gw_calloc(1, sizeof *j);
-    if (!j)
-        return;
-    j->w = w;
-    j->work.data = j;
-    w->relay->reloading = 1;
-    if (uv_queue_work(&w->loop, &j->work, load_run, load_done) != 0) {
-        w->relay->reloading = 0;
-        gw_free(j);
+    if (w->relay->reloading)
+        w->relay->reload_again = 1; /* that load may predate the change: one more after it */
+    else
+        start_load(w, -1);
+}
+
+/* ---- reload on a miss ------------------------------------------------------------ */
+
+struct fresh_wait {
+    struct fresh_wait *next;
+    struct rcall *c;
+    void (*then)(struct rcall *c);
+};
+
+static void fresh_begin(struct gw_worker *w);
+
+/* The calls of this round look again (or, while the worker stops, end). */
+static void fresh_finish(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = w->relay;
+    struct fresh_wait *list = rw->fresh_inflight;
+    rw->fresh_inflight = NULL;
+    rw->fresh_state = FRESH_IDLE;
+    if (rw->stopping) { /* everyone ends now */
+        struct fresh_wait **tail = &list;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = rw->fresh_pending;
+        rw->fresh_pending = NULL;
+    } else if (rw->fresh_pending) {
+        fresh_begin(w); /* calls that came after this round's version read */
     }
+    while (list) {
+        struct fresh_wait *next = list->next;
+        if (rw->stopping) {
+            gw__relay_fail(list->c, 503, "new_api_error", "model_not_found",
+                           "the gateway is shutting down, retry shortly");
+            gw__relay_free(list->c);
+        } else {
+            list->then(list->c);
+        }
+        gw_free(list);
+        list = next;
+    }
+}
+
+static void on_fresh_version(int status, redisReply *reply, void *data)
+{
+    struct gw_worker *w = data;
+    struct gw_relay_worker *rw = w->relay;
+    long long v = -1;
+    if (status == GW_OK && reply && reply->type == REDIS_REPLY_NIL)
+        v = 0;
+    else if (status == GW_OK && reply && reply->type == REDIS_REPLY_STRING)
+        gw_str_to_ll(gw_str_c(reply->str), 0, 1LL << 62, &v);
+    if (v < 0 || v <= rw->route_ver || rw->stopping) { /* unknown, or nothing newer */
+        fresh_finish(w);
+        return;
+    }
+    rw->fresh_state = FRESH_LOAD;
+    rw->fresh_ver = v;
+    if (rw->reloading)
+        rw->fresh_queued = 1; /* the load in flight may predate v */
+    else
+        start_load(w, v);
+}
+
+static void fresh_begin(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = w->relay;
+    rw->fresh_inflight = rw->fresh_pending;
+    rw->fresh_pending = NULL;
+    rw->fresh_state = FRESH_GET;
+    if (gw_redis_command(w->redis, on_fresh_version, w, "GET %s", GW_CFGWATCH_VERSION_KEY) !=
+        GW_OK)
+        fresh_finish(w);
+}
+
+void gw__relay_freshen(struct rcall *c, void (*then)(struct rcall *c))
+{
+    struct gw_relay_worker *rw = c->w->relay;
+    struct fresh_wait *f = rw->stopping ? NULL : gw_calloc(1, sizeof *f);
+    c->freshened = 1;
+    if (!f) {
+        then(c);
+        return;
+    }
+    f->c = c;
+    f->then = then;
+    f->next = rw->fresh_pending;
+    rw->fresh_pending = f;
+    if (rw->fresh_state == FRESH_IDLE)
+        fresh_begin(c->w);
 }
 
 /* Only what an admin saved: an unset ratio option means the reference's
@@ -224,8 +401,7 @@ void gw__relay_refresh(struct gw_worker *w)
         keys_flush(rw); /* token groups, limits or IP lists may have changed */
     }
     rw->seen_loads = st.loads;
-    if (!rw->reloading)
-        reload_routing(w);
+    reload_routing(w);
 }
 
 static void health_done(const struct gw_health_result *res, void *data)
@@ -311,6 +487,7 @@ int gw_relay_worker_init(struct gw_worker *w)
     w->relay = rw;
     char err[256];
     gw_ratios_build(opt_get, w, &rw->ratios, err, sizeof err);
+    rw->route_ver = -1;
     reload_routing(w); /* the first table arrives before most clients do */
     uv_timer_init(&w->loop, &rw->tick);
     rw->tick.data = w;
@@ -322,6 +499,9 @@ int gw_relay_worker_init(struct gw_worker *w)
 void gw_relay_worker_stop(struct gw_worker *w)
 {
     if (w->relay) {
+        w->relay->stopping = 1; /* calls waiting for a reload end with a 503 */
+        if (w->relay->fresh_state == FRESH_IDLE && w->relay->fresh_pending)
+            fresh_finish(w); /* else when the version read or the load comes back */
         gw__relay_health_flush(w); /* Redis is still connected here */
         uv_timer_stop(&w->relay->tick);
         uv_close((uv_handle_t *)&w->relay->tick, NULL);
@@ -343,52 +523,4 @@ void gw_relay_worker_free(struct gw_worker *w)
     gw_ratios_free(rw->ratios);
     gw_free(rw);
     w->relay = NULL;
-}
-
-/* ---- IP allow-lists ----------------------------------------------------------- */
-
-static int cidr_match(const char *spec, const char *ip)
-{
-    char net[64];
-    int bits = -1;
-    const char *slash = strchr(spec, '/');
-    size_t n = slash ? (size_t)(slash - spec) : strlen(spec);
-    if (n >= sizeof net)
-        return 0;
-    memcpy(net, spec, n);
-    net[n] = '\0';
-    long long v;
-    if (slash && gw_str_to_ll(gw_str_c(slash + 1), 0, 128, &v) == GW_OK)
-        bits = (int)v;
-    unsigned char a[16], b[16];
-    int fam = strchr(net, ':') ? AF_INET6 : AF_INET;
-    size_t len = fam == AF_INET ? 4 : 16;
-    if (inet_pton(fam, net, a) != 1 || inet_pton(fam, ip, b) != 1)
-        return 0;
-    if (bits < 0 || bits > (int)len * 8)
-        bits = (int)len * 8;
-    for (int i = 0; i < bits; i++) {
-        unsigned m = 0x80u >> (i % 8);
-        if ((a[i / 8] & m) != (b[i / 8] & m))
-            return 0;
-    }
-    return 1;
-}
-
-int gw__ip_allowed(const char *allow_ips, const char *ip)
-{
-    if (!allow_ips || !*allow_ips)
-        return 1;
-    gw_str rest = gw_str_c(allow_ips), tok;
-    while (gw_str_split(&rest, '\n', &tok)) {
-        tok = gw_str_trim(tok);
-        char spec[80];
-        if (!tok.len || tok.len >= sizeof spec)
-            continue;
-        memcpy(spec, tok.base, tok.len);
-        spec[tok.len] = '\0';
-        if (cidr_match(spec, ip))
-            return 1;
-    }
-    return 0;
 }

@@ -18,13 +18,15 @@ enum {
     C_ID, C_TYPE, C_KEY, C_STATUS, C_NAME, C_BASE_URL, C_OTHER, C_ORG, C_TEST_MODEL,
     C_GROUP, C_MODELS, C_PRIORITY, C_WEIGHT, C_AUTO_BAN, C_TAG, C_MODEL_MAPPING,
     C_STATUS_CODE_MAPPING, C_PARAM_OVERRIDE, C_HEADER_OVERRIDE, C_SETTING, C_SETTINGS,
-    C_CHANNEL_INFO
+    C_CHANNEL_INFO,
+    C_DEST_SET_BY_ROOT
 };
 
 static const char CHANNELS_SQL[] =
-    "SELECT id, type, `key`, status, name, base_url, other, openai_organization, test_model, "
+    "SELECT id, type, `key`, status, name, base_url, other, open_ai_organization, test_model, "
     "`group`, models, priority, weight, auto_ban, tag, model_mapping, status_code_mapping, "
-    "param_override, header_override, setting, settings, channel_info "
+    "param_override, header_override, setting, settings, channel_info, "
+    "dest_set_by_root "
     "FROM channels ORDER BY id";
 
 /* enabled is read back with gw_rows_int rather than compared in SQL: SQLite
@@ -232,6 +234,7 @@ static int fill_channel(gw_arena *a, const gw_rows *r, size_t row, struct gw_cha
     c->priority = cell_int(r, row, C_PRIORITY, 0);
     c->weight = weight < 0 ? 0 : weight > UINT_MAX ? UINT_MAX : (unsigned)weight;
     c->auto_ban = cell_int(r, row, C_AUTO_BAN, 0) == 1;
+    c->dest_set_by_root = cell_int(r, row, C_DEST_SET_BY_ROOT, 0) == 1;
     rc = GW_ENOMEM;
     if (!(c->name = cell_dup(a, r, row, C_NAME)) ||
         !(c->base_url = cell_dup(a, r, row, C_BASE_URL)) ||

@@ -8,6 +8,8 @@
 
 /* ---- keys ------------------------------------------------------------------ */
 
+static int fmt(char *out, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
 static int fmt(char *out, size_t cap, const char *f, ...)
 {
     va_list ap;
@@ -91,6 +93,18 @@ int gw_key_token_lookup(char *out, size_t cap, const char *sha256hex)
     return fmt(out, cap, "tf:tk:%s", sha256hex);
 }
 
+int gw_key_settings_version(char *out, size_t cap, const char *token_sv, size_t tlen,
+                            const char *user_sv, size_t ulen)
+{
+    if (tlen + 1 + ulen >= cap || cap > GW_KEY_VER_MAX)
+        return GW_ETOOBIG;
+    memcpy(out, token_sv, tlen);
+    out[tlen] = '|';
+    memcpy(out + tlen + 1, user_sv, ulen);
+    out[tlen + 1 + ulen] = '\0';
+    return GW_OK;
+}
+
 int gw_key_ratelimit(char *out, size_t cap, const char *scope, const char *id)
 {
     if (scope == NULL || id == NULL || scope[0] == '\0' || id[0] == '\0')
@@ -114,6 +128,8 @@ static const char *const reasons[] = {
     [GW_REFUSE_RATE_LIMITED] = "rate_limited",
     [GW_REFUSE_CONCURRENCY] = "concurrency_limited",
     [GW_REFUSE_RES_NOT_FOUND] = "reservation_not_found",
+    [GW_REFUSE_QUOTA_RANGE] = "quota_out_of_range",
+    [GW_REFUSE_SETTINGS_CHANGED] = "settings_changed",
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])
 
@@ -222,6 +238,9 @@ static int run(gw_redis *r, const char *script, int nkeys, struct args *a, enum 
         gw_free(c);
     return rc;
 }
+
+static void set_error(int *status, char *error, int st, const char *fmt_, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void set_error(int *status, char *error, int st, const char *fmt_, ...)
 {
@@ -445,6 +464,8 @@ int gw_ledger_authorize(gw_redis *r, const struct gw_auth_req *req, gw_auth_cb c
     push_num(&a, req->est_tokens);
     push_num(&a, req->ttl_ms);
     push_num(&a, req->now_ms);
+    if (req->settings_ver && *req->settings_ver)
+        push(&a, req->settings_ver);
     return run(r, "authorize", 9, &a, K_AUTH, u, data);
 }
 
@@ -514,7 +535,8 @@ int gw_ledger_adjust(gw_redis *r, const struct gw_adjust_req *req, gw_adjust_cb 
     char *tk;
 
     if (r == NULL || req == NULL || cb == NULL || (unsigned)req->op >= sizeof ops / sizeof ops[0] ||
-        (shard = gw_key_shard_of(req->uid)) < 0)
+        (shard = gw_key_shard_of(req->uid)) < 0 || req->op_id == NULL ||
+        req->op_id[0] == '\0' || strlen(req->op_id) > 128)
         return GW_EINVAL;
     if (gw_key_user(key_slot(&a), GW_KEY_MAX, req->uid) != GW_OK)
         return GW_EINVAL;
@@ -522,7 +544,7 @@ int gw_ledger_adjust(gw_redis *r, const struct gw_adjust_req *req, gw_adjust_cb 
      * key of the shard will do, so name token 0 (never a real token). */
     tk = key_slot(&a);
     if (fmt(tk, GW_KEY_MAX, "tf:{s%d}:t:%lld", shard, req->tid > 0 ? req->tid : 0) != GW_OK ||
-        gw_key_shard(key_slot(&a), GW_KEY_MAX, shard, "idem") != GW_OK ||
+        fmt(key_slot(&a), GW_KEY_MAX, "tf:{s%d}:idem:%s", shard, req->op_id) != GW_OK ||
         gw_key_shard(key_slot(&a), GW_KEY_MAX, shard, "ledger") != GW_OK)
         return GW_EINVAL;
     for (int i = 0; i < 4; i++)

@@ -41,7 +41,7 @@
 int gw_key_shard_of(long long uid); /* uid % 16, or -1 when uid < 1 */
 int gw_key_user(char *out, size_t cap, long long uid);                  /* tf:{sN}:u:<uid> */
 int gw_key_token(char *out, size_t cap, long long uid, long long tid); /* tf:{sN}:t:<tid> */
-/* tf:{sN}:<what>, what = "res" | "resdl" | "resseq" | "idem" | "ledger" */
+/* tf:{sN}:<what>, what = "res" | "resdl" | "resseq" | "ledger" ("idem:<op_id>" too) */
 int gw_key_shard(char *out, size_t cap, int shard, const char *what);
 int gw_key_rl_user(char *out, size_t cap, long long uid);                 /* tf:{sN}:rl:u:<uid> */
 int gw_key_rl_token(char *out, size_t cap, long long uid, long long tid); /* tf:{sN}:rl:t:<tid> */
@@ -52,6 +52,15 @@ int gw_key_channel(char *out, size_t cap, long long cid);                 /* tf:
 int gw_key_token_lookup(char *out, size_t cap, const char *sha256hex);
 /* tf:rl:<scope>:<id>, e.g. scope "ip:GA" and id "1.2.3.4" */
 int gw_key_ratelimit(char *out, size_t cap, const char *scope, const char *id);
+
+/* Settings version of a token key: the token hash's "sv" field, "|", the
+ * user hash's "sv" field (each "" when absent). Every write of either
+ * mirror (persist/redis_rows.c) stores a fresh sv, so a worker's cached
+ * groups, IP list, model limits and role are known current when equal.
+ * GW_ETOOBIG when it does not fit GW_KEY_VER_MAX. */
+#define GW_KEY_VER_MAX 100
+int gw_key_settings_version(char *out, size_t cap, const char *token_sv, size_t tlen,
+                            const char *user_sv, size_t ulen);
 
 /* ---- Refusals ------------------------------------------------------------- */
 
@@ -69,14 +78,21 @@ enum gw_ledger_reason {
     GW_REFUSE_RATE_LIMITED,      /* "rate_limited" (+ retry_after_ms, limit) */
     GW_REFUSE_CONCURRENCY,       /* "concurrency_limited" (+ limit) */
     GW_REFUSE_RES_NOT_FOUND,     /* "reservation_not_found" */
+    GW_REFUSE_QUOTA_RANGE,       /* "quota_out_of_range": an adjust would move a balance
+                                    past GW_LEDGER_QUOTA_MAX (nothing written) */
+    GW_REFUSE_SETTINGS_CHANGED,  /* "settings_changed": the caller's copy of the token's
+                                    and user's settings is stale (nothing reserved) */
 };
 
 /* The script's string for a reason ("token_expired"); "ok" for GW_LEDGER_OK. */
 const char *gw_ledger_reason_name(enum gw_ledger_reason reason);
 
-/* The scripts' bound on every quota or token count they take (MAXQ in
- * the Lua scripts): gw_ledger_authorize and gw_ledger_extend refuse a value
- * outside [0, GW_LEDGER_QUOTA_MAX] with GW_EINVAL before sending anything. */
+/* The one quota bound, inclusive, everywhere: the scripts' bound on every
+ * quota or token count they take (MAXQ in the Lua scripts), on a balance an
+ * adjust leaves (adjust.lua: within +-GW_LEDGER_QUOTA_MAX), and the API's
+ * (users.h GW_USER_QUOTA_MAX). gw_ledger_authorize and gw_ledger_extend
+ * refuse a value outside [0, GW_LEDGER_QUOTA_MAX] with GW_EINVAL before
+ * sending anything. */
 #define GW_LEDGER_QUOTA_MAX 1000000000000000LL
 
 /* ---- authorize ------------------------------------------------------------ */
@@ -88,6 +104,10 @@ struct gw_auth_req {
     long long est_tokens; /* counted in the tpm windows */
     long long ttl_ms;     /* reservation lifetime; the reaper refunds after it */
     long long now_ms;
+    /* The settings version the caller's cached token/user fields were read
+     * with (gw_key_settings_version); NULL or "" = don't check. Another live
+     * version refuses with GW_REFUSE_SETTINGS_CHANGED. */
+    const char *settings_ver;
 };
 
 struct gw_auth_result {
@@ -171,8 +191,9 @@ struct gw_adjust_req {
     long long tid;       /* token ops only; 0 otherwise */
     long long value;
     long long now_ms;
-    const char *op_id;   /* idempotency key, 1..128 bytes: a replay returns the
-                            first result and writes nothing */
+    const char *op_id;   /* idempotency key, 1..128 bytes: a replay within an hour
+                            (adjust.lua IDEM_TTL_MS) returns the first result and
+                            writes nothing */
     const char *content; /* log text; NULL = "" */
     const char *code;    /* redeem: the code; NULL = "" */
 };
@@ -180,7 +201,7 @@ struct gw_adjust_req {
 struct gw_adjust_result {
     int status;
     char error[128];
-    int ok;                       /* 0: USER_NOT_FOUND or TOKEN_NOT_FOUND */
+    int ok;                       /* 0: USER_NOT_FOUND, TOKEN_NOT_FOUND or QUOTA_RANGE */
     enum gw_ledger_reason reason;
     long long delta;              /* the ledger delta (dq, or dtr for token ops) */
     long long new_value;          /* spendable quota / remain_quota afterwards */

@@ -1,263 +1,243 @@
--- Core tables, column for column as the reference (new-api, GORM AutoMigrate), so a
--- reference database opens as is. Types follow GORM's PostgreSQL mapping (bigserial ids,
--- boolean, timestamptz deleted_at); quota and money columns are BIGINT. Index names
--- follow GORM's idx_<table>_<column>; PostgreSQL index names are per schema, so each is
--- unique across tables.
-
-CREATE TABLE IF NOT EXISTS "users" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "username" VARCHAR(191) DEFAULT NULL,
-  "password" TEXT NOT NULL,
-  "display_name" VARCHAR(191) DEFAULT NULL,
-  "role" BIGINT DEFAULT 1,
-  "status" BIGINT DEFAULT 1,
-  "email" VARCHAR(191) DEFAULT NULL,
-  "github_id" VARCHAR(191) DEFAULT NULL,
-  "discord_id" VARCHAR(191) DEFAULT NULL,
-  "oidc_id" VARCHAR(191) DEFAULT NULL,
-  "wechat_id" VARCHAR(191) DEFAULT NULL,
-  "telegram_id" VARCHAR(191) DEFAULT NULL,
-  "linux_do_id" VARCHAR(191) DEFAULT NULL,
-  "access_token" CHAR(32) DEFAULT NULL,
-  "quota" BIGINT DEFAULT 0,
-  "used_quota" BIGINT DEFAULT 0,
-  "request_count" BIGINT DEFAULT 0,
-  "group" VARCHAR(64) DEFAULT 'default',
-  "aff_code" VARCHAR(32) DEFAULT NULL,
-  "aff_count" BIGINT DEFAULT 0,
-  "aff_quota" BIGINT DEFAULT 0,
-  "aff_history" BIGINT DEFAULT 0,
-  "inviter_id" BIGINT DEFAULT NULL,
-  "deleted_at" TIMESTAMPTZ DEFAULT NULL,
-  "setting" TEXT,
-  "remark" VARCHAR(255) DEFAULT NULL,
-  "stripe_customer" VARCHAR(64) DEFAULT NULL,
-  "created_at" BIGINT DEFAULT NULL,
-  "last_login_at" BIGINT DEFAULT NULL,
-  "auth_version" BIGINT DEFAULT 1,
-  CONSTRAINT "uni_users_username" UNIQUE ("username"),
-  CONSTRAINT "uni_users_access_token" UNIQUE ("access_token"),
-  CONSTRAINT "uni_users_aff_code" UNIQUE ("aff_code")
-);
-CREATE INDEX IF NOT EXISTS "idx_users_display_name" ON "users" ("display_name");
-CREATE INDEX IF NOT EXISTS "idx_users_email" ON "users" ("email");
-CREATE INDEX IF NOT EXISTS "idx_users_github_id" ON "users" ("github_id");
-CREATE INDEX IF NOT EXISTS "idx_users_discord_id" ON "users" ("discord_id");
-CREATE INDEX IF NOT EXISTS "idx_users_oidc_id" ON "users" ("oidc_id");
-CREATE INDEX IF NOT EXISTS "idx_users_wechat_id" ON "users" ("wechat_id");
-CREATE INDEX IF NOT EXISTS "idx_users_telegram_id" ON "users" ("telegram_id");
-CREATE INDEX IF NOT EXISTS "idx_users_linux_do_id" ON "users" ("linux_do_id");
-CREATE INDEX IF NOT EXISTS "idx_users_inviter_id" ON "users" ("inviter_id");
-CREATE INDEX IF NOT EXISTS "idx_users_deleted_at" ON "users" ("deleted_at");
-CREATE INDEX IF NOT EXISTS "idx_users_stripe_customer" ON "users" ("stripe_customer");
-
-CREATE TABLE IF NOT EXISTS "tokens" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "user_id" BIGINT DEFAULT NULL,
-  "key" VARCHAR(128) DEFAULT NULL,
-  "status" BIGINT DEFAULT 1,
-  "name" VARCHAR(191) DEFAULT NULL,
-  "created_time" BIGINT DEFAULT NULL,
-  "accessed_time" BIGINT DEFAULT NULL,
-  "expired_time" BIGINT DEFAULT -1,
-  "remain_quota" BIGINT DEFAULT 0,
-  "unlimited_quota" BOOLEAN DEFAULT FALSE,
-  "used_quota" BIGINT DEFAULT 0,
-  "model_limits_enabled" BOOLEAN DEFAULT FALSE,
-  "model_limits" TEXT,
-  "allow_ips" TEXT,
-  "group" VARCHAR(191) DEFAULT '',
-  "cross_group_retry" BOOLEAN DEFAULT FALSE,
-  "auto_groups" TEXT,
-  "deleted_at" TIMESTAMPTZ DEFAULT NULL,
-  CONSTRAINT "uni_tokens_key" UNIQUE ("key")
-);
-CREATE INDEX IF NOT EXISTS "idx_tokens_user_id" ON "tokens" ("user_id");
-CREATE INDEX IF NOT EXISTS "idx_tokens_name" ON "tokens" ("name");
-CREATE INDEX IF NOT EXISTS "idx_tokens_deleted_at" ON "tokens" ("deleted_at");
+-- Core tables exactly as new-api's GORM AutoMigrate creates them in PostgreSQL
+-- (reference commit 4eec0ce, gorm v1.25.2, gorm.io/driver/postgres v1.5.2): the same
+-- columns, types, defaults, NOT NULLs and index names, so that a database of either
+-- opens in the other. tests/fixtures/newapi/postgres.sql is the same schema written as
+-- GORM emits it, and tests/integration/test_newapi_db.py compares the two. `unique`
+-- columns get PostgreSQL's own constraint names (users_username_key), as under GORM.
+-- Index names are per schema, so each is unique across tables. A table or index that
+-- already exists is kept as it is; 004 adds what an older one lacks.
+-- The unique indexes are here; the others are created by 004, after it has added
+-- any column that an older database lacks.
 
 CREATE TABLE IF NOT EXISTS "channels" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "type" BIGINT DEFAULT 0,
-  "key" TEXT NOT NULL,
-  "openai_organization" TEXT,
-  "test_model" TEXT,
-  "status" BIGINT DEFAULT 1,
-  "name" VARCHAR(191) DEFAULT NULL,
-  "weight" BIGINT DEFAULT 0,
-  "created_time" BIGINT DEFAULT NULL,
-  "test_time" BIGINT DEFAULT NULL,
-  "response_time" BIGINT DEFAULT NULL,
-  "base_url" VARCHAR(191) DEFAULT '',
-  "other" TEXT,
-  "balance" DOUBLE PRECISION DEFAULT NULL,
-  "balance_updated_time" BIGINT DEFAULT NULL,
-  "models" TEXT,
-  "group" VARCHAR(64) DEFAULT 'default',
-  "used_quota" BIGINT DEFAULT 0,
-  "model_mapping" TEXT,
-  "status_code_mapping" VARCHAR(1024) DEFAULT '',
-  "priority" BIGINT DEFAULT 0,
-  "auto_ban" BIGINT DEFAULT 1,
-  "other_info" TEXT,
-  "tag" VARCHAR(191) DEFAULT NULL,
-  "setting" TEXT,
-  "param_override" TEXT,
-  "header_override" TEXT,
-  "remark" VARCHAR(255) DEFAULT NULL,
-  "channel_info" JSON DEFAULT NULL,
-  "settings" TEXT
+  "id" bigserial,
+  "type" bigint DEFAULT 0,
+  "key" text NOT NULL,
+  "open_ai_organization" text,
+  "test_model" text,
+  "status" bigint DEFAULT 1,
+  "name" text,
+  "weight" bigint DEFAULT 0,
+  "created_time" bigint,
+  "test_time" bigint,
+  "response_time" bigint,
+  "base_url" text DEFAULT '',
+  "other" text,
+  "balance" decimal,
+  "balance_updated_time" bigint,
+  "models" text,
+  "group" varchar(64) DEFAULT 'default',
+  "used_quota" bigint DEFAULT 0,
+  "model_mapping" text,
+  "status_code_mapping" varchar(1024) DEFAULT '',
+  "priority" bigint DEFAULT 0,
+  "auto_ban" bigint DEFAULT 1,
+  "other_info" text,
+  "tag" text,
+  "setting" text,
+  "param_override" text,
+  "header_override" text,
+  "remark" varchar(255),
+  "channel_info" json,
+  "settings" text,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_channels_name" ON "channels" ("name");
-CREATE INDEX IF NOT EXISTS "idx_channels_tag" ON "channels" ("tag");
 
-CREATE TABLE IF NOT EXISTS "abilities" (
-  "group" VARCHAR(64) NOT NULL,
-  "model" VARCHAR(255) NOT NULL,
-  "channel_id" BIGINT NOT NULL,
-  "enabled" BOOLEAN DEFAULT NULL,
-  "priority" BIGINT DEFAULT 0,
-  "weight" BIGINT DEFAULT 0,
-  "tag" VARCHAR(191) DEFAULT NULL,
-  PRIMARY KEY ("group", "model", "channel_id")
+CREATE TABLE IF NOT EXISTS "tokens" (
+  "id" bigserial,
+  "user_id" bigint,
+  "key" varchar(128),
+  "status" bigint DEFAULT 1,
+  "name" text,
+  "created_time" bigint,
+  "accessed_time" bigint,
+  "expired_time" bigint DEFAULT -1,
+  "remain_quota" bigint DEFAULT 0,
+  "unlimited_quota" boolean,
+  "model_limits_enabled" boolean,
+  "model_limits" text,
+  "allow_ips" text DEFAULT '',
+  "used_quota" bigint DEFAULT 0,
+  "group" text DEFAULT '',
+  "cross_group_retry" boolean,
+  "auto_groups" text,
+  "deleted_at" timestamptz,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_abilities_channel_id" ON "abilities" ("channel_id");
-CREATE INDEX IF NOT EXISTS "idx_abilities_priority" ON "abilities" ("priority");
-CREATE INDEX IF NOT EXISTS "idx_abilities_weight" ON "abilities" ("weight");
-CREATE INDEX IF NOT EXISTS "idx_abilities_tag" ON "abilities" ("tag");
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_tokens_key" ON "tokens" ("key");
 
-CREATE TABLE IF NOT EXISTS "logs" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "user_id" BIGINT DEFAULT NULL,
-  "created_at" BIGINT DEFAULT NULL,
-  "type" BIGINT DEFAULT NULL,
-  "content" TEXT,
-  "username" VARCHAR(191) DEFAULT '',
-  "token_name" VARCHAR(191) DEFAULT '',
-  "model_name" VARCHAR(191) DEFAULT '',
-  "quota" BIGINT DEFAULT 0,
-  "prompt_tokens" BIGINT DEFAULT 0,
-  "completion_tokens" BIGINT DEFAULT 0,
-  "use_time" BIGINT DEFAULT 0,
-  "is_stream" BOOLEAN DEFAULT NULL,
-  "channel_id" BIGINT DEFAULT NULL,
-  "token_id" BIGINT DEFAULT 0,
-  "group" VARCHAR(191) DEFAULT NULL,
-  "ip" VARCHAR(191) DEFAULT '',
-  "request_id" VARCHAR(64) DEFAULT NULL,
-  "upstream_request_id" VARCHAR(128) DEFAULT NULL,
-  "other" TEXT
+CREATE TABLE IF NOT EXISTS "users" (
+  "id" bigserial,
+  "username" text UNIQUE,
+  "password" text NOT NULL,
+  "display_name" text,
+  "role" bigint DEFAULT 1,
+  "status" bigint DEFAULT 1,
+  "email" text,
+  "github_id" text,
+  "discord_id" text,
+  "oidc_id" text,
+  "wechat_id" text,
+  "telegram_id" text,
+  "access_token" char(32),
+  "quota" bigint DEFAULT 0,
+  "used_quota" bigint DEFAULT 0,
+  "request_count" bigint DEFAULT 0,
+  "group" varchar(64) DEFAULT 'default',
+  "aff_code" varchar(32),
+  "aff_count" bigint DEFAULT 0,
+  "aff_quota" bigint DEFAULT 0,
+  "aff_history" bigint DEFAULT 0,
+  "inviter_id" bigint,
+  "deleted_at" timestamptz,
+  "linux_do_id" text,
+  "setting" text,
+  "remark" varchar(255),
+  "stripe_customer" varchar(64),
+  "created_at" bigint,
+  "last_login_at" bigint DEFAULT 0,
+  "auth_version" bigint NOT NULL DEFAULT 1,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_created_at_id" ON "logs" ("created_at", "id");
-CREATE INDEX IF NOT EXISTS "idx_user_id_id" ON "logs" ("user_id", "id");
-CREATE INDEX IF NOT EXISTS "idx_created_at_type" ON "logs" ("created_at", "type");
-CREATE INDEX IF NOT EXISTS "index_username_model_name" ON "logs" ("model_name", "username");
-CREATE INDEX IF NOT EXISTS "idx_logs_user_id" ON "logs" ("user_id");
-CREATE INDEX IF NOT EXISTS "idx_logs_token_name" ON "logs" ("token_name");
-CREATE INDEX IF NOT EXISTS "idx_logs_model_name" ON "logs" ("model_name");
-CREATE INDEX IF NOT EXISTS "idx_logs_channel_id" ON "logs" ("channel_id");
-CREATE INDEX IF NOT EXISTS "idx_logs_token_id" ON "logs" ("token_id");
-CREATE INDEX IF NOT EXISTS "idx_logs_group" ON "logs" ("group");
-CREATE INDEX IF NOT EXISTS "idx_logs_ip" ON "logs" ("ip");
-CREATE INDEX IF NOT EXISTS "idx_logs_request_id" ON "logs" ("request_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_users_access_token" ON "users" ("access_token");
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_users_aff_code" ON "users" ("aff_code");
 
 CREATE TABLE IF NOT EXISTS "options" (
-  "key" VARCHAR(191) NOT NULL,
-  "value" TEXT,
+  "key" text,
+  "value" text,
   PRIMARY KEY ("key")
 );
 
 CREATE TABLE IF NOT EXISTS "redemptions" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "user_id" BIGINT DEFAULT NULL,
-  "key" CHAR(32) DEFAULT NULL,
-  "status" BIGINT DEFAULT 1,
-  "name" VARCHAR(191) DEFAULT NULL,
-  "quota" BIGINT DEFAULT 100,
-  "created_time" BIGINT DEFAULT NULL,
-  "redeemed_time" BIGINT DEFAULT NULL,
-  "used_user_id" BIGINT DEFAULT NULL,
-  "deleted_at" TIMESTAMPTZ DEFAULT NULL,
-  "expired_time" BIGINT DEFAULT NULL,
-  CONSTRAINT "uni_redemptions_key" UNIQUE ("key")
+  "id" bigserial,
+  "user_id" bigint,
+  "key" char(32),
+  "status" bigint DEFAULT 1,
+  "name" text,
+  "quota" bigint DEFAULT 100,
+  "created_time" bigint,
+  "redeemed_time" bigint,
+  "used_user_id" bigint,
+  "deleted_at" timestamptz,
+  "expired_time" bigint,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_redemptions_name" ON "redemptions" ("name");
-CREATE INDEX IF NOT EXISTS "idx_redemptions_deleted_at" ON "redemptions" ("deleted_at");
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_redemptions_key" ON "redemptions" ("key");
 
-CREATE TABLE IF NOT EXISTS "setups" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "version" VARCHAR(50) NOT NULL,
-  "initialized_at" BIGINT NOT NULL
+CREATE TABLE IF NOT EXISTS "abilities" (
+  "group" varchar(64),
+  "model" varchar(255),
+  "channel_id" bigint,
+  "enabled" boolean,
+  "priority" bigint DEFAULT 0,
+  "weight" bigint DEFAULT 0,
+  "tag" text,
+  PRIMARY KEY ("group","model","channel_id")
+);
+
+CREATE TABLE IF NOT EXISTS "logs" (
+  "id" bigserial,
+  "user_id" bigint,
+  "created_at" bigint,
+  "type" bigint,
+  "content" text,
+  "username" text DEFAULT '',
+  "token_name" text DEFAULT '',
+  "model_name" text DEFAULT '',
+  "quota" bigint DEFAULT 0,
+  "prompt_tokens" bigint DEFAULT 0,
+  "completion_tokens" bigint DEFAULT 0,
+  "use_time" bigint DEFAULT 0,
+  "is_stream" boolean,
+  "is_retry_attempt" boolean,
+  "channel_id" bigint,
+  "channel_name" text,
+  "token_id" bigint DEFAULT 0,
+  "group" text,
+  "ip" text DEFAULT '',
+  "request_id" varchar(64) DEFAULT '',
+  "upstream_request_id" varchar(128) DEFAULT '',
+  "other" text,
+  PRIMARY KEY ("id")
 );
 
 CREATE TABLE IF NOT EXISTS "top_ups" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "user_id" BIGINT DEFAULT NULL,
-  "amount" BIGINT DEFAULT NULL,
-  "money" DOUBLE PRECISION DEFAULT NULL,
-  "trade_no" VARCHAR(255) DEFAULT NULL,
-  "payment_method" VARCHAR(50) DEFAULT NULL,
-  "create_time" BIGINT DEFAULT NULL,
-  "complete_time" BIGINT DEFAULT NULL,
-  "status" VARCHAR(191) DEFAULT NULL,
-  CONSTRAINT "uni_top_ups_trade_no" UNIQUE ("trade_no")
+  "id" bigserial,
+  "user_id" bigint,
+  "amount" bigint,
+  "money" decimal,
+  "trade_no" varchar(255) UNIQUE,
+  "payment_method" varchar(50),
+  "payment_provider" varchar(50) DEFAULT '',
+  "create_time" bigint,
+  "complete_time" bigint,
+  "status" text,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_top_ups_user_id" ON "top_ups" ("user_id");
 
 CREATE TABLE IF NOT EXISTS "quota_data" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "user_id" BIGINT DEFAULT NULL,
-  "username" VARCHAR(64) DEFAULT '',
-  "model_name" VARCHAR(64) DEFAULT '',
-  "created_at" BIGINT DEFAULT NULL,
-  "token_used" BIGINT DEFAULT 0,
-  "count" BIGINT DEFAULT 0,
-  "quota" BIGINT DEFAULT 0
+  "id" bigserial,
+  "user_id" bigint,
+  "username" varchar(64) DEFAULT '',
+  "model_name" varchar(64) DEFAULT '',
+  "created_at" bigint,
+  "use_group" varchar(64) DEFAULT '',
+  "token_id" bigint DEFAULT 0,
+  "channel_id" bigint DEFAULT 0,
+  "node_name" varchar(64) DEFAULT '',
+  "token_used" bigint DEFAULT 0,
+  "count" bigint DEFAULT 0,
+  "quota" bigint DEFAULT 0,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_quota_data_user_id" ON "quota_data" ("user_id");
-CREATE INDEX IF NOT EXISTS "idx_qdt_model_user_name" ON "quota_data" ("model_name", "username");
-CREATE INDEX IF NOT EXISTS "idx_qdt_created_at" ON "quota_data" ("created_at");
 
 CREATE TABLE IF NOT EXISTS "models" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "model_name" VARCHAR(128) NOT NULL,
-  "description" TEXT,
-  "icon" VARCHAR(128) DEFAULT NULL,
-  "tags" VARCHAR(255) DEFAULT NULL,
-  "vendor_id" BIGINT DEFAULT NULL,
-  "endpoints" TEXT,
-  "status" BIGINT DEFAULT 1,
-  "sync_official" BIGINT DEFAULT 1,
-  "created_time" BIGINT DEFAULT NULL,
-  "updated_time" BIGINT DEFAULT NULL,
-  "deleted_at" TIMESTAMPTZ DEFAULT NULL,
-  "name_rule" BIGINT DEFAULT 0,
-  CONSTRAINT "uk_model_name_delete_at" UNIQUE ("model_name", "deleted_at")
+  "id" bigserial,
+  "model_name" varchar(128) NOT NULL,
+  "description" text,
+  "icon" varchar(128),
+  "tags" varchar(255),
+  "vendor_id" bigint,
+  "endpoints" text,
+  "status" bigint DEFAULT 1,
+  "sync_official" bigint DEFAULT 1,
+  "created_time" bigint,
+  "updated_time" bigint,
+  "deleted_at" timestamptz,
+  "name_rule" bigint DEFAULT 0,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_models_vendor_id" ON "models" ("vendor_id");
-CREATE INDEX IF NOT EXISTS "idx_models_deleted_at" ON "models" ("deleted_at");
+CREATE UNIQUE INDEX IF NOT EXISTS "uk_model_name_delete_at" ON "models" ("model_name","deleted_at");
 
 CREATE TABLE IF NOT EXISTS "vendors" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "name" VARCHAR(128) NOT NULL,
-  "description" TEXT,
-  "icon" VARCHAR(128) DEFAULT NULL,
-  "status" BIGINT DEFAULT 1,
-  "created_time" BIGINT DEFAULT NULL,
-  "updated_time" BIGINT DEFAULT NULL,
-  "deleted_at" TIMESTAMPTZ DEFAULT NULL,
-  CONSTRAINT "uk_vendor_name_delete_at" UNIQUE ("name", "deleted_at")
+  "id" bigserial,
+  "name" varchar(128) NOT NULL,
+  "description" text,
+  "icon" varchar(128),
+  "status" bigint DEFAULT 1,
+  "created_time" bigint,
+  "updated_time" bigint,
+  "deleted_at" timestamptz,
+  PRIMARY KEY ("id")
 );
-CREATE INDEX IF NOT EXISTS "idx_vendors_deleted_at" ON "vendors" ("deleted_at");
+CREATE UNIQUE INDEX IF NOT EXISTS "uk_vendor_name_delete_at" ON "vendors" ("name","deleted_at");
+
+CREATE TABLE IF NOT EXISTS "setups" (
+  "id" bigserial,
+  "version" varchar(50) NOT NULL,
+  "initialized_at" bigint NOT NULL,
+  PRIMARY KEY ("id")
+);
 
 CREATE TABLE IF NOT EXISTS "checkins" (
-  "id" BIGSERIAL PRIMARY KEY,
-  "user_id" BIGINT NOT NULL,
-  "checkin_date" VARCHAR(10) NOT NULL,
-  "quota_awarded" BIGINT NOT NULL,
-  "created_at" BIGINT DEFAULT NULL,
-  CONSTRAINT "idx_user_checkin_date" UNIQUE ("user_id", "checkin_date")
+  "id" bigserial,
+  "user_id" bigint NOT NULL,
+  "checkin_date" varchar(10) NOT NULL,
+  "quota_awarded" bigint NOT NULL,
+  "created_at" bigint,
+  PRIMARY KEY ("id")
 );
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_user_checkin_date" ON "checkins" ("user_id","checkin_date");
 
 -- Token Factory's own: the last Redis stream entry the ledger persister applied per
 -- stream, advanced in the same transaction as the entries it applies.

@@ -1,262 +1,242 @@
--- Core tables, column for column as the reference (new-api, GORM AutoMigrate), so a
--- reference database opens as is. Types follow GORM's SQLite mapping; every integer is
--- a 64-bit INTEGER, so quota columns cannot overflow. Index names follow GORM's
--- idx_<table>_<column>.
-
-CREATE TABLE IF NOT EXISTS `users` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `username` VARCHAR(191) DEFAULT NULL,
-  `password` TEXT NOT NULL,
-  `display_name` VARCHAR(191) DEFAULT NULL,
-  `role` INTEGER DEFAULT 1,
-  `status` INTEGER DEFAULT 1,
-  `email` VARCHAR(191) DEFAULT NULL,
-  `github_id` VARCHAR(191) DEFAULT NULL,
-  `discord_id` VARCHAR(191) DEFAULT NULL,
-  `oidc_id` VARCHAR(191) DEFAULT NULL,
-  `wechat_id` VARCHAR(191) DEFAULT NULL,
-  `telegram_id` VARCHAR(191) DEFAULT NULL,
-  `linux_do_id` VARCHAR(191) DEFAULT NULL,
-  `access_token` CHAR(32) DEFAULT NULL,
-  `quota` INTEGER DEFAULT 0,
-  `used_quota` INTEGER DEFAULT 0,
-  `request_count` INTEGER DEFAULT 0,
-  `group` VARCHAR(64) DEFAULT 'default',
-  `aff_code` VARCHAR(32) DEFAULT NULL,
-  `aff_count` INTEGER DEFAULT 0,
-  `aff_quota` INTEGER DEFAULT 0,
-  `aff_history` INTEGER DEFAULT 0,
-  `inviter_id` INTEGER DEFAULT NULL,
-  `deleted_at` DATETIME DEFAULT NULL,
-  `setting` TEXT,
-  `remark` VARCHAR(255) DEFAULT NULL,
-  `stripe_customer` VARCHAR(64) DEFAULT NULL,
-  `created_at` INTEGER DEFAULT NULL,
-  `last_login_at` INTEGER DEFAULT NULL,
-  `auth_version` INTEGER DEFAULT 1,
-  CONSTRAINT `uni_users_username` UNIQUE (`username`),
-  CONSTRAINT `uni_users_access_token` UNIQUE (`access_token`),
-  CONSTRAINT `uni_users_aff_code` UNIQUE (`aff_code`)
-);
-CREATE INDEX IF NOT EXISTS `idx_users_display_name` ON `users` (`display_name`);
-CREATE INDEX IF NOT EXISTS `idx_users_email` ON `users` (`email`);
-CREATE INDEX IF NOT EXISTS `idx_users_github_id` ON `users` (`github_id`);
-CREATE INDEX IF NOT EXISTS `idx_users_discord_id` ON `users` (`discord_id`);
-CREATE INDEX IF NOT EXISTS `idx_users_oidc_id` ON `users` (`oidc_id`);
-CREATE INDEX IF NOT EXISTS `idx_users_wechat_id` ON `users` (`wechat_id`);
-CREATE INDEX IF NOT EXISTS `idx_users_telegram_id` ON `users` (`telegram_id`);
-CREATE INDEX IF NOT EXISTS `idx_users_linux_do_id` ON `users` (`linux_do_id`);
-CREATE INDEX IF NOT EXISTS `idx_users_inviter_id` ON `users` (`inviter_id`);
-CREATE INDEX IF NOT EXISTS `idx_users_deleted_at` ON `users` (`deleted_at`);
-CREATE INDEX IF NOT EXISTS `idx_users_stripe_customer` ON `users` (`stripe_customer`);
-
-CREATE TABLE IF NOT EXISTS `tokens` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `user_id` INTEGER DEFAULT NULL,
-  `key` VARCHAR(128) DEFAULT NULL,
-  `status` INTEGER DEFAULT 1,
-  `name` VARCHAR(191) DEFAULT NULL,
-  `created_time` INTEGER DEFAULT NULL,
-  `accessed_time` INTEGER DEFAULT NULL,
-  `expired_time` INTEGER DEFAULT -1,
-  `remain_quota` INTEGER DEFAULT 0,
-  `unlimited_quota` NUMERIC DEFAULT FALSE,
-  `used_quota` INTEGER DEFAULT 0,
-  `model_limits_enabled` NUMERIC DEFAULT FALSE,
-  `model_limits` TEXT,
-  `allow_ips` TEXT,
-  `group` VARCHAR(191) DEFAULT '',
-  `cross_group_retry` NUMERIC DEFAULT FALSE,
-  `auto_groups` TEXT,
-  `deleted_at` DATETIME DEFAULT NULL,
-  CONSTRAINT `uni_tokens_key` UNIQUE (`key`)
-);
-CREATE INDEX IF NOT EXISTS `idx_tokens_user_id` ON `tokens` (`user_id`);
-CREATE INDEX IF NOT EXISTS `idx_tokens_name` ON `tokens` (`name`);
-CREATE INDEX IF NOT EXISTS `idx_tokens_deleted_at` ON `tokens` (`deleted_at`);
+-- Core tables exactly as new-api's GORM AutoMigrate creates them in SQLite (reference
+-- commit 4eec0ce, gorm v1.25.2, glebarez/sqlite v1.9.0): the same columns, types,
+-- defaults, NOT NULLs and index names, so that a database of either opens in the other.
+-- tests/fixtures/newapi/sqlite.sql is the same schema written as GORM emits it, and
+-- tests/integration/test_newapi_db.py compares the two. SQLite integers are 64-bit, so
+-- quota columns cannot overflow. A table or index that already exists (a new-api
+-- database, or one of ours) is kept as it is; 004 adds what an older one lacks.
+-- The unique indexes are here; the others are created by 004, after it has added
+-- any column that an older database lacks.
 
 CREATE TABLE IF NOT EXISTS `channels` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `type` INTEGER DEFAULT 0,
-  `key` TEXT NOT NULL,
-  `openai_organization` TEXT,
-  `test_model` TEXT,
-  `status` INTEGER DEFAULT 1,
-  `name` VARCHAR(191) DEFAULT NULL,
-  `weight` INTEGER DEFAULT 0,
-  `created_time` INTEGER DEFAULT NULL,
-  `test_time` INTEGER DEFAULT NULL,
-  `response_time` INTEGER DEFAULT NULL,
-  `base_url` VARCHAR(191) DEFAULT '',
-  `other` TEXT,
-  `balance` REAL DEFAULT NULL,
-  `balance_updated_time` INTEGER DEFAULT NULL,
-  `models` TEXT,
-  `group` VARCHAR(64) DEFAULT 'default',
-  `used_quota` INTEGER DEFAULT 0,
-  `model_mapping` TEXT,
-  `status_code_mapping` VARCHAR(1024) DEFAULT '',
-  `priority` INTEGER DEFAULT 0,
-  `auto_ban` INTEGER DEFAULT 1,
-  `other_info` TEXT,
-  `tag` VARCHAR(191) DEFAULT NULL,
-  `setting` TEXT,
-  `param_override` TEXT,
-  `header_override` TEXT,
-  `remark` VARCHAR(255) DEFAULT NULL,
-  `channel_info` TEXT DEFAULT NULL,
-  `settings` TEXT
+  `id` integer,
+  `type` integer DEFAULT 0,
+  `key` text NOT NULL,
+  `open_ai_organization` text,
+  `test_model` text,
+  `status` integer DEFAULT 1,
+  `name` text,
+  `weight` integer DEFAULT 0,
+  `created_time` integer,
+  `test_time` integer,
+  `response_time` integer,
+  `base_url` text DEFAULT '',
+  `other` text,
+  `balance` real,
+  `balance_updated_time` integer,
+  `models` text,
+  `group` varchar(64) DEFAULT 'default',
+  `used_quota` integer DEFAULT 0,
+  `model_mapping` text,
+  `status_code_mapping` varchar(1024) DEFAULT '',
+  `priority` integer DEFAULT 0,
+  `auto_ban` integer DEFAULT 1,
+  `other_info` text,
+  `tag` text,
+  `setting` text,
+  `param_override` text,
+  `header_override` text,
+  `remark` varchar(255),
+  `channel_info` json,
+  `settings` text,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_channels_name` ON `channels` (`name`);
-CREATE INDEX IF NOT EXISTS `idx_channels_tag` ON `channels` (`tag`);
 
-CREATE TABLE IF NOT EXISTS `abilities` (
-  `group` VARCHAR(64) NOT NULL,
-  `model` VARCHAR(255) NOT NULL,
-  `channel_id` INTEGER NOT NULL,
-  `enabled` NUMERIC DEFAULT NULL,
-  `priority` INTEGER DEFAULT 0,
-  `weight` INTEGER DEFAULT 0,
-  `tag` VARCHAR(191) DEFAULT NULL,
-  PRIMARY KEY (`group`, `model`, `channel_id`)
+CREATE TABLE IF NOT EXISTS `tokens` (
+  `id` integer,
+  `user_id` integer,
+  `key` varchar(128),
+  `status` integer DEFAULT 1,
+  `name` text,
+  `created_time` integer,
+  `accessed_time` integer,
+  `expired_time` integer DEFAULT -1,
+  `remain_quota` integer DEFAULT 0,
+  `unlimited_quota` numeric,
+  `model_limits_enabled` numeric,
+  `model_limits` text,
+  `allow_ips` text DEFAULT '',
+  `used_quota` integer DEFAULT 0,
+  `group` text DEFAULT '',
+  `cross_group_retry` numeric,
+  `auto_groups` text,
+  `deleted_at` datetime,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_abilities_channel_id` ON `abilities` (`channel_id`);
-CREATE INDEX IF NOT EXISTS `idx_abilities_priority` ON `abilities` (`priority`);
-CREATE INDEX IF NOT EXISTS `idx_abilities_weight` ON `abilities` (`weight`);
-CREATE INDEX IF NOT EXISTS `idx_abilities_tag` ON `abilities` (`tag`);
+CREATE UNIQUE INDEX IF NOT EXISTS `idx_tokens_key` ON `tokens`(`key`);
 
-CREATE TABLE IF NOT EXISTS `logs` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `user_id` INTEGER DEFAULT NULL,
-  `created_at` INTEGER DEFAULT NULL,
-  `type` INTEGER DEFAULT NULL,
-  `content` TEXT,
-  `username` VARCHAR(191) DEFAULT '',
-  `token_name` VARCHAR(191) DEFAULT '',
-  `model_name` VARCHAR(191) DEFAULT '',
-  `quota` INTEGER DEFAULT 0,
-  `prompt_tokens` INTEGER DEFAULT 0,
-  `completion_tokens` INTEGER DEFAULT 0,
-  `use_time` INTEGER DEFAULT 0,
-  `is_stream` NUMERIC DEFAULT NULL,
-  `channel_id` INTEGER DEFAULT NULL,
-  `token_id` INTEGER DEFAULT 0,
-  `group` VARCHAR(191) DEFAULT NULL,
-  `ip` VARCHAR(191) DEFAULT '',
-  `request_id` VARCHAR(64) DEFAULT NULL,
-  `upstream_request_id` VARCHAR(128) DEFAULT NULL,
-  `other` TEXT
+CREATE TABLE IF NOT EXISTS `users` (
+  `id` integer,
+  `username` text UNIQUE,
+  `password` text NOT NULL,
+  `display_name` text,
+  `role` integer DEFAULT 1,
+  `status` integer DEFAULT 1,
+  `email` text,
+  `github_id` text,
+  `discord_id` text,
+  `oidc_id` text,
+  `wechat_id` text,
+  `telegram_id` text,
+  `access_token` char(32),
+  `quota` integer DEFAULT 0,
+  `used_quota` integer DEFAULT 0,
+  `request_count` integer DEFAULT 0,
+  `group` varchar(64) DEFAULT 'default',
+  `aff_code` varchar(32),
+  `aff_count` integer DEFAULT 0,
+  `aff_quota` integer DEFAULT 0,
+  `aff_history` integer DEFAULT 0,
+  `inviter_id` integer,
+  `deleted_at` datetime,
+  `linux_do_id` text,
+  `setting` text,
+  `remark` varchar(255),
+  `stripe_customer` varchar(64),
+  `created_at` integer,
+  `last_login_at` integer DEFAULT 0,
+  `auth_version` bigint NOT NULL DEFAULT 1,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_created_at_id` ON `logs` (`created_at`, `id`);
-CREATE INDEX IF NOT EXISTS `idx_user_id_id` ON `logs` (`user_id`, `id`);
-CREATE INDEX IF NOT EXISTS `idx_created_at_type` ON `logs` (`created_at`, `type`);
-CREATE INDEX IF NOT EXISTS `index_username_model_name` ON `logs` (`model_name`, `username`);
-CREATE INDEX IF NOT EXISTS `idx_logs_user_id` ON `logs` (`user_id`);
-CREATE INDEX IF NOT EXISTS `idx_logs_token_name` ON `logs` (`token_name`);
-CREATE INDEX IF NOT EXISTS `idx_logs_model_name` ON `logs` (`model_name`);
-CREATE INDEX IF NOT EXISTS `idx_logs_channel_id` ON `logs` (`channel_id`);
-CREATE INDEX IF NOT EXISTS `idx_logs_token_id` ON `logs` (`token_id`);
-CREATE INDEX IF NOT EXISTS `idx_logs_group` ON `logs` (`group`);
-CREATE INDEX IF NOT EXISTS `idx_logs_ip` ON `logs` (`ip`);
-CREATE INDEX IF NOT EXISTS `idx_logs_request_id` ON `logs` (`request_id`);
+CREATE UNIQUE INDEX IF NOT EXISTS `idx_users_access_token` ON `users`(`access_token`);
+CREATE UNIQUE INDEX IF NOT EXISTS `idx_users_aff_code` ON `users`(`aff_code`);
 
 CREATE TABLE IF NOT EXISTS `options` (
-  `key` VARCHAR(191) NOT NULL,
-  `value` TEXT,
+  `key` text,
+  `value` text,
   PRIMARY KEY (`key`)
 );
 
 CREATE TABLE IF NOT EXISTS `redemptions` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `user_id` INTEGER DEFAULT NULL,
-  `key` CHAR(32) DEFAULT NULL,
-  `status` INTEGER DEFAULT 1,
-  `name` VARCHAR(191) DEFAULT NULL,
-  `quota` INTEGER DEFAULT 100,
-  `created_time` INTEGER DEFAULT NULL,
-  `redeemed_time` INTEGER DEFAULT NULL,
-  `used_user_id` INTEGER DEFAULT NULL,
-  `deleted_at` DATETIME DEFAULT NULL,
-  `expired_time` INTEGER DEFAULT NULL,
-  CONSTRAINT `uni_redemptions_key` UNIQUE (`key`)
+  `id` integer,
+  `user_id` integer,
+  `key` char(32),
+  `status` integer DEFAULT 1,
+  `name` text,
+  `quota` integer DEFAULT 100,
+  `created_time` integer,
+  `redeemed_time` integer,
+  `used_user_id` integer,
+  `deleted_at` datetime,
+  `expired_time` integer,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_redemptions_name` ON `redemptions` (`name`);
-CREATE INDEX IF NOT EXISTS `idx_redemptions_deleted_at` ON `redemptions` (`deleted_at`);
+CREATE UNIQUE INDEX IF NOT EXISTS `idx_redemptions_key` ON `redemptions`(`key`);
 
-CREATE TABLE IF NOT EXISTS `setups` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `version` VARCHAR(50) NOT NULL,
-  `initialized_at` INTEGER NOT NULL
+CREATE TABLE IF NOT EXISTS `abilities` (
+  `group` varchar(64),
+  `model` varchar(255),
+  `channel_id` integer,
+  `enabled` numeric,
+  `priority` integer DEFAULT 0,
+  `weight` integer DEFAULT 0,
+  `tag` text,
+  PRIMARY KEY (`group`,`model`,`channel_id`)
+);
+
+CREATE TABLE IF NOT EXISTS `logs` (
+  `id` integer,
+  `user_id` integer,
+  `created_at` integer,
+  `type` integer,
+  `content` text,
+  `username` text DEFAULT '',
+  `token_name` text DEFAULT '',
+  `model_name` text DEFAULT '',
+  `quota` integer DEFAULT 0,
+  `prompt_tokens` integer DEFAULT 0,
+  `completion_tokens` integer DEFAULT 0,
+  `use_time` integer DEFAULT 0,
+  `is_stream` numeric,
+  `is_retry_attempt` numeric,
+  `channel_id` integer,
+  `channel_name` text,
+  `token_id` integer DEFAULT 0,
+  `group` text,
+  `ip` text DEFAULT '',
+  `request_id` varchar(64) DEFAULT '',
+  `upstream_request_id` varchar(128) DEFAULT '',
+  `other` text,
+  PRIMARY KEY (`id`)
 );
 
 CREATE TABLE IF NOT EXISTS `top_ups` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `user_id` INTEGER DEFAULT NULL,
-  `amount` INTEGER DEFAULT NULL,
-  `money` REAL DEFAULT NULL,
-  `trade_no` VARCHAR(255) DEFAULT NULL,
-  `payment_method` VARCHAR(50) DEFAULT NULL,
-  `create_time` INTEGER DEFAULT NULL,
-  `complete_time` INTEGER DEFAULT NULL,
-  `status` VARCHAR(191) DEFAULT NULL,
-  CONSTRAINT `uni_top_ups_trade_no` UNIQUE (`trade_no`)
+  `id` integer,
+  `user_id` integer,
+  `amount` integer,
+  `money` real,
+  `trade_no` varchar(255) UNIQUE,
+  `payment_method` varchar(50),
+  `payment_provider` varchar(50) DEFAULT '',
+  `create_time` integer,
+  `complete_time` integer,
+  `status` text,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_top_ups_user_id` ON `top_ups` (`user_id`);
 
 CREATE TABLE IF NOT EXISTS `quota_data` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `user_id` INTEGER DEFAULT NULL,
-  `username` VARCHAR(64) DEFAULT '',
-  `model_name` VARCHAR(64) DEFAULT '',
-  `created_at` INTEGER DEFAULT NULL,
-  `token_used` INTEGER DEFAULT 0,
-  `count` INTEGER DEFAULT 0,
-  `quota` INTEGER DEFAULT 0
+  `id` integer,
+  `user_id` integer,
+  `username` text DEFAULT '',
+  `model_name` text DEFAULT '',
+  `created_at` integer,
+  `use_group` text DEFAULT '',
+  `token_id` integer DEFAULT 0,
+  `channel_id` integer DEFAULT 0,
+  `node_name` text DEFAULT '',
+  `token_used` integer DEFAULT 0,
+  `count` integer DEFAULT 0,
+  `quota` integer DEFAULT 0,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_quota_data_user_id` ON `quota_data` (`user_id`);
-CREATE INDEX IF NOT EXISTS `idx_qdt_model_user_name` ON `quota_data` (`model_name`, `username`);
-CREATE INDEX IF NOT EXISTS `idx_qdt_created_at` ON `quota_data` (`created_at`);
 
 CREATE TABLE IF NOT EXISTS `models` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `model_name` VARCHAR(128) NOT NULL,
-  `description` TEXT,
-  `icon` VARCHAR(128) DEFAULT NULL,
-  `tags` VARCHAR(255) DEFAULT NULL,
-  `vendor_id` INTEGER DEFAULT NULL,
-  `endpoints` TEXT,
-  `status` INTEGER DEFAULT 1,
-  `sync_official` INTEGER DEFAULT 1,
-  `created_time` INTEGER DEFAULT NULL,
-  `updated_time` INTEGER DEFAULT NULL,
-  `deleted_at` DATETIME DEFAULT NULL,
-  `name_rule` INTEGER DEFAULT 0,
-  CONSTRAINT `uk_model_name_delete_at` UNIQUE (`model_name`, `deleted_at`)
+  `id` integer,
+  `model_name` text NOT NULL,
+  `description` text,
+  `icon` varchar(128),
+  `tags` varchar(255),
+  `vendor_id` integer,
+  `endpoints` text,
+  `status` integer DEFAULT 1,
+  `sync_official` integer DEFAULT 1,
+  `created_time` integer,
+  `updated_time` integer,
+  `deleted_at` datetime,
+  `name_rule` integer DEFAULT 0,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_models_vendor_id` ON `models` (`vendor_id`);
-CREATE INDEX IF NOT EXISTS `idx_models_deleted_at` ON `models` (`deleted_at`);
+CREATE UNIQUE INDEX IF NOT EXISTS `uk_model_name_delete_at` ON `models`(`model_name`,`deleted_at`);
 
 CREATE TABLE IF NOT EXISTS `vendors` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `name` VARCHAR(128) NOT NULL,
-  `description` TEXT,
-  `icon` VARCHAR(128) DEFAULT NULL,
-  `status` INTEGER DEFAULT 1,
-  `created_time` INTEGER DEFAULT NULL,
-  `updated_time` INTEGER DEFAULT NULL,
-  `deleted_at` DATETIME DEFAULT NULL,
-  CONSTRAINT `uk_vendor_name_delete_at` UNIQUE (`name`, `deleted_at`)
+  `id` integer,
+  `name` text NOT NULL,
+  `description` text,
+  `icon` varchar(128),
+  `status` integer DEFAULT 1,
+  `created_time` integer,
+  `updated_time` integer,
+  `deleted_at` datetime,
+  PRIMARY KEY (`id`)
 );
-CREATE INDEX IF NOT EXISTS `idx_vendors_deleted_at` ON `vendors` (`deleted_at`);
+CREATE UNIQUE INDEX IF NOT EXISTS `uk_vendor_name_delete_at` ON `vendors`(`name`,`deleted_at`);
+
+CREATE TABLE IF NOT EXISTS `setups` (
+  `id` integer,
+  `version` varchar(50) NOT NULL,
+  `initialized_at` bigint NOT NULL,
+  PRIMARY KEY (`id`)
+);
 
 CREATE TABLE IF NOT EXISTS `checkins` (
-  `id` INTEGER PRIMARY KEY AUTOINCREMENT,
-  `user_id` INTEGER NOT NULL,
-  `checkin_date` VARCHAR(10) NOT NULL,
-  `quota_awarded` INTEGER NOT NULL,
-  `created_at` INTEGER DEFAULT NULL,
-  CONSTRAINT `idx_user_checkin_date` UNIQUE (`user_id`, `checkin_date`)
+  `id` integer,
+  `user_id` integer NOT NULL,
+  `checkin_date` varchar(10) NOT NULL,
+  `quota_awarded` integer NOT NULL,
+  `created_at` integer,
+  PRIMARY KEY (`id`)
 );
+CREATE UNIQUE INDEX IF NOT EXISTS `idx_user_checkin_date` ON `checkins`(`user_id`,`checkin_date`);
 
 -- Token Factory's own: the last Redis stream entry the ledger persister applied per
 -- stream, advanced in the same transaction as the entries it applies.

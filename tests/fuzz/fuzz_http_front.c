@@ -13,24 +13,23 @@
  * and it must never frame a request differently (request smuggling).
  * It also checks the invariants of the decoded path and query.
  *
- * Build and run (from the repository root; Debian packages clang,
+ * Registered in tests/fuzz/CMakeLists.txt (make fuzz, tests/fuzz/run.py).
+ * Standalone, from the repository root (Debian packages clang,
  * libclang-rt-14-dev, libhttp-parser-dev, libjansson-dev):
  *
- *   mkdir -p build/fuzz
+ *   mkdir -p build/fuzz-standalone
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
  *       tests/fuzz/fuzz_http_front.c gateway/http/head.c gateway/core/str.c \
- *       gateway/core/alloc.c -lhttp_parser -o build/fuzz/fuzz_http_front
- *   build/fuzz/fuzz_http_front -max_total_time=60 tests/fuzz/corpus/http_front
+ *       gateway/core/alloc.c -lhttp_parser -o build/fuzz-standalone/fuzz_http_front
+ *   build/fuzz-standalone/fuzz_http_front -max_total_time=60 tests/fuzz/corpus/http_front
  *
  * A disagreement prints both views and aborts, which libFuzzer reports as a
  * crash with the input saved. */
 #include <http_parser.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "tests/fuzz/fuzz.h"
 #include "gateway/http/head.h"
 
+#define FUZZ_MAX_INPUT (64u << 10) /* four maximal heads and then some */
 #define MAX_MSGS 16
 #define MAX_FIELDS GW_HEAD_MAX_FIELDS
 #define BODY_MAX (1u << 20)
@@ -218,14 +217,14 @@ static void check_path(gw_str target, int i, const uint8_t *data, size_t size)
         fail("decoded query is longer than the query", i, data, size);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct gw_http_head h;
     static struct text names[MAX_MSGS][MAX_FIELDS], values[MAX_MSGS][MAX_FIELDS];
     const char *buf = (const char *)data;
     size_t off = 0;
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
 
     /* The oracle first: it reads the whole stream. */
     if (pool_cap < size) {

@@ -178,6 +178,30 @@ def logout_and_revocation():
 
 
 @case
+def revoking_another_users_session_is_not_found():
+    # DELETE /api/user/sessions/<sid> of someone else once answered success and
+    # did nothing: the reference answers 404 AUTH_SESSION_NOT_FOUND.
+    g = gw()
+    d, _ = login(g)
+    sid, tok = d["session"]["sid"], d["access_token"]
+    pat = "evetoken0123456789abcdefghijklmn"
+    add_user(g, "eve", 1, pat)
+    for target in (sid, sid + "x", sid[:-1], "0" * 64, "a" * 300):
+        st, _, j = api(g, "DELETE", "/api/user/sessions/" + target, token=pat)
+        assert st == 404 and j == {"success": False, "code": "AUTH_SESSION_NOT_FOUND",
+                                   "message": "session not found"}, (target, st, j)
+    assert api(g, "GET", "/api/user/sessions", token=tok)[0] == 200  # still alive
+    c = db(g)
+    assert c.execute("SELECT status FROM user_sessions WHERE sid = ?", (sid,)).fetchone()[0] == "active"
+    c.close()
+    # Its owner revokes it; a second time it is gone.
+    st, _, j = api(g, "DELETE", "/api/user/sessions/" + sid, token=tok)
+    assert st == 200 and j["success"], j
+    st, _, j = api(g, "DELETE", "/api/user/sessions/" + sid, token=pat)
+    assert st == 404, j
+
+
+@case
 def personal_access_tokens_and_new_api_user():
     g = gw()
     d, _ = login(g)

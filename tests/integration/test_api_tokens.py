@@ -245,6 +245,7 @@ def check_create_and_read(e):
     assert row["group"] == "vip" and row["used_quota"] == "0" and row["deleted_at"] is None
     assert abs(int(row["created_time"]) - now) < 60 and row["cross_group_retry"] == "0"
     h = e.hgetall(tkey(uid, tid))
+    assert re.fullmatch(r"[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+", h.pop("sv")), h  # settings version
     assert h == {"uid": str(uid), "status": "1", "name": "alpha", "expired_time": str(exp),
                  "unlimited_quota": "0", "model_limits_enabled": "1",
                  "model_limits": "gpt-4o,claude-3", "group": "vip", "remain_quota": "5000",
@@ -534,6 +535,48 @@ def check_bad_input(e):
     assert e.hgetall(tkey(uid, tid)) == rbefore and len(e.ledger(uid)) == nledger
 
 
+def check_allow_ips_strict(e):
+    """allow_ips is parsed when written: a bad entry is refused by name, in the
+    reference's envelope, and nothing changes; good lists are stored as sent."""
+    uid, pat = e.user("ipcheck")
+    tid = create(e, pat, uid, name="ips", allow_ips="10.0.0.1")
+    long_ok = "\n".join("10.%d.%d.0/24" % (i // 250, i % 250) for i in range(900))
+    bad = ["10.0.0.1/-0", "+10.0.0.1", "10.0.0.1/", "10.0.0.1/+8", "10.0.0.1/08",
+           "10.0.0.1/8x", "::1/129", "10.0.0.1/33", "fe80::1%eth0", "010.0.0.1",
+           "10.0.0.1 /8", "1.2.3.4/8/8"]
+    before, rbefore = snapshot(e), e.hgetall(tkey(uid, tid))
+    for entry in bad:
+        for text in (entry, long_ok + "\n" + entry, "1.1.1.1, " + entry + ", 2.2.2.2"):
+            e.refused("POST", "/api/token/", pat, {"name": "x", "allow_ips": text},
+                      has='allow_ips: "%s" is not an IP address or CIDR' % entry)
+            e.refused("PUT", "/api/token/", pat, {"id": tid, "allow_ips": text},
+                      has='allow_ips: "%s"' % entry)
+    assert snapshot(e) == before and e.hgetall(tkey(uid, tid)) == rbefore
+    for text in ("10.0.0.1, 10.0.0.2\t\n::1/128\n\n0.0.0.0/0", long_ok, "", " ::ffff:1.2.3.4 "):
+        e.ok("PUT", "/api/token/", pat, {"id": tid, "allow_ips": text})
+        assert token_row(e, tid)["allow_ips"] == text
+        got = e.hgetall(tkey(uid, tid))["allow_ips"]
+        assert got == text, (text[:80], got[:80])
+
+
+def check_idem_bounded(e):
+    """Each token PUT with remain_quota is an adjust op: its idempotency record
+    expires (an hour), where one hash per shard once gained a field per PUT
+    and never expired."""
+    uid, pat = e.user("idem")
+    tid = create(e, pat, uid, name="idem", remain_quota=10)
+    shard = uid % 16
+    for q in range(20, 30):
+        e.ok("PUT", "/api/token/", pat, {"id": tid, "remain_quota": q})
+    assert e.rcmd("EXISTS", "tf:{s%d}:idem" % shard) == ["0"]
+    recs = [k for k in e.rcmd("KEYS", "tf:{s%d}:idem:*" % shard)]
+    assert len(recs) >= 10, recs
+    for k in recs:
+        ttl = int(e.rcmd("PTTL", k)[0])
+        assert 0 < ttl <= 3600000, (k, ttl)
+    assert e.hgetall(tkey(uid, tid))["remain_quota"] == "29"
+
+
 SUITE = (check_create_and_read, check_search, check_update, check_delete, check_ownership,
          check_cap, check_bad_input)
 
@@ -576,6 +619,16 @@ def cap_of_1000_tokens():
 @case
 def bad_input_changes_nothing():
     check_bad_input(env())
+
+
+@case
+def idempotency_records_expire():
+    check_idem_bounded(env())
+
+
+@case
+def allow_ips_parsed_strictly():
+    check_allow_ips_strict(env())
 
 
 S.stop_case()

@@ -19,7 +19,7 @@ from apihelp import Suite  # noqa: E402
 from test_api_tokens import Env, lookup_key, tkey, ukey  # noqa: E402
 
 harness._cases.clear()  # importing the token suite registered its cases: not ours
-from harness import request  # noqa: E402
+from harness import case, request  # noqa: E402
 
 USER_FIELDS = {"id", "username", "display_name", "role", "status", "email", "github_id",
                "discord_id", "oidc_id", "wechat_id", "telegram_id", "quota", "used_quota",
@@ -97,7 +97,11 @@ def wait_sql(e, sql, want, *args, timeout=15):
 
 
 def mirror_of(e, uid):
-    return e.hgetall(ukey(uid))
+    """The user's Redis mirror without its settings version "sv" (a fresh value
+    on every mirror write, which workers compare with their cached copy)."""
+    h = e.hgetall(ukey(uid))
+    h.pop("sv", None)
+    return h
 
 
 # ---- the suite (every backend) ---------------------------------------------------------
@@ -493,6 +497,46 @@ def check_manage(e):
     assert urow(e, uid)["status"] == "2" and e.rcmd("EXISTS", ukey(uid)) == ["0"]
 
 
+def check_quota_bound(e):
+    """One quota bound, 1e15, inclusive: add_quota reaches it and stops there
+    (it once pushed a user to 2e15), subtracting exactly 1e15 works (it once
+    failed), and PUT's cap is the same number."""
+    M = 10 ** 15
+    uid, _ = e.user("bounded", quota=0)
+    root = e.root_pat
+
+    def manage(mode, value):
+        return e.api("POST", "/api/user/manage", root,
+                     {"id": uid, "action": "add_quota", "mode": mode, "value": value})
+    n0 = len(manage_entries(e, uid))
+    assert manage("add", M)["success"]
+    assert mirror_of(e, uid)["quota"] == str(M)
+    for mode, value in (("add", 1), ("add", M)):
+        j = manage(mode, value)
+        assert j["success"] is False and "1000000000000000" in j["message"], j
+    assert mirror_of(e, uid)["quota"] == str(M)
+    assert manage("subtract", M)["success"]
+    assert mirror_of(e, uid)["quota"] == "0"
+    assert manage("subtract", M)["success"]
+    assert mirror_of(e, uid)["quota"] == str(-M)
+    j = manage("subtract", 1)
+    assert j["success"] is False and "refused" in j["message"], j
+    for mode, value in (("add", M + 1), ("subtract", M + 1), ("override", M + 1)):
+        e.refused("POST", "/api/user/manage", root,
+                  {"id": uid, "action": "add_quota", "mode": mode, "value": value})
+    assert manage("override", M)["success"]
+    assert mirror_of(e, uid)["quota"] == str(M)
+    row = e.api("GET", "/api/user/%d" % uid, root)["data"]
+    body = {"id": uid, "username": "bounded", "display_name": "bounded", "group": "default",
+            "quota": M + 1}
+    e.refused("PUT", "/api/user/", root, dict(row, **body))
+    assert e.api("PUT", "/api/user/", root, dict(row, **dict(body, quota=M)))["success"]
+    assert mirror_of(e, uid)["quota"] == str(M)
+    ents = manage_entries(e, uid)[n0:]
+    assert [x["dq"] for x in ents] == [str(M), str(-M), str(-M), str(2 * M)], ents
+    wait_sql(e, "SELECT quota FROM users WHERE id = ?", str(M), uid)
+
+
 def check_guards(e):
     _, upat = e.user("plain")
     for m, p in (("GET", "/api/user/"), ("GET", "/api/user/search?keyword=a"),
@@ -601,6 +645,11 @@ SUITE = (check_register, check_self, check_self_delete, check_aff, check_models_
 S = Suite(Env, SUITE)
 env = S.env
 S.check_cases()
+
+
+@case
+def quota_bound():
+    check_quota_bound(S.env())
 
 
 S.stop_case()

@@ -166,7 +166,7 @@ def hostile_names_on_error_paths_are_settled_and_logged():
     q2, t2 = settled(s)
     quota, model, other, pt, ct = the_log_row(s, h["x-oneapi-request-id"])
     assert t2 == 0 and quota == t1 and q1 - q2 == t1 and other["shortfall"] > 0, (quota, t1, other)
-    assert pt == ct == 10 ** 15
+    assert pt == ct == 10 ** 9  # GW_USAGE_TOKENS_MAX: each count clamped
     rcli(g, "HSET", f"tf:{{s{s['uid'] % 16}}}:t:{s['tid']}", "remain_quota", "50000000")
 
 
@@ -303,6 +303,34 @@ def a_settle_during_a_redis_stall_lands_once_after_it():
 
 
 @case
+def a_worker_stopping_with_a_settle_still_retrying_waits_then_gives_it_up_cleanly():
+    # Redis "unreachable" for longer than the worker's shutdown allows: the
+    # worker waits SHUTDOWN_TIMEOUT for the settle, then gives it up with an
+    # error logged, freeing everything (LeakSanitizer checks through stop()).
+    port, stop = openai_mock.start(keys=["k-stop"])
+    g = Gateway(workers=1, env={"SHUTDOWN_TIMEOUT": "2"}).start()
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({"stopm": 1}))
+        add_channel(g, pat, "stopper", f"http://127.0.0.1:{port}", "k-stop", "stopm")
+        tid, key = add_token(g, pat, "t-stop", remain_quota=1_000_000)
+        wait_routable(g, key, "stopm")
+        st, h, b = chat(g, key, {"model": "stopm", "messages": [{"role": "user", "content": "x"}]},
+                        headers={"X-Test-Settle": "down-50"})
+        assert st == 200, b
+        wait_for(lambda: "retrying" in g.read_log(), 10, 0.1, what="the settle to be retrying")
+        with open(g.log_path, "rb") as f:  # stop() removes the file; this keeps it readable
+            g.stop()  # asserts a clean exit: no sanitizer report, status 0
+            log = f.read().decode("utf-8", "replace")
+        assert "shutdown timeout: cutting 1 requests" in log, log[-2000:]
+        assert "abandoned at shutdown" in log, log[-2000:]
+    finally:
+        if g.proc and g.proc.poll() is None:
+            g.kill()
+        stop()
+
+
+@case
 def sql_agrees_with_redis_and_the_logs_after_all_of_it():
     s = setup()
     g, uid, tid = s["g"], s["uid"], s["tid"]
@@ -312,7 +340,11 @@ def sql_agrees_with_redis_and_the_logs_after_all_of_it():
         s_used = sql(g, "SELECT used_quota FROM tokens WHERE id = ?", tid)[0][0]
         logs = sql(g, "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND token_id = ?",
                    tid)[0][0]
-        return r_used == s_used == logs and r_used > 0
+        u_redis = int(rcli(g, "HGET", f"tf:{{s{uid % 16}}}:u:{uid}", "used_quota"))
+        u_sql = sql(g, "SELECT used_quota FROM users WHERE id = ?", uid)[0][0]
+        u_logs = sql(g, "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND user_id = ?",
+                     uid)[0][0]
+        return r_used == s_used == logs and r_used > 0 and u_redis == u_sql == u_logs
     wait_for(drained, 20, 0.2, what="SQL, logs and Redis to agree")
     for (other,) in sql(g, "SELECT other FROM logs WHERE type = 2 AND token_id = ?", tid):
         assert isinstance(json.loads(other), dict), other

@@ -292,6 +292,8 @@ class Handler(BaseHTTPRequestHandler):
         if b.has("huge-usage"):  # a provider reporting absurd counts
             prompt = completion = 10 ** 18
         cached = prompt // 2 if b.has("cached") else 0
+        if b.has("usage-huge"):  # a broken upstream: counts past any sum
+            return {"prompt_tokens": 2**63 - 1, "completion_tokens": completion, "total_tokens": 0}
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion,
                 "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},

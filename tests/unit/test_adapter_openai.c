@@ -165,6 +165,39 @@ static void malformed(void **state)
     assert_int_equal(gw_adapter_openai.parse_error("", 0, m, 0, c, 0), GW_EINVAL);
 }
 
+/* Found by tests/fuzz/fuzz_adapter.c: a usage with total_tokens 0 and
+ * prompt + completion past LLONG_MAX was summed with signed overflow (UB,
+ * a worker abort under UBSan). Counts are now clamped to
+ * GW_USAGE_TOKENS_MAX, in the body and in stream chunks alike. */
+static void absurd_usage_is_clamped(void **state)
+{
+    (void)state;
+    static const char body[] = "{\"usage\":{\"prompt_tokens\":9223372036854775807,"
+                               "\"completion_tokens\":1,\"total_tokens\":0,"
+                               "\"prompt_tokens_details\":{\"cached_tokens\":5e12}}}";
+    struct gw_usage u;
+    assert_int_equal(gw_adapter_openai.parse_response(body, sizeof body - 1, &u), GW_OK);
+    assert_int_equal(u.present, 1);
+    assert_int_equal(u.prompt, GW_USAGE_TOKENS_MAX);
+    assert_int_equal(u.completion, 1);
+    assert_int_equal(u.total, GW_USAGE_TOKENS_MAX + 1);
+    assert_int_equal(u.cached, GW_USAGE_TOKENS_MAX);
+
+    static const char chunk[] = "{\"choices\":[],\"usage\":{\"prompt_tokens\":9223372036854775807,"
+                                "\"completion_tokens\":9223372036854775807}}";
+    struct gw_sse_event ev = {.data = {chunk, sizeof chunk - 1}};
+    memset(&u, 0, sizeof u);
+    assert_int_equal(gw_adapter_azure.stream_event(&ev, 1, &u, NULL), GW_STREAM_PASS);
+    assert_int_equal(u.total, 2 * GW_USAGE_TOKENS_MAX);
+
+    /* ordinary counts are untouched */
+    static const char ok[] = "{\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.0}}";
+    assert_int_equal(gw_adapter_openai.parse_response(ok, sizeof ok - 1, &u), GW_OK);
+    assert_int_equal(u.prompt, 12);
+    assert_int_equal(u.completion, 3);
+    assert_int_equal(u.total, 15);
+}
+
 /* Deterministic pseudo-random bytes through every parser. */
 static void fuzz_parsers(void **state)
 {
@@ -195,6 +228,59 @@ static void each(void *ctx, gw_header_visit_cb visit, void *data)
     (void)ctx;
     visit("X-Trace", "t", data);
     visit("User-Agent", "ua", data);
+}
+
+static void each_hostile(void *ctx, gw_header_visit_cb visit, void *data)
+{
+    (void)ctx;
+    static const char *const h[][2] = {
+        {"Connection", "keep-alive, X-Hop"}, {"X-Hop", "hop"}, {"Cookie", "s=1"},
+        {"Authorization", "Bearer sk-client"}, {"Proxy-Authorization", "Basic x"},
+        {"Expect", "100-continue"}, {"Content-Encoding", "gzip"}, {"X-Ok", "fine\tvalue"},
+        {"X-Cr", "a\rInjected: 1"}, {"X-Lf", "a\nInjected: 1"}, {"X-Ctl", "a\x01b"},
+        {"User-Agent", "ua\r\nX-Evil: 1"}, {"X-Long", NULL},
+    };
+    static char longv[9000];
+    memset(longv, 'v', sizeof longv - 1);
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        if (visit(h[i][0], h[i][1] ? h[i][1] : longv, data))
+            return;
+}
+
+/* "*" passes no hop-by-hop, cookie, credential or framing header, nothing
+ * named in Connection, and no value with a control character; a placeholder
+ * never copies a value it would have to cut. */
+static void passthrough_is_guarded(void **state)
+{
+    (void)state;
+    struct gw_channel ch = {.type = 1, .base_url = ""};
+    ch.header_override = json_loads("{\"*\":\"\",\"X-Up\":\"{client_header:X-Long}\","
+                                    "\"X-Up2\":\"{client_header:X-Cr}\"}", 0, NULL);
+    json_t *body = json_loads("{\"model\":\"g\",\"messages\":[]}", 0, NULL);
+    struct gw_relay_call call = {.mode = GW_RELAY_CHAT, .path = "/v1/chat/completions",
+                                 .body = body, .model = "g", .api_key = "k",
+                                 .client_headers = each_hostile};
+    struct gw_upstream_req q;
+    char err[256];
+    gw_upstream_req_init(&q);
+    assert_int_equal(gw_adapter_openai.build(&ch, "https://api.openai.com", &call, &q, err,
+                                             sizeof err), GW_OK);
+    static const char *const gone[] = {"Connection", "X-Hop", "Cookie", "Proxy-Authorization",
+                                       "Content-Encoding", "X-Cr", "X-Lf", "X-Ctl", "X-Long",
+                                       "X-Up", "X-Up2"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        if (gw_upstream_req_get_header(&q, gone[i]))
+            fail_msg("%s was passed through", gone[i]);
+    assert_string_equal(gw_upstream_req_get_header(&q, "X-Ok"), "fine\tvalue");
+    assert_string_equal(gw_upstream_req_get_header(&q, "Authorization"), "Bearer k");
+    assert_string_equal(gw_upstream_req_get_header(&q, "Expect"), "");
+    const char *ua = gw_upstream_req_get_header(&q, "User-Agent");
+    assert_true(ua == NULL || strpbrk(ua, "\r\n") == NULL);
+    for (struct curl_slist *l = q.headers; l; l = l->next)
+        assert_null(strpbrk(l->data, "\r\n"));
+    gw_upstream_req_free(&q);
+    json_decref(body);
+    json_decref(ch.header_override);
 }
 
 /* Every allocation failing in turn: build() fails cleanly or succeeds, and
@@ -277,8 +363,10 @@ int main(void)
         cmocka_unit_test(request_headers),
         cmocka_unit_test(paths),
         cmocka_unit_test(malformed),
+        cmocka_unit_test(absurd_usage_is_clamped),
         cmocka_unit_test(fuzz_parsers),
         cmocka_unit_test(build_under_alloc_failure),
+        cmocka_unit_test(passthrough_is_guarded),
         cmocka_unit_test(stream_event_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

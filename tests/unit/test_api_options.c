@@ -78,6 +78,14 @@ static const struct {
     {"UserUsableGroups", "\"{\\\"a\\\": 1}\"", NULL, "string"},
     {"Chats", "\"[{\\\"x\\\": 1}]\"", "[{\"x\": 1}]", NULL},
     {"Chats", "\"{}\"", NULL, "array"},
+    /* Found by tests/fuzz/fuzz_api_json.c: price tables the API accepted
+     * but billing (gw_ratios_build) refused, so the workers silently kept
+     * the old prices. The API now checks with billing's own rules. */
+    {"ModelPrice", "\"{\\\"dall-e-3\\\":0.04,\\\"dall-e-3\\\":0.08}\"", NULL, "duplicate"},
+    {"ModelRatio", "{\"gpt-4o\":2e9}", NULL, "between 0 and 1e9"},
+    {"GroupGroupRatio", "{\"vip\":{\"default\":1000000001}}", NULL, "between 0 and 1e9"},
+    {"ModelRatio", "{\"gpt-4o\":1e9}", "{\"gpt-4o\":1000000000.0}", NULL},
+    {"TopupGroupRatio", "{\"vip\":2e9}", "{\"vip\":2000000000.0}", NULL},
 };
 
 static void test_normalize(void **state)

@@ -72,6 +72,51 @@ static void test_parse_default_depth_and_len(void **state)
     json_decref(j);
 }
 
+/* Found by tests/fuzz/fuzz_relay_request.c: jansson quotes the bad input
+ * ("near '...'") raw, so the message, which the relay and the API put into
+ * the client's JSON error, could hold invalid UTF-8 or a character cut in
+ * two. It is now valid UTF-8 without control characters, whatever errlen. */
+static int utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t k = *p < 0x80 ? 0 : *p >= 0xF0 ? 3 : *p >= 0xE0 ? 2 : *p >= 0xC2 ? 1 : 9;
+        if (k == 9 || (*p < 0x80 && *p < 0x20))
+            return 0;
+        for (size_t i = 1; i <= k; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+        p += k + 1;
+    }
+    return 1;
+}
+
+static void test_parse_error_is_clean_utf8(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"\\u\xf4\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8f\x8fru",
+        "{\"a\": tru\xc3",
+        "{\"a\": \"x\ny\"}",
+        "[\"\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\", \xff]",
+    };
+    char err[200];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (size_t cap = 1; cap <= sizeof err; cap++) {
+            memset(err, 'x', sizeof err);
+            assert_null(gw_json_parse(bad[i], strlen(bad[i]), 0, err, cap));
+            assert_true(strlen(err) < cap);
+            assert_true(utf8_ok(err));
+        }
+        json_t *m = json_string(err);   /* what the error reply does with it */
+        assert_non_null(m);
+        json_decref(m);
+    }
+    /* the message itself is unchanged in form */
+    assert_null(gw_json_parse("[\"\xe6\x97\xa5\" x]", 9, 0, err, sizeof err));
+    assert_non_null(strstr(err, "invalid JSON at line 1"));
+}
+
 static void test_getters(void **state)
 {
     static const char doc[] =
@@ -162,6 +207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
         cmocka_unit_test(test_parse_default_depth_and_len),
+        cmocka_unit_test(test_parse_error_is_clean_utf8),
         cmocka_unit_test(test_getters),
         cmocka_unit_test(test_dump_buf),
         cmocka_unit_test(test_alloc_routed),

@@ -485,9 +485,13 @@ static void test_bad_arg_and_error_replies(void **state)
     assert_int_equal(hnum("tf:{s7}:u:23", "quota"), 1000);
     struct gw_adjust_req aq = {.op = GW_ADJUST_TOPUP, .uid = 23, .value = 5, .now_ms = NOW,
                                .op_id = NULL};
-    CALL(f, ad, gw_ledger_adjust(f->r, &aq, on_adjust, &ad));
-    assert_int_equal(ad.res.status, GW_EINVAL);
-    assert_string_equal(ad.res.error, "ERR_BAD_ARG op_id");
+    /* No op id (it names the op's record key): refused before any call. */
+    assert_int_equal(gw_ledger_adjust(f->r, &aq, on_adjust, &ad), GW_EINVAL);
+    char longid[130];
+    memset(longid, 'o', 129);
+    longid[129] = '\0';
+    aq.op_id = longid;
+    assert_int_equal(gw_ledger_adjust(f->r, &aq, on_adjust, &ad), GW_EINVAL);
 
     /* Any other error reply: GW_EIO with Redis's text. */
     sync_run("DEL tf:{s7}:t:105");

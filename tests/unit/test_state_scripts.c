@@ -188,6 +188,8 @@ static void snapshot(struct snap *s)
                           K_T0, "tf:rl:x", "tf:ch:9"};
 
     s->len = 0;
+    /* And how many keys exist: a call must not create any (an op record, say). */
+    s->len += (size_t)snprintf(s->buf, 32, "%lld|", intcmd("DBSIZE"));
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         redisReply *r = cmd("DUMP %s", keys[i]);
         size_t n = r->type == REDIS_REPLY_STRING ? r->len : 0;
@@ -371,9 +373,13 @@ static redisReply *extend_v(const char *const args[6])
     return script("extend", 4, 10, v);
 }
 
+/* KEYS[3] is the op's own record, tf:{s7}:idem:<op_id>. */
+static char K_OP[GW_KEY_MAX + 200];
+
 static redisReply *adjust_v(const char *tkey, const char *const args[8])
 {
-    const char *v[12] = {K_U, tkey, K_IDEM, K_LED};
+    snprintf(K_OP, sizeof K_OP, "%s:%s", K_IDEM, args[4]);
+    const char *v[12] = {K_U, tkey, K_OP, K_LED};
 
     memcpy(v + 4, args, 8 * sizeof *args);
     return script("adjust", 4, 12, v);
@@ -595,10 +601,55 @@ static void test_authorize_bad_args(void **state)
     /* Wrong KEYS or ARGV counts. */
     const char *few[] = {K_U, "23"};
     expect_error(script("authorize", 1, 2, few), "ERR_BAD_ARG keys");
-    const char *many[17] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
-                            "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", "x"};
-    expect_error(script("authorize", 9, 17, many), "ERR_BAD_ARG argc");
+    const char *many[18] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
+                            "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", "x|",
+                            "y"};
+    expect_error(script("authorize", 9, 18, many), "ERR_BAD_ARG argc");
+    many[16] = "";
+    expect_error(script("authorize", 9, 17, many), "ERR_BAD_ARG settings_ver");
+    char longv[101];
+    memset(longv, 'v', 100);
+    longv[100] = '\0';
+    many[16] = longv;
+    expect_error(script("authorize", 9, 17, many), "ERR_BAD_ARG settings_ver");
     assert_unchanged(&before);
+}
+
+/* ARGV 8: the settings version the gateway cached the token's and user's
+ * fields with. Another live value refuses, writing nothing; the same passes. */
+static void test_authorize_settings_version(void **state)
+{
+    static struct snap before;
+    const char *v[17] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
+                         "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", NULL};
+    const struct {
+        const char *name;
+        const struct step *setup;
+        const char *ver;
+        int ok;
+    } cases[] = {
+        {"neither has sv", STEPS({'t', "HSET %s group g"}), "|", 1},
+        {"both match", STEPS({'t', "HSET %s sv t1"}, {'u', "HSET %s sv u1"}), "t1|u1", 1},
+        {"token changed", STEPS({'t', "HSET %s sv t2"}, {'u', "HSET %s sv u1"}), "t1|u1", 0},
+        {"user changed", STEPS({'t', "HSET %s sv t1"}, {'u', "HSET %s sv u2"}), "t1|u1", 0},
+        {"token sv appeared", STEPS({'t', "HSET %s sv t1"}), "|", 0},
+        {"halves swapped", STEPS({'t', "HSET %s sv a"}, {'u', "HSET %s sv b"}), "b|a", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("case: %s\n", cases[i].name);
+        seed();
+        apply(cases[i].setup);
+        v[16] = cases[i].ver;
+        snapshot(&before);
+        redisReply *r = script("authorize", 9, 17, v);
+        if (cases[i].ok) {
+            assert_int_equal(el_int(r, 0), 1);
+            freeReplyObject(r);
+        } else {
+            expect_refusal(r, "settings_changed", 0, NULL);
+            assert_unchanged(&before);
+        }
+    }
 }
 
 /* ---- settle ------------------------------------------------------------------------ */
@@ -626,8 +677,8 @@ static void test_settle_refund(void **state)
     assert_int_equal(hnum(K_T, "remain_quota"), 440);
     assert_int_equal(hnum(K_T, "reserved"), 0);
     assert_int_equal(hnum(K_T, "used_quota"), 60);
-    assert_int_equal(getnum(K_CCU), 0);
-    assert_int_equal(getnum(K_CCT), 0);
+    /* Back at 0 the in-flight counters are gone: nothing stays behind. */
+    assert_int_equal(intcmd("EXISTS %s %s", K_CCU, K_CCT), 0);
     assert_int_equal(hnum(K_RLU, "tok"), 80); /* 50 estimated, 80 used */
     assert_int_equal(hnum(K_RLT, "tok"), 80);
     assert_int_equal(hnum(K_RLU, "req"), 1);
@@ -883,8 +934,8 @@ static void test_limits_counted_only_when_set(void **state)
         assert_int_equal(el_int(r, 0), 1);
         freeReplyObject(r);
         /* Counters back to 0, windows corrected by 80 - 50; nothing new created. */
-        assert_int_equal(getnum(K_CCU), cases[i].ccu ? 0 : LLONG_MIN);
-        assert_int_equal(getnum(K_CCT), cases[i].cct ? 0 : LLONG_MIN);
+        assert_int_equal(intcmd("EXISTS %s", K_CCU), 0); /* released: back at 0, deleted */
+        assert_int_equal(intcmd("EXISTS %s", K_CCT), 0);
         assert_int_equal(hnum(K_RLU, "tok"), cases[i].rlu ? 80 : LLONG_MIN);
         assert_int_equal(hnum(K_RLT, "tok"), cases[i].rlt ? 80 : LLONG_MIN);
         assert_int_equal(hnum(K_U, "quota"), 940);
@@ -925,8 +976,8 @@ static void test_limit_set_in_flight(void **state)
     r = settle(late, 10, 80, NOW, "");
     assert_int_equal(el_int(r, 0), 1);
     freeReplyObject(r);
-    assert_int_equal(getnum(K_CCU), 0);
-    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0);
     assert_int_equal(hnum(K_RLU, "tok"), 80);
     assert_int_equal(reserve(100, 50), 3);
 }
@@ -944,11 +995,11 @@ static void test_limit_removed_in_flight(void **state)
 
     redisReply *r = settle(a, 10, 50, NOW, "");
     freeReplyObject(r);
-    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
     r = settle(b, 10, 50, NOW, "");
     assert_int_equal(el_int(r, 0), 1);
     freeReplyObject(r);
-    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
     /* The cap back on: the counter is right, one request is admitted. */
     run("HSET %s concurrency 1", K_U);
     reserve(100, 50);
@@ -1007,7 +1058,7 @@ static void test_old_records(void **state)
     run("HINCRBY %s reserved 10", K_U);
     run("SET %s 1", K_CCT);
     assert_int_equal(reap_n(NOW + 60001, 100), 1);
-    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0);
     assert_int_equal(hnum(K_U, "quota"), 940);
     assert_int_equal(hnum(K_T, "remain_quota"), 440); /* unlimited: not credited */
 }
@@ -1019,7 +1070,7 @@ static void test_reap_flags(void **state)
     reserve(100, 50); /* flags 8 */
     run("SET %s 3", K_CCU); /* someone else's slots: not this request's */
     assert_int_equal(reap_n(NOW + 60001, 100), 1);
-    assert_int_equal(getnum(K_CCT), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCT), 0); /* back at 0: deleted */
     assert_int_equal(getnum(K_CCU), 3);
     assert_int_equal(hnum(K_U, "quota"), 1000);
     assert_int_equal(hnum(K_T, "remain_quota"), 500);
@@ -1285,6 +1336,70 @@ static void test_adjust_user(void **state)
     assert_unchanged(&before);
 }
 
+/* One bound, inclusive: a balance may reach exactly +-1e15 (GW_LEDGER_QUOTA_MAX)
+ * and no further, whatever the op; a refusal writes nothing. */
+static void test_adjust_quota_bound(void **state)
+{
+    static struct snap before;
+    const long long M = 1000000000000000LL;
+    /* seed: quota 1000, nothing reserved. */
+    expect_adjust(adjust("user_add", 0, M - 1000, "b-1", "", ""), M - 1000, M, 0);
+    snapshot(&before);
+    expect_refusal(adjust("user_add", 0, 1, "b-2", "", ""), "quota_out_of_range", 0, NULL);
+    expect_refusal(adjust("topup", 0, 1, "b-3", "", ""), "quota_out_of_range", 0, NULL);
+    expect_refusal(adjust("redeem", 0, M, "b-4", "", "C"), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    /* Subtracting exactly 1e15 (17 characters with its sign) reaches 0. */
+    expect_adjust(adjust("user_add", 0, -M, "b-5", "", ""), -M, 0, 0);
+    expect_adjust(adjust("user_add", 0, -M, "b-6", "", ""), -M, -M, 0);
+    snapshot(&before);
+    expect_refusal(adjust("user_add", 0, -1, "b-7", "", ""), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    expect_adjust(adjust("user_set", 0, M, "b-8", "", ""), 2 * M, M, 0);
+    /* What is reserved counts: quota 1e15 - 100 + 100 reserved is at the bound. */
+    expect_adjust(adjust("user_set", 0, 1000, "b-9", "", ""), 1000 - M, 1000, 0);
+    reserve(100, 50);
+    expect_adjust(adjust("user_add", 0, M - 1000, "b-10", "", ""), M - 1000, M - 100, 0);
+    snapshot(&before);
+    expect_refusal(adjust("topup", 0, 1, "b-11", "", ""), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    /* Tokens: remain 400 + 100 reserved. */
+    expect_adjust(adjust("token_add", 105, M - 500, "b-12", "", ""), M - 500, M - 100, 0);
+    snapshot(&before);
+    expect_refusal(adjust("token_add", 105, 1, "b-13", "", ""), "quota_out_of_range", 0, NULL);
+    assert_unchanged(&before);
+    expect_adjust(adjust("token_add", 105, -M, "b-14", "", ""), -M, -100, 0);
+    expect_error(adjust("user_add", 0, -M - 1, "b-15", "", ""), "ERR_BAD_ARG value");
+}
+
+/* The op records expire (IDEM_TTL_MS, one hour): whatever users do, what
+ * they leave in Redis is bounded. A replay within the hour is still one. */
+static void test_adjust_records_expire(void **state)
+{
+    for (int i = 0; i < 50; i++) {
+        char op[16];
+        snprintf(op, sizeof op, "e-%d", i);
+        expect_adjust(adjust("user_add", 0, 1, op, "", ""), 1, 1001 + i, 0);
+        long long ttl = intcmd("PTTL %s", K_OP);
+        assert_true(ttl > 3500000 && ttl <= 3600000);
+    }
+    expect_adjust(adjust("user_add", 0, 1, "e-7", "", ""), 1, 1008, 1);
+    /* Only the records and the shard's own keys exist: nothing else grows. */
+    redisReply *r = cmd("KEYS *");
+    size_t records = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *k = r->element[i]->str;
+        if (strncmp(k, K_IDEM, strlen(K_IDEM)) == 0) {
+            assert_int_equal(k[strlen(K_IDEM)], ':');
+            assert_true(intcmd("PTTL %s", k) > 0);
+            records++;
+        }
+    }
+    freeReplyObject(r);
+    assert_int_equal(records, 50);
+    assert_int_equal(intcmd("EXISTS %s", K_IDEM), 0); /* the old unbounded hash */
+}
+
 static void test_adjust_token(void **state)
 {
     reserve(100, 50); /* token remain 400, reserved 100 */
@@ -1317,7 +1432,8 @@ static void test_adjust_refusals(void **state)
     snapshot(&before);
     expect_refusal(adjust("topup", 0, 5, "x-3", "", ""), "user_not_found", 0, NULL);
     assert_unchanged(&before);
-    assert_int_equal(intcmd("HLEN %s", K_IDEM), 0); /* a refusal is not remembered */
+    /* A refusal is not remembered. */
+    assert_int_equal(intcmd("EXISTS %s:x-1 %s:x-2 %s:x-3", K_IDEM, K_IDEM, K_IDEM), 0);
 }
 
 static void test_adjust_bad_args(void **state)
@@ -1365,6 +1481,16 @@ static void test_adjust_bad_args(void **state)
     expect_error(script("adjust", 1, 2, few), "ERR_BAD_ARG keys");
     const char *nine[] = {K_U, K_T0, K_IDEM, K_LED, "topup", "23", "0", "1", "o", "1", "", "", "x"};
     expect_error(script("adjust", 4, 13, nine), "ERR_BAD_ARG argc");
+    /* KEYS[3] must be this op's record. */
+    char other[GW_KEY_MAX + 8];
+    snprintf(other, sizeof other, "%s:p", K_IDEM);
+    const char *wrong[][12] = {
+        {K_U, K_T0, K_IDEM, K_LED, "topup", "23", "0", "1", "o", "1", "", ""},
+        {K_U, K_T0, other, K_LED, "topup", "23", "0", "1", "o", "1", "", ""},
+        {K_U, K_T0, K_LED, K_LED, "topup", "23", "0", "1", "o", "1", "", ""},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++)
+        expect_error(script("adjust", 4, 12, wrong[i]), "ERR_BAD_ARG keys");
     assert_unchanged(&before);
 }
 
@@ -1593,7 +1719,7 @@ static void test_reap_edge_cases(void **state)
     assert_int_equal(reap_n(NOW + 60001, 100), 3);
     assert_int_equal(hnum(K_U, "quota"), 1000);
     assert_int_equal(hnum(K_U, "reserved"), 0);
-    assert_int_equal(getnum(K_CCU), 0);
+    assert_int_equal(intcmd("EXISTS %s", K_CCU), 0);
 
     /* Unlimited token: the token is not credited; a deleted user is not recreated. */
     seed();
@@ -1659,6 +1785,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_authorize_reserves),  T(test_authorize_refusals),    T(test_authorize_passes),
         T(test_authorize_unlimited), T(test_authorize_bad_args),    T(test_settle_refund),
+        T(test_authorize_settings_version), T(test_adjust_quota_bound),
+        T(test_adjust_records_expire),
         T(test_settle_extra_and_zero), T(test_settle_shortfall),    T(test_settle_unlimited),
         T(test_settle_window_moved_on), T(test_settle_bad_args),
         T(test_limits_counted_only_when_set), T(test_limit_set_in_flight),

@@ -23,9 +23,17 @@ static gw_store *s;
 static const char *const all_tables[] = {
     "users", "tokens", "channels", "abilities", "logs", "options", "redemptions", "setups",
     "top_ups", "quota_data", "models", "vendors", "checkins", "ledger_cursors",
-    "schema_migrations",
+    "user_sessions", "tf_user_sessions_new", "schema_migrations",
 };
 #define NTABLES (sizeof all_tables / sizeof all_tables[0])
+
+/* gw_store_migrate() with its message on failure. */
+static void migrate_ok(int *applied)
+{
+    char err[512] = "";
+    if (gw_store_migrate(s, applied, err, sizeof err) != GW_OK)
+        fail_msg("migrate: %s", err);
+}
 
 static void ok(int rc)
 {
@@ -235,13 +243,12 @@ static void test_migrate_concurrent(void **state)
 
 static void test_migrate_twice(void **state)
 {
-    char err[256] = "";
     int applied = -1;
     /* Drop and migrate again in-process: all files apply, then none. */
     drop_all(s);
-    ok(gw_store_migrate(s, &applied, err, sizeof err));
+    migrate_ok(&applied);
     assert_int_equal(applied, (int)migration_files(gw_store_kind(s)));
-    ok(gw_store_migrate(s, &applied, err, sizeof err));
+    migrate_ok(&applied);
     assert_int_equal(applied, 0);
 }
 
@@ -249,7 +256,6 @@ static void test_migrate_twice(void **state)
  * newer reference introduced, and existing rows survive. */
 static void test_migrate_reference_db(void **state)
 {
-    char err[256] = "";
     int applied = -1;
     long long v = 0;
     drop_all(s);
@@ -269,7 +275,7 @@ static void test_migrate_reference_db(void **state)
     ok(gw_store_exec(s, "INSERT INTO users (id, username, password, quota) VALUES (1, ?, 'x', ?)",
                      a, 2, NULL));
 
-    ok(gw_store_migrate(s, &applied, err, sizeof err));
+    migrate_ok(&applied);
     assert_int_equal(applied, (int)migration_files(gw_store_kind(s)));
     gw_rows *r = q("SELECT username, quota, created_at, last_login_at, auth_version FROM users",
                    NULL, 0);
@@ -282,12 +288,12 @@ static void test_migrate_reference_db(void **state)
     assert_int_equal(v, 1);
     gw_rows_free(r);
     gw_rows_free(q("SELECT upstream_request_id FROM logs WHERE 1 = 0", NULL, 0));
-    ok(gw_store_migrate(s, &applied, err, sizeof err));
+    migrate_ok(&applied);
     assert_int_equal(applied, 0);
 
     /* Back to a database made by us for the tests that follow. */
     drop_all(s);
-    ok(gw_store_migrate(s, &applied, err, sizeof err));
+    migrate_ok(&applied);
 }
 
 /* ---- schema ---- */
@@ -303,22 +309,27 @@ static void test_tables_have_columns(void **state)
         { "tokens", "id, user_id, `key`, status, name, created_time, accessed_time, "
           "expired_time, remain_quota, unlimited_quota, used_quota, model_limits_enabled, "
           "model_limits, allow_ips, `group`, cross_group_retry, auto_groups, deleted_at" },
-        { "channels", "id, type, `key`, openai_organization, test_model, status, name, weight, "
+        { "channels", "id, type, `key`, open_ai_organization, test_model, status, name, weight, "
           "created_time, test_time, response_time, base_url, other, balance, "
           "balance_updated_time, models, `group`, used_quota, model_mapping, "
           "status_code_mapping, priority, auto_ban, other_info, tag, setting, param_override, "
           "header_override, remark, channel_info, settings" },
         { "abilities", "`group`, model, channel_id, enabled, priority, weight, tag" },
         { "logs", "id, user_id, created_at, type, content, username, token_name, model_name, "
-          "quota, prompt_tokens, completion_tokens, use_time, is_stream, channel_id, token_id, "
-          "`group`, ip, request_id, upstream_request_id, other" },
+          "quota, prompt_tokens, completion_tokens, use_time, is_stream, is_retry_attempt, "
+          "channel_id, channel_name, token_id, `group`, ip, request_id, upstream_request_id, "
+          "other" },
         { "options", "`key`, value" },
         { "redemptions", "id, user_id, `key`, status, name, quota, created_time, redeemed_time, "
           "used_user_id, deleted_at, expired_time" },
         { "setups", "id, version, initialized_at" },
-        { "top_ups", "id, user_id, amount, money, trade_no, payment_method, create_time, "
-          "complete_time, status" },
-        { "quota_data", "id, user_id, username, model_name, created_at, token_used, count, quota" },
+        { "top_ups", "id, user_id, amount, money, trade_no, payment_method, payment_provider, "
+          "create_time, complete_time, status" },
+        { "quota_data", "id, user_id, username, model_name, created_at, use_group, token_id, "
+          "channel_id, node_name, token_used, count, quota" },
+        { "user_sessions", "sid, user_id, version, user_auth_version, status, refresh_hash, "
+          "previous_refresh_hash, previous_valid_until, login_method, ip, user_agent, "
+          "created_at, last_active_at, expires_at, revoked_at, revoked_reason" },
         { "models", "id, model_name, description, icon, tags, vendor_id, endpoints, status, "
           "sync_official, created_time, updated_time, deleted_at, name_rule" },
         { "vendors", "id, name, description, icon, status, created_time, updated_time, "
@@ -411,10 +422,12 @@ static void test_tokens(void **state)
     long long id = 0, v = 0;
     gw_sql_arg a[] = { GW_SQL_INT(7), GW_SQL_TEXT(key), GW_SQL_TEXT("my token"),
                        GW_SQL_INT(1700000000), GW_SQL_INT(-1), GW_SQL_INT(BIG_QUOTA),
-                       GW_SQL_INT(1), GW_SQL_TEXT(""), GW_SQL_TEXT("10.0.0.0/8\n::1") };
+                       GW_SQL_INT(1), GW_SQL_TEXT(""), GW_SQL_TEXT("10.0.0.0/8\n::1"),
+                       GW_SQL_INT(0) };
+    /* GORM gives booleans no default, so every insert names them (as tokens.c does). */
     ok(gw_store_insert(s, "INSERT INTO tokens (user_id, `key`, name, created_time, expired_time, "
-                       "remain_quota, unlimited_quota, `group`, allow_ips) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", a, 9, &id));
+                       "remain_quota, unlimited_quota, `group`, allow_ips, model_limits_enabled) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", a, 10, &id));
     gw_sql_arg k[] = { GW_SQL_TEXT(key) };
     gw_rows *r = q("SELECT id, `key`, remain_quota, unlimited_quota, model_limits_enabled, "
                    "status, `group`, allow_ips, deleted_at FROM tokens WHERE `key` = ? AND "
@@ -427,7 +440,7 @@ static void test_tokens(void **state)
     assert_int_equal(v, BIG_QUOTA);
     ok(gw_rows_int(r, 0, 3, &v));                       /* "1" or "t" */
     assert_int_equal(v, 1);
-    ok(gw_rows_int(r, 0, 4, &v));                       /* default false */
+    ok(gw_rows_int(r, 0, 4, &v));                       /* false */
     assert_int_equal(v, 0);
     ok(gw_rows_int(r, 0, 5, &v));
     assert_int_equal(v, 1);

@@ -1,7 +1,12 @@
 /* Migrations (gw_store_migrate): the embedded schema/<dialect>/NNN_name.sql
  * files, each applied once in its own transaction and recorded in
  * schema_migrations, under a server-side lock so that replicas starting
- * together do not race. */
+ * together do not race.
+ *
+ * So that one file can adopt databases of different origins (new-api's, ours of
+ * an older version), a statement may start with a WHEN guard evaluated on the
+ * database at hand (guard()), and ADD COLUMN / CREATE INDEX IF NOT EXISTS are
+ * emulated where the dialect lacks them (if_missing()). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

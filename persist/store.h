@@ -149,7 +149,12 @@ const char *gw_store_errmsg(const gw_store *s);
  * pg_advisory_lock) makes it safe for several processes or replicas at once: each file
  * is applied exactly once. A file holds statements separated by ';' at the end of a
  * line; lines starting with "--" are comments. MySQL commits DDL implicitly, so MySQL
- * files must be idempotent (CREATE TABLE IF NOT EXISTS with inline indexes).
+ * files must be idempotent (CREATE TABLE IF NOT EXISTS with inline indexes). A statement
+ * may start with a guard and runs only when it holds: "WHEN TABLE t EXISTS", "WHEN COLUMN
+ * t.c EXISTS", "WHEN COLUMN t.c INTEGER" (declared type contains "int"), "WHEN INDEX t.i
+ * EXISTS"; a malformed guard fails the file. "ALTER TABLE t ADD COLUMN IF NOT EXISTS" and
+ * "CREATE [UNIQUE] INDEX IF NOT EXISTS i ON t" work in every dialect (emulated by a look-up
+ * where it lacks them).
  * *applied (nullable) gets how many files this call applied. */
 int gw_store_migrate(gw_store *s, int *applied, char *err, size_t errlen);
 

@@ -169,7 +169,8 @@ static json_t *create_rows(const json_t *body, char *err, size_t n)
             json_object_set_new(c, "key", json_string(k));
             if (add_prefix) { /* reference: "<name> <first 8 bytes of the key>" */
                 char nm[256];
-                snprintf(nm, sizeof nm, "%.180s %.8s", name, k);
+                snprintf(nm, sizeof nm, "%.*s %.*s", (int)gw_str_utf8_cut(gw_str_c(name), 180),
+                         name, (int)gw_str_utf8_cut(gw_str_c(k), 8), k); /* valid UTF-8 */
                 json_object_set_new(c, "name", json_string(nm));
             }
             rc = set_info(c, 0, 0, "");

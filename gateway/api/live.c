@@ -68,7 +68,7 @@ static void set_int(json_t *row, const char *k, long long v)
  * that is absent keeps the SQL value; reserved absent reads as 0. */
 static void overlay(enum gw_live_kind kind, json_t *row, const redisReply *reply)
 {
-    long long spend, reserved = 0, used, count;
+    long long spend = 0, reserved = 0, used = 0, count = 0;
     if (field(reply, 0, &spend)) {
         field(reply, 1, &reserved);
         set_int(row, kind == GW_LIVE_USER ? "quota" : "remain_quota", spend + reserved);

@@ -14,8 +14,10 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
+#include "gateway/core/str.h"
 #include "gateway/state/config_watch.h"
 #include "gateway/worker.h"
+#include "persist/redis_rows.h"
 
 #define KEY_MAX 191 /* options.key is VARCHAR(191) */
 
@@ -101,18 +103,26 @@ static int put_work(gw_store *st, void *ctx)
     return gw_store_upsert(st, "options", cols, 2, 1, v);
 }
 
+static void put_answer(gw_req *r, void *ctx) { gw_api_ok(r, NULL); }
+
 static void put_done(gw_req *r, int rc, void *ctx)
 {
     struct put_ctx *c = ctx;
     if (rc == GW_OK) {
-        /* Durable now: this worker sees it at once, the others on their next poll. */
+        /* Durable now: this worker sees it at once, the others on their next
+         * poll, or at once when a call misses a price (relay_state.c): the
+         * version bump has landed before the answer. */
         struct gw_cfgwatch *cw = r->worker->cfgwatch;
+        struct gw_rcmds bump;
+        const char *incr[] = {"INCR", GW_CFGWATCH_VERSION_KEY};
         if (gw_cfgwatch_set(cw, c->key, c->value) != GW_OK)
             GW_WARN("option %s saved but not applied locally (out of memory) rid=%s", c->key,
                     r->rid);
-        gw_cfgwatch_bump(cw);
         GW_INFO("option %s updated rid=%s", c->key, r->rid);
-        gw_api_ok(r, NULL);
+        gw_rcmds_init(&bump);
+        if (gw_rcmds_add(&bump, 2, incr) != GW_OK)
+            gw_cfgwatch_bump(cw); /* out of memory: fire and forget, as before */
+        gw_api_redis_send_then(r, &bump, put_answer, NULL);
     } else {
         gw_api_fail(r, gw_api_store_msg(rc));
     }
@@ -135,8 +145,7 @@ void gw_api_option_update(gw_req *r, const struct gw_caller *who)
         gw_api_fail(r, "invalid request: key must be a non-empty string");
     } else if (!(d = gw_option_find(json_string_value(k)))) {
         snprintf(err, sizeof err, "unknown option key: %.*s",
-                 (int)(json_string_length(k) > 100 ? 100 : json_string_length(k)),
-                 json_string_value(k));
+                 (int)gw_str_utf8_cut(gw_str_c(json_string_value(k)), 100), json_string_value(k));
         gw_api_fail(r, err);
     } else if (!(c = gw_calloc(1, sizeof *c))) {
         gw_api_fail(r, "out of memory");

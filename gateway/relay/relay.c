@@ -267,12 +267,22 @@ static void authorize(struct rcall *c)
         gw__relay_free(c);
         return;
     }
+    if (strchr(c->model, ',')) { /* authorize.lua's model limits are comma-separated */
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'model' may not contain ','");
+        gw__relay_free(c);
+        return;
+    }
     int self_use = gw_options_bool(c->w, "SelfUseModeEnabled", 0);
-    if (!rw->ratios ||
-        gw_price_lookup(rw->ratios, c->model, c->key.user_group, c->group, self_use, &c->price) !=
-            GW_OK) {
-        if (recheck(c))
-            return;
+    int priced = rw->ratios && gw_price_lookup(rw->ratios, c->model, c->key.user_group,
+                                                c->group, self_use, &c->price) == GW_OK;
+    if (!priced && recheck(c))
+        return;
+    if (!priced && !c->freshened) { /* a price saved a moment ago? */
+        gw__relay_freshen(c, authorize);
+        return;
+    }
+    if (!priced) {
         char msg[300];
         snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
                  (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);

@@ -76,8 +76,6 @@ struct gw_relay_worker {
     int ndown;
     uv_timer_t chtest;            /* scheduled channel tests (channel_test.c) */
     struct ctest *ctests;         /* channel tests with a transfer in flight */
-    struct rcall *settle_retries; /* calls whose settle waits for a retry (relay_settle.c) */
-    int stopping;                 /* the worker stops: no more settle retries */
     /* Reload on a miss (gw__relay_freshen). One routing load at a time, so a
      * table swapped in was always read after the one it replaces. */
     int reload_again;             /* a snapshot came while a load was in flight */
@@ -86,7 +84,11 @@ struct gw_relay_worker {
     int fresh_state;              /* idle, reading the version, loading */
     int fresh_queued;             /* a forced load waits for the one in flight */
     long long fresh_ver;          /* version the forced load is for */
+    int fresh_parts;              /* loads of this round still out */
     struct fresh_wait *fresh_pending, *fresh_inflight;
+    struct rcall *settle_retries; /* calls whose settle waits for a retry (relay_settle.c) */
+    int stopping;                 /* the worker stops: no more settle retries, and calls
+                                     waiting for a reload end */
 };
 
 /* Arms the scheduled channel tests on timer (closed by the relay's stop). */
@@ -102,9 +104,10 @@ void gw__relay_settle_tick(struct gw_worker *w);
 void gw__relay_settle_stop(struct gw_worker *w);
 /* Notices a new options snapshot: rebuilds ratios and reloads routing. */
 void gw__relay_refresh(struct gw_worker *w);
-/* A call found no channel for its model. Reads the config version
- * (tf:cfgver); when it is newer than this worker's table, loads the routing
- * table now, then calls then(c) (which looks again, once: c->freshened).
+/* A call found no channel (or no price) for its model. Reads the config
+ * version (tf:cfgver); when this worker's routing table or options snapshot
+ * is older, loads it now, then calls then(c) (which looks again, once:
+ * c->freshened).
  * Concurrent misses share one read and one load. Since a channel change bumps
  * the version before its API call answers, a call made after that answer
  * finds the channel on every worker of every replica. */

@@ -217,7 +217,7 @@ static void load_run(uv_work_t *wk)
 }
 
 static void start_load(struct gw_worker *w, long long ver);
-static void fresh_finish(struct gw_worker *w);
+static void fresh_part_done(struct gw_worker *w);
 
 static void load_done(uv_work_t *wk, int status)
 {
@@ -243,13 +243,16 @@ static void load_done(uv_work_t *wk, int status)
     }
     gw_free(j);
     if (ver >= 0 && rw->fresh_state == FRESH_LOAD && !rw->fresh_queued)
-        fresh_finish(w); /* the forced load is in: the waiting calls look again */
-    if (rw->reloading || rw->stopping)
+        fresh_part_done(w); /* the forced load is in */
+    if (rw->reloading)
         return;
     if (rw->fresh_queued) {
         rw->fresh_queued = 0;
-        start_load(w, rw->fresh_ver);
-    } else if (rw->reload_again) {
+        if (rw->stopping)
+            fresh_part_done(w); /* its calls end now */
+        else
+            start_load(w, rw->fresh_ver);
+    } else if (rw->reload_again && !rw->stopping) {
         rw->reload_again = 0;
         start_load(w, -1);
     }
@@ -262,7 +265,7 @@ static void start_load(struct gw_worker *w, long long ver)
     struct load_job *j = gw_calloc(1, sizeof *j);
     if (!j) {
         if (ver >= 0 && rw->fresh_state == FRESH_LOAD)
-            fresh_finish(w);
+            fresh_part_done(w);
         return;
     }
     j->w = w;
@@ -273,7 +276,7 @@ static void start_load(struct gw_worker *w, long long ver)
         rw->reloading = 0;
         gw_free(j);
         if (ver >= 0 && rw->fresh_state == FRESH_LOAD)
-            fresh_finish(w);
+            fresh_part_done(w);
     }
 }
 
@@ -325,6 +328,20 @@ static void fresh_finish(struct gw_worker *w)
     }
 }
 
+/* One of the round's loads (routing table, options snapshot) is in; after the
+ * last the ratios follow the new snapshot and the calls look again. */
+static void fresh_part_done(struct gw_worker *w)
+{
+    struct gw_relay_worker *rw = w->relay;
+    if (--rw->fresh_parts > 0)
+        return;
+    if (!rw->stopping)
+        gw__relay_refresh(w);
+    fresh_finish(w);
+}
+
+static void fresh_options_done(void *data) { fresh_part_done(data); }
+
 static void on_fresh_version(int status, redisReply *reply, void *data)
 {
     struct gw_worker *w = data;
@@ -334,16 +351,23 @@ static void on_fresh_version(int status, redisReply *reply, void *data)
         v = 0;
     else if (status == GW_OK && reply && reply->type == REDIS_REPLY_STRING)
         gw_str_to_ll(gw_str_c(reply->str), 0, 1LL << 62, &v);
-    if (v < 0 || v <= rw->route_ver || rw->stopping) { /* unknown, or nothing newer */
+    if (v < 0 || rw->stopping) { /* the version is unknown: nothing to catch up to */
         fresh_finish(w);
         return;
     }
     rw->fresh_state = FRESH_LOAD;
     rw->fresh_ver = v;
-    if (rw->reloading)
+    rw->fresh_parts = 3; /* routing table, options snapshot, and this function */
+    if (v <= rw->route_ver)
+        rw->fresh_parts--; /* the table already holds v */
+    else if (rw->reloading)
         rw->fresh_queued = 1; /* the load in flight may predate v */
     else
         start_load(w, v);
+    /* The options (prices) too: the snapshot follows at once when it holds v. */
+    if (gw_cfgwatch_catch_up(w->cfgwatch, v, fresh_options_done, w) != GW_OK)
+        fresh_part_done(w);
+    fresh_part_done(w);
 }
 
 static void fresh_begin(struct gw_worker *w)

@@ -6,6 +6,7 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
+#include "gateway/core/str.h"
 #include "gateway/state/config_watch.h"
 
 #define VER_MAX 32
@@ -18,6 +19,13 @@ struct kv {
 struct snap {
     struct kv *v;
     size_t n, cap;
+};
+
+struct catch_up {
+    struct catch_up *next;
+    long long ver;
+    void (*cb)(void *data);
+    void *data;
 };
 
 struct gw_cfgwatch {
@@ -33,6 +41,7 @@ struct gw_cfgwatch {
     char want[VER_MAX];   /* version read before the load in flight */
     uint64_t last_load_ms;
     int get_inflight, load_inflight, timer_open, stopping;
+    struct catch_up *waiters; /* gw_cfgwatch_catch_up callers */
     struct gw_cfgwatch_stats st;
 };
 
@@ -106,6 +115,13 @@ static int snap_put(struct snap *s, const char *key, const char *value)
     return GW_OK;
 }
 
+/* The snapshot's version as a number; -1 when unknown. */
+static long long ver_num(const char *v)
+{
+    long long n;
+    return *v && gw_str_to_ll(gw_str_c(v), 0, 1LL << 62, &n) == GW_OK ? n : -1;
+}
+
 /* ---- the load, on the thread pool ----------------------------------------- */
 
 static void load_run(uv_work_t *w)
@@ -135,9 +151,42 @@ static void maybe_release(gw_cfgwatch *cw)
     }
 }
 
+static void start_load(gw_cfgwatch *cw, const char *ver);
+
+/* Calls back the waiters the snapshot now covers (all of them when the load
+ * failed or the watcher stops); loads again for the others. */
+static void wake_waiters(gw_cfgwatch *cw, int all)
+{
+    long long have = ver_num(cw->ver), need = -1;
+    struct catch_up **pp = &cw->waiters, *done = NULL;
+    while (*pp) {
+        struct catch_up *c = *pp;
+        if (all || c->ver <= have) {
+            *pp = c->next;
+            c->next = done;
+            done = c;
+        } else {
+            need = c->ver > need ? c->ver : need;
+            pp = &c->next;
+        }
+    }
+    if (need >= 0 && !cw->load_inflight && !cw->stopping) {
+        char v[VER_MAX];
+        snprintf(v, sizeof v, "%lld", need);
+        start_load(cw, v);
+    }
+    while (done) {
+        struct catch_up *next = done->next;
+        done->cb(done->data);
+        gw_free(done);
+        done = next;
+    }
+}
+
 static void load_after(uv_work_t *w, int status)
 {
     gw_cfgwatch *cw = w->data;
+    int failed = !(status == 0 && cw->next_rc == GW_OK && !cw->stopping);
     cw->load_inflight = 0;
     if (status == 0 && cw->next_rc == GW_OK && !cw->stopping) {
         snap_free(&cw->cur);
@@ -154,6 +203,7 @@ static void load_after(uv_work_t *w, int status)
                     gw_strerror(cw->next_rc));
         }
     }
+    wake_waiters(cw, failed || cw->stopping);
     maybe_release(cw);
 }
 
@@ -234,6 +284,7 @@ void gw_cfgwatch_stop(gw_cfgwatch *cw)
     if (!cw || cw->stopping)
         return;
     cw->stopping = 1;
+    wake_waiters(cw, 1); /* nobody waits on a watcher that stops */
     uv_timer_stop(&cw->timer);
     uv_close((uv_handle_t *)&cw->timer, on_timer_closed);
 }
@@ -252,6 +303,32 @@ int gw_cfgwatch_set(gw_cfgwatch *cw, const char *key, const char *value)
     if (!cw || !key)
         return GW_EINVAL;
     return snap_put(&cw->cur, key, value);
+}
+
+int gw_cfgwatch_catch_up(gw_cfgwatch *cw, long long ver, void (*cb)(void *data), void *data)
+{
+    if (!cw || !cb || cw->stopping)
+        return GW_EINVAL;
+    if (cw->st.loaded && ver_num(cw->ver) >= ver) {
+        cb(data);
+        return GW_OK;
+    }
+    struct catch_up *c = gw_calloc(1, sizeof *c);
+    if (!c)
+        return GW_ENOMEM;
+    c->ver = ver;
+    c->cb = cb;
+    c->data = data;
+    c->next = cw->waiters;
+    cw->waiters = c;
+    if (!cw->load_inflight) {
+        char v[VER_MAX];
+        snprintf(v, sizeof v, "%lld", ver);
+        start_load(cw, v);
+        if (!cw->load_inflight) /* could not queue it: do not leave c waiting */
+            wake_waiters(cw, 1);
+    }
+    return GW_OK;
 }
 
 static void on_bumped(int status, redisReply *reply, void *data)

@@ -51,6 +51,14 @@ const char *gw_cfgwatch_get(const gw_cfgwatch *cw, const char *key);
  * worker need not wait for its next poll). GW_ENOMEM on failure. */
 int gw_cfgwatch_set(gw_cfgwatch *cw, const char *key, const char *value);
 
+/* Catching up on demand (the relay's reload on a miss): ver is a value of
+ * GW_CFGWATCH_VERSION_KEY the caller has just read. When the snapshot already
+ * holds it, cb(data) runs before this returns; otherwise a load starts now
+ * (or right after the one in flight) and cb(data) runs on the loop once a
+ * snapshot read after ver was read is in place, or the load failed, or the
+ * watcher stops. GW_OK, or GW_ENOMEM / GW_EINVAL (cb not called). */
+int gw_cfgwatch_catch_up(gw_cfgwatch *cw, long long ver, void (*cb)(void *data), void *data);
+
 /* INCRs the version so every worker reloads. Fire and forget: a failure is
  * logged and leaves the fallback reload to converge. GW_OK when sent. */
 int gw_cfgwatch_bump(gw_cfgwatch *cw);

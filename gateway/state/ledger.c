@@ -454,7 +454,8 @@ int gw_ledger_authorize(gw_redis *r, const struct gw_auth_req *req, gw_auth_cb c
     union any_cb u = {.auth = cb};
 
     if (r == NULL || req == NULL || cb == NULL || !in_quota(req->amount) ||
-        !in_quota(req->est_tokens) ||
+        !in_quota(req->est_tokens) || req->ttl_ms < 1 || req->ttl_ms > 86400000 ||
+        (req->model && (strlen(req->model) > 256 || strchr(req->model, ','))) ||
         push_keys9(&a, req->uid, req->tid, "res", "resdl", "resseq") != GW_OK)
         return GW_EINVAL;
     push_num(&a, req->uid);

@@ -92,7 +92,9 @@ const char *gw_ledger_reason_name(enum gw_ledger_reason reason);
  * adjust leaves (adjust.lua: within +-GW_LEDGER_QUOTA_MAX), and the API's
  * (users.h GW_USER_QUOTA_MAX). gw_ledger_authorize and gw_ledger_extend
  * refuse a value outside [0, GW_LEDGER_QUOTA_MAX] with GW_EINVAL before
- * sending anything. */
+ * sending anything (authorize also a ttl_ms outside 1..86400000, and a model
+ * longer than 256 bytes or holding a ','), so a refusal by the script is
+ * never the caller's input mistaken for an outage. */
 #define GW_LEDGER_QUOTA_MAX 1000000000000000LL
 
 /* ---- authorize ------------------------------------------------------------ */

@@ -3,13 +3,17 @@
 -- defaults, NOT NULLs and index names, so that a database of either opens in the other.
 -- tests/fixtures/newapi/sqlite.sql is the same schema written as GORM emits it, and
 -- tests/integration/test_newapi_db.py compares the two. SQLite integers are 64-bit, so
--- quota columns cannot overflow. A table or index that already exists (a new-api
--- database, or one of ours) is kept as it is; 004 adds what an older one lacks.
--- The unique indexes are here; the others are created by 004, after it has added
--- any column that an older database lacks.
+-- quota columns cannot overflow.
+-- One difference that no column or index shows: ids are INTEGER PRIMARY KEY
+-- AUTOINCREMENT, so SQLite never hands out the id of a deleted row again (GORM's plain
+-- integer key does once the highest row is deleted, and a new row must not inherit a
+-- deleted one's Redis state, tokens or logs).
+-- A table or index that already exists (a new-api database, or one of ours) is kept as
+-- it is; 004 adds what an older one lacks. The unique indexes are here; the others are
+-- created by 004, after it has added any column that an older database lacks.
 
 CREATE TABLE IF NOT EXISTS `channels` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `type` integer DEFAULT 0,
   `key` text NOT NULL,
   `open_ai_organization` text,
@@ -38,12 +42,11 @@ CREATE TABLE IF NOT EXISTS `channels` (
   `header_override` text,
   `remark` varchar(255),
   `channel_info` json,
-  `settings` text,
-  PRIMARY KEY (`id`)
+  `settings` text
 );
 
 CREATE TABLE IF NOT EXISTS `tokens` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `user_id` integer,
   `key` varchar(128),
   `status` integer DEFAULT 1,
@@ -60,13 +63,12 @@ CREATE TABLE IF NOT EXISTS `tokens` (
   `group` text DEFAULT '',
   `cross_group_retry` numeric,
   `auto_groups` text,
-  `deleted_at` datetime,
-  PRIMARY KEY (`id`)
+  `deleted_at` datetime
 );
 CREATE UNIQUE INDEX IF NOT EXISTS `idx_tokens_key` ON `tokens`(`key`);
 
 CREATE TABLE IF NOT EXISTS `users` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `username` text UNIQUE,
   `password` text NOT NULL,
   `display_name` text,
@@ -95,8 +97,7 @@ CREATE TABLE IF NOT EXISTS `users` (
   `stripe_customer` varchar(64),
   `created_at` integer,
   `last_login_at` integer DEFAULT 0,
-  `auth_version` bigint NOT NULL DEFAULT 1,
-  PRIMARY KEY (`id`)
+  `auth_version` bigint NOT NULL DEFAULT 1
 );
 CREATE UNIQUE INDEX IF NOT EXISTS `idx_users_access_token` ON `users`(`access_token`);
 CREATE UNIQUE INDEX IF NOT EXISTS `idx_users_aff_code` ON `users`(`aff_code`);
@@ -108,7 +109,7 @@ CREATE TABLE IF NOT EXISTS `options` (
 );
 
 CREATE TABLE IF NOT EXISTS `redemptions` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `user_id` integer,
   `key` char(32),
   `status` integer DEFAULT 1,
@@ -118,8 +119,7 @@ CREATE TABLE IF NOT EXISTS `redemptions` (
   `redeemed_time` integer,
   `used_user_id` integer,
   `deleted_at` datetime,
-  `expired_time` integer,
-  PRIMARY KEY (`id`)
+  `expired_time` integer
 );
 CREATE UNIQUE INDEX IF NOT EXISTS `idx_redemptions_key` ON `redemptions`(`key`);
 
@@ -135,7 +135,7 @@ CREATE TABLE IF NOT EXISTS `abilities` (
 );
 
 CREATE TABLE IF NOT EXISTS `logs` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `user_id` integer,
   `created_at` integer,
   `type` integer,
@@ -156,12 +156,11 @@ CREATE TABLE IF NOT EXISTS `logs` (
   `ip` text DEFAULT '',
   `request_id` varchar(64) DEFAULT '',
   `upstream_request_id` varchar(128) DEFAULT '',
-  `other` text,
-  PRIMARY KEY (`id`)
+  `other` text
 );
 
 CREATE TABLE IF NOT EXISTS `top_ups` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `user_id` integer,
   `amount` integer,
   `money` real,
@@ -170,12 +169,11 @@ CREATE TABLE IF NOT EXISTS `top_ups` (
   `payment_provider` varchar(50) DEFAULT '',
   `create_time` integer,
   `complete_time` integer,
-  `status` text,
-  PRIMARY KEY (`id`)
+  `status` text
 );
 
 CREATE TABLE IF NOT EXISTS `quota_data` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `user_id` integer,
   `username` text DEFAULT '',
   `model_name` text DEFAULT '',
@@ -186,12 +184,11 @@ CREATE TABLE IF NOT EXISTS `quota_data` (
   `node_name` text DEFAULT '',
   `token_used` integer DEFAULT 0,
   `count` integer DEFAULT 0,
-  `quota` integer DEFAULT 0,
-  PRIMARY KEY (`id`)
+  `quota` integer DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS `models` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `model_name` text NOT NULL,
   `description` text,
   `icon` varchar(128),
@@ -203,38 +200,34 @@ CREATE TABLE IF NOT EXISTS `models` (
   `created_time` integer,
   `updated_time` integer,
   `deleted_at` datetime,
-  `name_rule` integer DEFAULT 0,
-  PRIMARY KEY (`id`)
+  `name_rule` integer DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS `uk_model_name_delete_at` ON `models`(`model_name`,`deleted_at`);
 
 CREATE TABLE IF NOT EXISTS `vendors` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `name` text NOT NULL,
   `description` text,
   `icon` varchar(128),
   `status` integer DEFAULT 1,
   `created_time` integer,
   `updated_time` integer,
-  `deleted_at` datetime,
-  PRIMARY KEY (`id`)
+  `deleted_at` datetime
 );
 CREATE UNIQUE INDEX IF NOT EXISTS `uk_vendor_name_delete_at` ON `vendors`(`name`,`deleted_at`);
 
 CREATE TABLE IF NOT EXISTS `setups` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `version` varchar(50) NOT NULL,
-  `initialized_at` bigint NOT NULL,
-  PRIMARY KEY (`id`)
+  `initialized_at` bigint NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS `checkins` (
-  `id` integer,
+  `id` integer PRIMARY KEY AUTOINCREMENT,
   `user_id` integer NOT NULL,
   `checkin_date` varchar(10) NOT NULL,
   `quota_awarded` integer NOT NULL,
-  `created_at` integer,
-  PRIMARY KEY (`id`)
+  `created_at` integer
 );
 CREATE UNIQUE INDEX IF NOT EXISTS `idx_user_checkin_date` ON `checkins`(`user_id`,`checkin_date`);
 

@@ -16,7 +16,8 @@ from relayfix import set_option as _set_option  # noqa: E402
 
 S = {}
 # quota = prompt + completion for these models; "dear" costs 1e9 per token.
-RATIOS = {"edge": 1, "long": 1, "dear": 1e9, "bad": 1, "utf0": 1, "utf1": 1, "utf2": 1}
+RATIOS = {"edge": 1, "long": 1, "dear": 1e9, "bad": 1, "utf0": 1, "utf1": 1, "utf2": 1,
+          "dear,cheap": 1}  # a price, so that such a name would reach authorize
 
 
 def set_option(g, pat, key, value):
@@ -81,6 +82,11 @@ def a_reservation_beyond_any_budget_is_a_clear_400_not_an_outage():
                              "messages": [{"role": "user", "content": "hi"}]})
     assert st == 403 and error_of(b)["code"] in ("insufficient_user_quota",
                                                  "pre_consume_token_quota_failed"), (st, b)
+    # Nor a model name authorize.lua cannot take (an admin pinning a channel
+    # skips routing, so such a name reached it): 400, not "unavailable".
+    st, h, b = chat(g, f"{key}-{cid}", {"model": "dear,cheap", "max_tokens": 1,
+                                        "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 400 and "may not contain ','" in error_of(b)["message"], (st, b)
     api(g, "DELETE", f"/api/channel/{cid}", token=pat)
 
 
@@ -152,49 +158,51 @@ def long_stream_token(s, name, pieces, remain):
 
 @case
 def a_stream_the_budget_can_pay_for_is_not_cut_when_doubling_is_refused():
-    # Reservation (500 + 4096) × 1 = 4596 of the token's 10000. The stream
-    # costs about 8700 by its characters: doubling to 9192 works, doubling
-    # again does not, but 808 are left, and then the stream ends within the
-    # budget. It used to be cut at 80 % of 9192 (about 7350).
+    # Reservation (500 + max_tokens 1000) × 1 = 1500 of the token's 2500. The
+    # stream's 1700 pieces (9090 characters) cost about 2280 by its
+    # characters: doubling is refused at 1200 (80 %), but 1000 are left, and
+    # the stream ends within the budget. It used to be cut at 1200.
     s = setup()
     g = s["g"]
-    cid, tid, key = long_stream_token(s, "long6k", 6000, 10_000)
-    st, ev = read_stream(g, key, {"model": "long6k", "stream": True,
+    cid, tid, key = long_stream_token(s, "long6k", 1700, 2500)
+    st, ev = read_stream(g, key, {"model": "long6k", "stream": True, "max_tokens": 1000,
                                   "messages": [{"role": "user", "content": "go"}]})
     assert st == 200
     assert not [e for e in ev if e.startswith("{\"error\"")], ev[-3:]
     assert ev[-1] == "[DONE]"
     text = text_of(ev)
-    assert text.count("w") == 6000 and text.endswith("w5999 "), text[-40:]
+    assert text.count("w") == 1700 and text.endswith("w1699 "), text[-40:]
     wait_for(lambda: settled(s, tid) and logs_of(g, "t-long6k"), 15, 0.1, what="the log")
     row = logs_of(g, "t-long6k")[0]
     remain = int(rcli(g, "HGET", token_key(s, tid), "remain_quota"))
-    # Billed by the upstream's usage (the gateway asked for it): prompt + 6000.
-    assert row[2] == 6000 and row[0] == row[1] + row[2] == 10_000 - remain, (row, remain)
+    # Billed by the upstream's usage (the gateway asked for it): prompt + 1700.
+    assert row[2] == 1700 and row[0] == row[1] + row[2] == 2500 - remain, (row, remain)
     api(g, "DELETE", f"/api/channel/{cid}", token=s["pat"])
 
 
 @case
 def a_spent_budget_cuts_the_stream_at_its_end_and_bills_exactly_what_was_delivered():
+    # The same budget, a stream of 5000 pieces: it is cut when the next
+    # event would take the delivered cost past the 2500 the token had.
     s = setup()
     g = s["g"]
-    cid, tid, key = long_stream_token(s, "long20k", 20000, 10_000)
-    st, ev = read_stream(g, key, {"model": "long20k", "stream": True,
+    cid, tid, key = long_stream_token(s, "long20k", 5000, 2500)
+    st, ev = read_stream(g, key, {"model": "long20k", "stream": True, "max_tokens": 1000,
                                   "messages": [{"role": "user", "content": "go"}]})
     assert st == 200
     errors = [json.loads(e) for e in ev if e.startswith("{\"error\"")]
     assert len(errors) == 1 and errors[0]["error"]["code"] == "insufficient_user_quota", ev[-3:]
     assert ev[-2].startswith("{\"error\"") and ev[-1] == "[DONE]", ev[-3:]
     text = text_of(ev)
-    assert 0 < text.count("w") < 20000
+    assert 0 < text.count("w") < 5000
     wait_for(lambda: settled(s, tid) and logs_of(g, "t-long20k"), 15, 0.1, what="the log")
     row = logs_of(g, "t-long20k")[0]
     remain = int(rcli(g, "HGET", token_key(s, tid), "remain_quota"))
     # No upstream usage arrived: the estimate of what was delivered, about 4
     # characters a token, is the charge, and it used the budget up.
     assert row[2] == (len(text) + 3) // 4, (row, len(text))
-    assert row[0] == row[1] + row[2] == 10_000 - remain, (row, remain)
-    assert 9_990 <= row[0] <= 10_000, row
+    assert row[0] == row[1] + row[2] == 2500 - remain, (row, remain)
+    assert 2490 <= row[0] <= 2500, row
     assert "shortfall" not in row[5], row
     api(g, "DELETE", f"/api/channel/{cid}", token=s["pat"])
 
@@ -233,6 +241,17 @@ def error_messages_are_cut_on_utf8_character_boundaries():
     assert rcli(g, "HGET", token_key(s, tid), "remain_quota") == "100000"
     for cid in cids:
         api(g, "DELETE", f"/api/channel/{cid}", token=pat)
+
+
+@case
+def management_api_error_messages_are_cut_on_utf8_character_boundaries():
+    # "unknown option key: %.100s" of a key with an "é" on bytes 100-101: the
+    # reply lost its message (jansson refused the cut text).
+    s = setup()
+    st, j = api(s["g"], "PUT", "/api/option/", token=s["pat"],
+                body={"key": "k" * 99 + "\u00e9tail", "value": "1"})
+    assert j["success"] is False, j
+    assert j["message"] == "unknown option key: " + "k" * 99, j
 
 
 @case

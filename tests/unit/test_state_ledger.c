@@ -469,6 +469,12 @@ static void test_bad_arg_and_error_replies(void **state)
                                    .ttl_ms = 1000, .now_ms = NOW};
         assert_int_equal(gw_ledger_extend(f->r, &er, on_extend, &e), GW_EINVAL);
     }
+    q.model = "a,b"; /* authorize.lua's model limits are comma-separated */
+    assert_int_equal(gw_ledger_authorize(f->r, &q, on_auth, &a), GW_EINVAL);
+    q.model = auth_req.model;
+    q.ttl_ms = 0;
+    assert_int_equal(gw_ledger_authorize(f->r, &q, on_auth, &a), GW_EINVAL);
+    q.ttl_ms = auth_req.ttl_ms;
     q.amount = GW_LEDGER_QUOTA_MAX; /* the bound itself is sent: the user cannot pay it */
     CALL(f, a, gw_ledger_authorize(f->r, &q, on_auth, &a));
     assert_int_equal(a.res.status, GW_OK);
@@ -477,10 +483,10 @@ static void test_bad_arg_and_error_replies(void **state)
 
     /* The script refuses the arguments: GW_EINVAL, nothing written. */
     q = auth_req;
-    q.ttl_ms = 0;
+    q.now_ms = 0;
     CALL(f, a, gw_ledger_authorize(f->r, &q, on_auth, &a));
     assert_int_equal(a.res.status, GW_EINVAL);
-    assert_string_equal(a.res.error, "ERR_BAD_ARG ttl_ms");
+    assert_string_equal(a.res.error, "ERR_BAD_ARG now_ms");
     assert_int_equal(a.res.ok, 0);
     assert_int_equal(hnum("tf:{s7}:u:23", "quota"), 1000);
     struct gw_adjust_req aq = {.op = GW_ADJUST_TOPUP, .uid = 23, .value = 5, .now_ms = NOW,

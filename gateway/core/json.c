@@ -1,4 +1,5 @@
 #include "gateway/core/json.h"
+#include "gateway/core/str.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -31,34 +32,6 @@ void gw_json_init(void)
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Length of the well-formed UTF-8 sequence at s[0..n), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], cp;
-    size_t k;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 1, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        k = 2, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        k = 3, cp = c & 0x07;
-    else
-        return 0;
-    if (k >= n)
-        return 0;
-    for (size_t i = 1; i <= k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return k + 1;
-}
 
 /* The message goes into the client's JSON error and into one log line:
  * jansson quotes the offending input ("near '...'"), which may hold raw
@@ -69,7 +42,7 @@ static void clean_text(char *s)
 {
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        size_t k = gw_utf8_seq((const unsigned char *)s + i, n - i);
         if (k == 0) {
             s[i++] = '?';
             continue;

@@ -3,7 +3,8 @@ RELEASE_DIR := build/release
 ASAN_DIR    := build/asan
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test build build-asan deps deps-test readme clean bench bench-smoke deps-bench bench-ledger
+.PHONY: run test build build-asan deps deps-test readme clean bench bench-smoke deps-bench bench-ledger \
+        fuzz deps-fuzz
 
 ## make run: install missing Debian packages, build Release, start the gateway.
 run: deps build
@@ -31,6 +32,12 @@ bench-ledger: deps
 	@cmake --build $(RELEASE_DIR) -j$(JOBS) --target bench_ledger
 	$(RELEASE_DIR)/bench_ledger 20000 tests/bench/LEDGER.md
 
+## make fuzz: clang + libFuzzer; builds every tests/fuzz/fuzz_*.c target in build/fuzz
+## and runs each for FUZZ_TIME seconds (default 60) under ASan + UBSan, one after
+## another; FUZZ_RUNS=N stops a target after N executions, FUZZ_ONLY=a,b picks targets.
+fuzz: deps-fuzz
+	python3 tests/fuzz/run.py
+
 deps:
 	@tools/install-deps run
 
@@ -39,6 +46,9 @@ deps-bench:
 
 deps-test:
 	@tools/install-deps test
+
+deps-fuzz:
+	@tools/install-deps fuzz
 
 build:
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -554,9 +554,12 @@ static int op_move_copy(json_t *body, const char *from, const char *to, int move
         return gw__err(err, errlen, GW_EINVAL, "source path does not exist: %s",
                        from ? from : "");
     rc = gw__path_set(body, to ? to : "", json_deep_copy(src));
-    if (rc == GW_OK && move)
-        rc = gw__path_del(body, from);
-    return rc;
+    if (rc != GW_OK)
+        return gw__err(err, errlen, rc, "cannot %s to path %s", move ? "move" : "copy",
+                       to ? to : "");
+    if (move && (rc = gw__path_del(body, from)) != GW_OK)
+        return gw__err(err, errlen, rc, "cannot remove path %s", from);
+    return GW_OK;
 }
 
 static int apply_op(json_t *body, const json_t *op, char *err, size_t errlen)
@@ -640,6 +643,11 @@ int gw__param_override(json_t *body, const json_t *override, const struct gw_ove
     size_t i;
     int rc = GW_OK;
 
+    /* Every failure below names its cause, and "operation X failed: %s" below
+     * quotes err: never let it read what the caller's buffer held before
+     * (tests/fuzz/fuzz_param_override.c found a path that set no message). */
+    if (errlen)
+        err[0] = '\0';
     if (!json_is_object(override) || json_object_size(override) == 0)
         return GW_OK;
     if (!json_is_object(body))

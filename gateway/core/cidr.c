@@ -9,6 +9,7 @@
 #include <string.h>
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
+#include "gateway/core/str.h"
 
 struct net {
     unsigned char addr[16]; /* masked to bits; IPv4 in the first 4 bytes */
@@ -119,6 +120,7 @@ int gw_cidr_list_parse(const char *text, size_t len, gw_cidr_list **out, char *e
                 for (size_t j = b; j < e && k < 64; j++)
                     shown[k++] = (unsigned char)text[j] < 0x20 || text[j] == 0x7f ? '?' : text[j];
                 shown[k] = '\0';
+                gw_str_utf8_fix(shown); /* raw bytes or a character cut at 64 (fuzz_cidr) */
                 snprintf(err, errlen, "\"%s%s\" is not an IP address or CIDR (a.b.c.d, "
                          "a.b.c.d/0-32, an IPv6 address or IPv6/0-128)", shown,
                          e - b > 64 ? "..." : "");

@@ -32,25 +32,17 @@ void gw_json_init(void)
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-
 /* The message goes into the client's JSON error and into one log line:
  * jansson quotes the offending input ("near '...'"), which may hold raw
  * bytes, control characters or a character cut by its 160-byte limit or by
- * errlen. Each byte of an invalid sequence becomes '?', each control
- * character a space. (Found by tests/fuzz/fuzz_relay_request.c.) */
+ * errlen. gw_str_utf8_fix makes it valid UTF-8; control characters become
+ * spaces. (Found by tests/fuzz/fuzz_relay_request.c.) */
 static void clean_text(char *s)
 {
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t k = gw_utf8_seq((const unsigned char *)s + i, n - i);
-        if (k == 0) {
-            s[i++] = '?';
-            continue;
-        }
-        if (k == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f))
-            s[i] = ' ';
-        i += k;
-    }
+    gw_str_utf8_fix(s);
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)

@@ -16,7 +16,11 @@
    (tests/fuzz/fuzz_api_json.c): duplicate keys, or a ratio above 1e9. The
    API said success and showed the new value while every worker logged
    "ratio options invalid" and kept charging the old prices. Now the PUT
-   is refused with the reason and the stored value and the charge agree."""
+   is refused with the reason and the stored value and the charge agree.
+4. A param_override "move" without "to" (tests/fuzz/fuzz_param_override.c)
+   failed without a message, and "operation move failed: %s" then quoted the
+   relay's uninitialised stack buffer: stack bytes (or an ASan over-read)
+   in the client's error. Now the error names the cause, nothing more."""
 import json
 import os
 import sys
@@ -27,7 +31,7 @@ from harness import SANITIZER_RE, Gateway, case, main, request, wait_for  # noqa
 from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
                       set_option, sql, user_quota, wait_routable)
 
-CLAMP = 1_000_000_000
+CLAMP = 10**9  # GW_USAGE_TOKENS_MAX
 BUDGET = 5_000_000
 
 
@@ -136,6 +140,31 @@ def a_price_table_billing_would_refuse_is_refused_by_the_option_api():
         assert user_quota(g, uid) == q0 - (u["prompt_tokens"] + u["completion_tokens"])
         log = g.read_log()
         assert "ratio options invalid" not in log, log[-3000:]
+    finally:
+        g.stop()
+        stop()
+
+
+@case
+def a_failing_param_override_reports_its_cause_and_no_stack_bytes():
+    port, stop = openai_mock.start(keys=["k"])
+    g = Gateway(workers=1).start()
+    try:
+        pat = root_pat(g)
+        set_option(g, pat, "ModelRatio", json.dumps({"ovr": 1}))
+        ops = {"operations": [{"mode": "move", "from": "model"}]}
+        add_channel(g, pat, "ovr", f"http://127.0.0.1:{port}", "k", "ovr",
+                    extra={"param_override": json.dumps(ops)})
+        _, key = add_token(g, pat, "t-ovr")
+        wait_routable(g, key, "ovr")
+        for _ in range(3):
+            st, _, b = chat(g, key, {"model": "ovr", "messages": [{"role": "user", "content": "x"}]})
+            assert st >= 400, (st, b[:300])
+            msg = json.loads(b)["error"]["message"]
+            assert msg.startswith("cannot build the upstream request: operation move failed: "
+                                  "cannot move to path  (request id: "), msg
+        log = g.read_log()
+        assert not SANITIZER_RE.search(log), log[-4000:]
     finally:
         g.stop()
         stop()

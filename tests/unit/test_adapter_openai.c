@@ -166,9 +166,9 @@ static void malformed(void **state)
 }
 
 /* Found by tests/fuzz/fuzz_adapter.c: a usage with total_tokens 0 and
- * prompt + completion past LLONG_MAX was summed with signed overflow (UB,
- * a worker abort under UBSan). Counts are now clamped to
- * GW_USAGE_TOKENS_MAX, in the body and in stream chunks alike. */
+ * prompt + completion past LLONG_MAX was summed with signed overflow (UB, a
+ * worker abort under UBSan). Counts are clamped to GW_USAGE_TOKENS_MAX, in
+ * the body and in stream chunks alike. */
 static void absurd_usage_is_clamped(void **state)
 {
     (void)state;
@@ -196,6 +196,33 @@ static void absurd_usage_is_clamped(void **state)
     assert_int_equal(u.prompt, 12);
     assert_int_equal(u.completion, 3);
     assert_int_equal(u.total, 15);
+}
+
+/* Found by tests/fuzz/fuzz_param_override.c: a "move" without "to" failed
+ * without a message, and "operation move failed: %s" then quoted whatever
+ * the caller's (uninitialised, in the relay) err buffer held: a stack
+ * over-read whose bytes reached the client's error. */
+static void override_failure_always_has_a_message(void **state)
+{
+    (void)state;
+    static const char *const ops[] = {
+        "{\"operations\":[{\"mode\":\"move\",\"from\":\"model\"}]}",
+        "{\"operations\":[{\"mode\":\"copy\",\"from\":\"model\",\"to\":\"model.x\"}]}",
+        "{\"operations\":[{\"mode\":\"move\",\"from\":\"model\",\"to\":\"\"}]}",
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        json_t *ov = json_loads(ops[i], 0, NULL), *body = json_loads("{\"model\":\"m\"}", 0, NULL);
+        struct gw_override_ctx ctx = {"m", "m", "/v1/chat/completions", 0};
+        char err[64];
+        memset(err, 'x', sizeof err); /* no NUL: what a stack buffer may hold */
+        assert_non_null(ov);
+        assert_int_equal(gw__param_override(body, ov, &ctx, err, sizeof err), GW_EINVAL);
+        assert_non_null(memchr(err, '\0', sizeof err));
+        if (!strstr(err, "failed: cannot"))
+            fail_msg("op %zu: message \"%s\"", i, err);
+        json_decref(ov);
+        json_decref(body);
+    }
 }
 
 /* Deterministic pseudo-random bytes through every parser. */
@@ -364,6 +391,7 @@ int main(void)
         cmocka_unit_test(paths),
         cmocka_unit_test(malformed),
         cmocka_unit_test(absurd_usage_is_clamped),
+        cmocka_unit_test(override_failure_always_has_a_message),
         cmocka_unit_test(fuzz_parsers),
         cmocka_unit_test(build_under_alloc_failure),
         cmocka_unit_test(passthrough_is_guarded),

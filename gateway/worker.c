@@ -118,6 +118,7 @@ static void close_listener(struct gw_worker *w)
 static void shutdown_now(struct gw_worker *w)
 {
     uv_timer_stop(&w->drain_timer);
+    gw_http_close_pending(w); /* sockets still sending their first head (accept.c) */
     if (w->ctx)
         lws_context_destroy(w->ctx);
     gw_relay_worker_stop(w);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/str.h"
 #include "gateway/core/err.h"
 #include "persist/persister_apply.h"
 
@@ -65,50 +66,16 @@ int gw__ledger_entry_parse(const redisReply *f, struct gw__ledger_entry *e, cons
     return GW_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return s[0] ? 1 : 0;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        unsigned lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
-        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        unsigned lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-                       (s[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
 
 /* A copy every dialect accepts: invalid UTF-8 and NUL become '?', cut at max bytes on
  * a character boundary. max is the column size in characters, so bytes <= chars. */
 static char *clean_text(const redisReply *v, size_t max)
 {
-    const unsigned char *s = v ? (const unsigned char *)v->str : (const unsigned char *)"";
-    size_t n = v ? v->len : 0, o = 0;
+    size_t n = v ? v->len : 0;
     char *out = gw_malloc((n < max ? n : max) + 1);
 
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(s + i, n - i);
-        if (o + (k ? k : 1) > max)
-            break;
-        if (k == 0) {
-            out[o++] = '?';
-            i++;
-        } else {
-            memcpy(out + o, s + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    out[o] = '\0';
+    if (out != NULL)
+        gw_str_utf8_clean(out, n < max ? n : max, v ? v->str : "", n, 0);
     return out;
 }
 

@@ -52,7 +52,7 @@ static const char *const WCOLS[] = {
     "type", "key", "openai_organization", "test_model", "status", "name", "weight",
     "created_time", "base_url", "other", "models", "group", "model_mapping",
     "status_code_mapping", "priority", "auto_ban", "tag", "setting", "param_override",
-    "header_override", "remark", "channel_info", "settings", "dest_set_by_root",
+    "header_override", "remark", "channel_info", "settings",
 };
 #define NWCOLS (sizeof WCOLS / sizeof WCOLS[0])
 

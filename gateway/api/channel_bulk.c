@@ -35,6 +35,9 @@ static int delete_ids(gw_store *st, const long long *ids, size_t n, long long *d
         snprintf(sql, sizeof sql, "DELETE FROM abilities WHERE channel_id IN (%s)", in);
         if (rc == GW_OK)
             rc = gw_store_exec(st, sql, a, k, NULL);
+        snprintf(sql, sizeof sql, "DELETE FROM channel_destinations WHERE channel_id IN (%s)", in);
+        if (rc == GW_OK)
+            rc = gw_store_exec(st, sql, a, k, NULL);
     }
     return rc;
 }
@@ -211,7 +214,12 @@ static int tag_work(gw_store *st, void *ctx)
     if (rc == GW_OK)
         rc = select_ids(st, sql, a, 1, &ids, &n);
     for (size_t i = 0; rc == GW_OK && i < n; i++) {
-        rc = gw__ch_update(st, ids[i], j->vals);
+        int by_root = -1; /* tag edits name no destination field today: a no-op */
+        rc = gw__ch_dest_apply(st, j, ids[i], j->vals, &by_root);
+        if (rc == GW_OK)
+            rc = gw__ch_update(st, ids[i], j->vals);
+        if (rc == GW_OK)
+            rc = gw__ch_dest_store(st, ids[i], by_root);
         if (rc == GW_OK)
             rc = gw__ch_mirror(st, ids[i], &j->cmds);
     }

@@ -1,5 +1,6 @@
 /* Channel destinations at save time (channels.h gw__ch_dest_apply): who set
- * a channel's destination is recorded in channels.dest_set_by_root, and a
+ * a channel's destination is recorded in channel_destinations.set_by_root
+ * (a table of ours: channels keeps new-api's columns exactly), and a
  * destination the writer may not set is refused before it is stored.
  *
  * The destination is the effective base URL (the channel's, else its
@@ -89,24 +90,28 @@ static int check(struct gw__chjob *j, int trusted, const char *base, const char 
     return GW_OK;
 }
 
-int gw__ch_dest_apply(gw_store *st, struct gw__chjob *j, long long id, json_t *cols)
+int gw__ch_dest_apply(gw_store *st, struct gw__chjob *j, long long id, const json_t *cols,
+                      int *set_by_root)
 {
     int root = j->who.role >= 100;
+    *set_by_root = -1;
     const json_t *t = json_object_get(cols, "type"), *b = json_object_get(cols, "base_url"),
                  *s = json_object_get(cols, "setting");
     char nbase[1024], nproxy[GW_UPSTREAM_PROXY_MAX];
     if (id == 0) { /* a new channel */
         base_of(json_integer_value(t), json_string_value(b), nbase, sizeof nbase);
         int prc = proxy_of(json_string_value(s), nproxy, sizeof nproxy);
-        json_object_set_new(cols, "dest_set_by_root", json_integer(root));
+        *set_by_root = root;
         return check(j, root, nbase, nproxy, prc);
     }
     if (!t && !b && !s)
         return GW_OK; /* the destination is not touched: the flag stays */
     gw_sql_arg a[1] = {GW_SQL_INT(id)};
     gw_rows *rows = NULL;
-    int rc = gw_store_query(st, "SELECT type, base_url, setting, dest_set_by_root FROM channels "
-                                "WHERE id = ?", a, 1, &rows);
+    int rc = gw_store_query(st, "SELECT type, base_url, setting, channel_destinations.set_by_root "
+                                "FROM channels LEFT JOIN channel_destinations ON "
+                                "channel_destinations.channel_id = channels.id WHERE channels.id = ?",
+                            a, 1, &rows);
     if (rc != GW_OK || gw_rows_count(rows) == 0) {
         gw_rows_free(rows);
         return rc; /* a missing row is answered by the update itself */
@@ -124,6 +129,22 @@ int gw__ch_dest_apply(gw_store *st, struct gw__chjob *j, long long id, json_t *c
     int changed = orc != GW_OK || prc != GW_OK || strcmp(obase, nbase) != 0 ||
                   strcmp(oproxy, nproxy) != 0;
     int trust = root ? 1 : changed ? 0 : otrust == 1;
-    json_object_set_new(cols, "dest_set_by_root", json_integer(trust));
+    *set_by_root = trust;
     return root || changed ? check(j, trust, nbase, nproxy, prc) : GW_OK;
+}
+
+int gw__ch_dest_store(gw_store *st, long long id, int set_by_root)
+{
+    if (set_by_root < 0)
+        return GW_OK;
+    /* DELETE + INSERT: one spelling for the three dialects, inside the
+     * write's transaction; it also replaces a row left by a deleted channel
+     * whose id the server handed out again. */
+    gw_sql_arg a[2] = {GW_SQL_INT(id), GW_SQL_INT(set_by_root)};
+    int rc = gw_store_exec(st, "DELETE FROM channel_destinations WHERE channel_id = ?", a, 1,
+                           NULL);
+    if (rc == GW_OK)
+        rc = gw_store_exec(st, "INSERT INTO channel_destinations (channel_id, set_by_root) "
+                               "VALUES (?, ?)", a, 2, NULL);
+    return rc;
 }

@@ -196,9 +196,12 @@ static int insert_work(gw_store *st, void *ctx)
     int rc = ids ? gw_store_begin(st) : GW_ENOMEM;
     for (size_t i = 0; rc == GW_OK && i < json_array_size(j->rows); i++) {
         long long id = 0;
-        rc = gw__ch_dest_apply(st, j, 0, json_array_get(j->rows, i));
+        int by_root;
+        rc = gw__ch_dest_apply(st, j, 0, json_array_get(j->rows, i), &by_root);
         if (rc == GW_OK)
             rc = gw__ch_insert(st, json_array_get(j->rows, i), &id);
+        if (rc == GW_OK)
+            rc = gw__ch_dest_store(st, id, by_root);
         if (rc == GW_OK)
             rc = gw__ch_mirror(st, id, &j->cmds);
         json_array_append_new(ids, json_integer((json_int_t)id));
@@ -334,10 +337,13 @@ static int update_tx(gw_store *st, struct gw__chjob *j)
         gw_free(ni);
     }
     gw_rows_free(rows);
+    int by_root = -1;
     if (rc == GW_OK && !j->fail[0])
-        rc = gw__ch_dest_apply(st, j, j->id, j->vals);
+        rc = gw__ch_dest_apply(st, j, j->id, j->vals, &by_root);
     if (rc == GW_OK && !j->fail[0])
         rc = gw__ch_update(st, j->id, j->vals);
+    if (rc == GW_OK && !j->fail[0])
+        rc = gw__ch_dest_store(st, j->id, by_root);
     return rc;
 }
 

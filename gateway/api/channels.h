@@ -108,12 +108,16 @@ json_t *gw__ch_rows_json(const gw_rows *rows);
 /* Channel destinations (channel_dest.c). Loop: snapshots root's
  * channel_destination_setting options into j (gw__ch_job does it). Thread
  * pool, inside the write's transaction, before gw__ch_insert (id 0) or
- * gw__ch_update (id): sets cols' dest_set_by_root from the writer's role and
- * whether the destination (effective base URL, setting.proxy) changed, and
- * checks it statically (IP literals, "localhost"). GW_EINVAL with j->fail
- * set when the writer may not set that destination. */
+ * gw__ch_update (id): works out channel_destinations.set_by_root from the
+ * writer's role and whether the destination (effective base URL,
+ * setting.proxy) changes, into *set_by_root (-1: leave it as it is), and
+ * checks the destination statically (IP literals, "localhost"). GW_EINVAL
+ * with j->fail set when the writer may not set it. After the write,
+ * gw__ch_dest_store records *set_by_root for the channel's id. */
 void gw__ch_dest_snapshot(gw_req *r, struct gw__chjob *j);
-int gw__ch_dest_apply(gw_store *st, struct gw__chjob *j, long long id, json_t *cols);
+int gw__ch_dest_apply(gw_store *st, struct gw__chjob *j, long long id, const json_t *cols,
+                      int *set_by_root);
+int gw__ch_dest_store(gw_store *st, long long id, int set_by_root);
 
 /* Splits a comma list: trimmed, empty items dropped, duplicates dropped.
  * *items is one gw_malloc block (free with gw_free). GW_EINVAL if an item

@@ -211,7 +211,8 @@ void gw_test_delay(gw_req *r)
     gw_req_set_callbacks(r, delay_abort, NULL, d);
 }
 
-/* Echoes method, path, query, body length and its SHA-free checksum. */
+/* Echoes method, path, query, body length and its SHA-free checksum, and
+ * every request header as [name, value] pairs in the order received. */
 void gw_test_echo(gw_req *r)
 {
     if (hooks_off(r))
@@ -219,9 +220,19 @@ void gw_test_echo(gw_req *r)
     unsigned long sum = 0;
     for (size_t i = 0; i < r->body.len; i++)
         sum = sum * 31 + (unsigned char)r->body.base[i];
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I}", "method", r->method_name, "path", r->path,
-                          "query", r->query, "body_len", (json_int_t)r->body.len, "body_sum",
-                          (json_int_t)(sum & 0x7fffffff));
+    json_t *hdrs = json_array();
+    for (size_t i = 0; i < gw_req_header_count(r); i++) {
+        const struct gw_req_field *f = gw_req_header_at(r, i);
+        /* values are bytes as sent: invalid UTF-8 is shown, not refused */
+        json_array_append_new(hdrs, json_pack("[s, s%]", f->name, f->value, strlen(f->value)));
+    }
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "method", r->method_name, "path",
+                          r->path, "query", r->query, "body_len", (json_int_t)r->body.len,
+                          "body_sum", (json_int_t)(sum & 0x7fffffff), "headers", hdrs);
+    if (!j) {
+        gw_resp_openai_error(r, 400, "invalid_request_error", "not representable as JSON");
+        return;
+    }
     gw_resp_json(r, 200, j);
     json_decref(j);
 }

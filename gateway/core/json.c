@@ -1,4 +1,5 @@
 #include "gateway/core/json.h"
+#include "gateway/core/str.h"
 
 #include <math.h>
 #include <stdarg.h>

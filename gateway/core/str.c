@@ -170,6 +170,34 @@ static int utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+size_t gw_utf8_seq(const unsigned char *s, size_t n)
+{
+    int k = utf8_seq(s, s + n);
+    return k > 0 ? (size_t)k : 0;
+}
+
+size_t gw_str_utf8_clean(char *out, size_t max, const char *s, size_t n, int ctl)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+
+    for (size_t i = 0; i < n;) {
+        size_t k = p[i] ? gw_utf8_seq(p + i, n - i) : 0;
+        if (o + (k ? k : 1) > max)
+            break;
+        if (k == 0 || (ctl && k == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+            out[o++] = '?';
+            i++;
+        } else {
+            memmove(out + o, p + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
 char *gw_str_utf8_fix(char *s)
 {
     unsigned char *p = (unsigned char *)s, *end = p + strlen(s);

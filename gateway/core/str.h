@@ -54,6 +54,19 @@ char *gw_str_dup(gw_str s);
 size_t gw_str_utf8_cut(gw_str s, size_t max);
 char *gw_str_utf8_fix(char *s);
 
+/* gw_utf8_seq: the length (1..4) of the valid UTF-8 sequence at s[0..n)
+ * (n >= 1; NUL counts as a 1-byte character), 0 when it is invalid or cut
+ * short by n.
+ *
+ * gw_str_utf8_clean: copies s[0..n) into out (which holds max + 1 bytes) so
+ * that any JSON writer, Lua check and SQL dialect accepts it: each byte of an
+ * invalid sequence and each NUL becomes '?' (with ctl, each other control
+ * character too), and the copy stops on a character boundary at max bytes.
+ * out may be s (the copy never runs ahead of the source). Returns the bytes
+ * written, without the NUL it always appends. */
+size_t gw_utf8_seq(const unsigned char *s, size_t n);
+size_t gw_str_utf8_clean(char *out, size_t max, const char *s, size_t n, int ctl);
+
 /* Token iterator. *rest is the unparsed remainder; while rest->len > 0
  * each call returns 1, sets *tok to the bytes up to the next sep (or the
  * end) and advances *rest past that separator; it returns 0 (tok set to

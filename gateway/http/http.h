@@ -8,8 +8,19 @@ struct lws_protocols;
 
 /* lws protocol table: [0] "gw" serves HTTP and WebSocket (lws_glue.c). */
 const struct lws_protocols *gw_http_protocols(void);
-/* Hands an accepted, non-blocking socket to lws. On error lws has closed it. */
+/* Takes an accepted, non-blocking socket (accept.c): reads until the first
+ * request head is complete, then hands it to lws, in the raw role for HTTP
+ * or in lws's HTTP role for a WebSocket upgrade. On error the fd is closed. */
 int gw_http_adopt(struct gw_worker *w, int fd);
+/* Closes the sockets still waiting for their first request head (shutdown). */
+void gw_http_close_pending(struct gw_worker *w);
+
+/* Internal, between accept.c and lws_glue.c. The adopt functions take the
+ * bytes already read (first is left empty) and the fd, which lws closes on
+ * error. gw__http_lws_trips is 1 for a header name lws 4.1.6 misparses. */
+int gw__http_adopt_raw(struct gw_worker *w, int fd, gw_buf *first);
+int gw__http_adopt_ws(struct gw_worker *w, int fd, gw_buf *first);
+int gw__http_lws_trips(gw_str name);
 /* Middleware and routing for a request whose body is complete (http.c):
  * CORS preflight, route lookup, 404/405, static files and SPA fallback. */
 void gw_http_dispatch(gw_req *r);

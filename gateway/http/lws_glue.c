@@ -1,22 +1,24 @@
-/* The one module that talks to libwebsockets 4.1.6 as an HTTP/1.1 server.
+/* The one module that talks to libwebsockets 4.1.6 about HTTP.
  *
- * Every workaround for an lws 4.1.6 pitfall lives here, each named after the
- * entry in shared/reference/c-core-notes.md and covered by a regression test
- * in tests/integration/test_http.py:
- *   P1  BODY_COMPLETION is re-delivered when pipelined bytes arrive before the
- *       transaction completes, and lws then spins forever. We complete the
- *       transaction in the WRITEABLE callback that writes the last byte, and a
- *       second BODY_COMPLETION for the same request drops the connection.
- *   P2  lws_http_transaction_completed() frees the pss: the request is
- *       detached from the pss before that call and never touched through it.
- *   P3  CLOSED_HTTP may arrive with user == NULL (closed before a request).
- *   P4  lws never answers "Expect: 100-continue": we write the interim
- *       response ourselves.
- *   P5  lws cannot read chunked request bodies (they get 411 and a close),
- *       and waits for 100 MB when a POST/PUT/PATCH has no Content-Length
- *       (served as an empty body, then the connection is closed).
- *   P6  lws does not chunk responses: streamed responses are framed here.
- */
+ * lws only moves bytes: accepted sockets are adopted in lws's raw role and
+ * every HTTP/1.1 request is framed and parsed by head.c, then answered with
+ * heads written here. lws's own HTTP/1 server is used only for WebSocket
+ * upgrades (accept.c decides). Why: lws 4.1.6's header parser swallows the
+ * line after a header whose name is a strict prefix of a name it knows
+ * ("X-F", "Us", "Con", ...), and with it the blank line and the next
+ * pipelined request (issue 10 part 5); and its h1 server drops or wedges on
+ * pipelined requests (P1). The pitfalls of c-core-notes, as they stand now:
+ *   P1  gone with lws's h1 server: a connection reads one request, answers
+ *       it, then parses the next one from its own buffer, so pipelined
+ *       requests are answered in order.
+ *   P2  the pss is per connection in the raw role; the request is still
+ *       detached from it before it is released.
+ *   P3  CLOSE may arrive with user == NULL (kept as a guard).
+ *   P4  "Expect: 100-continue" is answered here.
+ *   P5  chunked request bodies get 411 and a close; a POST/PUT/PATCH without
+ *       Content-Length is served with an empty body, then closed.
+ *   P6  streamed responses are chunked here.
+ * Each has a regression test in tests/integration/test_http.py. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +26,7 @@
 #include <libwebsockets.h>
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
+#include "gateway/http/head.h"
 #include "gateway/http/http.h"
 #include "gateway/http/router.h"
 #include "gateway/http/ws.h"
@@ -32,13 +35,31 @@
 #define WRITE_CHUNK (16 * 1024)
 #define HEADER_ROOM 4096
 #define STREAM_QUEUE_MAX (8u * 1024 * 1024) /* hard cap if a producer ignores backpressure */
+#define IN_SOFT_MAX (64 * 1024)  /* stop reading while this much waits unparsed */
+#define IN_MAX (IN_SOFT_MAX + 2 * 32768) /* plus what lws may hand over in flight */
+#define IDLE_TIMEOUT_S 60        /* keep-alive: waiting for the next request head */
+#define BODY_TIMEOUT_S 30        /* no body byte for this long: give up */
 
+enum conn_state {
+    C_HEAD, /* reading a request head */
+    C_BODY, /* reading its body */
+    C_BUSY, /* dispatched: the next request waits in `in` until this one ends */
+    C_DONE, /* answering, then closing: further input is discarded */
+};
+
+/* Per connection in the raw role (lws frees it after RAW_CLOSE); per
+ * upgrade in the HTTP role, where only `ws` is used. */
 struct pss {
-    gw_req *r;  /* HTTP transaction */
-    void *ws;   /* WebSocket connection (ws.c); upgrades never see LWS_CALLBACK_HTTP */
+    gw_req *r;        /* the transaction being read or answered */
+    void *ws;         /* WebSocket connection (ws.c) */
+    gw_buf in;        /* received, not yet consumed */
+    long long body_left;
+    enum conn_state state;
+    int paused;       /* rx flow control is off */
 };
 
 static unsigned char scratch[LWS_PRE + HEADER_ROOM + WRITE_CHUNK];
+static struct gw_http_head parsed; /* one worker thread: parsed in place, copied out at once */
 
 static uint64_t now_us(void)
 {
@@ -85,8 +106,13 @@ void gw_req_unref(gw_req *r)
         req_free(r);
 }
 
+/* One line per request, written when its last byte is queued or when the
+ * client goes away first, never both. */
 static void access_log(gw_req *r, int status)
 {
+    if (r->logged)
+        return;
+    r->logged = 1;
     if (!r->worker->cfg->access_log)
         return;
     gw_log_access(r->method_name, r->path, status, r->resp_bytes,
@@ -94,13 +120,14 @@ static void access_log(gw_req *r, int status)
 }
 
 /* The client is gone (or the transaction ended): cut the request loose from
- * the wsi and drop the connection's reference. */
+ * the wsi and drop the connection's reference. A connection that closes
+ * after the whole answer was written (close_after) is not an abort. */
 static void detach(gw_req *r, struct pss *pss, int aborted)
 {
     if (pss)
         pss->r = NULL;
     r->wsi = NULL;
-    if (aborted) {
+    if (aborted && !r->logged) {
         r->worker->stats.aborted++;
         access_log(r, r->headers_sent ? r->status : 499);
         if (r->on_abort)
@@ -108,6 +135,7 @@ static void detach(gw_req *r, struct pss *pss, int aborted)
     }
     gw_req_unref(r);
 }
+
 
 static gw_req *req_new(struct gw_worker *w, struct lws *wsi)
 {
@@ -125,6 +153,9 @@ static gw_req *req_new(struct gw_worker *w, struct lws *wsi)
     r->refs = 1;
     r->content_length = -1;
     r->t_start_us = now_us();
+    r->method_name = "?";
+    r->path = "/";
+    r->query = "";
     gw_buf_init(&r->body, (size_t)w->cfg->max_request_body_mb * 1024 * 1024);
     gw_buf_init(&r->out, STREAM_QUEUE_MAX);
     make_request_id(w, r->rid, sizeof r->rid);
@@ -132,166 +163,41 @@ static gw_req *req_new(struct gw_worker *w, struct lws *wsi)
     return r;
 }
 
-static const struct {
-    enum lws_token_indexes tok;
-    int method;
-    const char *name;
-} methods[] = {
-    {WSI_TOKEN_GET_URI, GW_M_GET, "GET"},       {WSI_TOKEN_POST_URI, GW_M_POST, "POST"},
-    {WSI_TOKEN_PUT_URI, GW_M_PUT, "PUT"},       {WSI_TOKEN_PATCH_URI, GW_M_PATCH, "PATCH"},
-    {WSI_TOKEN_DELETE_URI, GW_M_DELETE, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, GW_M_OPTIONS, "OPTIONS"},
-    {WSI_TOKEN_HEAD_URI, GW_M_HEAD, "HEAD"},
-};
-
-static int read_method(struct lws *wsi, gw_req *r)
-{
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
-            r->method = methods[i].method;
-            r->method_name = methods[i].name;
-            return GW_OK;
-        }
-    return GW_ENOTSUP;
-}
-
-/* lws splits the query into '&'-separated, url-decoded fragments. */
-static void read_query(struct lws *wsi, gw_req *r)
-{
-    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-    gw_buf q;
-    char frag[1024];
-    gw_buf_init(&q, 65536);
-    for (int i = 0; total > 0; i++) {
-        int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0)
-            break;
-        if (i)
-            gw_buf_append(&q, "&", 1);
-        gw_buf_append(&q, frag, (size_t)n);
-    }
-    r->query = gw_arena_strndup(r->arena, q.base ? q.base : "", q.len);
-    gw_buf_free(&q);
-}
-
-static const struct {
-    const char *name;
-    enum lws_token_indexes tok;
-} known[GW_REQ_KNOWN_HEADERS] = {
-    {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
-    {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
-    {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
-    {"origin", WSI_TOKEN_ORIGIN},
-    {"cookie", WSI_TOKEN_HTTP_COOKIE},
-    {"host", WSI_TOKEN_HOST},
-    {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
-    {"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
-    {"accept", WSI_TOKEN_HTTP_ACCEPT},
-    {"accept-encoding", WSI_TOKEN_HTTP_ACCEPT_ENCODING},
-    {"transfer-encoding", WSI_TOKEN_HTTP_TRANSFER_ENCODING},
-    {"expect", WSI_TOKEN_HTTP_EXPECT},
-    {"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
-    {"x-real-ip", WSI_TOKEN_HTTP_X_REAL_IP},
-    {"connection", WSI_TOKEN_CONNECTION},
-    {"upgrade", WSI_TOKEN_UPGRADE},
-    {"access-control-request-headers", WSI_TOKEN_HTTP_AC_REQUEST_HEADERS},
-};
-
-static const char *known_header(gw_req *r, size_t i)
-{
-    int n = lws_hdr_total_length(r->wsi, known[i].tok);
-    if (n <= 0)
-        return NULL;
-    char *v = gw_arena_alloc(r->arena, (size_t)n + 1);
-    if (!v || lws_hdr_copy(r->wsi, v, n + 1, known[i].tok) < 0)
-        return NULL;
-    return v;
-}
-
-/* A stream holds its connection for minutes: once the answer starts, lws's
- * header table (max_http_header_data bytes plus its index) goes back to the
- * pool. The known headers are copied first and keep answering; custom
- * headers read after this point are absent (handlers read theirs before they
- * answer). lws keeps the table when unread bytes are still buffered. */
-static void release_headers(gw_req *r)
-{
-    if (r->hdr_released || !r->wsi)
-        return;
-    for (size_t i = 0; i < GW_REQ_KNOWN_HEADERS; i++)
-        r->hdr_known[i] = known_header(r, i);
-    r->hdr_released = 1;
-    lws_http_headers_detach(r->wsi);
-}
+/* ---- request headers and query ------------------------------------------- */
 
 const char *gw_req_header(gw_req *r, const char *name)
 {
-    if (!r->wsi)
-        return NULL;
-    for (size_t i = 0; i < GW_REQ_KNOWN_HEADERS; i++)
-        if (strcasecmp(known[i].name, name) == 0)
-            return r->hdr_released ? r->hdr_known[i] : known_header(r, i);
-    if (r->hdr_released)
-        return NULL;
-    /* Custom headers are matched as lower-case "name:". */
-    char key[128];
-    size_t nl = strlen(name);
-    if (nl + 2 > sizeof key)
-        return NULL;
-    for (size_t i = 0; i < nl; i++)
-        key[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-    key[nl] = ':';
-    key[nl + 1] = '\0';
-    int n = lws_hdr_custom_length(r->wsi, key, (int)nl + 1);
-    if (n < 0)
-        return NULL;
-    char *v = gw_arena_alloc(r->arena, (size_t)n + 1);
-    if (!v || lws_hdr_custom_copy(r->wsi, v, n + 1, key, (int)nl + 1) < 0)
-        return NULL;
+    gw_str n = gw_str_c(name);
+    const char *first = NULL;
+    gw_buf joined = {0};
+    for (size_t i = 0; i < r->nfields; i++) {
+        if (!gw_str_ieq(gw_str_c(r->fields[i].name), n))
+            continue;
+        if (!first) {
+            first = r->fields[i].value;
+            continue;
+        }
+        if (!joined.len) {
+            gw_buf_init(&joined, GW_HEAD_MAX);
+            gw_buf_appends(&joined, first);
+        }
+        if (gw_buf_appends(&joined, ", ") || gw_buf_appends(&joined, r->fields[i].value)) {
+            gw_buf_free(&joined);
+            return NULL; /* cannot happen: the head itself is smaller */
+        }
+    }
+    if (!joined.len)
+        return first;
+    const char *v = gw_arena_strndup(r->arena, joined.base, joined.len);
+    gw_buf_free(&joined);
     return v;
 }
 
-static void read_fields(gw_req *r)
-{
-    size_t n = 0;
-    r->fields_read = 1;
-    if (!r->wsi || r->hdr_released) {
-        for (size_t i = 0; i < GW_REQ_KNOWN_HEADERS; i++)
-            n += r->hdr_known[i] != NULL;
-        r->fields = n ? gw_arena_alloc(r->arena, n * sizeof *r->fields) : NULL;
-        for (size_t i = 0, k = 0; r->fields && i < GW_REQ_KNOWN_HEADERS; i++)
-            if (r->hdr_known[i])
-                r->fields[k++] = (struct gw_req_field){known[i].name, r->hdr_known[i]};
-        r->nfields = r->fields ? n : 0;
-        return;
-    }
-    for (int t = 0; t < WSI_TOKEN_COUNT; t++)
-        n += lws_hdr_total_length(r->wsi, (enum lws_token_indexes)t) > 0;
-    r->fields = n ? gw_arena_alloc(r->arena, n * sizeof *r->fields) : NULL;
-    for (int t = 0; r->fields && t < WSI_TOKEN_COUNT; t++) {
-        const char *tn = (const char *)lws_token_to_string((enum lws_token_indexes)t);
-        int len = lws_hdr_total_length(r->wsi, (enum lws_token_indexes)t);
-        size_t nl = tn ? strlen(tn) : 0;
-        /* header tokens are "name:"; methods ("get "), ":path" and the
-         * like are not headers */
-        if (len <= 0 || nl < 2 || tn[nl - 1] != ':' || tn[0] == ':')
-            continue;
-        char *v = gw_arena_alloc(r->arena, (size_t)len + 1);
-        char *nm = gw_arena_strndup(r->arena, tn, nl - 1);
-        if (!v || !nm || lws_hdr_copy(r->wsi, v, len + 1, (enum lws_token_indexes)t) < 0)
-            continue;
-        r->fields[r->nfields++] = (struct gw_req_field){nm, v};
-    }
-}
+size_t gw_req_header_count(const gw_req *r) { return r->nfields; }
 
-size_t gw_req_header_count(gw_req *r)
+const struct gw_req_field *gw_req_header_at(const gw_req *r, size_t i)
 {
-    if (!r->fields_read)
-        read_fields(r);
-    return r->nfields;
-}
-
-const struct gw_req_field *gw_req_header_at(gw_req *r, size_t i)
-{
-    return i < gw_req_header_count(r) ? &r->fields[i] : NULL;
+    return i < r->nfields ? &r->fields[i] : NULL;
 }
 
 const char *gw_req_query(gw_req *r, const char *name)
@@ -299,10 +205,23 @@ const char *gw_req_query(gw_req *r, const char *name)
     size_t nl = strlen(name);
     gw_str rest = gw_str_c(r->query), tok;
     while (gw_str_split(&rest, '&', &tok)) {
-        if (tok.len > nl && memcmp(tok.base, name, nl) == 0 && tok.base[nl] == '=')
-            return gw_arena_strndup(r->arena, tok.base + nl + 1, tok.len - nl - 1);
-        if (tok.len == nl && memcmp(tok.base, name, nl) == 0)
+        size_t kl = 0;
+        while (kl < tok.len && tok.base[kl] != '=')
+            kl++;
+        char *key = gw_arena_alloc(r->arena, kl + 1);
+        if (!key)
+            return NULL;
+        if (gw_http_query_decode((gw_str){tok.base, kl}, key, kl + 1) != nl ||
+            memcmp(key, name, nl) != 0)
+            continue;
+        if (kl == tok.len)
             return "";
+        gw_str v = {tok.base + kl + 1, tok.len - kl - 1};
+        char *out = gw_arena_alloc(r->arena, v.len + 1);
+        if (!out)
+            return NULL;
+        gw_http_query_decode(v, out, v.len + 1);
+        return out;
     }
     return NULL;
 }
@@ -354,11 +273,9 @@ int gw_resp_stream_begin(gw_req *r, int status, const char *ctype)
     r->ctype = ctype;
     r->streaming = 1;
     r->content_length = -1;
-    release_headers(r);
     lws_callback_on_writable(r->wsi);
     return GW_OK;
 }
-
 /* One HTTP/1.1 chunk per write (P6), so each event is flushed on its own. */
 int gw_resp_stream_write(gw_req *r, const void *data, size_t len)
 {
@@ -404,70 +321,113 @@ void gw_req_set_callbacks(gw_req *r, gw_req_cb on_abort, gw_req_cb on_drain, voi
     r->cb_data = data;
 }
 
-static int add_hdr(struct lws *wsi, const char *name, const char *value, unsigned char **p,
-                   unsigned char *end)
+
+static const char *reason(int status)
 {
-    char key[128];
-    int n = snprintf(key, sizeof key, "%s:", name);
-    if (n <= 0 || (size_t)n >= sizeof key)
+    static const struct {
+        int code;
+        const char *text;
+    } t[] = {{100, "Continue"},           {200, "OK"},
+             {201, "Created"},            {202, "Accepted"},
+             {204, "No Content"},         {206, "Partial Content"},
+             {301, "Moved Permanently"},  {302, "Found"},
+             {303, "See Other"},          {304, "Not Modified"},
+             {307, "Temporary Redirect"}, {308, "Permanent Redirect"},
+             {400, "Bad Request"},        {401, "Unauthorized"},
+             {402, "Payment Required"},   {403, "Forbidden"},
+             {404, "Not Found"},          {405, "Method Not Allowed"},
+             {408, "Request Timeout"},    {409, "Conflict"},
+             {411, "Length Required"},    {413, "Content Too Large"},
+             {415, "Unsupported Media Type"}, {422, "Unprocessable Content"},
+             {429, "Too Many Requests"},  {431, "Request Header Fields Too Large"},
+             {500, "Internal Server Error"}, {501, "Not Implemented"},
+             {502, "Bad Gateway"},        {503, "Service Unavailable"},
+             {504, "Gateway Timeout"}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i].code == status)
+            return t[i].text;
+    return "Status";
+}
+
+/* Appends "name: value\r\n"; -1 when it does not fit or would break the
+ * framing (a CR or LF in a handler-supplied name or value). */
+static int add_hdr(unsigned char **p, unsigned char *end, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
         return -1;
-    return lws_add_http_header_by_name(wsi, (const unsigned char *)key,
-                                       (const unsigned char *)value, (int)strlen(value), p, end);
+    if ((size_t)(end - *p) < nl + vl + 4)
+        return -1;
+    memcpy(*p, name, nl);
+    *p += nl;
+    memcpy(*p, ": ", 2);
+    *p += 2;
+    memcpy(*p, value, vl);
+    *p += vl;
+    memcpy(*p, "\r\n", 2);
+    *p += 2;
+    return 0;
 }
 
 /* Status line and headers into scratch; returns the end pointer or NULL. */
-static unsigned char *write_head(struct lws *wsi, gw_req *r, unsigned char *p)
+static unsigned char *write_head(gw_req *r, unsigned char *p)
 {
     unsigned char *end = scratch + LWS_PRE + HEADER_ROOM;
     char num[32];
-    if (lws_add_http_header_status(wsi, (unsigned)r->status, &p, end))
+    int n = snprintf((char *)p, (size_t)(end - p), "HTTP/1.1 %d %s\r\n", r->status,
+                     reason(r->status));
+    if (n <= 0 || n >= end - p)
         return NULL;
-    if (r->ctype && add_hdr(wsi, "content-type", r->ctype, &p, end))
+    p += n;
+    if (r->ctype && add_hdr(&p, end, "content-type", r->ctype))
         return NULL;
     if (r->status == 204 || r->status == 304) {
         /* no body, no Content-Length (RFC 9110 §8.6) */
     } else if (r->content_length >= 0) {
         snprintf(num, sizeof num, "%lld", r->content_length);
-        if (add_hdr(wsi, "content-length", num, &p, end))
+        if (add_hdr(&p, end, "content-length", num))
             return NULL;
-    } else if (add_hdr(wsi, "transfer-encoding", "chunked", &p, end) ||
-               add_hdr(wsi, "cache-control", "no-cache", &p, end) ||
-               add_hdr(wsi, "x-accel-buffering", "no", &p, end)) {
+    } else if (add_hdr(&p, end, "transfer-encoding", "chunked") ||
+               add_hdr(&p, end, "cache-control", "no-cache") ||
+               add_hdr(&p, end, "x-accel-buffering", "no")) {
         return NULL;
     }
-    if (add_hdr(wsi, "x-oneapi-request-id", r->rid, &p, end) ||
-        add_hdr(wsi, "x-new-api-version", GW_VERSION, &p, end))
+    if (add_hdr(&p, end, "x-oneapi-request-id", r->rid) ||
+        add_hdr(&p, end, "x-new-api-version", GW_VERSION))
         return NULL;
-    if (r->is_cors && (add_hdr(wsi, "access-control-allow-origin", "*", &p, end) ||
-                       add_hdr(wsi, "access-control-expose-headers", "*", &p, end)))
+    if (r->is_cors && (add_hdr(&p, end, "access-control-allow-origin", "*") ||
+                       add_hdr(&p, end, "access-control-expose-headers", "*")))
         return NULL;
     for (int i = 0; i < r->nhdr; i++)
-        if (add_hdr(wsi, r->hdr_name[i], r->hdr_value[i], &p, end))
+        if (add_hdr(&p, end, r->hdr_name[i], r->hdr_value[i]))
             return NULL;
-    if (r->close_after && add_hdr(wsi, "connection", "close", &p, end))
+    if (r->close_after && add_hdr(&p, end, "connection", "close"))
         return NULL;
-    if (lws_finalize_http_header(wsi, &p, end))
+    if (end - p < 2)
         return NULL;
-    return p;
+    memcpy(p, "\r\n", 2);
+    return p + 2;
 }
+
+static int pump(struct lws *wsi, struct pss *c);
 
 /* One lws_write per WRITEABLE callback: headers plus the first body bytes,
  * then up to WRITE_CHUNK at a time. Returns -1 to close the connection. */
-static int on_writeable(struct lws *wsi, struct pss *pss)
+static int on_writeable(struct lws *wsi, struct pss *c)
 {
-    gw_req *r = pss ? pss->r : NULL;
+    gw_req *r = c ? c->r : NULL;
     if (!r)
         return 0;
     if (r->close_after && r->finished && r->headers_sent && !r->out.len)
-        return -1; /* the last bytes have been flushed; now hang up */
+        return -1; /* lws has flushed the last bytes; now hang up */
     if (!r->status)
         return 0; /* spurious: nothing to say yet */
 
     unsigned char *start = scratch + LWS_PRE, *p = start;
     if (!r->headers_sent) {
-        p = write_head(wsi, r, p);
+        p = write_head(r, p);
         if (!p) {
-            GW_ERROR("response headers too large rid=%s", r->rid);
+            GW_ERROR("response headers too large or malformed rid=%s", r->rid);
             return -1;
         }
         r->headers_sent = 1;
@@ -481,9 +441,7 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
     if (!r->streaming)
         r->resp_bytes += n;
     int last = r->finished && !r->out.len;
-    if (p > start &&
-        lws_write(wsi, start, (size_t)(p - start), last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
-            (int)(p - start))
+    if (p > start && lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_RAW) < (int)(p - start))
         return -1;
 
     if (!last) {
@@ -498,10 +456,11 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
         lws_callback_on_writable(wsi); /* lws calls back once the partial is flushed */
         return 0;
     }
-    /* P1 + P2: complete in the same callback as the last byte, after
-     * detaching the request from the pss that lws is about to free. */
-    detach(r, pss, 0);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    /* The transaction is over: the next request may already be buffered. */
+    detach(r, c, 0);
+    c->state = C_HEAD;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, IDLE_TIMEOUT_S);
+    return pump(wsi, c);
 }
 
 /* ---- request intake ------------------------------------------------------ */
@@ -527,83 +486,125 @@ static int refuse(gw_req *r, int status, const char *type, const char *msg)
     return gw_resp_openai_error(r, status, type, msg);
 }
 
-static int on_http(struct lws *wsi, struct pss *pss, const char *uri)
+/* Copies what the handlers read out of the parsed head into the request's
+ * arena (the head's bytes are consumed from the connection buffer next). */
+static int copy_head(gw_req *r, const struct gw_http_head *h)
+{
+    char *path = gw_arena_alloc(r->arena, h->target.len + 2);
+    if (!path)
+        return GW_ENOMEM;
+    int n = gw_http_path_decode(h->target, path, h->target.len + 2);
+    if (n < 0)
+        return GW_EINVAL;
+    r->path = path;
+    gw_str q = gw_http_target_query(h->target);
+    r->query = gw_arena_strndup(r->arena, q.base, q.len);
+    r->fields = h->nfields ? gw_arena_alloc(r->arena, h->nfields * sizeof *r->fields) : NULL;
+    if (!r->query || (h->nfields && !r->fields))
+        return GW_ENOMEM;
+    for (size_t i = 0; i < h->nfields; i++) {
+        r->fields[i].name = gw_arena_strndup(r->arena, h->fields[i].name.base,
+                                             h->fields[i].name.len);
+        r->fields[i].value = gw_arena_strndup(r->arena, h->fields[i].value.base,
+                                              h->fields[i].value.len);
+        if (!r->fields[i].name || !r->fields[i].value)
+            return GW_ENOMEM;
+    }
+    r->nfields = h->nfields;
+    return GW_OK;
+}
+
+/* f describes the request at the start of c->in (gw_http_frame): creates
+ * the transaction and decides how to read it. */
+static int on_head(struct lws *wsi, struct pss *c, const struct gw_http_frame *f)
 {
     struct gw_worker *w = lws_context_user(lws_get_context(wsi));
-    if (pss->r) /* a pipelined transaction before the last completed: P1 territory */
-        return -1;
     gw_req *r = req_new(w, wsi);
     if (!r)
         return -1;
-    pss->r = r;
-    r->path = gw_arena_strdup(r->arena, uri ? uri : "/");
-    read_query(wsi, r);
-    if (read_method(wsi, r) != GW_OK) {
-        r->method_name = "?";
-        return refuse(r, 405, "invalid_request_error", "method not supported") ? -1 : 0;
+    c->r = r;
+    int rc = GW_OK;
+    if (f->head_len > 0) {
+        rc = copy_head(r, &parsed);
+        r->method = f->method;
+        if (f->method)
+            r->method_name = gw_arena_strndup(r->arena, parsed.method.base, parsed.method.len);
+        r->is_cors = strncmp(r->path, "/api", 4) == 0 || strncmp(r->path, "/v1", 3) == 0;
     }
-    r->is_cors = strncmp(r->path, "/api", 4) == 0 || strncmp(r->path, "/v1", 3) == 0;
-
-    const char *te = gw_req_header(r, "transfer-encoding");
-    const char *cl = gw_req_header(r, "content-length");
-    int body_method = r->method & (GW_M_POST | GW_M_PUT | GW_M_PATCH);
-    long long clen = 0;
-    if (te) /* P5 */
-        return refuse(r, 411, "invalid_request_error",
-                      "chunked request bodies are not supported; send Content-Length") ? -1 : 0;
-    if (cl && gw_str_to_ll(gw_str_c(cl), 0, (long long)1 << 50, &clen) != GW_OK)
-        return refuse(r, 400, "invalid_request_error", "invalid Content-Length") ? -1 : 0;
-    if (!cl && body_method) {
-        /* No Content-Length and no Transfer-Encoding means an empty body
-         * (RFC 9112 §6.3), but lws would wait for 100 MB of it (P5): serve
-         * the empty body and close the connection after the answer. */
-        r->close_after = 1;
+    if (rc == GW_ENOMEM)
+        return -1;
+    if (f->verdict == GW_HEAD_REFUSE || rc != GW_OK) {
+        c->state = C_DONE;
+        gw_buf_reset(&c->in);
+        const char *msg = f->msg ? f->msg : "malformed request path";
+        if (f->status == 413)
+            msg = gw_arena_printf(r->arena,
+                                  "request body too large: limit is %d MB (MAX_REQUEST_BODY_MB)",
+                                  w->cfg->max_request_body_mb);
+        return refuse(r, rc != GW_OK ? 400 : f->status, "invalid_request_error", msg) ? -1 : 0;
     }
-    if (clen > (long long)r->body.max) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "request body too large: limit is %d MB (MAX_REQUEST_BODY_MB)",
-                 w->cfg->max_request_body_mb);
-        return refuse(r, 413, "invalid_request_error", gw_arena_strdup(r->arena, msg)) ? -1 : 0;
-    }
-    const char *expect = gw_req_header(r, "expect");
-    if (expect && strcasecmp(expect, "100-continue") == 0 && clen > 0) { /* P4 */
+    gw_buf_consume(&c->in, (size_t)f->head_len);
+    r->close_after = f->verdict == GW_HEAD_SERVE_CLOSE;
+    c->body_left = f->body_len;
+    c->state = C_BODY;
+    if (parsed.expect_continue && f->body_len > (long long)c->in.len) { /* P4 */
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         unsigned char *p = scratch + LWS_PRE;
         memcpy(p, cont, sizeof cont - 1);
-        if (lws_write(wsi, p, sizeof cont - 1, LWS_WRITE_HTTP_HEADERS) < (int)sizeof cont - 1)
+        if (lws_write(wsi, p, sizeof cont - 1, LWS_WRITE_RAW) < (int)sizeof cont - 1)
             return -1;
     }
-    /* lws delivers BODY_COMPLETION for a body, or for a POST with an explicit
-     * Content-Length: 0; everything else is complete now. */
-    if (clen > 0 || (r->method == GW_M_POST && cl))
-        return 0;
-    r->body_done = 1;
-    dispatch(r);
     return 0;
 }
 
-static int on_body(struct pss *pss, const void *in, size_t len)
+/* Parses and dispatches what c->in holds, one transaction at a time: a
+ * request that follows in the same packet waits there until the one before
+ * it has been answered (pipelining, RFC 9112 §9.3.2). */
+static int pump(struct lws *wsi, struct pss *c)
 {
-    gw_req *r = pss->r;
-    if (!r || r->rejected || !len)
-        return 0;
-    if (gw_buf_append(&r->body, in, len) == GW_ETOOBIG)
-        return -1; /* more bytes than the Content-Length we checked */
+    if (c->state == C_HEAD && c->in.len) {
+        struct gw_worker *w = lws_context_user(lws_get_context(wsi));
+        struct gw_http_frame f;
+        size_t body_max = (size_t)w->cfg->max_request_body_mb * 1024 * 1024;
+        if (gw_http_frame(c->in.base, c->in.len, body_max, &parsed, &f) && on_head(wsi, c, &f))
+            return -1;
+    }
+    if (c->state == C_BODY) {
+        gw_req *r = c->r;
+        size_t k = c->body_left < (long long)c->in.len ? (size_t)c->body_left : c->in.len;
+        if (k && gw_buf_append(&r->body, c->in.base, k) != GW_OK)
+            return -1; /* the limit was checked against Content-Length */
+        gw_buf_consume(&c->in, k);
+        c->body_left -= (long long)k;
+        if (c->body_left > 0) {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, BODY_TIMEOUT_S);
+        } else {
+            c->state = r->close_after ? C_DONE : C_BUSY;
+            if (c->state == C_DONE)
+                gw_buf_reset(&c->in);
+            dispatch(r);
+        }
+    }
+    if (!c->in.len)
+        gw_buf_free(&c->in); /* an idle or streaming connection holds no buffer */
+    int pause = c->state == C_BUSY && c->in.len >= IN_SOFT_MAX;
+    if (pause != c->paused) {
+        c->paused = pause;
+        lws_rx_flow_control(wsi, !pause);
+    }
     return 0;
 }
 
-static int on_body_done(struct pss *pss)
+static int on_rx(struct lws *wsi, struct pss *c, const void *in, size_t len)
 {
-    gw_req *r = pss->r;
-    if (!r)
-        return -1; /* P1: re-delivery after the transaction ended */
-    if (r->body_done)
-        return -1; /* P1: re-delivery within the transaction */
-    r->body_done = 1;
-    if (r->rejected)
-        return 0;
-    dispatch(r);
-    return 0;
+    if (c->state == C_DONE)
+        return 0; /* answering, then closing: the rest is not read */
+    c->in.max = IN_MAX;
+    if (gw_buf_append(&c->in, in, len) != GW_OK)
+        return -1;
+    if (c->state == C_BUSY)
+        return c->paused || c->in.len < IN_SOFT_MAX ? 0 : pump(wsi, c);
+    return pump(wsi, c);
 }
 
 static int callback_gw(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -611,18 +612,20 @@ static int callback_gw(struct lws *wsi, enum lws_callback_reasons reason, void *
 {
     struct pss *pss = user;
     switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        return on_http(wsi, pss, in);
-    case LWS_CALLBACK_HTTP_BODY:
-        return pss ? on_body(pss, in, len) : -1;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return pss ? on_body_done(pss) : -1;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
+    case LWS_CALLBACK_RAW_RX:
+        return pss ? on_rx(wsi, pss, in, len) : -1;
+    case LWS_CALLBACK_RAW_WRITEABLE:
         return on_writeable(wsi, pss);
-    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_RAW_CLOSE:
         if (pss && pss->r) /* P3: pss may be NULL */
             detach(pss->r, pss, 1);
+        if (pss)
+            gw_buf_free(&pss->in);
         return 0;
+    case LWS_CALLBACK_HTTP:
+        /* lws's h1 server serves only the upgrades accept.c hands it; one it
+         * does not upgrade after all is not served over its parser. */
+        return -1;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
@@ -641,11 +644,62 @@ static const struct lws_protocols protocols[] = {
 
 const struct lws_protocols *gw_http_protocols(void) { return protocols; }
 
-int gw_http_adopt(struct gw_worker *w, int fd)
+int gw__http_adopt_raw(struct gw_worker *w, int fd, gw_buf *first)
 {
-    struct lws *wsi = lws_adopt_socket_vhost(w->vh, fd);
+    lws_sock_file_fd_type desc;
+    desc.sockfd = fd;
+    struct lws *wsi = lws_adopt_descriptor_vhost(w->vh, LWS_ADOPT_SOCKET, desc, "gw", NULL);
+    if (!wsi) {
+        gw_buf_free(first);
+        return GW_EIO; /* lws closed the fd */
+    }
+    w->stats.accepted++;
+    struct pss *c = lws_wsi_user(wsi);
+    if (!c) {
+        gw_buf_free(first);
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return GW_ENOMEM;
+    }
+    c->in = *first; /* the bytes accept.c read while it waited for the first head */
+    c->in.max = IN_MAX;
+    *first = (gw_buf){0};
+    c->state = C_HEAD;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, IDLE_TIMEOUT_S);
+    if (pump(wsi, c))
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    return GW_OK;
+}
+
+int gw__http_adopt_ws(struct gw_worker *w, int fd, gw_buf *first)
+{
+    struct lws *wsi = lws_adopt_socket_vhost_readbuf(w->vh, fd, first->base, first->len);
+    gw_buf_free(first);
     if (!wsi)
         return GW_EIO; /* lws closed the fd */
     w->stats.accepted++;
     return GW_OK;
+}
+
+/* Header names that trip lws 4.1.6's parser: not a name in its table but a
+ * strict prefix of one ("x-f" of "x-forwarded-for:", "ge" of "get "). A
+ * known name that prefixes another ("upgrade" of "upgrade-insecure-...")
+ * is matched by its own entry first and is fine. */
+int gw__http_lws_trips(gw_str name)
+{
+    int prefix = 0;
+    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+        const char *s = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+        if (!s || strlen(s) <= name.len)
+            continue;
+        size_t i = 0;
+        while (i < name.len && (name.base[i] >= 'A' && name.base[i] <= 'Z' ? name.base[i] + 32
+                                                                          : name.base[i]) == s[i])
+            i++;
+        if (i < name.len)
+            continue;
+        if (s[i] == ':' && s[i + 1] == '\0')
+            return 0; /* a known header */
+        prefix = 1;
+    }
+    return prefix;
 }

@@ -52,12 +52,10 @@ typedef struct gw_req gw_req;
 
 typedef void (*gw_req_cb)(gw_req *r, void *data);
 
-#define GW_REQ_KNOWN_HEADERS 17 /* header names lws indexes itself (lws_glue.c) */
-
-/* One request header as the client sent it. */
+/* One request header as the client sent it (head.c parses it). */
 struct gw_req_field {
-    const char *name;  /* lower-case as lws reports it */
-    const char *value; /* NUL-terminated */
+    const char *name;  /* case kept */
+    const char *value; /* NUL-terminated; no NUL, CR or LF inside */
 };
 
 struct gw_req {
@@ -67,7 +65,7 @@ struct gw_req {
     int method;               /* one enum gw_method */
     const char *method_name;
     char *path;               /* decoded path, no query */
-    char *query;              /* "a=1&b=2" (lws-decoded), "" when none */
+    char *query;              /* "a=1&b=2" as sent (not decoded), "" when none */
     const struct gw_route *route;
     gw_str params[GW_MAX_PARAMS]; /* path parameters, in pattern order */
     int nparams;
@@ -79,11 +77,9 @@ struct gw_req {
     int status;
     int refs;
     unsigned headers_sent : 1, streaming : 1, finished : 1, close_after : 1,
-        body_done : 1, dispatched : 1, rejected : 1, is_cors : 1, hdr_released : 1;
-    const char *hdr_known[GW_REQ_KNOWN_HEADERS]; /* copies once released (streams) */
-    struct gw_req_field *fields; /* every header, copied at the first listing (arena) */
+        dispatched : 1, rejected : 1, is_cors : 1, logged : 1;
+    struct gw_req_field *fields; /* request headers in arrival order (arena) */
     size_t nfields;
-    int fields_read;
     const char *ctype;
     size_t resp_bytes;        /* body bytes sent, for the access log */
     int nhdr;
@@ -101,18 +97,17 @@ void gw_req_ref(gw_req *r);
 void gw_req_unref(gw_req *r);
 static inline int gw_req_alive(const gw_req *r) { return r->wsi != NULL; }
 
-/* Request header lookup (case-insensitive name without ':'). Returns a
- * NUL-terminated arena copy, or NULL when absent. */
+/* Request header lookup (case-insensitive name without ':'). Returns the
+ * value (NUL-terminated, lives as long as the request), or NULL when absent.
+ * A header sent more than once comes back as one value joined with ", "
+ * (RFC 9110 §5.3). Every header is readable for the whole request. */
 const char *gw_req_header(gw_req *r, const char *name);
-/* All request headers: for i below gw_req_header_count(r), gw_req_header_at
- * gives the i-th. The list is copied into the request at the first call, so
- * it stays readable after a stream releases lws's header table; called
- * first after that, it lists only the known headers. With lws 4.1.6's own
- * parser it lists the headers lws has a token for (about 90 standard
- * names); custom headers come with our own head parser (issue 10 part 5). */
-size_t gw_req_header_count(gw_req *r);
-const struct gw_req_field *gw_req_header_at(gw_req *r, size_t i);
-/* Query argument by name (first match), arena copy or NULL. */
+/* All request headers in the order sent, duplicates separate: for i below
+ * gw_req_header_count(r), gw_req_header_at gives the i-th. */
+size_t gw_req_header_count(const gw_req *r);
+const struct gw_req_field *gw_req_header_at(const gw_req *r, size_t i);
+/* Query argument by name (first match), %-decoded ('+' is a space), arena
+ * copy or NULL. r->query itself is the raw query as sent. */
 const char *gw_req_query(gw_req *r, const char *name);
 /* Peer IP as text (arena copy), "" if unknown. */
 const char *gw_req_peer(gw_req *r);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/str.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
@@ -43,27 +44,6 @@ enum { SETTLE_NORMAL, SETTLE_SAFE, SETTLE_BARE };
 static long long clampq(long long v) { return v < 0 ? 0 : v > MAXQ ? MAXQ : v; }
 static double fin(double v) { return isfinite(v) ? v : 0.0; }
 
-/* Length of the valid UTF-8 sequence at s (no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        unsigned lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
-        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        unsigned lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-                       (s[3] & 0xC0) == 0x80
-                   ? 4
-                   : 0;
-    }
-    return 0;
-}
 
 /* A copy of s that any JSON writer, Lua check and SQL dialect accepts: valid
  * UTF-8 (invalid bytes as '?'; with ctl, control characters too), cut on a
@@ -71,24 +51,9 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
  * control characters, so names keep them unless a settle was refused. */
 static void sanitize_ctl(char *out, size_t cap, const char *s, size_t max, int ctl)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p), o = 0;
     if (max >= cap)
         max = cap - 1;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(p + i, n - i);
-        if (o + (k ? k : 1) > max)
-            break;
-        if (k == 0 || (ctl && k == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
-            out[o++] = '?';
-            i++;
-        } else {
-            memcpy(out + o, p + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    out[o] = '\0';
+    gw_str_utf8_clean(out, max, s ? s : "", s ? strlen(s) : 0, ctl);
 }
 
 static void sanitize(char *out, size_t cap, const char *s, size_t max)

@@ -60,9 +60,9 @@ struct gw_channel {
     long long priority;       /* NULL reads as 0 */
     unsigned weight;          /* NULL or negative reads as 0 */
     int auto_ban;             /* 1 only when the column is 1 (NULL: 0) */
-    int dest_set_by_root;     /* 1 only when the column is 1: root set the destination,
-                                 so loopback and private addresses are allowed
-                                 (gateway/core/dest.h) */
+    int dest_set_by_root;     /* 1 only when channel_destinations.set_by_root is 1:
+                                 root set the destination, so loopback and private
+                                 addresses are allowed (gateway/core/dest.h) */
     char *tag;
     /* JSON columns: NULL when the column is NULL, blank, "null" or "{}".
      * Anything else that is not a JSON object leaves the channel out of the

@@ -26,8 +26,9 @@ static const char CHANNELS_SQL[] =
     "SELECT id, type, `key`, status, name, base_url, other, open_ai_organization, test_model, "
     "`group`, models, priority, weight, auto_ban, tag, model_mapping, status_code_mapping, "
     "param_override, header_override, setting, settings, channel_info, "
-    "dest_set_by_root "
-    "FROM channels ORDER BY id";
+    "channel_destinations.set_by_root "
+    "FROM channels LEFT JOIN channel_destinations "
+    "ON channel_destinations.channel_id = channels.id ORDER BY channels.id";
 
 /* enabled is read back with gw_rows_int rather than compared in SQL: SQLite
  * stores the reference's bool as 0/1, PostgreSQL as a real boolean. */

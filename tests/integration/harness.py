@@ -205,52 +205,58 @@ def connect(port, timeout=10):
     return s
 
 
+class Responses:
+    """Reads consecutive HTTP/1.1 responses from one socket, keeping the bytes
+    of a response that arrived with the one before it (pipelining)."""
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def _more(self, what):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed {what}: {self.buf[:200]!r}")
+        self.buf += chunk
+
+    def _take(self, n, what):
+        while len(self.buf) < n:
+            self._more(what)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read(self, head_only=False):
+        """(status, headers dict, body bytes); Content-Length and chunked."""
+        while b"\r\n\r\n" not in self.buf:
+            self._more("before headers")
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        if status == 100:
+            return status, headers, self.buf
+        if head_only or status in (204, 304):
+            return status, headers, b""
+        if headers.get("transfer-encoding") == "chunked":
+            body = b""
+            while True:
+                while b"\r\n" not in self.buf:
+                    self._more("inside chunked body")
+                size_line, self.buf = self.buf.split(b"\r\n", 1)
+                size = int(size_line, 16)
+                body += self._take(size + 2, "inside chunk")[:size]
+                if size == 0:
+                    return status, headers, body
+        return status, headers, self._take(int(headers.get("content-length", "0")), "inside body")
+
+
 def read_response(sock, head_only=False):
     """Reads one HTTP/1.1 response; returns (status, headers dict, body bytes).
-    Handles Content-Length and chunked bodies."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"closed before headers: {buf!r}")
-        buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    if status in (100,):
-        return status, headers, rest
-    if head_only or status in (204, 304):
-        return status, headers, b""
-    if headers.get("transfer-encoding") == "chunked":
-        body = b""
-        while True:
-            while b"\r\n" not in rest:
-                more = sock.recv(65536)
-                if not more:
-                    raise ConnectionError("closed inside chunked body")
-                rest += more
-            size_line, rest = rest.split(b"\r\n", 1)
-            size = int(size_line, 16)
-            while len(rest) < size + 2:
-                more = sock.recv(65536)
-                if not more:
-                    raise ConnectionError("closed inside chunk")
-                rest += more
-            body += rest[:size]
-            rest = rest[size + 2:]
-            if size == 0:
-                return status, headers, body
-    n = int(headers.get("content-length", "0"))
-    while len(rest) < n:
-        more = sock.recv(65536)
-        if not more:
-            raise ConnectionError("closed inside body")
-        rest += more
-    return status, headers, rest[:n]
+    Handles Content-Length and chunked bodies. Bytes past it are dropped: use
+    Responses for pipelined answers."""
+    return Responses(sock).read(head_only)
 
 
 def request(method, port, path, body=None, headers=None, timeout=10):

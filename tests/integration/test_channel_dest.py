@@ -56,6 +56,16 @@ def sql_exec(g, q, *a):
         c.close()
 
 
+def by_root(g, cid):
+    """channel_destinations.set_by_root of a channel (None: no row)."""
+    r = sql(g, "SELECT set_by_root FROM channel_destinations WHERE channel_id = ?", cid)
+    return r[0][0] if r else None
+
+
+def cid_of(g, name):
+    return sql(g, "SELECT id FROM channels WHERE name = ?", name)[0][0]
+
+
 def reload_routing(g):
     rcli(g, "INCR", "tf:cfgver")
 
@@ -111,7 +121,7 @@ def root_channels_at_loopback_work_by_default():
     st, _, b = ask("m-root")
     assert st == 200, b
     assert len(mock_requests()) == 1
-    assert sql(s["g"], "SELECT dest_set_by_root FROM channels WHERE id = ?", s["cid"])[0][0] == 1
+    assert by_root(s["g"], s["cid"]) == 1
 
 
 @case
@@ -141,21 +151,21 @@ def an_admin_below_root_cannot_set_a_private_or_local_destination():
     st, j = api(g, "PUT", "/api/channel/", token=ADMIN_PAT,
                 body={"id": cid, "models": "m-root", "base_url": s["base"]})
     assert j["success"], j
-    assert sql(g, "SELECT base_url, dest_set_by_root FROM channels WHERE id = ?", cid)[0] == \
-        (s["base"], 1)
+    assert sql(g, "SELECT base_url FROM channels WHERE id = ?", cid)[0][0] == s["base"]
+    assert by_root(g, cid) == 1
     clear_mock()
     st, _, b = ask("m-root")
     assert st == 200, b
     # a public destination is fine for an admin, and recorded as not root's
     j = admin_create(g, "adm-public", "https://api.example.com", "m-admin")
     assert j["success"], j
-    assert sql(g, "SELECT dest_set_by_root FROM channels WHERE name = 'adm-public'")[0][0] == 0
+    assert by_root(g, cid_of(g, "adm-public")) == 0
     # the flag is not a writable field
     st, j = api(g, "PUT", "/api/channel/", token=ADMIN_PAT,
                 body={"id": sql(g, "SELECT id FROM channels WHERE name = 'adm-public'")[0][0],
                       "name": "adm-public", "dest_set_by_root": 1})
     assert j["success"], j
-    assert sql(g, "SELECT dest_set_by_root FROM channels WHERE name = 'adm-public'")[0][0] == 0
+    assert by_root(g, cid_of(g, "adm-public")) == 0
     sql_exec(g, "DELETE FROM channels WHERE name = 'adm-public'")
     sql_exec(g, "DELETE FROM abilities WHERE model = 'm-admin'")
 
@@ -169,7 +179,7 @@ def a_private_destination_forced_into_the_database_is_refused_at_connect():
     cid = add_channel(g, s["pat"], "forced", s["base"], "k-good", "m-forced")
     wait_routable(g, s["key"], "m-forced")
     assert ask("m-forced")[0] == 200  # root's: it works, and curl keeps the connection
-    sql_exec(g, "UPDATE channels SET dest_set_by_root = 0 WHERE id = ?", cid)
+    sql_exec(g, "UPDATE channel_destinations SET set_by_root = 0 WHERE channel_id = ?", cid)
     reload_routing(g)
     # the keep-alive connection root's channel opened is not reused either
     wait_for(lambda: ask("m-forced")[0] == 502, 10, 0.2, what="the reload")

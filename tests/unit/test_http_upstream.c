@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 #include "gateway/core/err.h"
+#include "gateway/core/dest.h"
 #include "gateway/http/upstream.h"
 #include "tests/unit/support/uv_dog.h"
 
@@ -456,6 +457,52 @@ static void keepalive_connection_keeps_its_poll(void **state)
     assert_int_equal(st.polls_parked, 1);
 }
 
+/* The destination policy: refused before a socket exists on a new
+ * connection, and before the request on a reused keep-alive connection
+ * that a transfer with a looser policy opened; other schemes refused. */
+static void destination_policy_on_new_and_reused_connections(void **state)
+{
+    struct fx *f = *state;
+    struct gw_upstream_stats st0, st1;
+    struct gw_dest_policy loose = {.allow_private = 1}, strict = {0};
+    struct res r;
+    char u[128];
+
+    url(f, u, sizeof u, "/echo/open");
+    struct gw_xfer_opts o = {.method = "GET", .url = u, .dest = &loose};
+    run_xfer(f, &r, &o); /* leaves a keep-alive connection in curl's cache */
+    assert_int_equal(r.result, GW_OK);
+    free(r.body);
+    gw_upstream_get_stats(f->u, &st0);
+    assert_int_equal(st0.connects, 1);
+
+    url(f, u, sizeof u, "/echo/reuse");
+    o.dest = &strict;
+    run_xfer(f, &r, &o);
+    assert_int_equal(r.result, GW_EPERM);
+    assert_null(r.body);
+    assert_non_null(strstr(r.err, "private"));
+    assert_null(strstr(r.err, "127.0.0.1"));
+    gw_upstream_get_stats(f->u, &st1);
+    assert_int_equal(st1.connects, st0.connects);         /* the cached one was checked */
+    assert_int_equal(st1.dest_refused, st0.dest_refused + 1);
+    assert_int_equal(server_accepts(&f->sv), 1);
+
+    /* a fresh connection: refused in the opensocket callback, no socket */
+    o.url = "http://localhost:1/x"; /* resolved by curl itself, never sent */
+    run_xfer(f, &r, &o);
+    assert_int_equal(r.result, GW_EPERM);
+    gw_upstream_get_stats(f->u, &st0);
+    assert_int_equal(st0.connects, st1.connects);
+    assert_true(st0.dest_refused >= st1.dest_refused + 1);
+
+    /* only http and https */
+    struct gw_xfer_opts of = {.method = "GET", .url = "file:///etc/hostname", .dest = &loose};
+    run_xfer(f, &r, &of);
+    assert_int_equal(r.result, GW_EIO);
+    assert_null(r.body);
+}
+
 static void fd_numbers_reused_after_failed_connects(void **state)
 {
     struct fx *f = *state;
@@ -588,6 +635,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(reused_handles_inherit_nothing),
         T(keepalive_connection_keeps_its_poll),
+        T(destination_policy_on_new_and_reused_connections),
         T(fd_numbers_reused_after_failed_connects),
         T(stream_buffer_and_default_after_reuse),
         T(aborted_transfers_return_clean_handles),

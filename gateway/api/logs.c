@@ -212,7 +212,7 @@ static void format_self(json_t *o, long long id)
         char *s = json_dumps(m, JSON_COMPACT);
         if (s)
             json_object_set_new(o, "other", json_string(s));
-        free(s);
+        gw_free(s); /* jansson allocates through gw_alloc (gw_json_init) */
     }
     json_decref(m);
 }

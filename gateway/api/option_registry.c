@@ -357,12 +357,7 @@ static int norm_json(const struct gw_option_def *d, const json_t *value, char **
     /* Keep the admin's own text (the console shows it back as typed). */
     *out = json_is_string(value) ? gw_strdup(json_string_value(value))
                                  : json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    json_decref(j);
-    if (*out && !json_is_string(value)) { /* json_dumps used malloc: move to gw_ */
-        char *copy = gw_strdup(*out);
-        free(*out);
-        *out = copy;
-    }
+    json_decref(j); /* json_dumps allocates through gw_alloc too (gw_json_init) */
     /* Price tables: billing's own rules (duplicate keys, values up to 1e9),
      * or the workers would refuse what the API saved and keep old prices. */
     if (*out && (d->shape == GW_SHAPE_RATIOS || d->shape == GW_SHAPE_RATIOS2) &&

@@ -194,7 +194,7 @@ static int setting_work(gw_store *st, struct gw__ujob *u)
     gw_sql_arg a[2] = {GW_SQL_TEXT(text), GW_SQL_INT(u->who.id)};
     rc = gw_store_exec(st, "UPDATE users SET setting = ? WHERE id = ? AND deleted_at IS NULL", a,
                        2, NULL);
-    free(text);
+    gw_free(text); /* jansson allocates through gw_alloc (gw_json_init) */
     return rc;
 }
 

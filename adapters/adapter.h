@@ -13,6 +13,7 @@
 #include "gateway/core/buf.h"
 #include "gateway/http/sse.h"
 #include "gateway/relay/billing.h"
+#include "adapters/format.h"
 
 struct curl_slist;
 struct gw_channel;
@@ -35,9 +36,12 @@ typedef void (*gw_client_headers_cb)(void *ctx, gw_header_visit_cb visit, void *
 /* One upstream attempt, as the adapter needs it. */
 struct gw_relay_call {
     enum gw_relay_mode mode;
-    const char *path;           /* inbound path, e.g. "/v1/chat/completions" */
-    json_t *body;               /* the parsed request; the adapter may edit it in place
-                                   (a fresh deep copy per attempt) */
+    enum gw_wire wire;          /* what body is: the wire chosen by adapter->wire() */
+    const char *path;           /* the client's path when the client speaks this wire
+                                   (same-format: "/v1/messages?beta=true" goes up as
+                                   it came), else NULL: the adapter uses the wire's own */
+    json_t *body;               /* the request in `wire`'s format; the adapter may edit it
+                                   in place (a fresh tree per attempt) */
     const char *model;          /* the client's model */
     const char *upstream_model; /* after model_mapping */
     int stream;
@@ -90,6 +94,11 @@ enum gw_stream_action {
 
 struct gw_adapter {
     const char *name;
+    /* The wire this attempt speaks upstream, given the client's (call->wire
+     * holds the client's format when asked, call->mode the operation):
+     * an adapter that speaks the client's format returns it (the fast
+     * path); otherwise its native one. NULL: always GW_WIRE_CHAT. */
+    enum gw_wire (*wire)(const struct gw_channel *ch, const struct gw_relay_call *call);
     /* Builds URL, headers (auth included), body and proxy for one attempt.
      * out must be initialised; on failure it may hold partial output (free
      * it either way) and err says why (GW_EINVAL: bad channel config or

@@ -88,6 +88,10 @@ int gw_price_lookup(const gw_ratios *r, const char *model, const char *user_grou
 struct gw_usage {
     long long prompt, completion, total;
     long long cached, cache_write;  /* prompt tokens read from / written to cache */
+    long long cache_write_1h;       /* the part of cache_write with the 1-hour TTL
+                                       (Claude): billed at CreateCacheRatio x 6/3.75 */
+    long long reasoning;            /* completion_tokens_details.reasoning_tokens (part of
+                                       completion: Gemini thoughts are billed as completion) */
     long long image;                /* prompt_tokens_details.image_tokens */
     long long text_in, audio_in;    /* prompt_tokens_details.{text,audio}_tokens */
     long long text_out, audio_out;  /* completion_tokens_details.{text,audio}_tokens */

@@ -7,6 +7,7 @@
 #include "adapters/adapter.h"
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -17,13 +18,6 @@
 #include "gateway/worker.h"
 
 #define MAX_JSON_DEPTH 64
-
-long long gw__now_ms_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- errors in the OpenAI shape ------------------------------------------------ */
 
@@ -321,7 +315,7 @@ static void authorize(struct rcall *c)
         .amount = c->reserved,
         .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
-        .now_ms = gw__now_ms_wall(),
+        .now_ms = gw_clock_wall_ms(),
         .settings_ver = c->key.ver,
     };
     c->auth = GW_AUTH_PENDING;

@@ -88,8 +88,6 @@ struct rcall {
     int test_settle_bad, test_settle_down; /* GW_TEST_HOOKS: X-Test-Settle */
 };
 
-uint64_t gw__now_us(void);
-long long gw__now_ms_wall(void);
 void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
                     const char *msg);
 void gw__relay_free(struct rcall *c);

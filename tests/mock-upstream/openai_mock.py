@@ -24,6 +24,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_RECORDED = 2000
@@ -162,6 +163,11 @@ class Handler(BaseHTTPRequestHandler):
     def event(self, obj):
         self.chunk(b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()) + b"\n\n")
 
+    def named_event(self, name, obj):
+        """One SSE event with an `event:` line (Anthropic, Responses)."""
+        self.chunk(b"event: " + name.encode() + b"\ndata: " +
+                   json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+
     def end_stream(self):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
@@ -189,7 +195,9 @@ class Handler(BaseHTTPRequestHandler):
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = None
-        self.st.record({"method": self.command, "path": self.path,
+        path, _, query = self.path.partition("?")
+        self.st.record({"method": self.command, "path": self.path, "route": path,
+                        "query": {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()},
                         "headers": [[k, v] for k, v in self.headers.items()],
                         "body": text, "json": parsed, "time": time.time()})
 
@@ -471,10 +479,10 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-def start(keys=None, port=0, host="127.0.0.1"):
+def start(keys=None, port=0, host="127.0.0.1", handler=None, state=None):
     """Starts the mock in a background thread; returns (port, stop)."""
-    srv = Server((host, port), Handler)
-    srv.mock = MockState(keys)
+    srv = Server((host, port), handler or Handler)
+    srv.mock = (state or MockState)(keys)
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     t.start()
 
@@ -639,8 +647,10 @@ def _selftest():
     print("openai_mock selftest: OK")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(doc=__doc__, start_fn=None, selftest=None):
+    """The command line of every mock: --port, --keys, --max-seconds, --selftest."""
+    start_fn = start_fn or start
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--keys", default="", help="comma-separated allowed keys (empty: any key)")
@@ -648,9 +658,9 @@ def main():
     ap.add_argument("--selftest", action="store_true")
     a = ap.parse_args()
     if a.selftest:
-        _selftest()
+        (selftest or _selftest)()
         return
-    port, stop = start([k for k in a.keys.split(",") if k], a.port, a.host)
+    port, stop = start_fn([k for k in a.keys.split(",") if k], a.port, a.host)
     print(port, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

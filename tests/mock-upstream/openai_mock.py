@@ -27,6 +27,9 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mockutil import pieces_of, text_of, words  # noqa: E402,F401  (re-exported for the other mocks)
+
 MAX_RECORDED = 2000
 MAX_BODY = 16 << 20
 MAX_STALL_S = 120.0
@@ -51,19 +54,6 @@ def error_body(status, message=None, etype="invalid_request_error", code=None, p
     return {"error": {"message": message, "type": etype, "param": param, "code": code}}
 
 
-def words(text):
-    return text.split()
-
-
-def text_of(content):
-    """Text of a message content: a string or a list of parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
-
-
 def prompt_tokens_chat(messages):
     """1 per message plus its whitespace-separated words (deterministic, not BPE)."""
     n = 0
@@ -71,12 +61,6 @@ def prompt_tokens_chat(messages):
         if isinstance(m, dict):
             n += 1 + len(words(text_of(m.get("content"))))
     return n
-
-
-def pieces_of(text):
-    """The streamed pieces: each word with the space before it (the first without)."""
-    ws = words(text)
-    return [w if i == 0 else " " + w for i, w in enumerate(ws)]
 
 
 class Behaviour:
@@ -114,6 +98,7 @@ class MockState:
         self.lock = threading.Lock()
         self.requests = []
         self.counter = 0
+        self.responses = {}   # id -> what /v1/responses served (openai_responses.py)
         self.stopping = threading.Event()
 
     def record(self, entry):
@@ -127,7 +112,10 @@ class MockState:
             return self.counter
 
 
-class Handler(BaseHTTPRequestHandler):
+from openai_responses import ResponsesMixin  # noqa: E402
+
+
+class Handler(ResponsesMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "openai-mock/1"
 
@@ -209,6 +197,9 @@ class Handler(BaseHTTPRequestHandler):
         self.record(b"")
         if not self.authorised():
             return
+        op = self.responses_route("GET")
+        if op:
+            return self.responses_other(op)
         if self.path.split("?")[0] in ("/v1/models", "/models"):
             now = int(time.time())
             return self.send_json(200, {"object": "list", "data": [
@@ -222,6 +213,12 @@ class Handler(BaseHTTPRequestHandler):
             with self.st.lock:
                 self.st.requests.clear()
             return self.send_json(200, {"ok": True})
+        self.record(b"")
+        if not self.authorised():
+            return
+        op = self.responses_route("DELETE")
+        if op:
+            return self.responses_other(op)
         self.send_json(404, error_body(404, "Invalid URL (DELETE %s)" % self.path))
 
     def do_POST(self):
@@ -231,6 +228,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self.send_json(413, error_body(413, str(e)))
         self.record(body)
+        if self.responses_route("POST") == "cancel":
+            if self.authorised():
+                self.responses_other("cancel")
+            return
         route = self.route()
         if route is None:
             return self.send_json(404, error_body(404, "Invalid URL (POST %s)" % self.path))
@@ -282,7 +283,8 @@ class Handler(BaseHTTPRequestHandler):
         elif p.startswith("/beta/"):
             p = p[5:]
         return {"/chat/completions": "chat", "/completions": "completions",
-                "/embeddings": "embeddings", "/moderations": "moderations"}.get(p)
+                "/embeddings": "embeddings", "/moderations": "moderations",
+                "/responses": "responses"}.get(p)
 
     def authorised(self, b=None, model=""):
         auth = self.headers.get("Authorization", "")
@@ -622,6 +624,9 @@ def _selftest():
         raise AssertionError("broken JSON accepted")
     except urllib.error.HTTPError as e:
         assert e.code == 400
+
+    import openai_responses
+    openai_responses.selftest(call)
 
     s, t, _ = call("/__mock/requests", key=None)
     rec = json.loads(t)

@@ -5,7 +5,8 @@ Serves POST /v1/messages (JSON, or SSE with `stream: true`),
 POST /v1/messages/count_tokens and GET /v1/models in Anthropic's wire format
 (docs.anthropic.com: Messages, Streaming Messages, Token counting, Errors; the
 shapes were checked against @anthropic-ai/sdk's types, which parse them in
-tests/integration/test_mocks.py). Requests must carry `x-api-key` and
+tests/integration/test_mocks.py). Requests must carry a key (`x-api-key`, or
+`Authorization: Bearer` as @anthropic-ai/sdk 1.x sends it) and
 `anthropic-version`. Replies are derived deterministically from the request
 (see README.md). Behaviours are picked by a model suffix
 ("claude-sonnet-4-5@529", "claude-x@thinking,cache-read-7") or the
@@ -112,7 +113,10 @@ class Handler(openai_mock.Handler):
         self.send_error_json(404, "Not found: GET %s" % self.path.split("?")[0])
 
     def key_ok(self):
-        key = self.headers.get("x-api-key")
+        # x-api-key (API version 2023-06-01 clients, Claude Code) or, as
+        # @anthropic-ai/sdk 1.x sends the key, Authorization: Bearer.
+        auth = self.headers.get("Authorization", "")
+        key = self.headers.get("x-api-key") or (auth[7:] if auth.startswith("Bearer ") else "")
         if not key:
             self.send_error_json(401, "x-api-key header is required")
             return False

@@ -311,10 +311,13 @@ class Handler(ResponsesMixin, BaseHTTPRequestHandler):
                                               "accepted_prediction_tokens": 0,
                                               "rejected_prediction_tokens": 0}}
 
-    def reply_pieces(self, req, b, prompt_text):
+    def reply_pieces(self, req, b, prompt_text, tool_said=None):
         if b.long_n:
             return ["w%d " % i for i in range(b.long_n)]
-        pieces = pieces_of("Mock reply to: " + (prompt_text or "(nothing)"))
+        if tool_said is not None:
+            pieces = pieces_of("Tool said: " + tool_said)
+        else:
+            pieces = pieces_of("Mock reply to: " + (prompt_text or "(nothing)"))
         limit = req.get("max_completion_tokens") or req.get("max_tokens")
         if isinstance(limit, int) and 0 < limit < len(pieces):
             return pieces[:limit], "length"
@@ -325,11 +328,16 @@ class Handler(ResponsesMixin, BaseHTTPRequestHandler):
         last_user = next((text_of(m.get("content")) for m in reversed(msgs)
                           if isinstance(m, dict) and m.get("role") == "user"), "")
         prompt = prompt_tokens_chat(msgs)
-        got = self.reply_pieces(req, b, last_user)
+        results = []   # the tool results that end the conversation, if any
+        for m in reversed(msgs):
+            if not (isinstance(m, dict) and m.get("role") == "tool"):
+                break
+            results.insert(0, text_of(m.get("content")))
+        got = self.reply_pieces(req, b, last_user, " ".join(results) if results else None)
         pieces, finish = (got if isinstance(got, tuple) else (got, "stop"))
         tools = req.get("tools") if isinstance(req.get("tools"), list) else []
         tool = None
-        if tools and req.get("tool_choice") != "none" and isinstance(tools[0], dict):
+        if tools and not results and req.get("tool_choice") != "none" and isinstance(tools[0], dict):
             fn = (tools[0].get("function") or {}).get("name", "tool")
             tool = {"id": "call_mock%04d" % self.st.next_id(), "name": fn,
                     "arguments": json.dumps({"input": last_user})}
@@ -554,6 +562,9 @@ def _selftest():
     tc = j["choices"][0]["message"]["tool_calls"][0]
     assert j["choices"][0]["finish_reason"] == "tool_calls" and tc["function"]["name"] == "get_weather"
     assert json.loads(tc["function"]["arguments"]) == {"input": "hello there"}
+    s, t, _ = call("/v1/chat/completions", {"model": "gpt-4o", "tools": tools, "messages": msgs + [
+        {"role": "assistant", "content": None, "tool_calls": [tc]}, {"role": "tool", "tool_call_id": tc["id"], "content": "sunny"}]})
+    assert json.loads(t)["choices"][0]["message"]["content"] == "Tool said: sunny", t
     s, t, _ = call("/v1/chat/completions", {"model": "gpt-4o", "messages": msgs, "tools": tools, "stream": True})
     args = "".join(tcall["function"].get("arguments", "")
                    for e in sse(t)[:-1] for ch in json.loads(e)["choices"]

@@ -4,12 +4,14 @@
 // Prints one JSON object with what the SDK returned, for the Python tests to check.
 import Anthropic from "@anthropic-ai/sdk";
 
-const client = new Anthropic({
-  baseURL: process.env.GW_BASE_URL,
-  apiKey: process.env.GW_API_KEY,
-  maxRetries: 0,
-  timeout: 30000,
-});
+// GW_AUTH=x-api-key: the key as `x-api-key` with anthropic-version 2023-06-01, as
+// Claude Code and the 0.x SDKs send it; otherwise as this SDK does (Authorization: Bearer).
+const client = process.env.GW_AUTH === "x-api-key"
+  ? new Anthropic({
+    baseURL: process.env.GW_BASE_URL, apiKey: null, authToken: null, maxRetries: 0, timeout: 30000,
+    defaultHeaders: { "x-api-key": process.env.GW_API_KEY, "anthropic-version": "2023-06-01" },
+  })
+  : new Anthropic({ baseURL: process.env.GW_BASE_URL, apiKey: process.env.GW_API_KEY, maxRetries: 0, timeout: 30000 });
 const model = process.env.GW_MODEL || "claude-sonnet-4-5";
 const tools = [{
   name: "get_weather", description: "The weather in a city",

@@ -75,11 +75,4 @@ int gw__url_escape(gw_buf *b, const char *s);
 int gw__err(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* OpenAI-format response parsing (openai.c). */
-int gw__oai_parse_response(const char *body, size_t len, struct gw_usage *u);
-enum gw_stream_action gw__oai_stream_event(const struct gw_sse_event *ev, int client_wants_usage,
-                                           struct gw_usage *u, size_t *delta_chars);
-int gw__oai_parse_error(const char *body, size_t len, char *msg, size_t msgcap, char *code,
-                        size_t codecap);
-
 #endif

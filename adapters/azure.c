@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "adapters/adapter_int.h"
+#include "adapters/formats/chat_int.h"
 #include "gateway/core/err.h"
 #include "gateway/relay/routing.h"
 
@@ -105,7 +106,7 @@ static int azure_build(const struct gw_channel *ch, const char *base_url,
 const struct gw_adapter gw_adapter_azure = {
     .name = "azure",
     .build = azure_build,
-    .parse_response = gw__oai_parse_response,
-    .stream_event = gw__oai_stream_event,
-    .parse_error = gw__oai_parse_error,
+    .parse_response = gw__chat_usage,
+    .stream_event = gw__chat_stream_event,
+    .parse_error = gw__chat_parse_error,
 };

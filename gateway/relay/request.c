@@ -4,6 +4,10 @@
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/relay/request.h"
+#include "adapters/formats/chat_int.h"
+
+_Static_assert(GW_FMT_MAX_TOKENS == GW_RELAY_MAX_TOKENS, "one max_tokens bound");
+_Static_assert(sizeof(((struct gw_req_facts *)0)->model) == GW_RELAY_MODEL_MAX, "one model bound");
 
 static int refuse(struct gw_relay_request *out, char *msg, size_t msglen, const char *text)
 {
@@ -30,27 +34,17 @@ int gw_relay_request_parse(enum gw_relay_mode mode, const char *content_type, co
         snprintf(m, sizeof m, "invalid JSON body: %s", out->body ? "expected an object" : err);
         return refuse(out, msg, msglen, m);
     }
-    const json_t *model = json_object_get(out->body, "model");
-    if (mode == GW_RELAY_MODERATIONS && !model)
-        snprintf(out->model, sizeof out->model, "text-moderation-stable");
-    else if (!json_is_string(model) || !json_string_length(model))
-        return refuse(out, msg, msglen, "field 'model' is required and must be a string");
-    else if (json_string_length(model) >= sizeof out->model)
-        /* Never cut: a cut name could be routed and billed as another model. */
-        return refuse(out, msg, msglen, "field 'model' is too long (at most 191 bytes)");
-    else
-        snprintf(out->model, sizeof out->model, "%s", json_string_value(model));
-    const json_t *st = json_object_get(out->body, "stream");
-    if (st && !json_is_boolean(st))
-        return refuse(out, msg, msglen, "field 'stream' must be a boolean");
-    out->stream = json_is_true(st) && (mode == GW_RELAY_CHAT || mode == GW_RELAY_COMPLETIONS);
-    const json_t *so = json_object_get(out->body, "stream_options");
-    out->client_usage = json_is_true(json_object_get(so, "include_usage"));
-    long long mt = 0, mct = 0;
-    gw_json_get_int(out->body, "max_tokens", &mt);
-    gw_json_get_int(out->body, "max_completion_tokens", &mct);
-    out->max_tokens = mt > mct ? mt : mct;
-    if (out->max_tokens < 0 || out->max_tokens > GW_RELAY_MAX_TOKENS)
-        return refuse(out, msg, msglen, "field 'max_tokens' is out of range");
+    /* the chat format's facts (adapters/formats/chat.c), the same rules for
+     * every OpenAI-shaped body; moderations alone may leave the model out */
+    struct gw_req_facts f;
+    struct gw_path_facts pf = {.model = "text-moderation-stable"};
+    int defaulted = mode == GW_RELAY_MODERATIONS && !json_object_get(out->body, "model");
+    int rc = gw__chat_facts(out->body, defaulted ? &pf : NULL, &f, err, sizeof err);
+    if (rc != GW_OK)
+        return refuse(out, msg, msglen, err);
+    memcpy(out->model, f.model, sizeof out->model);
+    out->stream = f.stream && (mode == GW_RELAY_CHAT || mode == GW_RELAY_COMPLETIONS);
+    out->client_usage = f.client_usage;
+    out->max_tokens = f.max_tokens;
     return GW_OK;
 }

@@ -27,6 +27,16 @@ static const char *str(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* A unix time from a JSON number (0 when absent or out of range). */
+static json_int_t unix_time(const json_t *v)
+{
+    json_int_t t = json_is_integer(v) ? json_integer_value(v)
+                   : json_is_real(v) && json_real_value(v) > 0 && json_real_value(v) < 1e12
+                       ? (json_int_t)json_real_value(v)
+                       : 0;
+    return t > 0 && t < 100000000000LL ? t : 0;
+}
+
 static int facts(const json_t *body, const struct gw_path_facts *pf, struct gw_req_facts *out,
                  char *msg, size_t msglen)
 {
@@ -270,7 +280,7 @@ static int resp_to_hub(const json_t *resp, json_t **hub)
     gw__resp_usage_read(json_object_get(resp, "usage"), &u);
     json_t *h = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:s}]}", "id",
                           str(resp, "id") ? str(resp, "id") : "", "object", "chat.completion",
-                          "created", (json_int_t)gw_fmt_count(json_object_get(resp, "created_at")),
+                          "created", unix_time(json_object_get(resp, "created_at")),
                           "model", str(resp, "model") ? str(resp, "model") : "", "choices",
                           "index", 0, "message", msg, "finish_reason", finish);
     if (h && u.present)
@@ -343,7 +353,7 @@ static int resp_from_hub(const json_t *hub, const char *model, json_t **out)
                                           args ? args : ""));
     }
     gw_fmt_usage_read(json_object_get(hub, "usage"), &u);
-    json_int_t created = (json_int_t)gw_fmt_count(json_object_get(hub, "created"));
+    json_int_t created = unix_time(json_object_get(hub, "created"));
     if (created == 0)
         created = (json_int_t)time(NULL);
     json_t *r = rc ? NULL

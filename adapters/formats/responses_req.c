@@ -581,13 +581,14 @@ static int build_responses(json_t *out, const json_t *hub, const struct gw_conv_
                                        "safety_identifier", "top_logprobs", "frequency_penalty",
                                        "presence_penalty"};
     const json_t *n = json_object_get(hub, "n"), *m;
-    json_t *input = json_array();
+    json_t *input;
     gw_buf instr;
     size_t i;
     int rc = GW_OK;
 
     if (json_is_integer(n) && json_integer_value(n) > 1)
         return refuse(msg, msglen, "%sn > 1 is not supported by the Responses API", NULL);
+    input = json_array();
     if (!input || json_object_set_new(out, "model",
                                       json_string(o->upstream_model ? o->upstream_model
                                                                     : str(hub, "model") ? str(hub, "model") : "")))

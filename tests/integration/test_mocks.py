@@ -90,6 +90,10 @@ def anthropic_sdk_parses_anthropic_mock():
         assert out["input_tokens"] == 5, out
         out = ok(*a, "bad_key", base, "ak", m)
         assert out["status"] == 401 and out["type"] == "authentication_error" and out["body_type"] == "error", out
+        out = run(*a, "stream", base, "ak", m + "@overloaded-mid")   # an error event mid-stream
+        assert "thrown" in out and "overloaded_error" in out["thrown"], out
+        out = run(*a, "create", base, "ak", m + "@529")
+        assert out.get("status") == 529 and "Overloaded" in out["thrown"], out
     finally:
         stop()
 

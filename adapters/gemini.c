@@ -197,6 +197,8 @@ static enum gw_stream_action gemini_stream_event(const struct gw_sse_event *ev,
 {
     struct gw_stream_state st;
     struct meter m = {u, delta_chars};
+    if (gw_str_eq(gw_str_trim(ev->data), GW_STRLIT("[DONE]")))
+        return GW_STREAM_DONE; /* never from Gemini; the end every adapter honours */
     memset(&st, 0, sizeof st);
     int rc = gw_format_gemini.decode(&st, ev, client_wants_usage, on_meter, &m);
     return rc == GW_DEC_DONE ? GW_STREAM_DONE : GW_STREAM_PASS;

@@ -155,7 +155,7 @@ static int gemini_build(const struct gw_channel *ch, const char *base_url,
         return rc;
     if (call->mode == GW_RELAY_EMBEDDINGS && map_embed_model(call->body, model) != GW_OK)
         return gw__err(err, errlen, GW_EINVAL, "embedding model name is not valid");
-    rc = gw__body_override(ch, call, model, out, err, errlen);
+    rc = gw__body_finish(ch, call, model, out, err, errlen);
     if (rc != GW_OK)
         return rc;
     rc = gw__oai_headers(call, out, err, errlen);

@@ -83,7 +83,8 @@ static int build_url(const struct gw_channel *ch, const char *base,
     size_t alen = 0;
     int rc, first = 1;
 
-    if (call->path && *call->path) {
+    /* only a Gemini path is the client's own (same-format) call */
+    if (call->path && strstr(call->path, "/models/") && strchr(call->path, ':')) {
         action = client_action(call->path, &alen, &query);
         int ok = 0;
         for (size_t i = 0; action && i < sizeof known / sizeof known[0]; i++)

@@ -167,7 +167,7 @@ static void refused(struct rcall *c, const char *why)
     if (c->settle_mode == SETTLE_BARE) {
         GW_ERROR("settle of reservation %lld failed for good: %s; the reaper will refund it "
                  "rid=%s", c->res_id, why, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     GW_ERROR("settle of reservation %lld refused (%s): settling again with safe arguments "
@@ -190,7 +190,7 @@ static void settled(const struct gw_settle_result *res, void *data)
             GW_ERROR("settle of reservation %lld: %s rid=%s", c->res_id,
                      gw_ledger_reason_name(res->reason), c->r->rid);
         /* a retry finding no reservation: an earlier attempt ran after all */
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     if (res->status == GW_EINVAL) {
@@ -200,7 +200,7 @@ static void settled(const struct gw_settle_result *res, void *data)
     if (res->status == GW_EIO && c->settle_tries >= EIO_TRIES) {
         GW_ERROR("settle of reservation %lld failed for good: %s; the reaper will refund it "
                  "rid=%s", c->res_id, res->error, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     retry_later(c, res->error);
@@ -214,7 +214,7 @@ static void retry_later(struct rcall *c, const char *why)
     if (!rw || rw->stopping) {
         GW_ERROR("settle of reservation %lld abandoned at shutdown (%s): the reaper will refund "
                  "it rid=%s", c->res_id, why, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     int shift = c->settle_tries < 6 ? c->settle_tries : 6;
@@ -274,7 +274,7 @@ void gw__relay_settle_stop(struct gw_worker *w)
         rw->settle_retries = c->retry_next;
         GW_ERROR("settle of reservation %lld abandoned at shutdown: Redis unreachable; the "
                  "reaper will refund it rid=%s", c->res_id, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
     }
 }
 
@@ -296,15 +296,8 @@ void gw__relay_settle_hooks(struct rcall *c)
 void gw__relay_settle(struct rcall *c)
 {
     struct gw_usage u = c->usage;
-    if (c->auth == GW_AUTH_PENDING) { /* a speculative call: authorized() ends it */
-        c->settle_held = 1;
-        return;
-    }
-    if (c->settling)
-        return;
-    c->settling = 1;
     if (!c->res_id) { /* nothing was reserved */
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     if (!u.present && (c->delta_chars || c->got_bytes)) {

@@ -146,4 +146,11 @@ void gw__relay_health(struct gw_worker *w, long long channel_id, int ok);
 void gw__relay_health_flush(struct gw_worker *w);
 
 
+/* Records which channel served a Responses response (responses_ops.c):
+ * json is a Responses body (non-stream) or the response.created event's
+ * data; its id → "channel_id:uid" in Redis for 30 days, fire and forget.
+ * Call it when a Responses client's call went upstream as Responses. */
+void gw__responses_remember(struct gw_worker *w, const char *json, size_t len,
+                            long long channel_id, long long uid);
+
 #endif

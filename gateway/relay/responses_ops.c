@@ -54,20 +54,28 @@ static void set_done(int status, redisReply *reply, void *data)
         GW_WARN("could not record a response's channel (Redis): its GET/DELETE will answer 404");
 }
 
+void gw__responses_remember_id(struct gw_worker *w, gw_str id, long long channel_id,
+                               long long uid)
+{
+    char key[RESP_ID_MAX + 16], val[48];
+    if (!id_ok(id.base, id.len))
+        return; /* nothing we would look up later */
+    snprintf(key, sizeof key, "tf:resp:%.*s", (int)id.len, id.base);
+    snprintf(val, sizeof val, "%lld:%lld", channel_id, uid);
+    if (gw_redis_command(w->redis, set_done, NULL, "SET %s %s EX %d", key, val, RESP_TTL_S) !=
+        GW_OK)
+        set_done(GW_EIO, NULL, NULL);
+}
+
 void gw__responses_remember(struct gw_worker *w, const char *json, size_t len,
                             long long channel_id, long long uid)
 {
     json_t *j = gw_json_parse(json, len, 0, NULL, 0);
     const json_t *resp = json_object_get(j, "response"); /* response.created */
     const json_t *id = json_object_get(json_is_object(resp) ? resp : j, "id");
-    if (json_is_string(id) && id_ok(json_string_value(id), json_string_length(id))) {
-        char key[RESP_ID_MAX + 16], val[48];
-        snprintf(key, sizeof key, "tf:resp:%s", json_string_value(id));
-        snprintf(val, sizeof val, "%lld:%lld", channel_id, uid);
-        if (gw_redis_command(w->redis, set_done, NULL, "SET %s %s EX %d", key, val, RESP_TTL_S) !=
-            GW_OK)
-            set_done(GW_EIO, NULL, NULL);
-    }
+    if (json_is_string(id))
+        gw__responses_remember_id(w, (gw_str){json_string_value(id), json_string_length(id)},
+                                  channel_id, uid);
     json_decref(j);
 }
 

@@ -30,11 +30,19 @@ MODELS = ["gpt-r", "gpt-rb", "ds-r", "gpt-pol", "gpt-r2c"]
 S = {}
 
 
+class StateB(openai_mock.MockState):
+    """Mock B's ids start elsewhere: both mocks number their responses."""
+
+    def __init__(self, keys):
+        super().__init__(keys)
+        self.counter = 500000
+
+
 def setup():
     if S:
         return S
     pa, stop_a = openai_mock.start(keys=["k-a"])
-    pb, stop_b = openai_mock.start(keys=["k-b"])
+    pb, stop_b = openai_mock.start(keys=["k-b"], state=StateB)
     g = Gateway(workers=2).start()
     pat = root_pat(g)
     set_option(g, pat, "ModelRatio", json.dumps({m: 1 for m in MODELS}))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gateway/api/options.h"
+#include "adapters/responses_policy.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
@@ -72,6 +73,15 @@ static const char *shape_error(const json_t *j, enum gw_opt_shape shape)
         char *txt = json_dumps(j, JSON_COMPACT);
         int rc = txt ? gw_dest_parse_ports(txt, &p, why, sizeof why) : GW_ENOMEM;
         gw_free(txt);
+        return rc == GW_OK ? NULL : rc == GW_ENOMEM ? "out of memory" : why;
+    }
+    case GW_SHAPE_RESP_POLICY: {
+        static _Thread_local char why[1200]; /* returned: as the ports' */
+        struct gw_resp_policy *p = NULL;
+        char *txt = json_dumps(j, JSON_COMPACT);
+        int rc = txt ? gw_resp_policy_parse(txt, &p, why, sizeof why) : GW_ENOMEM;
+        gw_free(txt);
+        gw_resp_policy_free(p);
         return rc == GW_OK ? NULL : rc == GW_ENOMEM ? "out of memory" : why;
     }
     default:

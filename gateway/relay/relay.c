@@ -1,6 +1,20 @@
-/* The relay state machine (see relay.h): KEY → AUTH → ROUTE → UPSTREAM →
- * RELAY → SETTLE. Each state's work is one function; transitions are the
- * calls at their ends. Response relaying lives in relay_io.c. */
+/* The relay: one call from a client to an upstream channel, as an explicit
+ * state machine. Read top to bottom: the states, the one transition
+ * function, the entry (route handlers), AUTH, ROUTE, the speculative
+ * start's release, and the errors. The other states live beside it:
+ * KEY in relay_key.c, UPSTREAM and RELAY in relay_io.c (transfer) and
+ * relay_stream.c (events, budget), SETTLE in relay_settle.c.
+ *
+ *   entry ─► KEY ─► AUTH ──────────────► ROUTE ─► UPSTREAM ─► RELAY ─► SETTLE ─► DONE
+ *             │      │  (authorize sent)   ▲  │     │  (stream      ▲      ▲
+ *             │      │                     │  │     │   headers out)│      │
+ *             │      └─► SPEC ─────────────┘  │     └── retry ──► ROUTE    │
+ *             │   (speculative: upstream runs,│                            │
+ *             │    all held until the reply)  └── no channel / gave up ────┘
+ *             └─► DONE (refused before anything was reserved)
+ *
+ * A client that leaves in any state aborts the transfer; the call still
+ * settles for what was used. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,113 +22,188 @@
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/clock.h"
-#include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/relay/relay.h"
 #include "gateway/relay/relay_call.h"
+#include "gateway/relay/request.h"
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
-#define MAX_JSON_DEPTH 64
+static void route(struct rcall *c);
+static void relay_free(struct rcall *c);
 
-/* ---- errors in the OpenAI shape ------------------------------------------------ */
+/* ---- the transitions ------------------------------------------------------------ */
 
-void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
-                    const char *msg)
+#define TO(s) (1u << (s))
+/* From each state, the states it may go to. */
+static const unsigned next_ok[] = {
+    [GW_RS_KEY] = TO(GW_RS_KEY) | TO(GW_RS_AUTH) | TO(GW_RS_DONE),
+    [GW_RS_AUTH] = TO(GW_RS_SPEC) | TO(GW_RS_ROUTE) | TO(GW_RS_SETTLE) | TO(GW_RS_DONE),
+    [GW_RS_SPEC] = TO(GW_RS_ROUTE) | TO(GW_RS_UPSTREAM) | TO(GW_RS_SETTLE) | TO(GW_RS_DONE),
+    [GW_RS_ROUTE] = TO(GW_RS_ROUTE) | TO(GW_RS_UPSTREAM) | TO(GW_RS_SETTLE),
+    [GW_RS_UPSTREAM] = TO(GW_RS_ROUTE) | TO(GW_RS_RELAY) | TO(GW_RS_SETTLE),
+    [GW_RS_RELAY] = TO(GW_RS_SETTLE),
+    [GW_RS_SETTLE] = TO(GW_RS_SETTLE) | TO(GW_RS_DONE),
+    [GW_RS_DONE] = 0,
+};
+
+static const char *const state_name[] = {
+    [GW_RS_KEY] = "KEY", [GW_RS_AUTH] = "AUTH", [GW_RS_SPEC] = "SPEC",
+    [GW_RS_ROUTE] = "ROUTE", [GW_RS_UPSTREAM] = "UPSTREAM", [GW_RS_RELAY] = "RELAY",
+    [GW_RS_SETTLE] = "SETTLE", [GW_RS_DONE] = "DONE",
+};
+
+/* The one place a call changes state, and each state's entry action. Two
+ * requests are absorbed here rather than at every caller: SETTLE during
+ * SPEC (the client left before the authorize reply: held until it comes)
+ * and SETTLE during SETTLE (a second end, e.g. the client leaving while the
+ * settle is out: the first one counts). */
+void gw__relay_to(struct rcall *c, enum gw_rstate to)
 {
-    gw_req *r = c->r;
-    if (!gw_req_alive(r) || r->status)
+    enum gw_rstate from = c->state;
+    if (to == GW_RS_SETTLE && from == GW_RS_SPEC) {
+        c->held = GW_HELD_SETTLE;
         return;
-    char full[600];
-    snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
-    json_t *j = json_pack("{s:{s:o, s:s, s:s, s:s*}}", "error", "message", gw_json_text(full),
-                          "type", type, "param", "", "code", code);
-    if (status == 429 && c->retry_after_s > 0)
-        gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", c->retry_after_s));
-    gw_resp_json(r, status, j);
-    json_decref(j);
+    }
+    if (to == GW_RS_SETTLE && from == GW_RS_SETTLE)
+        return;
+    if (!(next_ok[from] & TO(to))) /* a bug: say so, and still end the call's way */
+        GW_ERROR("relay: transition %s -> %s is not in the machine rid=%s", state_name[from],
+                 state_name[to], c->r->rid);
+    c->state = to;
+    switch (to) {
+    case GW_RS_SPEC:
+    case GW_RS_ROUTE:
+        route(c);
+        break;
+    case GW_RS_RELAY:
+        gw__relay_stream_begin(c);
+        break;
+    case GW_RS_SETTLE:
+        gw__relay_settle(c);
+        break;
+    case GW_RS_DONE:
+        relay_free(c);
+        break;
+    default: /* KEY, AUTH, UPSTREAM: their work is the caller's */
+        break;
+    }
 }
 
-/* ---- lifecycle ------------------------------------------------------------------- */
+/* ---- entry: the route handlers ---------------------------------------------------- */
 
-void gw__relay_free(struct rcall *c)
+static void authorize(struct rcall *c);
+
+struct rcall *gw__relay_clone(const struct rcall *c)
 {
-    gw_req *r = c->r;
-    if (r->cb_data == c) /* the client may still leave later: never call into a freed call */
-        gw_req_set_callbacks(r, NULL, NULL, NULL);
-    gw__relay_route_unref(c->route);
-    gw_upstream_req_free(&c->ureq);
-    gw_buf_free(&c->up_body);
-    gw_sse_parser_free(&c->sse);
-    json_decref(c->body);
-    gw__key_info_release(&c->key);
-    gw_free(c);
-    gw_req_unref(r);
+    struct rcall *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->r = c->r;
+    n->w = c->w;
+    n->mode = c->mode;
+    n->body = json_incref(c->body);
+    memcpy(n->model, c->model, sizeof n->model);
+    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
+    n->stream = c->stream;
+    n->client_usage = c->client_usage;
+    n->max_tokens = c->max_tokens;
+    memcpy(n->ip, c->ip, sizeof n->ip);
+    n->content = c->content;
+    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
+    n->pinned = c->pinned;
+    n->after_key = c->after_key;
+    n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
+    gw_buf_init(&n->up_body, GW_RELAY_BODY_MAX);
+    gw_sse_parser_init(&n->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, n);
+    gw_req_ref(n->r);
+    return n;
 }
 
-/* ---- ROUTE + UPSTREAM -------------------------------------------------------------- */
-
-static int tried(const struct rcall *c, long long id)
+/* A header value holding CR, LF or NUL could split the request a channel
+ * forwards it in (header_override passthrough): the call is refused with a
+ * 400 naming the header, whatever the channel does with it. */
+static int client_headers_bad(struct rcall *c)
 {
-    for (int i = 0; i < c->ntried; i++)
-        if (c->tried[i] == id)
+    size_t n = gw_req_header_count(c->r);
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_req_field *f = gw_req_header_at(c->r, i);
+        if (f && strpbrk(f->value, "\r\n")) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "header %.64s contains a CR or LF character", f->name);
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
             return 1;
+        }
+    }
     return 0;
 }
 
-/* Picks the next channel and starts the transfer; on no channel answers 503. */
-void gw__relay_route(struct rcall *c)
+static void relay_entry(gw_req *r, enum gw_relay_mode mode)
 {
-    struct gw_channel *ch = NULL;
-    if (c->auth == GW_AUTH_PENDING && !c->route) {
-        c->route_held = 1; /* the error waits for the authorize reply */
+    struct rcall *c = gw_calloc(1, sizeof *c);
+    if (!c) {
+        gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
         return;
     }
-    if (!c->route) {
-        gw__relay_fail(c, 503, "new_api_error", "model_not_found",
-                       "the routing table is not loaded yet, retry shortly");
-        gw__relay_settle(c);
+    c->r = r;
+    c->w = r->worker;
+    c->mode = mode;
+    c->content = "";
+    c->t0_us = gw_clock_mono_us();
+    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
+    c->after_key = authorize;
+    gw_buf_init(&c->up_body, GW_RELAY_BODY_MAX);
+    gw_sse_parser_init(&c->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, c);
+    gw_req_ref(r);
+    gw__relay_refresh(c->w);
+    if (gw__relay_resolve_key(c) != GW_OK) {
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
-    if (c->pinned) {
-        ch = tried(c, c->pinned) ? NULL : gw_routing_channel(c->route->table, c->pinned);
-        if (ch && ch->status != 1)
-            ch = NULL;
-    } else {
-        ch = gw_routing_pick(c->route->table, c->group, c->model, c->attempt, c->tried,
-                             c->ntried, gw__relay_channel_down, c->w, &c->w->relay->rng);
-    }
-    if (!ch && c->auth == GW_AUTH_PENDING) {
-        c->route_held = 1; /* a refusal would answer instead: wait for it */
+    if (client_headers_bad(c)) {
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
-    if (!ch) {
-        char msg[300];
-        if (c->last_error[0]) { /* every channel failed: the last upstream error */
-            gw__relay_upstream_gave_up(c); /* and nothing was delivered */
-            return;
-        } else {
-            snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
-                     (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
-                     (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
-            gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
-        }
-        gw__relay_settle(c);
+    struct gw_relay_request q;
+    char msg[260];
+    if (gw_relay_request_parse(mode, gw_req_header(r, "content-type"), r->body.base, r->body.len,
+                               &q, msg, sizeof msg) != GW_OK) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
-    c->ch = ch;
-    if (c->ntried < GW_RELAY_MAX_TRIES)
-        c->tried[c->ntried++] = ch->id;
-    c->attempt++;
-    if (gw__relay_start_upstream(c) != GW_OK) {
-        /* a channel that cannot even build its request: try the next */
-        gw__relay_route(c);
-    }
+    c->body = q.body;
+    _Static_assert(sizeof c->model == sizeof q.model, "model buffers differ");
+    memcpy(c->model, q.model, sizeof c->model);
+    snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
+    gw__relay_settle_hooks(c);
+    c->stream = q.stream;
+    c->client_usage = q.client_usage;
+    c->max_tokens = q.max_tokens;
+    gw__relay_begin(c);
+}
+
+void gw_relay_chat(gw_req *r) { relay_entry(r, GW_RELAY_CHAT); }
+void gw_relay_completions(gw_req *r) { relay_entry(r, GW_RELAY_COMPLETIONS); }
+void gw_relay_embeddings(gw_req *r) { relay_entry(r, GW_RELAY_EMBEDDINGS); }
+void gw_relay_moderations(gw_req *r) { relay_entry(r, GW_RELAY_MODERATIONS); }
+
+void gw_relay_not_implemented(gw_req *r)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s %.*s is not implemented by this gateway yet", r->method_name,
+             (int)gw_str_utf8_cut(gw_str_c(r->path), 200), r->path);
+    gw_resp_openai_error(r, 501, "not_implemented", msg);
 }
 
 /* ---- AUTH ------------------------------------------------------------------------- */
+
+static void spec_release(struct rcall *c);
+static void spec_cancel(struct rcall *c);
 
 static int refusal_status(enum gw_ledger_reason r, const char **code)
 {
@@ -147,14 +236,14 @@ static int ample(const struct gw_auth_result *res, long long reserved)
 static void authorized(const struct gw_auth_result *res, void *data)
 {
     struct rcall *c = data;
-    c->auth = GW_AUTH_OK;
+    int spec = c->state == GW_RS_SPEC;
     gw__relay_key_hint(c->w, c->keyhash, ample(res, c->reserved));
-    if ((res->status != GW_OK || !res->ok) && c->spec)
-        gw__relay_spec_cancel(c);
+    if ((res->status != GW_OK || !res->ok) && spec)
+        spec_cancel(c);
     if (res->status != GW_OK) {
         gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
                        "the quota service is unavailable, retry shortly");
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     if (!res->ok && res->reason == GW_REFUSE_SETTINGS_CHANGED) {
@@ -162,13 +251,13 @@ static void authorized(const struct gw_auth_result *res, void *data)
          * reserved: the same request starts over with fields read afresh (a
          * new call, so no state of a cancelled speculative start remains). */
         gw__relay_key_drop(c->w, c->keyhash);
-        struct rcall *n = c->key_rereads < 2 && gw_req_alive(c->r) && !c->settle_held
+        struct rcall *n = c->key_rereads < 2 && gw_req_alive(c->r) && c->held != GW_HELD_SETTLE
                               ? gw__relay_clone(c)
                               : NULL;
         if (n) {
             n->key_fresh = 1;
             n->key_rereads = c->key_rereads + 1;
-            gw__relay_free(c);
+            gw__relay_to(c, GW_RS_DONE);
             gw__relay_begin(n);
             return;
         }
@@ -184,24 +273,24 @@ static void authorized(const struct gw_auth_result *res, void *data)
         else
             snprintf(msg, sizeof msg, "%s", gw_ledger_reason_name(res->reason));
         gw__relay_fail(c, st, st == 429 ? "rate_limit_error" : "invalid_request_error", code, msg);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     c->res_id = res->res_id;
     c->deadline_ms = res->deadline_ms;
-    if (c->spec) {
+    if (spec) {
         snprintf(c->group, sizeof c->group, "%s", res->group);
-        gw__relay_spec_release(c);
+        spec_release(c);
         return;
     }
     if (!gw_req_alive(c->r)) { /* left while we reserved */
         c->failed_before_output = 1;
-        gw__relay_settle(c);
+        gw__relay_to(c, GW_RS_SETTLE);
         return;
     }
     snprintf(c->group, sizeof c->group, "%s", res->group);
     c->route = gw__relay_route_ref(c->w);
-    gw__relay_route(c);
+    gw__relay_to(c, GW_RS_ROUTE);
 }
 
 /* A refusal decided on cached key fields is confirmed on fresh ones first
@@ -234,7 +323,7 @@ static void authorize(struct rcall *c)
                            "only administrators may pin a channel with sk-KEY-CHANNELID");
         else
             gw__relay_key_refused(c);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     const char *using = c->key.token_group[0] ? c->key.token_group : c->key.user_group;
@@ -258,13 +347,13 @@ static void authorize(struct rcall *c)
                  (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
                  (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
         gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     if (strchr(c->model, ',')) { /* authorize.lua's model limits are comma-separated */
         gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
                        "field 'model' may not contain ','");
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     int self_use = gw_options_bool(c->w->cfgwatch, "SelfUseModeEnabled", 0);
@@ -281,7 +370,7 @@ static void authorize(struct rcall *c)
         snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
                  (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);
         gw__relay_fail(c, 503, "new_api_error", "model_price_error", msg);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     c->prompt_est = c->mode == GW_RELAY_CHAT ? gw_estimate_request_tokens(c->model, c->body) : 0;
@@ -304,7 +393,7 @@ static void authorize(struct rcall *c)
             gw__relay_fail(c, 503, "new_api_error", "model_price_error",
                            "the model's price is too large: one call would reserve more quota "
                            "than any budget can hold");
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     long long est = c->prompt_est + c->max_tokens;
@@ -318,232 +407,151 @@ static void authorize(struct rcall *c)
         .now_ms = gw_clock_wall_ms(),
         .settings_ver = c->key.ver,
     };
-    c->auth = GW_AUTH_PENDING;
+    gw__relay_to(c, GW_RS_AUTH);
     if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {
-        c->auth = GW_AUTH_NONE;
         gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
                        "the quota service is unavailable, retry shortly");
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     /* SPECULATIVE_AUTH: the upstream round trip overlaps the authorize one;
-     * relay_io.c holds everything until authorized() says yes. */
-    if (c->w->cfg->speculative_auth && c->key.spec_ok && !c->pinned &&
-        c->auth == GW_AUTH_PENDING) {
-        c->spec = 1;
+     * everything waits in GW_RS_SPEC until authorized() says yes. (The
+     * reply may have come already, when the send failed inside.) */
+    if (c->w->cfg->speculative_auth && c->key.spec_ok && !c->pinned && c->state == GW_RS_AUTH) {
         c->route = gw__relay_route_ref(c->w);
-        gw__relay_route(c);
+        gw__relay_to(c, GW_RS_SPEC);
     }
 }
 
-/* ---- KEY ---------------------------------------------------------------------------- */
 
-static void key_found(struct rcall *c)
+/* ---- ROUTE ------------------------------------------------------------------------ */
+
+static int tried(const struct rcall *c, long long id)
 {
-    if (--c->pending_lookups)
-        return;
-    if (!c->key.bad && !c->key.lists)
-        c->key.bad = GW_KEY_BAD_LOOKUP;
-    if (!c->key.bad && gw_key_settings_version(c->key.ver, sizeof c->key.ver, c->tsv,
-                                               strlen(c->tsv), c->usv, strlen(c->usv)) != GW_OK)
-        c->key.bad = GW_KEY_BAD_DATA;
-    if (!c->key.bad) /* a refused key is read again next time: nothing stale stays */
-        gw__relay_key_put(c->w, c->keyhash, &c->key);
-    c->after_key(c);
+    for (int i = 0; i < c->ntried; i++)
+        if (c->tried[i] == id)
+            return 1;
+    return 0;
 }
 
-int gw__relay_key_refused(struct rcall *c)
+/* GW_RS_ROUTE (and GW_RS_SPEC): picks the next channel and starts the
+ * transfer; on no channel answers 503. */
+static void route(struct rcall *c)
 {
-    if (c->key.bad == GW_KEY_BAD_LOOKUP)
-        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
-                       "the quota service is unavailable, retry shortly");
-    else if (c->key.bad)
-        gw__relay_fail(c, 403, "invalid_request_error", "token_settings_invalid",
-                       "this token's stored settings cannot be used; save the token again");
-    else if (!gw__key_ip_allowed(&c->key, c->ip))
-        gw__relay_fail(c, 403, "invalid_request_error", "ip_not_allowed",
-                       "this token may not be used from your IP address");
-    else
-        return 0;
-    return 1;
-}
-
-/* A Redis string copied whole, or the key marked bad: security data is never
- * cut to fit (a cut group or version would name something else). */
-static void copy_field(struct rcall *c, char *dst, size_t cap, const redisReply *v,
-                       const char *what)
-{
-    if (v->type != REDIS_REPLY_STRING)
-        return; /* absent: "" */
-    if (v->len >= cap || memchr(v->str, '\0', v->len)) {
-        GW_ERROR("token %lld of user %lld: stored %s (%zu bytes) is unusable; its calls are "
-                 "refused until it is saved again", c->key.tid, c->key.uid, what, v->len);
-        c->key.bad = GW_KEY_BAD_DATA;
+    struct gw_channel *ch = NULL;
+    int spec = c->state == GW_RS_SPEC;
+    if (spec && !c->route) {
+        c->held = GW_HELD_ROUTE; /* the error waits for the authorize reply */
         return;
     }
-    memcpy(dst, v->str, v->len);
-    dst[v->len] = '\0';
-}
-
-/* The lists, parsed once per read: allow_ips into networks, model_limits
- * whole. An allow-list that no longer parses (an old row, a hand edit)
- * denies every address and is logged: it never opens access. */
-static struct gw_key_lists *read_lists(struct rcall *c, const redisReply *ips,
-                                       const redisReply *ml)
-{
-    struct gw_key_lists *l = gw_calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
-    l->refs = 1;
-    int s = ips->type == REDIS_REPLY_STRING;
-    char err[200];
-    int rc = gw_cidr_list_parse(s ? ips->str : "", s ? ips->len : 0, &l->ips, err, sizeof err);
-    if (rc == GW_EINVAL) {
-        GW_ERROR("token %lld of user %lld: stored allow_ips does not parse (%s); every IP is "
-                 "refused until it is saved again", c->key.tid, c->key.uid, err);
-        l->ips_bad = 1;
-    }
-    s = ml->type == REDIS_REPLY_STRING;
-    l->model_limits = s ? gw_strndup(ml->str, ml->len) : gw_strdup("");
-    if ((rc != GW_OK && rc != GW_EINVAL) || !l->model_limits) {
-        gw_cidr_list_free(l->ips);
-        gw_free(l->model_limits);
-        gw_free(l);
-        return NULL;
-    }
-    return l;
-}
-
-static void token_fields(int status, redisReply *reply, void *data)
-{
-    struct rcall *c = data;
-    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 5) {
-        long long v = 0;
-        copy_field(c, c->key.token_group, sizeof c->key.token_group, reply->element[0], "group");
-        if (reply->element[2]->type == REDIS_REPLY_STRING &&
-            gw_str_to_ll(gw_str_c(reply->element[2]->str), 0, 1, &v) == GW_OK)
-            c->key.model_limits_enabled = (int)v;
-        copy_field(c, c->tsv, sizeof c->tsv, reply->element[4], "sv");
-        c->key.lists = read_lists(c, reply->element[1], reply->element[3]);
-    }
-    key_found(c);
-}
-
-static void user_fields(int status, redisReply *reply, void *data)
-{
-    struct rcall *c = data;
-    if (status == GW_OK && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
-        long long v = 0;
-        copy_field(c, c->key.user_group, sizeof c->key.user_group, reply->element[0], "user group");
-        if (reply->element[1]->type == REDIS_REPLY_STRING &&
-            gw_str_to_ll(gw_str_c(reply->element[1]->str), 0, 1000, &v) == GW_OK)
-            c->key.role = (int)v;
-        copy_field(c, c->usv, sizeof c->usv, reply->element[2], "user sv");
-    } else if (!c->key.bad) {
-        c->key.bad = GW_KEY_BAD_LOOKUP;
-    }
-    key_found(c);
-}
-
-/* First use of a key in this worker: the index, then (pipelined) the token's
- * and the user's fields the relay needs before authorize. Cached afterwards
- * until the next configuration change. */
-static void key_index(int status, redisReply *reply, void *data)
-{
-    struct rcall *c = data;
-    long long uid = 0, tid = 0;
-    if (status != GW_OK) {
-        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
-                       "the quota service is unavailable, retry shortly");
-        gw__relay_free(c);
+    if (!c->route) {
+        gw__relay_fail(c, 503, "new_api_error", "model_not_found",
+                       "the routing table is not loaded yet, retry shortly");
+        gw__relay_to(c, GW_RS_SETTLE);
         return;
     }
-    if (!reply || reply->type != REDIS_REPLY_STRING ||
-        sscanf(reply->str, "%lld:%lld", &uid, &tid) != 2 || uid <= 0 || tid <= 0) {
-        gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key", "invalid token");
-        gw__relay_free(c);
+    if (c->pinned) {
+        ch = tried(c, c->pinned) ? NULL : gw_routing_channel(c->route->table, c->pinned);
+        if (ch && ch->status != 1)
+            ch = NULL;
+    } else {
+        ch = gw_routing_pick(c->route->table, c->group, c->model, c->attempt, c->tried,
+                             c->ntried, gw__relay_channel_down, c->w, &c->w->relay->rng);
+    }
+    if (!ch && spec) {
+        c->held = GW_HELD_ROUTE; /* a refusal would answer instead: wait for it */
         return;
     }
-    char uk[64], tk[64];
-    c->key.uid = uid;
-    c->key.tid = tid;
-    gw_key_user(uk, sizeof uk, uid);
-    gw_key_token(tk, sizeof tk, uid, tid);
-    c->tsv[0] = c->usv[0] = '\0';
-    c->pending_lookups = 3; /* the two replies, and this function */
-    if (gw_redis_command(c->w->redis, token_fields, c,
-                         "HMGET %s group allow_ips model_limits_enabled model_limits sv", tk) != GW_OK)
-        c->pending_lookups--;
-    if (gw_redis_command(c->w->redis, user_fields, c, "HMGET %s group role sv", uk) != GW_OK) {
-        c->pending_lookups--;
-        c->key.bad = GW_KEY_BAD_LOOKUP;
-    }
-    key_found(c);
-}
-
-/* The token key from the places the reference reads it (§3 TokenAuth). */
-static const char *client_key(gw_req *r)
-{
-    const char *h = gw_req_header(r, "authorization");
-    if (h && strncasecmp(h, "Bearer ", 7) == 0)
-        h += 7;
-    if (!h || !*h)
-        h = gw_req_header(r, "x-api-key");
-    if (!h || !*h)
-        h = gw_req_header(r, "x-goog-api-key");
-    if (!h || !*h)
-        h = gw_req_query(r, "key");
-    while (h && *h == ' ')
-        h++;
-    return h && *h ? h : NULL;
-}
-
-/* Parses the key: "sk-KEY" or "sk-KEY-CHANNELID" (pinning a channel, for
- * admins only: checked once the owner's role is known). */
-int gw__relay_resolve_key(struct rcall *c)
-{
-    const char *k = client_key(c->r);
-    char key[160];
-    if (!k) {
-        gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key",
-                       "no API key provided: send Authorization: Bearer sk-...");
-        return GW_EINVAL;
-    }
-    if (strncmp(k, "sk-", 3) == 0)
-        k += 3;
-    if (strlen(k) >= sizeof key) {
-        gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key", "invalid token");
-        return GW_EINVAL;
-    }
-    snprintf(key, sizeof key, "%s", k);
-    char *dash = strchr(key, '-');
-    if (dash) {
-        *dash = '\0';
-        if (gw_str_to_ll(gw_str_c(dash + 1), 1, (long long)1 << 53, &c->pinned) != GW_OK) {
-            gw__relay_fail(c, 401, "invalid_request_error", "invalid_api_key", "invalid token");
-            return GW_EINVAL;
+    if (!ch) {
+        char msg[300];
+        if (c->last_error[0]) { /* every channel failed: the last upstream error */
+            gw__relay_upstream_gave_up(c); /* and nothing was delivered */
+            return;
+        } else {
+            snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                     (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                     (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
+            gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
         }
-    }
-    unsigned char sha[32];
-    gw_sha256(key, strlen(key), sha);
-    gw_hex_encode(sha, sizeof sha, c->keyhash);
-    return GW_OK;
-}
-
-void gw__relay_begin(struct rcall *c)
-{
-    if (!c->after_key)
-        c->after_key = authorize;
-    if (!c->key_fresh && gw__relay_key_get(c->w, c->keyhash, &c->key) == GW_OK) {
-        c->key_cached = 1;
-        c->after_key(c);
+        gw__relay_to(c, GW_RS_SETTLE);
         return;
     }
-    char ik[80];
-    gw_key_token_lookup(ik, sizeof ik, c->keyhash);
-    if (gw_redis_command(c->w->redis, key_index, c, "GET %s", ik) != GW_OK) {
-        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
-                       "the quota service is unavailable, retry shortly");
-        gw__relay_free(c);
+    c->ch = ch;
+    if (c->ntried < GW_RELAY_MAX_TRIES)
+        c->tried[c->ntried++] = ch->id;
+    c->attempt++;
+    if (gw__relay_start_upstream(c) != GW_OK)
+        route(c); /* a channel that cannot even build its request: try the next */
+    else if (!spec)
+        gw__relay_to(c, GW_RS_UPSTREAM);
+}
+
+/* ---- the speculative start's end ------------------------------------------------ */
+
+/* The authorize reply refused it or failed: the transfer is dropped unseen. */
+static void spec_cancel(struct rcall *c)
+{
+    if (c->x) {
+        gw_xfer_abort(c->x);
+        c->x = NULL;
+    }
+    gw_req_set_callbacks(c->r, NULL, NULL, NULL);
+}
+
+/* The authorize reply said yes: deliver what was held. */
+static void spec_release(struct rcall *c)
+{
+    enum gw_held held = c->held;
+    c->held = GW_HELD_NONE;
+    if (!gw_req_alive(c->r) || held == GW_HELD_SETTLE) { /* left while we reserved */
+        spec_cancel(c);
+        c->failed_before_output = 1;
+        gw__relay_to(c, GW_RS_UPSTREAM); /* out of SPEC: SETTLE is not held again */
+        gw__relay_to(c, GW_RS_SETTLE);
+    } else if (held == GW_HELD_ROUTE) {
+        gw__relay_to(c, GW_RS_ROUTE); /* fails again, now with the final answer */
+    } else if (held == GW_HELD_DONE) {
+        gw__relay_to(c, GW_RS_UPSTREAM);
+        gw__relay_finish(c, c->held_result, c->held_err[0] ? c->held_err : NULL);
+    } else {
+        gw__relay_to(c, GW_RS_UPSTREAM);
+        if (c->up_status == 200 && c->stream)
+            gw__relay_to(c, GW_RS_RELAY);
+        if (c->x)
+            gw_xfer_resume(c->x); /* may deliver held events right here */
     }
 }
+
+/* ---- errors and the end --------------------------------------------------------- */
+
+void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
+                    const char *msg)
+{
+    gw_req *r = c->r;
+    if (!gw_req_alive(r) || r->status)
+        return;
+    char full[600];
+    snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
+    json_t *j = json_pack("{s:{s:o, s:s, s:s, s:s*}}", "error", "message", gw_json_text(full),
+                          "type", type, "param", "", "code", code);
+    if (status == 429 && c->retry_after_s > 0)
+        gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", c->retry_after_s));
+    gw_resp_json(r, status, j);
+    json_decref(j);
+}
+
+static void relay_free(struct rcall *c)
+{
+    gw_req *r = c->r;
+    if (r->cb_data == c) /* the client may still leave later: never call into a freed call */
+        gw_req_set_callbacks(r, NULL, NULL, NULL);
+    gw__relay_route_unref(c->route);
+    gw_upstream_req_free(&c->ureq);
+    gw_buf_free(&c->up_body);
+    gw_sse_parser_free(&c->sse);
+    json_decref(c->body);
+    gw__key_info_release(&c->key);
+    gw_free(c);
+    gw_req_unref(r);
+}
+

@@ -11,11 +11,40 @@
 
 #define GW_RELAY_MAX_TRIES 16
 
-/* The authorize reply, for SPECULATIVE_AUTH: while it is pending nothing
- * reaches the client, no call ends and a finished transfer is held. */
-enum { GW_AUTH_NONE, GW_AUTH_PENDING, GW_AUTH_OK };
+/* Where a call is (relay.c's header has the diagram). Every change goes
+ * through gw__relay_to(), which refuses (logs, and keeps the call where it
+ * is) a transition the machine does not have. */
+enum gw_rstate {
+    GW_RS_KEY = 0,  /* reading the token key's fields (relay_key.c) */
+    GW_RS_AUTH,     /* authorize sent; nothing started */
+    GW_RS_SPEC,     /* authorize sent and the upstream already started
+                       (SPECULATIVE_AUTH): nothing reaches the client, no call
+                       ends; `held` says what waits for the reply */
+    GW_RS_ROUTE,    /* authorized: picking a channel (again after a failed try) */
+    GW_RS_UPSTREAM, /* a transfer runs; nothing sent to the client yet */
+    GW_RS_RELAY,    /* a stream's headers went out: committed to this channel */
+    GW_RS_SETTLE,   /* settle.lua sent or waiting for a retry (relay_settle.c) */
+    GW_RS_DONE,     /* freed (never seen by a live call) */
+};
+
+/* In GW_RS_SPEC: what happened before the authorize reply and waits for it. */
+enum gw_held {
+    GW_HELD_NONE = 0,
+    GW_HELD_ROUTE,  /* no channel (or every try failed): the answer waits */
+    GW_HELD_DONE,   /* the transfer finished: held_result/held_err */
+    GW_HELD_SETTLE, /* the client left: settle (nothing delivered) once known */
+};
+
+/* The mid-stream budget (relay_stream.c). */
+enum gw_budget {
+    GW_BUDGET_GROWS = 0, /* extend.lua may still grow the reservation */
+    GW_BUDGET_SPENT,     /* it can grow no more: cut before the delivered cost
+                            passes the reservation */
+    GW_BUDGET_CUT,       /* cut: the client got the error event, the transfer ends */
+};
 
 struct rcall {
+    enum gw_rstate state;
     gw_req *r;                  /* referenced until the call is freed */
     struct gw_worker *w;
     enum gw_relay_mode mode;
@@ -44,10 +73,8 @@ struct rcall {
     long long deadline_ms;      /* the reservation's; a live stream renews it */
     char group[65];
     long long retry_after_s;
-    int auth;                   /* GW_AUTH_* */
     int freshened;              /* looked for a newer routing table once */
-    int spec;                   /* upstream started before the authorize reply */
-    int route_held, done_held, settle_held; /* waiting for that reply */
+    enum gw_held held;          /* GW_RS_SPEC only */
     int held_result;
     char held_err[200];
 
@@ -67,18 +94,14 @@ struct rcall {
     struct gw_sse_parser sse;
     struct gw_usage usage;
     size_t delta_chars, got_bytes;
-    int began;                  /* response headers sent to the client */
     int first_out;              /* the first event was fed on its own */
     size_t held_prefix;         /* bytes of a paused chunk already fed */
     int failed_before_output;   /* nothing billable was delivered */
-    int cut;                    /* budget ran out mid-stream */
-    int extending;
-    int spent;                  /* the budget can grow no more: cut before the
-                                   delivered cost passes the reservation */
+    enum gw_budget budget;
+    int extending;              /* an extend.lua call is in flight */
     uint64_t t0_us, t_first_us;
 
     /* SETTLE (relay_settle.c) */
-    int settling;
     int settle_mode;            /* normal; after a refused settle: safe, then bare strings */
     int settle_tries;           /* settle.lua calls sent */
     long long settle_actual, settle_pt, settle_ct; /* computed once, clamped to 0..1e15 */
@@ -88,10 +111,20 @@ struct rcall {
     int test_settle_bad, test_settle_down; /* GW_TEST_HOOKS: X-Test-Settle */
 };
 
+#define GW_RELAY_BODY_MAX ((size_t)64 * 1024 * 1024)   /* a non-stream answer */
+#define GW_RELAY_SSE_LINE_MAX ((size_t)8 * 1024 * 1024) /* one upstream SSE line/event */
+
+/* The one transition function (relay.c): checks the move, sets c->state and
+ * runs the new state's entry action (ROUTE/SPEC: pick a channel and start;
+ * RELAY: the stream's headers; SETTLE: settle; DONE: free the call, so c
+ * is gone when it returns). SETTLE asked in SPEC is held until the
+ * authorize reply; SETTLE asked in SETTLE is ignored. */
+void gw__relay_to(struct rcall *c, enum gw_rstate to);
+
 void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
                     const char *msg);
-void gw__relay_free(struct rcall *c);
-/* Charges the call and writes its log row (settle.lua); frees the call once
+/* SETTLE's entry action (called by gw__relay_to only): charges the call and
+ * writes its log row (settle.lua); frees the call (gw__relay_to DONE) once
  * that has landed. Never leaves the reservation to the reaper while this
  * worker runs: a refused settle is sent again with safe arguments, a lost one
  * is retried (relay_settle.c). */
@@ -99,16 +132,16 @@ void gw__relay_settle(struct rcall *c);
 /* GW_TEST_HOOKS: X-Test-Settle: bad-arg (settle.lua refuses the first
  * settle) or down-N (the first N are not sent, as with Redis down). */
 void gw__relay_settle_hooks(struct rcall *c);
-void gw__relay_route(struct rcall *c);
+/* UPSTREAM (relay_io.c): builds the attempt on c->ch and starts the
+ * transfer; GW_OK, or a failure recorded in last_error/last_code. */
 int gw__relay_start_upstream(struct rcall *c);
+/* The transfer ended (result, curl's text): answer, retry or settle. */
+void gw__relay_finish(struct rcall *c, int result, const char *errmsg);
+/* RELAY's entry action: the stream's headers go out. */
+void gw__relay_stream_begin(struct rcall *c);
 /* Every try failed before any output: answers the last upstream error and
  * settles with actual 0 (the reservation goes back). */
 void gw__relay_upstream_gave_up(struct rcall *c);
-/* The authorize reply came back OK after a speculative start: deliver what
- * was held (relay_io.c). */
-void gw__relay_spec_release(struct rcall *c);
-/* It was refused or failed: the speculative transfer is dropped unseen. */
-void gw__relay_spec_cancel(struct rcall *c);
 int gw__relay_resolve_key(struct rcall *c);
 void gw__relay_begin(struct rcall *c);
 /* A new call for the same request, as relay_entry left it (key not yet read);

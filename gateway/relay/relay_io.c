@@ -24,9 +24,7 @@
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
-#define BODY_MAX ((size_t)64 * 1024 * 1024)
 #define ERROR_BODY_MAX ((size_t)64 * 1024)
-#define SSE_LINE_MAX ((size_t)8 * 1024 * 1024)
 #define DEFAULT_RETRY_RANGES "100-199,300-399,401-407,409-499,500-503,505-523,525-599"
 
 /* ---- retry and auto-disable decisions ---------------------------------------------- */
@@ -49,7 +47,7 @@ static int in_ranges(const char *ranges, int status)
 
 static int should_retry(struct rcall *c, int status)
 {
-    if (c->pinned || c->began)
+    if (c->pinned || c->state == GW_RS_RELAY)
         return 0;
     if (c->attempt > gw_options_int(c->w->cfgwatch, "RetryTimes", 0))
         return 0;
@@ -134,10 +132,9 @@ static void disable_channel(struct gw_worker *w, long long cid)
 
 /* ---- RELAY: transfer callbacks ------------------------------------------------------- */
 
-static void stream_begin(struct rcall *c)
+void gw__relay_stream_begin(struct rcall *c)
 {
     gw_sse_begin(c->r);
-    c->began = 1;
     /* Committed to this channel: no retry rebuilds the request now, so the
      * parsed and the raw request body go (memory per held stream). */
     json_decref(c->body);
@@ -149,8 +146,8 @@ static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
 {
     struct rcall *c = data;
     c->up_status = status;
-    if (status == 200 && c->stream && gw_req_alive(c->r) && c->auth != GW_AUTH_PENDING)
-        stream_begin(c); /* else gw__relay_spec_release() begins it */
+    if (status == 200 && c->stream && gw_req_alive(c->r) && c->state == GW_RS_UPSTREAM)
+        gw__relay_to(c, GW_RS_RELAY); /* in SPEC, the release begins it */
 }
 
 static void budget_cut(struct rcall *c);
@@ -176,7 +173,7 @@ static int forward_event(const struct gw_sse_event *ev, void *data)
         c->t_first_us = gw_clock_mono_us();
     if (act == GW_STREAM_DROP)
         return 0;
-    if (c->spent && c->delta_chars != before && running_cost(c, c->delta_chars) > c->reserved) {
+    if (c->budget == GW_BUDGET_SPENT && c->delta_chars != before && running_cost(c, c->delta_chars) > c->reserved) {
         /* The budget is spent: this event is not delivered, so the charge
          * (settle) is exactly what was. */
         c->delta_chars = before;
@@ -199,7 +196,7 @@ static void budget_cut(struct rcall *c)
         "{\"error\":{\"message\":\"quota exhausted during the stream: the response was cut and "
         "billed for what was delivered\",\"type\":\"insufficient_quota\",\"code\":"
         "\"insufficient_user_quota\"}}";
-    c->cut = 1;
+    c->budget = GW_BUDGET_CUT;
     gw_sse_event(c->r, NULL, ev, sizeof ev - 1);
     gw_sse_event(c->r, NULL, "[DONE]", 6);
 }
@@ -214,11 +211,12 @@ static void extended(const struct gw_extend_result *res, void *data)
     } else if (res->status == GW_OK && res->reason != GW_REFUSE_RES_NOT_FOUND) {
         /* Nothing left to grow by: the stream goes on until the delivered
          * cost reaches the reservation (forward_event cuts it there). */
-        c->spent = 1;
-        if (!c->cut && gw_req_alive(c->r) && !c->settling &&
+        c->budget = GW_BUDGET_SPENT;
+        if (gw_req_alive(c->r) && c->state == GW_RS_RELAY &&
             running_cost(c, c->delta_chars) > c->reserved)
             budget_cut(c); /* delivered past it while we asked: the transfer ends now */
-    } else if (res->status == GW_OK && !c->cut && gw_req_alive(c->r) && !c->settling) {
+    } else if (res->status == GW_OK && c->budget != GW_BUDGET_CUT && gw_req_alive(c->r) &&
+               c->state == GW_RS_RELAY) {
         budget_cut(c); /* reaped: the transfer ends at its next data callback */
     } /* a Redis hiccup: try again at the next event */
     gw_req_unref(c->r);
@@ -232,16 +230,16 @@ static void check_budget(struct rcall *c)
 {
     long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw_clock_wall_ms();
     long long extra = 0;
-    if (c->extending || c->cut)
+    if (c->extending || c->budget == GW_BUDGET_CUT)
         return;
     long long cost = running_cost(c, c->delta_chars);
-    if (!c->spent && cost >= 0 && cost * 5 >= c->reserved * 4) { /* 80% used */
+    if (c->budget == GW_BUDGET_GROWS && cost >= 0 && cost * 5 >= c->reserved * 4) { /* 80% used */
         extra = c->reserved > 0 ? c->reserved : 1;
         if (extra > GW_LEDGER_QUOTA_MAX - c->reserved)
             extra = GW_LEDGER_QUOTA_MAX - c->reserved; /* extend.lua's bound */
         if (extra <= 0) {
             extra = 0;
-            c->spent = 1; /* no budget holds more */
+            c->budget = GW_BUDGET_SPENT; /* no budget holds more */
         }
     }
     if (!extra && now < c->deadline_ms - ttl / 2)
@@ -261,9 +259,9 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
     struct rcall *c = data;
     c->got_bytes += n;
     if (c->up_status == 200 && c->stream) {
-        if (!gw_req_alive(c->r) || c->cut)
+        if (!gw_req_alive(c->r) || c->budget == GW_BUDGET_CUT)
             return GW_ECLOSED;
-        if (c->auth == GW_AUTH_PENDING)
+        if (c->state == GW_RS_SPEC)
             return GW_EAGAIN; /* curl keeps it; resumed once authorized */
         if (gw_resp_queued(c->r) > GW_OUT_HIGH_WM)
             return GW_EAGAIN; /* resumed from on_drain */
@@ -302,7 +300,7 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
         check_budget(c);
         return GW_OK;
     }
-    size_t cap = c->up_status == 200 ? BODY_MAX : ERROR_BODY_MAX;
+    size_t cap = c->up_status == 200 ? GW_RELAY_BODY_MAX : ERROR_BODY_MAX;
     if (c->up_body.len + n > cap)
         return c->up_status == 200 ? GW_ETOOBIG : GW_OK; /* keep the head of an error */
     return gw_buf_append(&c->up_body, p, n);
@@ -321,7 +319,7 @@ static void upstream_failed(struct rcall *c, int status, const char *msg, const 
     gw_buf_reset(&c->up_body);
     c->x = NULL;
     if (gw_req_alive(c->r) && should_retry(c, mapped)) {
-        gw__relay_route(c);
+        gw__relay_to(c, GW_RS_ROUTE);
         return;
     }
     gw__relay_upstream_gave_up(c);
@@ -333,7 +331,7 @@ void gw__relay_upstream_gave_up(struct rcall *c)
     if (strcmp(c->last_code, "bad_response_body") == 0)
         c->content = "the upstream's reply was unusable: not billed";
     gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
-    gw__relay_settle(c);
+    gw__relay_to(c, GW_RS_SETTLE);
 }
 
 /* What a client may read of a transport failure: curl's text names hosts
@@ -342,7 +340,7 @@ void gw__relay_upstream_gave_up(struct rcall *c)
  * and the call (and its log row) gets a fixed text by kind. */
 static const char *transport_error(struct rcall *c, int result, const char *detail)
 {
-    if (!c->cut && gw_req_alive(c->r)) /* not our own stop */
+    if (c->budget != GW_BUDGET_CUT && gw_req_alive(c->r)) /* not our own stop */
         GW_WARN("channel %lld: upstream %s: %s", c->ch->id,
                 result == GW_EPERM ? "destination refused" : "transfer failed",
                 detail ? detail : gw_strerror(result));
@@ -356,7 +354,7 @@ static const char *transport_error(struct rcall *c, int result, const char *deta
     }
 }
 
-static void finish(struct rcall *c, int result, const char *errmsg)
+void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
 {
     gw_req *r = c->r;
     const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
@@ -369,7 +367,7 @@ static void finish(struct rcall *c, int result, const char *errmsg)
         gw_sse_parser_finish(&c->sse);
         if (gw_req_alive(r) && !r->finished)
             gw_resp_stream_end(r);
-        gw__relay_settle(c);
+        gw__relay_to(c, GW_RS_SETTLE);
         return;
     }
     if (result != GW_OK && c->up_status == 0) { /* no response at all */
@@ -402,20 +400,20 @@ static void finish(struct rcall *c, int result, const char *errmsg)
     c->t_first_us = gw_clock_mono_us();
     if (gw_req_alive(r))
         gw_resp_send(r, 200, "application/json", c->up_body.base, c->up_body.len);
-    gw__relay_settle(c);
+    gw__relay_to(c, GW_RS_SETTLE);
 }
 
 static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
 {
     struct rcall *c = data;
     c->x = NULL;
-    if (c->auth == GW_AUTH_PENDING) { /* speculative: finished before its authorize reply */
-        c->done_held = 1;
+    if (c->state == GW_RS_SPEC) { /* finished before its authorize reply */
+        c->held = GW_HELD_DONE;
         c->held_result = result;
         snprintf(c->held_err, sizeof c->held_err, "%s", errmsg ? errmsg : "");
         return;
     }
-    finish(c, result, errmsg);
+    gw__relay_finish(c, result, errmsg);
 }
 
 /* The client left: stop the upstream now and settle for what was used. */
@@ -426,37 +424,9 @@ static void on_abort(gw_req *r, void *data)
         gw_xfer_abort(c->x);
         c->x = NULL;
     }
-    if (!c->got_bytes || c->auth == GW_AUTH_PENDING)
+    if (!c->got_bytes || c->state == GW_RS_SPEC)
         c->failed_before_output = 1; /* nothing was delivered */
-    gw__relay_settle(c);
-}
-
-void gw__relay_spec_cancel(struct rcall *c)
-{
-    if (c->x) {
-        gw_xfer_abort(c->x);
-        c->x = NULL;
-    }
-    gw_req_set_callbacks(c->r, NULL, NULL, NULL);
-}
-
-void gw__relay_spec_release(struct rcall *c)
-{
-    if (!gw_req_alive(c->r) || c->settle_held) { /* left while we reserved */
-        gw__relay_spec_cancel(c);
-        c->failed_before_output = 1;
-        gw__relay_settle(c);
-    } else if (c->route_held) {
-        c->route_held = 0;
-        gw__relay_route(c); /* fails again, now with the final answer */
-    } else if (c->done_held) {
-        c->done_held = 0;
-        finish(c, c->held_result, c->held_err[0] ? c->held_err : NULL);
-    } else if (c->x) {
-        if (c->up_status == 200 && c->stream)
-            stream_begin(c);
-        gw_xfer_resume(c->x); /* may deliver held events right here */
-    }
+    gw__relay_to(c, GW_RS_SETTLE);
 }
 
 static void on_drain(gw_req *r, void *data)
@@ -565,7 +535,7 @@ int gw__relay_start_upstream(struct rcall *c)
     c->up_status = 0;
     gw_buf_reset(&c->up_body);
     gw_sse_parser_free(&c->sse);
-    gw_sse_parser_init(&c->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, c);
+    gw_sse_parser_init(&c->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, forward_event, c);
     if (gw_xfer_start(c->w->up, &o, &cbs, c, &c->x) != GW_OK) {
         snprintf(c->last_error, sizeof c->last_error, "cannot start the upstream transfer");
         snprintf(c->last_code, sizeof c->last_code, "bad_gateway");
@@ -576,107 +546,3 @@ int gw__relay_start_upstream(struct rcall *c)
     return GW_OK;
 }
 
-/* ---- route handlers --------------------------------------------------------------------- */
-
-struct rcall *gw__relay_clone(const struct rcall *c)
-{
-    struct rcall *n = gw_calloc(1, sizeof *n);
-    if (!n)
-        return NULL;
-    n->r = c->r;
-    n->w = c->w;
-    n->mode = c->mode;
-    n->body = json_incref(c->body);
-    memcpy(n->model, c->model, sizeof n->model);
-    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
-    n->stream = c->stream;
-    n->client_usage = c->client_usage;
-    n->max_tokens = c->max_tokens;
-    memcpy(n->ip, c->ip, sizeof n->ip);
-    n->content = c->content;
-    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
-    n->pinned = c->pinned;
-    n->after_key = c->after_key;
-    n->t0_us = c->t0_us;
-    n->test_settle_bad = c->test_settle_bad;
-    n->test_settle_down = c->test_settle_down;
-    gw_buf_init(&n->up_body, BODY_MAX);
-    gw_sse_parser_init(&n->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, n);
-    gw_req_ref(n->r);
-    return n;
-}
-
-/* A header value holding CR, LF or NUL could split the request a channel
- * forwards it in (header_override passthrough): the call is refused with a
- * 400 naming the header, whatever the channel does with it. */
-static int client_headers_bad(struct rcall *c)
-{
-    size_t n = gw_req_header_count(c->r);
-    for (size_t i = 0; i < n; i++) {
-        const struct gw_req_field *f = gw_req_header_at(c->r, i);
-        if (f && strpbrk(f->value, "\r\n")) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "header %.64s contains a CR or LF character", f->name);
-            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void relay_entry(gw_req *r, enum gw_relay_mode mode)
-{
-    struct rcall *c = gw_calloc(1, sizeof *c);
-    if (!c) {
-        gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
-        return;
-    }
-    c->r = r;
-    c->w = r->worker;
-    c->mode = mode;
-    c->content = "";
-    c->t0_us = gw_clock_mono_us();
-    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
-    gw_buf_init(&c->up_body, BODY_MAX);
-    gw_sse_parser_init(&c->sse, SSE_LINE_MAX, SSE_LINE_MAX, forward_event, c);
-    gw_req_ref(r);
-    gw__relay_refresh(c->w);
-    if (gw__relay_resolve_key(c) != GW_OK) {
-        gw__relay_free(c);
-        return;
-    }
-    if (client_headers_bad(c)) {
-        gw__relay_free(c);
-        return;
-    }
-    struct gw_relay_request q;
-    char msg[260];
-    if (gw_relay_request_parse(mode, gw_req_header(r, "content-type"), r->body.base, r->body.len,
-                               &q, msg, sizeof msg) != GW_OK) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
-        gw__relay_free(c);
-        return;
-    }
-    c->body = q.body;
-    _Static_assert(sizeof c->model == sizeof q.model, "model buffers differ");
-    memcpy(c->model, q.model, sizeof c->model);
-    snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
-    gw__relay_settle_hooks(c);
-    c->stream = q.stream;
-    c->client_usage = q.client_usage;
-    c->max_tokens = q.max_tokens;
-    gw__relay_begin(c);
-}
-
-void gw_relay_chat(gw_req *r) { relay_entry(r, GW_RELAY_CHAT); }
-void gw_relay_completions(gw_req *r) { relay_entry(r, GW_RELAY_COMPLETIONS); }
-void gw_relay_embeddings(gw_req *r) { relay_entry(r, GW_RELAY_EMBEDDINGS); }
-void gw_relay_moderations(gw_req *r) { relay_entry(r, GW_RELAY_MODERATIONS); }
-
-void gw_relay_not_implemented(gw_req *r)
-{
-    char msg[300];
-    snprintf(msg, sizeof msg, "%s %.*s is not implemented by this gateway yet", r->method_name,
-             (int)gw_str_utf8_cut(gw_str_c(r->path), 200), r->path);
-    gw_resp_openai_error(r, 501, "not_implemented", msg);
-}

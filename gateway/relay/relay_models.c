@@ -28,7 +28,7 @@ static void list_models(struct rcall *c)
 {
     gw_req *r = c->r;
     if (gw__relay_key_refused(c)) {
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     struct gw_route_ref *ref = gw__relay_route_ref(c->w);
@@ -75,7 +75,7 @@ static void list_models(struct rcall *c)
     }
     gw_resp_json(r, 200, j);
     json_decref(j);
-    gw__relay_free(c);
+    gw__relay_to(c, GW_RS_DONE);
 }
 
 static struct rcall *keyed_call(gw_req *r, void (*next)(struct rcall *))
@@ -94,7 +94,7 @@ static struct rcall *keyed_call(gw_req *r, void (*next)(struct rcall *))
     gw_req_ref(r);
     gw__relay_refresh(c->w);
     if (gw__relay_resolve_key(c) != GW_OK) {
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return NULL;
     }
     return c;
@@ -116,7 +116,7 @@ static void billing_reply(int status, redisReply *reply, void *data)
     long long v[4] = {0, 0, 0, 0};
     if (status != GW_OK || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
         gw__relay_fail(c, 503, "new_api_error", "state_unavailable", "quota service unavailable");
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     for (int i = 0; i < 4; i++)
@@ -136,14 +136,14 @@ static void billing_reply(int status, redisReply *reply, void *data)
     }
     gw_resp_json(r, 200, j);
     json_decref(j);
-    gw__relay_free(c);
+    gw__relay_to(c, GW_RS_DONE);
 }
 
 static void billing(struct rcall *c)
 {
     char tk[64];
     if (gw__relay_key_refused(c)) {
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     gw_key_token(tk, sizeof tk, c->key.uid, c->key.tid);
@@ -151,7 +151,7 @@ static void billing(struct rcall *c)
                          "HMGET %s remain_quota unlimited_quota used_quota expired_time",
                          tk) != GW_OK) {
         gw__relay_fail(c, 503, "new_api_error", "state_unavailable", "quota service unavailable");
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
     }
 }
 

@@ -79,6 +79,26 @@ static char *other_json(const struct rcall *c, const char *settle_error)
                           (json_int_t)(c->t_first_us ? (long long)(c->t_first_us - c->t0_us) / 1000
                                                      : -1LL),
                           "channels_tried", c->ntried, "local_count_tokens", !c->usage.present);
+    /* the reference's cache fields (log_info_generate.go, text_quota.go) */
+    if (o && !c->price.use_price && c->usage.cached > 0) {
+        json_object_set_new(o, "cache_tokens", json_integer(c->usage.cached));
+        json_object_set_new(o, "cache_ratio", json_real(fin(c->price.cache_ratio)));
+    }
+    if (o && !c->price.use_price && c->usage.cache_write > 0) {
+        long long h1 = c->usage.cache_write_1h < c->usage.cache_write ? c->usage.cache_write_1h
+                                                                      : c->usage.cache_write;
+        json_object_set_new(o, "cache_creation_tokens", json_integer(c->usage.cache_write));
+        json_object_set_new(o, "cache_creation_ratio", json_real(fin(c->price.cache_write_ratio)));
+        if (h1 > 0) {
+            json_object_set_new(o, "cache_creation_tokens_5m",
+                                json_integer(c->usage.cache_write - h1));
+            json_object_set_new(o, "cache_creation_ratio_5m",
+                                json_real(fin(c->price.cache_write_ratio)));
+            json_object_set_new(o, "cache_creation_tokens_1h", json_integer(h1));
+            json_object_set_new(o, "cache_creation_ratio_1h",
+                                json_real(fin(gw_billing_cache_write_1h_ratio(&c->price))));
+        }
+    }
     if (o && settle_error) {
         char why[sizeof c->settle_error];
         sanitize(why, sizeof why, settle_error, sizeof why - 1);
@@ -168,7 +188,7 @@ static void refused(struct rcall *c, const char *why)
     if (c->settle_mode == SETTLE_BARE) {
         GW_ERROR("settle of reservation %lld failed for good: %s; the reaper will refund it "
                  "rid=%s", c->res_id, why, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     GW_ERROR("settle of reservation %lld refused (%s): settling again with safe arguments "
@@ -191,7 +211,7 @@ static void settled(const struct gw_settle_result *res, void *data)
             GW_ERROR("settle of reservation %lld: %s rid=%s", c->res_id,
                      gw_ledger_reason_name(res->reason), c->r->rid);
         /* a retry finding no reservation: an earlier attempt ran after all */
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     if (res->status == GW_EINVAL) {
@@ -201,7 +221,7 @@ static void settled(const struct gw_settle_result *res, void *data)
     if (res->status == GW_EIO && c->settle_tries >= EIO_TRIES) {
         GW_ERROR("settle of reservation %lld failed for good: %s; the reaper will refund it "
                  "rid=%s", c->res_id, res->error, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     retry_later(c, res->error);
@@ -215,7 +235,7 @@ static void retry_later(struct rcall *c, const char *why)
     if (!rw || rw->stopping) {
         GW_ERROR("settle of reservation %lld abandoned at shutdown (%s): the reaper will refund "
                  "it rid=%s", c->res_id, why, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     int shift = c->settle_tries < 6 ? c->settle_tries : 6;
@@ -275,7 +295,7 @@ void gw__relay_settle_stop(struct gw_worker *w)
         rw->settle_retries = c->retry_next;
         GW_ERROR("settle of reservation %lld abandoned at shutdown: Redis unreachable; the "
                  "reaper will refund it rid=%s", c->res_id, c->r->rid);
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
     }
 }
 
@@ -297,15 +317,8 @@ void gw__relay_settle_hooks(struct rcall *c)
 void gw__relay_settle(struct rcall *c)
 {
     struct gw_usage u = c->usage;
-    if (c->auth == GW_AUTH_PENDING) { /* a speculative call: authorized() ends it */
-        c->settle_held = 1;
-        return;
-    }
-    if (c->settling)
-        return;
-    c->settling = 1;
     if (!c->res_id) { /* nothing was reserved */
-        gw__relay_free(c);
+        gw__relay_to(c, GW_RS_DONE);
         return;
     }
     if (!u.present && (c->delta_chars || c->got_bytes)) {

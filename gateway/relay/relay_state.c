@@ -319,7 +319,7 @@ static void fresh_finish(struct gw_worker *w)
         if (rw->stopping) {
             gw__relay_fail(list->c, 503, "new_api_error", "model_not_found",
                            "the gateway is shutting down, retry shortly");
-            gw__relay_free(list->c);
+            gw__relay_to(list->c, GW_RS_DONE);
         } else {
             list->then(list->c);
         }

@@ -181,6 +181,12 @@ static struct gw_option_def table[] = {
     B("channel_destination_setting.allow_private_ip", "false"),
     B("channel_destination_setting.allow_link_local", "false"),
     J("channel_destination_setting.allowed_ports", "[]", GW_SHAPE_PORTS),
+    /* chat <-> Responses routing (model_setting.GlobalSettings; the second
+     * is ours, of the same shape: Responses clients to OpenAI/Azure as chat) */
+    J("global.chat_completions_to_responses_policy", "{\"enabled\":false,\"all_channels\":true}",
+      GW_SHAPE_RESP_POLICY),
+    J("global.responses_to_chat_completions_policy", "{\"enabled\":false,\"all_channels\":true}",
+      GW_SHAPE_RESP_POLICY),
     B("checkin_setting.enabled", "false"),
     I("checkin_setting.min_quota", "1000", 0, I64),
     I("checkin_setting.max_quota", "10000", 0, I64),

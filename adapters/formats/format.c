@@ -57,6 +57,20 @@ int gw_format_convert_request(const struct gw_format *from, const struct gw_form
     return rc;
 }
 
+/* A model's refusal (chat message.refusal, Responses' refusal part) is
+ * the answer: a client format without a refusal field (Messages, Gemini)
+ * gets it as the text when there is no other text. */
+static void refusal_as_text(json_t *hub, const struct gw_format *to)
+{
+    if (to->wire != GW_WIRE_MESSAGES && to->wire != GW_WIRE_GEMINI)
+        return;
+    json_t *m = json_object_get(json_array_get(json_object_get(hub, "choices"), 0), "message");
+    const json_t *r = json_object_get(m, "refusal"), *c = json_object_get(m, "content");
+    if (json_is_string(r) && json_string_length(r) &&
+        !(json_is_string(c) && json_string_length(c)) && !(json_is_array(c) && json_array_size(c)))
+        json_object_set(m, "content", (json_t *)r);
+}
+
 int gw_format_convert_response(const struct gw_format *from, const struct gw_format *to,
                                const char *body, size_t len, const char *model, json_t **out)
 {
@@ -73,6 +87,7 @@ int gw_format_convert_response(const struct gw_format *from, const struct gw_for
     json_decref(resp);
     if (rc != GW_OK)
         return rc;
+    refusal_as_text(hub, to);
     rc = to->resp_from_hub(hub, model, out);
     json_decref(hub);
     return rc;

@@ -143,7 +143,8 @@ static int decode_obj(struct dec *d, const char *t, const json_t *o, gw_ev_cb em
                     emit, ctx);
     if ((rc = start(d, NULL, emit, ctx)))
         return rc;
-    if (!strcmp(t, "response.output_text.delta")) {
+    /* a refusal is the answer: text for the other formats */
+    if (!strcmp(t, "response.output_text.delta") || !strcmp(t, "response.refusal.delta")) {
         struct gw_ev e = {.kind = GW_EV_TEXT, .text = jstr(o, "delta")};
         return e.text.len ? emit(&e, ctx) : 0;
     }

@@ -144,6 +144,11 @@ def have(col, kind, fx, fi, fe):
     return s
 
 
+# the stop reasons of each source format (Responses: status, incomplete_details.reason)
+STOPS = {"chat": {"stop", "length", "tool_calls", "content_filter"},
+         "messages": {"end_turn", "max_tokens", "tool_use", "refusal", "stop_sequence"},
+         "gemini": {"STOP", "MAX_TOKENS", "SAFETY"},
+         "responses": {"completed", "incomplete", "max_output_tokens", "content_filter"}}
 cells = {}
 stops = {}
 NOTES = {}
@@ -197,7 +202,11 @@ for kind in ("request", "response", "stream"):
                     continue
                 miss = w - c[0]
                 txt = ", ".join(sorted(set(c[1])))
-                if col == "stop": txt += " (" + "/".join(sorted(stops[(kind, a, b)])) + ")"
+                if col == "stop":
+                    seen = stops[(kind, a, b)]
+                    txt += " (" + "/".join(sorted(seen)) + ")"
+                    lack = STOPS[a] - seen
+                    if lack: txt += " — MISSING stop: " + ", ".join(sorted(lack))
                 if miss: txt += " — MISSING: " + ", ".join(sorted(miss))
                 row.append(txt)
             print("| " + " | ".join(row) + " |")

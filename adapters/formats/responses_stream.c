@@ -393,8 +393,11 @@ static int close_item(struct enc *s, const struct sink *k)
                                  "output_index", s->open_out, "content_index", 0, "part", "type",
                                  "output_text", "text", text_json(s), "annotations"))))
             return rc;
+        /* the message the answer was cut in is incomplete, as in the non-streamed response */
+        int cut = !strcmp(s->finish, "length") || !strcmp(s->finish, "content_filter");
         return item_done(s, k, json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:o, s:[]}]}", "id",
-                                         s->item_id, "type", "message", "status", "completed",
+                                         s->item_id, "type", "message", "status",
+                                         cut ? "incomplete" : "completed",
                                          "role", "assistant", "content", "type", "output_text",
                                          "text", text_json(s), "annotations"));
     }

@@ -185,3 +185,24 @@ size_t gw_fmt_code_points(gw_str s)
         n += ((unsigned char)s.base[i] & 0xC0) != 0x80;
     return n;
 }
+
+int gw_fmt_file_name(json_t *file)
+{
+    const char *d = json_string_value(json_object_get(file, "file_data"));
+    if (!json_is_object(file) || !d || json_object_get(file, "filename"))
+        return GW_OK;
+    static const struct {
+        const char *mime, *ext;
+    } known[] = {{"application/pdf", "pdf"}, {"text/plain", "txt"},   {"text/markdown", "md"},
+                 {"text/csv", "csv"},        {"text/html", "html"},   {"application/json", "json"}};
+    const char *ext = "pdf"; /* what Claude documents and OpenAI file inputs mostly are */
+    if (strncmp(d, "data:", 5) == 0)
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            size_t n = strlen(known[i].mime);
+            if (strncmp(d + 5, known[i].mime, n) == 0 && (d[5 + n] == ';' || d[5 + n] == ','))
+                ext = known[i].ext;
+        }
+    char name[32];
+    snprintf(name, sizeof name, "document.%s", ext);
+    return json_object_set_new(file, "filename", json_string(name)) ? GW_ENOMEM : GW_OK;
+}

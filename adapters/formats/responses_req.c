@@ -426,7 +426,8 @@ static json_t *part_from_chat(const json_t *p, int assistant)
         const json_t *f = json_object_get(p, "file");
         json_t *o = json_pack("{s:s}", "type", "input_file");
         if (o && (copy_key(o, f, "file_data", NULL) || copy_key(o, f, "file_id", NULL) ||
-                  copy_key(o, f, "filename", NULL) || copy_key(o, f, "file_url", NULL))) {
+                  copy_key(o, f, "filename", NULL) || copy_key(o, f, "file_url", NULL) ||
+                  gw_fmt_file_name(o))) {
             json_decref(o);
             return NULL;
         }

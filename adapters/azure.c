@@ -106,7 +106,4 @@ static int azure_build(const struct gw_channel *ch, const char *base_url,
 const struct gw_adapter gw_adapter_azure = {
     .name = "azure",
     .build = azure_build,
-    .parse_response = gw__chat_usage,
-    .stream_event = gw__chat_stream_event,
-    .parse_error = gw__chat_parse_error,
 };

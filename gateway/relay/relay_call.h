@@ -48,6 +48,11 @@ struct rcall {
     gw_req *r;                  /* referenced until the call is freed */
     struct gw_worker *w;
     enum gw_relay_mode mode;
+    const struct gw_format *in; /* the client's format: facts, rendering, errors */
+    struct gw_path_facts pf;    /* what the path says (Gemini: model, stream, alt=sse) */
+    const char *client_path;    /* path (and query, minus key=) as it goes up on the
+                                   same-format path; in r's arena */
+    int count_only;             /* count_tokens: key checks, then the local estimate */
     json_t *body;               /* parsed once */
     char model[192];
     char upstream_model[192];
@@ -92,6 +97,13 @@ struct rcall {
     int up_status;
     gw_buf up_body;             /* non-stream body or error body (bounded) */
     struct gw_sse_parser sse;
+    enum gw_wire wire;          /* this attempt's upstream wire */
+    int convert;                /* wire != the client's: through the hub */
+    struct gw_stream_state dec; /* the upstream wire's decoder */
+    struct gw_stream_state enc; /* the client format's encoder (converting) */
+    int saw_end;                /* the decoder emitted GW_EV_END */
+    int json_array;             /* Gemini client without ?alt=sse: a JSON array body */
+    size_t nout;                /* client events written (JSON array: the separator) */
     struct gw_usage usage;
     size_t delta_chars, got_bytes;
     int first_out;              /* the first event was fed on its own */
@@ -141,6 +153,14 @@ int gw__relay_start_upstream(struct rcall *c);
 void gw__relay_finish(struct rcall *c, int result, const char *errmsg);
 /* RELAY's entry action: the stream's headers go out. */
 void gw__relay_stream_begin(struct rcall *c);
+/* RELAY (relay_stream.c): one upstream SSE event, the gw_sse_parser callback. */
+int gw__relay_stream_event(const struct gw_sse_event *ev, void *data);
+/* The upstream stream ended (result: the transfer's): closes the client's
+ * stream in its format (an error in the client's shape when cut short). */
+void gw__relay_stream_end(struct rcall *c, int result, const char *errmsg);
+/* The stream's reservation: extended before the running cost passes it,
+ * renewed while alive (from on_data). */
+void gw__relay_check_budget(struct rcall *c);
 /* Every try failed before any output: answers the last upstream error and
  * settles with actual 0 (the reservation goes back). */
 void gw__relay_upstream_gave_up(struct rcall *c);
@@ -152,5 +172,12 @@ struct rcall *gw__relay_clone(const struct rcall *c);
 /* Refuses (answers, returns 1) a key whose fields are unusable or whose
  * allow-list does not admit the client; 0 when the call may go on. */
 int gw__relay_key_refused(struct rcall *c);
+/* 1 when the key's model limits admit model (authorize.lua's rule: off, or
+ * the name is one of the comma-separated entries, spaces trimmed). */
+int gw__key_model_allowed(const struct gw_key_info *k, const char *model);
+/* The prompt estimate of the call's body in its client format (relay_count.c). */
+long long gw__relay_estimate(const struct rcall *c, const json_t *body);
+/* after_key of count_tokens / countTokens: checks, then the local estimate. */
+void gw__relay_count(struct rcall *c);
 
 #endif

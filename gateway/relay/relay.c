@@ -129,6 +129,7 @@ struct rcall *gw__relay_clone(const struct rcall *c)
     n->t0_us = c->t0_us;
     n->test_settle_bad = c->test_settle_bad;
     n->test_settle_down = c->test_settle_down;
+    n->test_codec_missing = c->test_codec_missing;
     gw_buf_init(&n->up_body, GW_RELAY_BODY_MAX);
     gw_sse_parser_init(&n->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, n);
     gw_req_ref(n->r);
@@ -247,6 +248,8 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_form
     memcpy(c->model, q.model, sizeof c->model);
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
     gw__relay_settle_hooks(c);
+    if (c->w->cfg->test_hooks)
+        c->test_codec_missing = gw_req_header(r, "x-test-codec-missing");
     c->stream = q.stream;
     c->client_usage = q.client_usage;
     c->max_tokens = q.max_tokens;

@@ -121,6 +121,8 @@ struct rcall {
     long long retry_at_ms;      /* on the relay's retry list: when to send again */
     struct rcall *retry_next;
     int test_settle_bad, test_settle_down; /* GW_TEST_HOOKS: X-Test-Settle */
+    const char *test_codec_missing; /* GW_TEST_HOOKS: X-Test-Codec-Missing: a member name
+                                       every attempt treats as not written */
 };
 
 #define GW_RELAY_BODY_MAX ((size_t)64 * 1024 * 1024)   /* a non-stream answer */

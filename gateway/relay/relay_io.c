@@ -381,12 +381,15 @@ static int unsupported(const struct rcall *c, const struct gw_format *up, char *
         need = "encode";
     else if (c->convert && !c->stream && (!up->resp_to_hub || !in->resp_from_hub))
         need = !up->resp_to_hub ? "resp_to_hub" : "resp_from_hub";
+    if (!need && c->test_codec_missing) /* GW_TEST_HOOKS */
+        need = c->test_codec_missing;
     if (!need)
         return 0;
     snprintf(why, len, "relaying the %s format to a %s channel is not implemented yet (%s of "
              "the %s format)", in->name, up->name, need,
              strcmp(need, "encode") == 0 || strcmp(need, "resp_from_hub") == 0 ? in->name
                                                                                 : up->name);
+    gw_str_utf8_fix(why); /* a test hook's text */
     return 1;
 }
 

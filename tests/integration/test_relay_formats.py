@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""The relay's format plumbing end to end (issue 11), against the OpenAI
+mock: a chat client still works through the format layer; refusals reach
+Anthropic and Gemini clients in their own error shapes; count_tokens /
+countTokens are free (checked like a call, nothing reserved, charged or
+logged, nothing sent upstream); a codec member that is not written makes a
+501 in the client's shape; Gemini paths are parsed as the reference does.
+The per-format conversions are tested by the codecs' own files
+(test_format_messages.py, test_format_gemini.py, test_format_responses.py)."""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Gateway, case, main, request, wait_for  # noqa: E402
+from relayfix import (add_channel, add_token, api, chat, openai_mock, root_pat, sql,  # noqa: E402
+                      user_quota, wait_routable)
+from relayfix import set_option as _set_option  # noqa: E402
+
+MODEL = "gpt-4o-mini"
+S = {}
+
+
+def set_option(g, pat, key, value):
+    _set_option(g, pat, key, value)
+    time.sleep(0.6)  # options reach the workers through the config version
+
+
+def setup():
+    if S:
+        return S
+    port, stop = openai_mock.start(keys=["k-good"])
+    g = Gateway(workers=2).start()
+    pat = root_pat(g)
+    set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1, "limited-out": 1}))
+    set_option(g, pat, "CompletionRatio", json.dumps({MODEL: 2}))
+    base = f"http://127.0.0.1:{port}"
+    cid = add_channel(g, pat, "main", base, "k-good", MODEL + ",limited-out")
+    tid, key = add_token(g, pat, "t-fmt", remain_quota=10_000_000)
+    wait_routable(g, key, MODEL)
+    uid = sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
+    S.update(g=g, pat=pat, port=port, stop=stop, base=base, cid=cid, tid=tid, key=key, uid=uid)
+    return S
+
+
+def mock_requests():
+    return json.loads(request("GET", S["port"], "/__mock/requests")[2])
+
+
+def clear_mock():
+    request("DELETE", S["port"], "/__mock/requests")
+
+
+def log_rows(g):
+    return sql(g, "SELECT COUNT(*) FROM logs WHERE type = 2")[0][0]
+
+
+def token_used(g, tid):
+    return sql(g, "SELECT used_quota FROM tokens WHERE id = ?", tid)[0][0]
+
+
+def settled(g, uid, before_rows):
+    """Waits until every relayed call so far has its log row (so a later
+    count is not mistaken for a late settle)."""
+    wait_for(lambda: log_rows(g) >= before_rows, 15, 0.1, what="log rows")
+
+
+def is_anthropic_error(j, etype=None):
+    ok = (isinstance(j, dict) and j.get("type") == "error" and isinstance(j.get("error"), dict)
+          and isinstance(j["error"].get("message"), str) and isinstance(j["error"].get("type"), str))
+    return ok and (etype is None or j["error"]["type"] == etype)
+
+
+def is_gemini_error(j, code, status=None):
+    e = j.get("error") if isinstance(j, dict) else None
+    ok = (isinstance(e, dict) and e.get("code") == code and isinstance(e.get("message"), str)
+          and isinstance(e.get("status"), str))
+    return ok and (status is None or e["status"] == status)
+
+
+@case
+def a_chat_client_still_works_through_the_format_layer():
+    s = setup()
+    g, key = s["g"], s["key"]
+    clear_mock()
+    q0 = user_quota(g, s["uid"])
+    st, h, b = chat(g, key, {"model": MODEL, "messages": [{"role": "user", "content": "Say hi"}]})
+    assert st == 200, b
+    j = json.loads(b)
+    assert j["choices"][0]["message"]["content"] == "Mock reply to: Say hi"
+    cost = j["usage"]["prompt_tokens"] + 2 * j["usage"]["completion_tokens"]
+    assert user_quota(g, s["uid"]) == q0 - cost
+    up = mock_requests()[-1]
+    assert up["path"].startswith("/v1/chat/completions"), up["path"]
+    # A stream: the same-format path forwards the upstream's events as they came.
+    st, h, b = chat(g, key, {"model": MODEL, "stream": True,
+                             "messages": [{"role": "user", "content": "one two"}]})
+    assert st == 200 and h["content-type"].startswith("text/event-stream"), (st, h)
+    ev = [ln[6:] for ln in b.decode().split("\n") if ln.startswith("data: ")]
+    assert ev[-1] == "[DONE]"
+    text = "".join((json.loads(e)["choices"] or [{}])[0].get("delta", {}).get("content") or ""
+                   for e in ev[:-1])
+    assert text == "Mock reply to: one two", text
+
+
+@case
+def refusals_reach_anthropic_and_gemini_clients_in_their_own_shape():
+    s = setup()
+    g = s["g"]
+    msg = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    gem = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    clear_mock()
+    # No key at all: 401.
+    st, h, b = request("POST", g.port, "/v1/messages", body=msg,
+                       headers={"anthropic-version": "2023-06-01"})
+    assert st == 401 and is_anthropic_error(json.loads(b)), (st, b)
+    assert "request id" in json.loads(b)["error"]["message"]
+    st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:generateContent", body=gem)
+    assert st == 401 and is_gemini_error(json.loads(b), 401, "UNAUTHENTICATED"), (st, b)
+    # A key that does not exist, in each place the SDKs put it.
+    st, h, b = request("POST", g.port, "/v1/messages", body=msg,
+                       headers={"x-api-key": "sk-nosuchkey", "anthropic-version": "2023-06-01"})
+    assert st == 401 and is_anthropic_error(json.loads(b)), (st, b)
+    st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse",
+                       body=gem, headers={"x-goog-api-key": "sk-nosuchkey"})
+    assert st == 401 and is_gemini_error(json.loads(b), 401), (st, b)
+    st, h, b = request("POST", g.port, f"/v1/models/{MODEL}:generateContent?key=sk-nosuchkey",
+                       body=gem)
+    assert st == 401 and is_gemini_error(json.loads(b), 401), (st, b)
+    # The same refusal to a chat client stays in the OpenAI shape.
+    st, h, b = chat(g, "sk-nosuchkey", {"model": MODEL, "messages": []})
+    assert st == 401 and json.loads(b)["error"]["code"] == "invalid_api_key", b
+    # A model the token may not use: 403 (authorize's refusal), Anthropic shape.
+    st, j = api(g, "POST", "/api/token/", token=s["pat"],
+                body={"name": "t-fmt-limited", "remain_quota": 100000, "expired_time": -1,
+                      "model_limits_enabled": True, "model_limits": MODEL})
+    assert j["success"], j
+    tid = sql(g, "SELECT id FROM tokens WHERE name = 't-fmt-limited'")[0][0]
+    lkey = "sk-" + api(g, "POST", f"/api/token/{tid}/key", token=s["pat"])[1]["data"]["key"]
+    S["limited_key"] = lkey
+    st, h, b = request("POST", g.port, "/v1/messages", body=dict(msg, model="limited-out"),
+                       headers={"x-api-key": lkey, "anthropic-version": "2023-06-01"})
+    assert st == 403 and is_anthropic_error(json.loads(b)), (st, b)
+    st, h, b = request("POST", g.port, "/v1beta/models/limited-out:generateContent", body=gem,
+                       headers={"x-goog-api-key": lkey})
+    assert st == 403 and is_gemini_error(json.loads(b), 403, "PERMISSION_DENIED"), (st, b)
+    assert mock_requests() == [], "a refused call never reaches the upstream"
+
+
+@case
+def count_tokens_is_free_checked_and_answered_in_the_clients_shape():
+    s = setup()
+    g, key, uid, tid = s["g"], s["key"], s["uid"], s["tid"]
+    clear_mock()
+    rows0, q0, used0 = log_rows(g), user_quota(g, uid), token_used(g, tid)
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "count these five words"}],
+            "system": "be brief"}
+    hdr = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    st, h, b = request("POST", g.port, "/v1/messages/count_tokens", body=body, headers=hdr)
+    assert st == 200, b
+    j = json.loads(b)
+    assert list(j) == ["input_tokens"] and j["input_tokens"] > 0, j
+    # More text, more tokens: the answer is an estimate of this body, not a constant.
+    longer = dict(body, messages=[{"role": "user", "content": "count these five words " * 20}])
+    st, h, b = request("POST", g.port, "/v1/messages/count_tokens", body=longer, headers=hdr)
+    assert st == 200 and json.loads(b)["input_tokens"] > j["input_tokens"] + 20, b
+    # Gemini: countTokens with contents, or wrapped in generateContentRequest.
+    gem = {"contents": [{"role": "user", "parts": [{"text": "count these five words"}]}]}
+    st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:countTokens", body=gem,
+                       headers={"x-goog-api-key": key})
+    assert st == 200, b
+    gj = json.loads(b)
+    assert list(gj) == ["totalTokens"] and gj["totalTokens"] > 0, gj
+    st, h, b = request("POST", g.port, f"/v1/models/{MODEL}:countTokens?key={key}",
+                       body={"generateContentRequest": gem})
+    assert st == 200 and json.loads(b)["totalTokens"] == gj["totalTokens"], b
+    # Free: no upstream call, no quota moved, no log row.
+    time.sleep(0.5)
+    assert mock_requests() == []
+    assert user_quota(g, uid) == q0 and token_used(g, tid) == used0
+    assert log_rows(g) == rows0
+    # Checked like a call: no key, a model outside the token's limits, a
+    # disabled token.
+    st, h, b = request("POST", g.port, "/v1/messages/count_tokens", body=body,
+                       headers={"anthropic-version": "2023-06-01"})
+    assert st == 401 and is_anthropic_error(json.loads(b)), (st, b)
+    lkey = S.get("limited_key")
+    if lkey:
+        st, h, b = request("POST", g.port, "/v1/messages/count_tokens",
+                           body=dict(body, model="limited-out"),
+                           headers={"x-api-key": lkey, "anthropic-version": "2023-06-01"})
+        assert st == 403 and is_anthropic_error(json.loads(b)), (st, b)
+    t2, k2 = add_token(g, s["pat"], "t-fmt-off", remain_quota=1000)
+    st, h, b = request("POST", g.port, "/v1/messages/count_tokens", body=body,
+                       headers={"x-api-key": k2, "anthropic-version": "2023-06-01"})
+    assert st == 200, b
+    st, j = api(g, "PUT", "/api/token/?status_only=true", token=s["pat"],
+                body={"id": t2, "status": 2})
+    assert j["success"], j
+    def refused():
+        st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:countTokens", body=gem,
+                           headers={"x-goog-api-key": k2})
+        return st == 401 and is_gemini_error(json.loads(b), 401)
+    wait_for(refused, 10, 0.2, what="a disabled token refused by countTokens")
+
+
+@case
+def a_codec_member_not_written_is_a_501_in_the_clients_shape():
+    s = setup()
+    g, key, uid = s["g"], s["key"], s["uid"]
+    clear_mock()
+    q0 = user_quota(g, uid)
+    # GW_TEST_HOOKS: every attempt treats the named member as not written.
+    st, h, b = chat(g, key, {"model": MODEL, "messages": [{"role": "user", "content": "x"}]},
+                    headers={"X-Test-Codec-Missing": "encode"})
+    assert st == 501, (st, b)
+    e = json.loads(b)["error"]
+    assert e["code"] == "not_implemented" and "not implemented" in e["message"], e
+    assert mock_requests() == [], "nothing goes upstream"
+    wait_for(lambda: user_quota(g, uid) == q0, 10, 0.1, what="the reservation back")
+    # An unknown Gemini action: 501 in the Gemini shape.
+    st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:predictLongRunning",
+                       body={}, headers={"x-goog-api-key": key})
+    assert st == 501 and is_gemini_error(json.loads(b), 501), (st, b)
+    # A path without a model: 404 in the Gemini shape.
+    st, h, b = request("POST", g.port, "/v1beta/models/:generateContent", body={},
+                       headers={"x-goog-api-key": key})
+    assert st == 404 and is_gemini_error(json.loads(b), 404), (st, b)
+    # Bad JSON to /v1/messages: a 400 in the Anthropic shape.
+    st, h, b = request("POST", g.port, "/v1/messages", body=b"{not json",
+                       headers={"x-api-key": key, "anthropic-version": "2023-06-01",
+                                "content-type": "application/json"})
+    assert st == 400 and is_anthropic_error(json.loads(b), "invalid_request_error"), (st, b)
+
+
+@case
+def shared_gateway_stops_cleanly():
+    s = setup()
+    s["g"].stop()
+    s["stop"]()
+    S.clear()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        if S:
+            S["g"].kill()
+            S["stop"]()

@@ -21,6 +21,7 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
+#include "gateway/app/app.h"
 #include "gateway/http/http.h"
 #include "gateway/http/upstream.h"
 #include "gateway/relay/relay.h"
@@ -236,6 +237,7 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
     sigaddset(&stop, SIGINT);
     sigprocmask(SIG_UNBLOCK, &stop, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    gw_http_set_app(gw_app()); /* routes and guards live above http/ */
     if (create_lws(w) != GW_OK) {
         GW_ERROR("libwebsockets context creation failed");
         return 1; /* P7: do not destroy a half-built context */

@@ -139,8 +139,11 @@ json_t *gw_fmt_usage_json(const struct gw_usage *u)
         json_object_set_new(cd, "audio_tokens", json_integer(u->audio_out));
     if (cd && u->text_out)
         json_object_set_new(cd, "text_tokens", json_integer(u->text_out));
-    if (!pd || !cd || json_object_set_new(j, "prompt_tokens_details", pd) != 0 ||
-        json_object_set_new(j, "completion_tokens_details", cd) != 0) {
+    /* both set either way: set_new takes (and on failure frees) its value */
+    int bad = !pd || !cd;
+    bad |= json_object_set_new(j, "prompt_tokens_details", pd) != 0;
+    bad |= json_object_set_new(j, "completion_tokens_details", cd) != 0;
+    if (bad) {
         json_decref(j);
         return NULL;
     }

@@ -19,6 +19,12 @@
 #include "gateway/core/config.h"
 #include "gateway/http/router.h"
 
+/* Roles (reference common/constants.go); routes name the least one. */
+#define GW_ROLE_GUEST 0
+#define GW_ROLE_USER 1
+#define GW_ROLE_ADMIN 10
+#define GW_ROLE_ROOT 100
+
 #define GW_ACCESS_TTL_S (15 * 60)
 #define GW_REFRESH_TTL_S (30 * 24 * 3600)
 

@@ -5,11 +5,22 @@
 #include <string.h>
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
-#include "gateway/api/auth.h"
-#include "gateway/api/ratelimit_ip.h"
 #include "gateway/http/http.h"
 #include "gateway/http/router.h"
 #include "gateway/http/static.h"
+
+static const struct gw_http_app no_app;
+static const struct gw_http_app *app = &no_app;
+
+void gw_http_set_app(const struct gw_http_app *a)
+{
+    app = a ? a : &no_app;
+}
+
+const struct gw_http_app *gw_http_app(void)
+{
+    return app;
+}
 
 /* Paths that never fall back to the console's index.html. */
 static const char *const api_prefixes[] = {"/api", "/v1", "/v1beta", "/mj", "/suno", "/kling",
@@ -87,13 +98,13 @@ static void preflight(gw_req *r)
 
 static void route_request(gw_req *r)
 {
-    size_t n;
-    const struct gw_route *routes = gw_routes(&n), *route = NULL;
-    int rc = gw_router_match(routes, n, r->method, r->path, &route, r->params, &r->nparams);
+    const struct gw_route *route = NULL;
+    int rc = gw_router_match(app->routes, app->nroutes, r->method, r->path, &route, r->params,
+                             &r->nparams);
     if (rc == GW_OK) {
         r->route = route;
         if (route->authed)
-            gw_api_auth(r, route->min_role, route->authed);
+            app->guard(r, route);
         else
             route->handler(r);
         return;
@@ -115,5 +126,8 @@ void gw_http_dispatch(gw_req *r)
         preflight(r);
         return;
     }
-    gw_ratelimit_ip(r, route_request); /* per-IP limits before any handler */
+    if (app->admit)
+        app->admit(r, route_request);
+    else
+        route_request(r);
 }

@@ -2,9 +2,35 @@
 #ifndef GW_HTTP_HTTP_H
 #define GW_HTTP_HTTP_H
 
+#include "gateway/http/router.h"
 #include "gateway/http/server.h"
 
 struct lws_protocols;
+struct gw_ws_route;
+
+/* What the layer above (gateway/app/) plugs into the HTTP layer: the route
+ * tables and the guards. http/ applies them in this order: CORS preflight,
+ * admit, route lookup, then guard (guarded routes) or handler (public ones),
+ * else 404/405 in the caller's format or a static file. */
+struct gw_http_app {
+    const struct gw_route *routes; /* HTTP routes, in match order */
+    size_t nroutes;
+    const struct gw_ws_route *ws_routes; /* WebSocket upgrade paths */
+    size_t nws_routes;
+    /* Runs first for every routed request (not for preflights): calls
+     * next(r) when r may proceed, else answers r itself. NULL: none. */
+    void (*admit)(gw_req *r, gw_handler_cb next);
+    /* Runs a guarded route (route->authed set): establishes the caller,
+     * checks route->min_role, then calls route->authed; answers r itself
+     * when the caller is refused. */
+    void (*guard)(gw_req *r, const struct gw_route *route);
+};
+
+/* Sets the application for this process (the worker, before its loop
+ * runs); app is borrowed and must outlive every request. Until it is set,
+ * every request is 404/405 or a static file. */
+void gw_http_set_app(const struct gw_http_app *app);
+const struct gw_http_app *gw_http_app(void);
 
 /* lws protocol table: [0] "gw" serves HTTP and WebSocket (lws_glue.c). */
 const struct lws_protocols *gw_http_protocols(void);

@@ -13,20 +13,16 @@ typedef void (*gw_handler_cb)(gw_req *r);
 struct gw_caller;
 typedef void (*gw_authed_cb)(gw_req *r, const struct gw_caller *who);
 
-/* Roles (reference common/constants.go). */
-#define GW_ROLE_GUEST 0
-#define GW_ROLE_USER 1
-#define GW_ROLE_ADMIN 10
-#define GW_ROLE_ROOT 100
-
 /* A route either has a plain handler (public), or an authed handler that
- * runs only after gw_api_auth() established a caller with at least
- * min_role (the guard is part of the table, so tests can walk it). */
+ * runs only after the application's guard (struct gw_http_app, http.h)
+ * established a caller with at least min_role. The guard's argument is part
+ * of the table, so tests can walk it; the roles and struct gw_caller are
+ * defined above this layer (gateway/api/auth.h). */
 struct gw_route {
     int methods;              /* mask of enum gw_method */
     const char *pattern;
     gw_handler_cb handler;    /* public routes */
-    int min_role;             /* authed routes: GW_ROLE_USER/ADMIN/ROOT */
+    int min_role;             /* authed routes: the least role (GW_ROLE_*) */
     gw_authed_cb authed;
 };
 
@@ -35,8 +31,5 @@ struct gw_route {
  * params[] receives up to GW_MAX_PARAMS views into path. */
 int gw_router_match(const struct gw_route *routes, size_t n, int method, const char *path,
                     const struct gw_route **out, gw_str *params, int *nparams);
-
-/* The gateway's route table (routes.c). */
-const struct gw_route *gw_routes(size_t *n);
 
 #endif

@@ -8,6 +8,7 @@
 #include "gateway/core/buf.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
+#include "gateway/http/http.h"
 #include "gateway/http/ws.h"
 
 #define WS_MAX_MESSAGE (16u * 1024 * 1024)
@@ -36,11 +37,11 @@ struct gw_ws {
 static const struct gw_ws_route *find_route(struct lws *wsi)
 {
     char uri[512];
-    size_t n;
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
         return NULL;
-    const struct gw_ws_route *routes = gw_ws_routes(&n);
-    for (size_t i = 0; i < n; i++)
+    const struct gw_http_app *app = gw_http_app();
+    const struct gw_ws_route *routes = app->ws_routes;
+    for (size_t i = 0; i < app->nws_routes; i++)
         if (strcmp(routes[i].path, uri) == 0)
             return &routes[i];
     return NULL;

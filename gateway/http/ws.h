@@ -1,5 +1,5 @@
 /* WebSocket upgrade routing. Upgrades are accepted only for paths in the
- * WebSocket route table (routes.c); others are refused with 404 before the
+ * WebSocket route table (struct gw_http_app, set by gateway/app/); others are refused with 404 before the
  * handshake completes. */
 #ifndef GW_HTTP_WS_H
 #define GW_HTTP_WS_H
@@ -28,9 +28,6 @@ void *gw_ws_user(gw_ws *c);
 /* The worker serving this connection. */
 struct gw_worker *gw_ws_worker(gw_ws *c);
 void gw_ws_set_user(gw_ws *c, void *user);
-
-/* Route table (routes.c). */
-const struct gw_ws_route *gw_ws_routes(size_t *n);
 
 /* Called by lws_glue.c for the WebSocket reasons; slot is per-connection
  * storage for the gw_ws pointer. */

@@ -409,8 +409,137 @@ static void h_run_error(const struct h_case *c, const struct gw_adapter *ad)
     json_decref(want);
 }
 
+/* ---- the same transcripts through a wire format's codec (adapters/format.h):
+ * decode with its per-stream state kept over the events (P/D/X from its
+ * gw_dec_action, usage from its last GW_EV_USAGE, chars from the code points
+ * of TEXT, REASONING and TOOL_ARGS), usage() and parse_error(). */
+
+struct h_fstream {
+    const struct gw_format *f;
+    struct gw_stream_state st;
+    int wants;
+    char actions[256];
+    size_t n;
+    struct gw_usage u;
+    size_t chars;
+    int ends;
+};
+
+static inline int h_fon_ev(const struct gw_ev *ev, void *data)
+{
+    struct h_fstream *s = data;
+    if (ev->kind == GW_EV_USAGE) {
+        assert_non_null(ev->usage);
+        s->u = *ev->usage;
+    } else if (ev->kind == GW_EV_TEXT || ev->kind == GW_EV_REASONING ||
+               ev->kind == GW_EV_TOOL_ARGS) {
+        s->chars += gw_fmt_code_points(ev->text);
+    } else if (ev->kind == GW_EV_END) {
+        s->ends++;
+    }
+    return 0;
+}
+
+static inline int h_fon_event(const struct gw_sse_event *ev, void *data)
+{
+    struct h_fstream *s = data;
+    int a = s->f->decode(&s->st, ev, s->wants, h_fon_ev, s);
+    assert_true(a >= 0);
+    assert_true(s->n + 1 < sizeof s->actions);
+    s->actions[s->n++] = a == GW_DEC_PASS ? 'P' : a == GW_DEC_DROP ? 'D' : 'X';
+    s->actions[s->n] = '\0';
+    return 0;
+}
+
+static inline void h_frun_stream(const struct h_case *c, const struct gw_format *f)
+{
+    json_t *want = h_json(h_sec(c, "expect"), "expect", c->name);
+    const char *raw = h_sec(c, "stream");
+    size_t len = strlen(raw);
+
+    for (int wants = 0; wants <= 1; wants++) {
+        for (int bytewise = 0; bytewise <= 1; bytewise++) {
+            struct h_fstream s = {.f = f, .wants = wants};
+            struct gw_sse_parser p;
+            const char *wa = json_string_value(
+                json_object_get(want, wants ? "actions_wants_usage" : "actions"));
+            gw_sse_parser_init(&p, 1 << 16, 1 << 20, h_fon_event, &s);
+            if (bytewise) {
+                for (size_t i = 0; i < len; i++)
+                    assert_int_equal(gw_sse_parser_feed(&p, raw + i, 1), GW_OK);
+            } else {
+                assert_int_equal(gw_sse_parser_feed(&p, raw, len), GW_OK);
+            }
+            assert_int_equal(gw_sse_parser_finish(&p), GW_OK);
+            gw_sse_parser_free(&p);
+            if (f->stream_free)
+                f->stream_free(&s.st);
+            if (wa == NULL)
+                wa = json_string_value(json_object_get(want, "actions"));
+            if (strcmp(s.actions, wa) != 0)
+                fail_msg("%s (wants_usage=%d): actions %s, want %s", c->name, wants, s.actions,
+                         wa);
+            /* one END per terminal event */
+            assert_int_equal(s.ends, (int)(strchr(wa, 'X') != NULL));
+            h_check_usage(c->name, json_object_get(want, "usage"), &s.u);
+            if (s.chars != (size_t)json_integer_value(json_object_get(want, "chars")))
+                fail_msg("%s: chars %zu, want %lld", c->name, s.chars,
+                         (long long)json_integer_value(json_object_get(want, "chars")));
+        }
+    }
+    json_decref(want);
+}
+
+/* Runs the stream, response and error-body cases of tests/adapters/<file>
+ * through format f (build cases are the adapters'); returns how many ran. */
+static inline int h_run_file_format(const char *file, const struct gw_format *f)
+{
+    char path[1024];
+    struct h_case *cases = calloc(128, sizeof *cases);
+    char *text;
+    int n, ran = 0;
+
+    assert_non_null(cases);
+    snprintf(path, sizeof path, "%s/tests/adapters/%s", GW_SOURCE_DIR, file);
+    text = h_read_file(path);
+    n = h_parse(text, cases, 128);
+    for (int i = 0; i < n; i++) {
+        const struct h_case *c = &cases[i];
+        json_t *want = NULL;
+        if (h_sec(c, "stream")) {
+            h_frun_stream(c, f);
+        } else if (h_sec(c, "response")) {
+            const char *body = h_sec(c, "response");
+            struct gw_usage u;
+            int rc = f->usage(body, strlen(body), &u);
+            want = h_json(h_sec(c, "expect"), "expect", c->name);
+            const char *wrc = json_string_value(json_object_get(want, "rc"));
+            if (strcmp(h_rc_name(rc), wrc ? wrc : "GW_OK") != 0)
+                fail_msg("%s: usage = %s", c->name, h_rc_name(rc));
+            h_check_usage(c->name, json_object_get(want, "usage"), &u);
+        } else if (h_sec(c, "error-body")) {
+            const char *body = h_sec(c, "error-body");
+            char msg[256], code[64];
+            int rc = f->parse_error(body, strlen(body), msg, sizeof msg, code, sizeof code);
+            want = h_json(h_sec(c, "expect"), "expect", c->name);
+            const char *wrc = json_string_value(json_object_get(want, "rc"));
+            if (strcmp(h_rc_name(rc), wrc ? wrc : "GW_OK") != 0)
+                fail_msg("%s: parse_error = %s", c->name, h_rc_name(rc));
+            assert_string_equal(msg, json_string_value(json_object_get(want, "msg")));
+            assert_string_equal(code, json_string_value(json_object_get(want, "code")));
+        } else {
+            continue;
+        }
+        json_decref(want);
+        ran++;
+    }
+    free(text);
+    free(cases);
+    return ran;
+}
+
 /* Runs every case of tests/adapters/<file>; returns how many ran. */
-static int h_run_file(const char *file, const struct gw_adapter *ad)
+static inline int h_run_file(const char *file, const struct gw_adapter *ad)
 {
     char path[1024];
     struct h_case *cases = calloc(128, sizeof *cases);

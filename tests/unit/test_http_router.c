@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include "gateway/app/app.h"
 #include "gateway/core/err.h"
 #include "gateway/http/router.h"
 
@@ -75,8 +76,8 @@ static void table_driven(void **state)
 static void gateway_table_has_status(void **state)
 {
     (void)state;
-    size_t n;
-    const struct gw_route *routes = gw_routes(&n), *route;
+    const struct gw_route *routes = gw_app()->routes, *route;
+    size_t n = gw_app()->nroutes;
     gw_str params[GW_MAX_PARAMS];
     int np;
     assert_true(n > 0);

@@ -2,8 +2,13 @@
  * here, in match order (specific paths before ":id" ones). Public routes
  * name a handler; guarded routes name the least role and an authed handler
  * (gateway/api/auth.h), so the guard of every endpoint is visible here and
- * the route-table test can walk it. */
+ * the route-table test can walk it. The guards themselves (per-IP limits,
+ * then authentication) are applied by the hooks at the end of this file,
+ * which the HTTP layer calls through struct gw_http_app. */
 #include "gateway/api/api.h"
+#include "gateway/api/auth.h"
+#include "gateway/api/ratelimit_ip.h"
+#include "gateway/app/app.h"
 #include "gateway/http/router.h"
 #include "gateway/http/ws.h"
 #include "gateway/relay/relay.h"
@@ -126,19 +131,28 @@ static const struct gw_route routes[] = {
     {ALL, "/__test/echo", gw_test_echo, 0, NULL},
 };
 
-const struct gw_route *gw_routes(size_t *n)
-{
-    *n = sizeof routes / sizeof routes[0];
-    return routes;
-}
-
 static const struct gw_ws_route ws_routes[] = {
     {"/v1/realtime", gw_ws_realtime_open, NULL, NULL},
     {"/__test/ws-echo", gw_test_ws_open, gw_test_ws_message, NULL},
 };
 
-const struct gw_ws_route *gw_ws_routes(size_t *n)
+/* Guarded routes: establish the caller, check the least role, then run the
+ * authed handler (gw_api_auth answers 401/403 itself). */
+static void guard(gw_req *r, const struct gw_route *route)
 {
-    *n = sizeof ws_routes / sizeof ws_routes[0];
-    return ws_routes;
+    gw_api_auth(r, route->min_role, route->authed);
+}
+
+static const struct gw_http_app app = {
+    .routes = routes,
+    .nroutes = sizeof routes / sizeof routes[0],
+    .ws_routes = ws_routes,
+    .nws_routes = sizeof ws_routes / sizeof ws_routes[0],
+    .admit = gw_ratelimit_ip, /* per-IP limits before any handler */
+    .guard = guard,
+};
+
+const struct gw_http_app *gw_app(void)
+{
+    return &app;
 }

@@ -54,6 +54,13 @@ int gw__oai_body(const struct gw_channel *ch, const struct gw_channel_type *ct,
                  const struct gw_relay_call *call, struct gw_upstream_req *out, char *err,
                  size_t errlen);
 
+/* The tail of every provider's body transforms, in the reference's order:
+ * the channel's disabled fields (RemoveDisabledFields), param_override
+ * (model = upstream model for its conditions), then call->body serialised
+ * into out->body. */
+int gw__body_finish(const struct gw_channel *ch, const struct gw_relay_call *call,
+                    const char *model, struct gw_upstream_req *out, char *err, size_t errlen);
+
 /* The first headers: Content-Type, Accept (streams), the client's
  * User-Agent and an empty Expect. The adapter adds its auth after. */
 int gw__oai_headers(const struct gw_relay_call *call, struct gw_upstream_req *out, char *err,

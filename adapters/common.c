@@ -303,6 +303,15 @@ int gw__oai_body(const struct gw_channel *ch, const struct gw_channel_type *ct,
         if (rc != GW_OK)
             return gw__err(err, errlen, rc, "system prompt: %s", gw_strerror(rc));
     }
+    return gw__body_finish(ch, call, model, out, err, errlen);
+}
+
+int gw__body_finish(const struct gw_channel *ch, const struct gw_relay_call *call,
+                    const char *model, struct gw_upstream_req *out, char *err, size_t errlen)
+{
+    json_t *body = call->body;
+    int rc;
+
     remove_disabled(body, ch->settings);
 
     struct gw_override_ctx octx = {model, call->model, call->path, call->is_channel_test};

@@ -20,6 +20,7 @@ static const struct gw_channel_type types[] = {
     {10, "AIProxy", "https://api.aiproxy.io", OAI, 0},
     {12, "API2GPT", "https://api.api2gpt.com", OAI, 0},
     {13, "AIGC2D", "https://api.aigc2d.com", OAI, 0},
+    {14, "Anthropic", "https://api.anthropic.com", &gw_adapter_anthropic, 0},
     {19, "360", "https://api.360.cn", OAI, 0},
     {20, "OpenRouter", "https://openrouter.ai/api", OAI, GW_CT_OPENROUTER},
     {25, "Moonshot", "https://api.moonshot.cn", OAI, 0},

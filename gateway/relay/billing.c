@@ -547,6 +547,11 @@ static long long audio_quota(const struct gw_price *p, const struct gw_usage *u,
     return gw__dec_to_i64(&q, 1);
 }
 
+double gw_billing_cache_write_1h_ratio(const struct gw_price *p)
+{
+    return p->cache_write_ratio * (6 / 3.75);
+}
+
 long long gw_billing_quota(const struct gw_price *p, const struct gw_usage *u)
 {
     gw__dec ratio = dec_d(p->model_ratio), g = dec_d(p->group_ratio), q;
@@ -571,7 +576,11 @@ long long gw_billing_quota(const struct gw_price *p, const struct gw_usage *u)
     long long base = prompt - cached - cw - image;
     gw__dec_from_u64(&q, (uint64_t)(base > 0 ? base : 0));
     add_term(&q, cached, p->cache_ratio);
-    add_term(&q, cw, p->cache_write_ratio);
+    /* Claude's 1-hour writes: CreateCacheRatio × 6/3.75 (the reference's
+     * claudeCacheCreation1hMultiplier, a float product as there) */
+    long long cw1h = clamp_tokens(u->cache_write_1h) < cw ? clamp_tokens(u->cache_write_1h) : cw;
+    add_term(&q, cw - cw1h, p->cache_write_ratio);
+    add_term(&q, cw1h, gw_billing_cache_write_1h_ratio(p));
     add_term(&q, image, p->image_ratio);
     add_term(&q, completion, p->completion_ratio);
     gw__dec_mul(&q, &q, &ratio);

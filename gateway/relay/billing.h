@@ -115,8 +115,8 @@ long long gw_billing_reserve(const struct gw_price *p, long long prompt_estimate
  * decimal form of each ratio (as shopspring/decimal.NewFromFloat), rounded
  * half up — the reference's postConsumeQuota:
  *   base   = max(0, prompt − cached − cache_write − image)
- *   prompt_q = base + cached×CacheRatio + cache_write×CreateCacheRatio
- *              + image×ImageRatio
+ *   prompt_q = base + cached×CacheRatio + (cache_write − cache_write_1h)×CreateCacheRatio
+ *              + cache_write_1h×CreateCacheRatio×6/3.75 + image×ImageRatio
  *   quota  = (prompt_q + completion×CompletionRatio) × ModelRatio × GroupRatio
  * ModelRatio×GroupRatio ≠ 0 gives at least 1. Price mode:
  * price × 500000 × group_ratio. prompt + completion == 0 gives 0 in both
@@ -127,6 +127,11 @@ long long gw_billing_reserve(const struct gw_price *p, long long prompt_estimate
  *   (text_in + text_out×CR + audio_in×AR + audio_out×AR×ACR) × MR × GR
  * (price mode there truncates, as the reference). */
 long long gw_billing_quota(const struct gw_price *p, const struct gw_usage *u);
+
+/* The ratio of Claude's 1-hour cache writes: CreateCacheRatio × 6/3.75
+ * (the reference's claudeCacheCreation1hMultiplier), computed in double as
+ * the reference does before its decimal arithmetic. */
+double gw_billing_cache_write_1h_ratio(const struct gw_price *p);
 
 /* Token estimates used when the upstream reports no usage: the reference's
  * heuristic (service/token_estimator.go) with the weights of the provider

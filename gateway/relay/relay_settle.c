@@ -78,6 +78,26 @@ static char *other_json(const struct rcall *c, const char *settle_error)
                           (json_int_t)(c->t_first_us ? (long long)(c->t_first_us - c->t0_us) / 1000
                                                      : -1LL),
                           "channels_tried", c->ntried, "local_count_tokens", !c->usage.present);
+    /* the reference's cache fields (log_info_generate.go, text_quota.go) */
+    if (o && !c->price.use_price && c->usage.cached > 0) {
+        json_object_set_new(o, "cache_tokens", json_integer(c->usage.cached));
+        json_object_set_new(o, "cache_ratio", json_real(fin(c->price.cache_ratio)));
+    }
+    if (o && !c->price.use_price && c->usage.cache_write > 0) {
+        long long h1 = c->usage.cache_write_1h < c->usage.cache_write ? c->usage.cache_write_1h
+                                                                      : c->usage.cache_write;
+        json_object_set_new(o, "cache_creation_tokens", json_integer(c->usage.cache_write));
+        json_object_set_new(o, "cache_creation_ratio", json_real(fin(c->price.cache_write_ratio)));
+        if (h1 > 0) {
+            json_object_set_new(o, "cache_creation_tokens_5m",
+                                json_integer(c->usage.cache_write - h1));
+            json_object_set_new(o, "cache_creation_ratio_5m",
+                                json_real(fin(c->price.cache_write_ratio)));
+            json_object_set_new(o, "cache_creation_tokens_1h", json_integer(h1));
+            json_object_set_new(o, "cache_creation_ratio_1h",
+                                json_real(fin(gw_billing_cache_write_1h_ratio(&c->price))));
+        }
+    }
     if (o && settle_error) {
         char why[sizeof c->settle_error];
         sanitize(why, sizeof why, settle_error, sizeof why - 1);

@@ -60,6 +60,7 @@ static void registry_rows(void **state)
         {7, "https://api.ohmygpt.com", 0},     {8, "", 0},
         {9, "https://api.caipacity.com", 0},   {10, "https://api.aiproxy.io", 0},
         {12, "https://api.api2gpt.com", 0},    {13, "https://api.aigc2d.com", 0},
+        {14, "https://api.anthropic.com", 0},
         {19, "https://api.360.cn", 0},         {20, "https://openrouter.ai/api", 0},
         {25, "https://api.moonshot.cn", 0},    {27, "https://api.perplexity.ai", 0},
         {31, "https://api.lingyiwanwu.com", 0}, {40, "https://api.siliconflow.cn", 0},
@@ -73,10 +74,12 @@ static void registry_rows(void **state)
         assert_non_null(ct->name);
         assert_string_equal(ct->default_base_url, rows[i].base);
         assert_int_equal(!!(ct->flags & GW_CT_STREAM_OPTIONS), rows[i].so);
-        assert_ptr_equal(ct->adapter, rows[i].type == 3 ? &gw_adapter_azure : &gw_adapter_openai);
+        assert_ptr_equal(ct->adapter, rows[i].type == 3    ? &gw_adapter_azure
+                                      : rows[i].type == 14 ? &gw_adapter_anthropic
+                                                           : &gw_adapter_openai);
         assert_int_equal(!!(ct->flags & GW_CT_HTTP), rows[i].type == 4);
     }
-    static const int none[] = {-1, 0, 2, 5, 11, 14, 24, 33, 41, 99, 1 << 30};
+    static const int none[] = {-1, 0, 2, 5, 11, 24, 33, 41, 99, 1 << 30};
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
         assert_null(gw_channel_type(none[i]));
 }

@@ -308,6 +308,21 @@ static void test_quota(void **state)
          * × 1.5 = 2092.5 → 2093 (half up) */
         { "claude-sonnet-4-20250514", "default",
           { .prompt = 1000, .completion = 100, .cached = 200, .cache_write = 300 }, 2093 },
+        /* 1-hour cache writes at CreateCacheRatio × 6/3.75 = 2 (the
+         * reference's claudeCacheCreation1hMultiplier): 100 of the 300
+         * writes are 1h: 500 + 20 + 200×1.25 + 100×2 + 100×5 = 1470;
+         * × 1.5 = 2205 */
+        { "claude-sonnet-4-20250514", "default",
+          { .prompt = 1000, .completion = 100, .cached = 200, .cache_write = 300,
+            .cache_write_1h = 100 }, 2205 },
+        /* all writes 1h: 500 + 20 + 600 + 500 = 1620 × 1.5 = 2430 */
+        { "claude-sonnet-4-20250514", "default",
+          { .prompt = 1000, .completion = 100, .cached = 200, .cache_write = 300,
+            .cache_write_1h = 300 }, 2430 },
+        /* a 1h count above the writes is cut to them: the same 2430 */
+        { "claude-sonnet-4-20250514", "default",
+          { .prompt = 1000, .completion = 100, .cached = 200, .cache_write = 300,
+            .cache_write_1h = 900 }, 2430 },
         /* base clamps at 0: (0 + 150×0.5) × 1.25 = 93.75 → 94 */
         { "gpt-4o", "default", { .prompt = 100, .cached = 150 }, 94 },
         /* 10 × 0.01 = 0.1 → 0 → floor 1 */
@@ -356,6 +371,10 @@ static void test_quota(void **state)
         if (got != cases[i].want)
             fail_msg("case %zu (%s): got %lld want %lld", i, cases[i].model, got, cases[i].want);
     }
+    /* the 1h ratio is the reference's float product */
+    assert_int_equal(gw_price_lookup(r, "claude-sonnet-4-20250514", "default", "default", 0, &p),
+                     GW_OK);
+    assert_true(gw_billing_cache_write_1h_ratio(&p) == 2.0);
     gw_ratios_free(r);
 }
 

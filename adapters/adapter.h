@@ -141,6 +141,7 @@ const char *gw_channel_base_url(const struct gw_channel *ch, const struct gw_cha
 extern const struct gw_adapter gw_adapter_openai;
 extern const struct gw_adapter gw_adapter_azure;
 extern const struct gw_adapter gw_adapter_anthropic;
+extern const struct gw_adapter gw_adapter_gemini;
 
 /* AZURE_DEFAULT_API_VERSION: used when an Azure channel's `other` is empty. */
 #define GW_AZURE_DEFAULT_API_VERSION "2025-04-01-preview"

@@ -289,10 +289,13 @@ static void h_run_build(const struct h_case *c)
 }
 
 /* The wire format that reads an adapter's answers (adapters/format.h):
- * chat for the adapters without a wire() of their own. */
+ * the wire it chooses for a chat call on a plain channel (chat for the
+ * adapters without a wire() of their own). */
 static const struct gw_format *h_format(const struct gw_adapter *ad)
 {
-    return ad->wire ? NULL : &gw_format_chat;
+    static const struct gw_channel plain;
+    struct gw_relay_call call = {.mode = GW_RELAY_CHAT, .wire = GW_WIRE_CHAT};
+    return ad->wire ? gw_format_of(ad->wire(&plain, &call)) : &gw_format_chat;
 }
 
 struct h_stream {

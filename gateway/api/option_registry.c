@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "adapters/responses_policy.h"
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/dest.h"
@@ -184,6 +185,12 @@ static struct gw_option_def table[] = {
     B("channel_destination_setting.allow_private_ip", "false"),
     B("channel_destination_setting.allow_link_local", "false"),
     J("channel_destination_setting.allowed_ports", "[]", GW_SHAPE_PORTS),
+    /* chat <-> Responses routing (model_setting.GlobalSettings; the second
+     * is ours, of the same shape: Responses clients to OpenAI/Azure as chat) */
+    J("global.chat_completions_to_responses_policy", "{\"enabled\":false,\"all_channels\":true}",
+      GW_SHAPE_RESP_POLICY),
+    J("global.responses_to_chat_completions_policy", "{\"enabled\":false,\"all_channels\":true}",
+      GW_SHAPE_RESP_POLICY),
     B("checkin_setting.enabled", "false"),
     I("checkin_setting.min_quota", "1000", 0, I64),
     I("checkin_setting.max_quota", "10000", 0, I64),
@@ -304,6 +311,15 @@ static const char *shape_error(const json_t *j, enum gw_opt_shape shape)
         char *txt = json_dumps(j, JSON_COMPACT);
         int rc = txt ? gw_dest_parse_ports(txt, &p, why, sizeof why) : GW_ENOMEM;
         gw_free(txt);
+        return rc == GW_OK ? NULL : rc == GW_ENOMEM ? "out of memory" : why;
+    }
+    case GW_SHAPE_RESP_POLICY: {
+        static _Thread_local char why[1200]; /* returned: as the ports' */
+        struct gw_resp_policy *p = NULL;
+        char *txt = json_dumps(j, JSON_COMPACT);
+        int rc = txt ? gw_resp_policy_parse(txt, &p, why, sizeof why) : GW_ENOMEM;
+        gw_free(txt);
+        gw_resp_policy_free(p);
         return rc == GW_OK ? NULL : rc == GW_ENOMEM ? "out of memory" : why;
     }
     default:

@@ -30,6 +30,7 @@ enum gw_opt_shape {
     GW_SHAPE_STRINGS,     /* {"name": "text", ...} (UserUsableGroups) */
     GW_SHAPE_OBJECTS,     /* {"name": {...}, ...} */
     GW_SHAPE_PORTS,       /* ["443", "8000-9000", ...] (gw_dest_parse_ports) */
+    GW_SHAPE_RESP_POLICY, /* a chat <-> Responses policy (adapters/responses_policy.h) */
 };
 
 struct gw_option_def {

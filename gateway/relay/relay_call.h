@@ -102,6 +102,7 @@ struct rcall {
     struct gw_stream_state dec; /* the upstream wire's decoder */
     struct gw_stream_state enc; /* the client format's encoder (converting) */
     int saw_end;                /* the decoder emitted GW_EV_END */
+    int embed_batch;            /* a Gemini batchEmbedContents on an OpenAI channel */
     int json_array;             /* Gemini client without ?alt=sse: a JSON array body */
     size_t nout;                /* client events written (JSON array: the separator) */
     struct gw_usage usage;
@@ -179,6 +180,13 @@ int gw__relay_key_refused(struct rcall *c);
 int gw__key_model_allowed(const struct gw_key_info *k, const char *model);
 /* The prompt estimate of the call's body in its client format (relay_count.c). */
 long long gw__relay_estimate(const struct rcall *c, const json_t *body);
+/* Embeddings across the OpenAI and Gemini shapes (relay_embed.c): the
+ * request for this attempt's wire (GW_EINVAL + msg: a 400; GW_ENOTSUP:
+ * no such conversion), and the answer read back (usage when the wire has
+ * it) and, converting, rendered for the client in *out. GW_EINVAL when the
+ * answer is not such a response. */
+int gw__relay_embed_request(struct rcall *c, json_t **out, char *msg, size_t msglen);
+int gw__relay_embed_response(struct rcall *c, const char *body, size_t len, json_t **out);
 /* after_key of count_tokens / countTokens: checks, then the local estimate. */
 void gw__relay_count(struct rcall *c);
 

@@ -286,9 +286,12 @@ void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
      * passed on as if it were JSON. Converting, the new body is rendered
      * before anything is sent, so a body the codec cannot read is that too. */
     json_t *conv = NULL;
-    if (up->usage(body, c->up_body.len, &c->usage) != GW_OK ||
-        (c->convert && gw_format_convert_response(up, c->in, body, c->up_body.len, c->model,
-                                                   &conv) != GW_OK)) {
+    int bad = c->mode == GW_RELAY_EMBEDDINGS && (c->convert || c->wire == GW_WIRE_GEMINI)
+                  ? gw__relay_embed_response(c, body, c->up_body.len, &conv) != GW_OK
+              : up->usage(body, c->up_body.len, &c->usage) != GW_OK ||
+                  (c->convert && gw_format_convert_response(up, c->in, body, c->up_body.len,
+                                                             c->model, &conv) != GW_OK);
+    if (bad) {
         upstream_failed(c, 502, "the upstream answered 200 with a body that is not the expected "
                                 "JSON response", "bad_response_body");
         return;
@@ -369,12 +372,14 @@ static int unsupported(const struct rcall *c, const struct gw_format *up, char *
 {
     const struct gw_format *in = c->in;
     const char *need = NULL;
-    if (c->convert && c->mode != GW_RELAY_CHAT) {
-        snprintf(why, len, "this %s request in the %s format cannot go to a channel speaking "
-                 "%s: not implemented", c->mode == GW_RELAY_EMBEDDINGS ? "embedding" : "",
-                 in->name, up->name);
+    int embed = c->mode == GW_RELAY_EMBEDDINGS && (c->convert || c->wire == GW_WIRE_GEMINI);
+    if (c->convert && c->mode != GW_RELAY_CHAT && !embed) {
+        snprintf(why, len, "this request in the %s format cannot go to a channel speaking %s: "
+                 "not implemented", in->name, up->name);
         return 1;
     }
+    if (embed)
+        return 0; /* relay_embed.c: its own conversions, no usage from Gemini */
     if (c->stream ? !up->decode : !up->usage)
         need = c->stream ? "decode" : "usage";
     else if (c->convert && c->stream && !in->encode)
@@ -437,6 +442,10 @@ int gw__relay_start_upstream(struct rcall *c)
         .api_key = key,
         .client_headers = each_client_header,
         .client_headers_ctx = c->r,
+        .chat_to_responses_policy =
+            gw_options_value(c->w, "global.chat_completions_to_responses_policy"),
+        .responses_to_chat_policy =
+            gw_options_value(c->w, "global.responses_to_chat_completions_policy"),
     };
     c->wire = ct->adapter->wire ? ct->adapter->wire(c->ch, &call) : GW_WIRE_CHAT;
     c->convert = c->wire != c->in->wire;
@@ -449,7 +458,10 @@ int gw__relay_start_upstream(struct rcall *c)
     struct gw_conv_opts co = {.upstream_model = c->upstream_model, .stream = c->stream,
                               .include_usage = call.inject_usage};
     json_t *body = NULL;
-    int rc = gw_format_convert_request(c->in, up, c->body, &c->pf, &co, &body, msg, sizeof msg);
+    int rc = c->mode == GW_RELAY_EMBEDDINGS && c->convert
+                 ? gw__relay_embed_request(c, &body, msg, sizeof msg)
+                 : gw_format_convert_request(c->in, up, c->body, &c->pf, &co, &body, msg,
+                                             sizeof msg);
     if (rc == GW_EINVAL) /* the client's request cannot be said in that wire */
         return cannot(c, rc, 400, "invalid_request", msg);
     if (rc == GW_ENOTSUP)

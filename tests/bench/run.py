@@ -2,6 +2,7 @@
 """Benchmark harness (issue 6): the gateway side by side with plain nginx.
 
 usage: tests/bench/run.py [BUILD_DIR] [--smoke] [--out FILE] [--no-perf] [--serve SECONDS]
+                         [--converted]
 
 Starts, all on 127.0.0.1 and all stopped by PID at the end:
   - mock upstream: nginx, 1 worker, answering every POST from memory with a
@@ -25,6 +26,10 @@ commands, keep it up for SECONDS (at most 3600) for profiling by hand, stop.
 
 --smoke: about a second per figure and 200 held streams; asserts nothing
 about speed, only that every figure was produced (exit status 1 otherwise).
+
+--converted: only figure (h) (tests/bench/converted.py: an Anthropic client
+streaming through /v1/messages to the OpenAI upstream, CPU per call against
+the same-format chat stream); replaces only its section of RESULTS.md.
 """
 import json
 import os
@@ -42,12 +47,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import converted  # noqa: E402  (figure (h))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ANALYSIS_MARK = "<!-- analysis: everything below is kept by run.py -->"
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 SMOKE = "--smoke" in sys.argv
 NO_PERF = "--no-perf" in sys.argv or SMOKE
+CONVERTED_ONLY = "--converted" in sys.argv
 OUT = None
 SERVE = 0
 if "--serve" in sys.argv:
@@ -818,6 +826,17 @@ def run(res, t_begin):
         # the gateway drops the usage chunk the client did not ask for
         assert st == 200 and b.count(b"data: ") >= 23 and b"[DONE]" in b, (name, st, b[-300:])
         wrk(f"http://127.0.0.1:{port}{pj}", tj, 64, 1)  # warm-up
+    if CONVERTED_ONLY:
+        say("(h) converted stream: Anthropic client -> OpenAI upstream")
+        res["h"] = converted.measure(gw, key, TMP, MODEL_SSE, ts, http, wrk, say, ROUNDS,
+                                     max(1, D_TPUT // 2 + 1))
+        table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in converted.rows(res["h"]))
+        print(table, flush=True)
+        LOG.append(table)
+        if OUT:
+            write_converted(OUT, res["h"])
+            say(f"updated the (h) section of {OUT}")
+        return 0
     if SERVE:
         say(f"serving for {SERVE} s: gateway pid {gw.proc.pid} workers {gw.workers()}")
         for name, (port, pj, ps) in targets.items():
@@ -868,6 +887,11 @@ def run(res, t_begin):
         st_rps[name] = r["rps"]
         say(f"  {name:8s}: {r['rps']:10.0f} req/s")
     res["a_stream"] = st_rps
+
+    # (h) a converted call against the same-format path (tests/bench/converted.py).
+    say("(h) converted stream: Anthropic client -> OpenAI upstream")
+    res["h"] = converted.measure(gw, key, TMP, MODEL_SSE, ts, http, wrk, say, ROUNDS,
+                                 max(1, D_TPUT // 2 + 1))
 
     # (e) Redis commands per relayed request.
     per_req = {}
@@ -992,6 +1016,7 @@ def render_table(res):
     add(("    stream req/s @64: direct / proxy / gateway",
          f"{s['direct']:.0f} / {s['proxy']:.0f} / {s['gateway']:.0f}",
          f"gw/proxy {ratio(s['gateway'], s['proxy']):.2f}"))
+    rows += converted.rows(res["h"])
     for p in ("p50", "p99"):
         add((f"(b) latency @1 {p}: direct / proxy / gateway (ms)",
              f"{b['direct'][p]:.3f} / {b['proxy'][p]:.3f} / {b['gateway'][p]:.3f}", ""))
@@ -1141,11 +1166,29 @@ def write_results(path, res, table):
             "|---|---|---|"] + [f"| {k} | {c:.2f} | {e_:.2f} |" for k, c, e_ in p["syscalls"]
                                 if c >= 0.05]
         out.append("")
+    out += converted.section(res["h"], "make bench")
     out += ["## Commands", "", "```", "make bench        # = tools/install-deps bench; "
             "Release build; python3 tests/bench/run.py build/release"] + \
         sorted(set(COMMANDS)) + ["```", "", ANALYSIS_MARK]
     with open(path, "w") as f:
         f.write("\n".join(out) + (keep if keep else "\n"))
+
+
+def write_converted(path, h):
+    """Replaces (or adds, before "## Commands") the (h) section of an existing RESULTS.md."""
+    sec = converted.section(h, "python3 tests/bench/run.py build/release --converted")
+    old = open(path).read() if os.path.exists(path) else "## Commands\n"
+    lines = old.split("\n")
+    head = "## Converted call (issue 11)"
+    if head in lines:
+        i = lines.index(head)
+        j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+        lines[i:j] = sec
+    else:
+        i = lines.index("## Commands") if "## Commands" in lines else len(lines)
+        lines[i:i] = sec
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
 
 
 if __name__ == "__main__":

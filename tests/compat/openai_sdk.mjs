@@ -10,6 +10,9 @@ const client = new OpenAI({
   timeout: 30000,
 });
 const model = process.env.GW_MODEL || "gpt-4o-mini";
+// The text of a Responses API response's message items (output_text is only added to non-stream results).
+const textOfResponse = (r) => (r?.output ?? []).filter((o) => o.type === "message")
+  .flatMap((o) => o.content).filter((c) => c.type === "output_text").map((c) => c.text).join("");
 
 async function main(scenario) {
   switch (scenario) {
@@ -74,6 +77,52 @@ async function main(scenario) {
       const ids = [];
       for await (const m of list) ids.push(m.id);
       return { ids };
+    }
+    case "responses": {
+      const r = await client.responses.create({ model, instructions: "be brief", input: "Say hello" });
+      return { id: r.id, object: r.object, status: r.status, text: r.output_text, usage: r.usage, output: r.output };
+    }
+    case "responses_stream": {
+      const s = await client.responses.create({ model, input: "Count please", stream: true });
+      const types = [], seq = [];
+      let text = "", final = null;
+      for await (const ev of s) {
+        types.push(ev.type);
+        seq.push(ev.sequence_number);
+        if (ev.type === "response.output_text.delta") text += ev.delta;
+        if (ev.type === "response.completed") final = ev.response;
+      }
+      const h = client.responses.stream({ model, input: "Count please" });
+      const fr = await h.finalResponse();
+      return { types, seq, text, usage: final?.usage, final_text: textOfResponse(final),
+               helper: { text: textOfResponse(fr), usage: fr.usage, status: fr.status } };
+    }
+    case "responses_tools": {
+      const tools = [{ type: "function", name: "get_weather", description: "The weather in a city",
+        parameters: { type: "object", properties: { city: { type: "string" } } } }];
+      const q = "weather in Paris? use tools";
+      const r = await client.responses.create({ model, tools, input: q });
+      const call = r.output.find((o) => o.type === "function_call");
+      const r2 = await client.responses.create({ model, tools, input: [{ role: "user", content: q }, call,
+        { type: "function_call_output", call_id: call.call_id, output: "sunny" }] });
+      const s = await client.responses.create({ model, tools, input: q, stream: true });
+      let args = "", name = null;
+      for await (const ev of s) {
+        if (ev.type === "response.function_call_arguments.delta") args += ev.delta;
+        if (ev.type === "response.output_item.added" && ev.item.type === "function_call") name = ev.item.name;
+      }
+      return { call, answer: r2.output_text, streamed: { name, args } };
+    }
+    case "responses_ops": {
+      const r = await client.responses.create({ model, input: "Keep this" });
+      const got = await client.responses.retrieve(r.id);
+      const items = [];
+      for await (const it of client.responses.inputItems.list(r.id)) items.push(it);
+      let deleted = null;
+      try { deleted = await client.responses.del(r.id); } catch (e) { deleted = { thrown: String(e), status: e.status }; }
+      let after = null;
+      try { await client.responses.retrieve(r.id); after = "still there"; } catch (e) { after = e.status; }
+      return { id: r.id, same: JSON.stringify(got.output) === JSON.stringify(r.output), items, deleted, after };
     }
     case "bad_key": {
       const bad = new OpenAI({ baseURL: process.env.GW_BASE_URL, apiKey: "sk-nope", maxRetries: 0 });

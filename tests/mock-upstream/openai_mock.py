@@ -24,7 +24,11 @@ import struct
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mockutil import pieces_of, text_of, words  # noqa: E402,F401  (re-exported for the other mocks)
 
 MAX_RECORDED = 2000
 MAX_BODY = 16 << 20
@@ -50,19 +54,6 @@ def error_body(status, message=None, etype="invalid_request_error", code=None, p
     return {"error": {"message": message, "type": etype, "param": param, "code": code}}
 
 
-def words(text):
-    return text.split()
-
-
-def text_of(content):
-    """Text of a message content: a string or a list of parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
-
-
 def prompt_tokens_chat(messages):
     """1 per message plus its whitespace-separated words (deterministic, not BPE)."""
     n = 0
@@ -70,12 +61,6 @@ def prompt_tokens_chat(messages):
         if isinstance(m, dict):
             n += 1 + len(words(text_of(m.get("content"))))
     return n
-
-
-def pieces_of(text):
-    """The streamed pieces: each word with the space before it (the first without)."""
-    ws = words(text)
-    return [w if i == 0 else " " + w for i, w in enumerate(ws)]
 
 
 class Behaviour:
@@ -113,6 +98,7 @@ class MockState:
         self.lock = threading.Lock()
         self.requests = []
         self.counter = 0
+        self.responses = {}   # id -> what /v1/responses served (openai_responses.py)
         self.stopping = threading.Event()
 
     def record(self, entry):
@@ -126,7 +112,10 @@ class MockState:
             return self.counter
 
 
-class Handler(BaseHTTPRequestHandler):
+from openai_responses import ResponsesMixin  # noqa: E402
+
+
+class Handler(ResponsesMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "openai-mock/1"
 
@@ -162,6 +151,11 @@ class Handler(BaseHTTPRequestHandler):
     def event(self, obj):
         self.chunk(b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()) + b"\n\n")
 
+    def named_event(self, name, obj):
+        """One SSE event with an `event:` line (Anthropic, Responses)."""
+        self.chunk(b"event: " + name.encode() + b"\ndata: " +
+                   json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+
     def end_stream(self):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
@@ -189,7 +183,9 @@ class Handler(BaseHTTPRequestHandler):
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = None
-        self.st.record({"method": self.command, "path": self.path,
+        path, _, query = self.path.partition("?")
+        self.st.record({"method": self.command, "path": self.path, "route": path,
+                        "query": {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()},
                         "headers": [[k, v] for k, v in self.headers.items()],
                         "body": text, "json": parsed, "time": time.time()})
 
@@ -201,6 +197,9 @@ class Handler(BaseHTTPRequestHandler):
         self.record(b"")
         if not self.authorised():
             return
+        op = self.responses_route("GET")
+        if op:
+            return self.responses_other(op)
         if self.path.split("?")[0] in ("/v1/models", "/models"):
             now = int(time.time())
             return self.send_json(200, {"object": "list", "data": [
@@ -214,6 +213,12 @@ class Handler(BaseHTTPRequestHandler):
             with self.st.lock:
                 self.st.requests.clear()
             return self.send_json(200, {"ok": True})
+        self.record(b"")
+        if not self.authorised():
+            return
+        op = self.responses_route("DELETE")
+        if op:
+            return self.responses_other(op)
         self.send_json(404, error_body(404, "Invalid URL (DELETE %s)" % self.path))
 
     def do_POST(self):
@@ -223,6 +228,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self.send_json(413, error_body(413, str(e)))
         self.record(body)
+        if self.responses_route("POST") == "cancel":
+            if self.authorised():
+                self.responses_other("cancel")
+            return
         route = self.route()
         if route is None:
             return self.send_json(404, error_body(404, "Invalid URL (POST %s)" % self.path))
@@ -274,7 +283,8 @@ class Handler(BaseHTTPRequestHandler):
         elif p.startswith("/beta/"):
             p = p[5:]
         return {"/chat/completions": "chat", "/completions": "completions",
-                "/embeddings": "embeddings", "/moderations": "moderations"}.get(p)
+                "/embeddings": "embeddings", "/moderations": "moderations",
+                "/responses": "responses"}.get(p)
 
     def authorised(self, b=None, model=""):
         auth = self.headers.get("Authorization", "")
@@ -301,10 +311,13 @@ class Handler(BaseHTTPRequestHandler):
                                               "accepted_prediction_tokens": 0,
                                               "rejected_prediction_tokens": 0}}
 
-    def reply_pieces(self, req, b, prompt_text):
+    def reply_pieces(self, req, b, prompt_text, tool_said=None):
         if b.long_n:
             return ["w%d " % i for i in range(b.long_n)]
-        pieces = pieces_of("Mock reply to: " + (prompt_text or "(nothing)"))
+        if tool_said is not None:
+            pieces = pieces_of("Tool said: " + tool_said)
+        else:
+            pieces = pieces_of("Mock reply to: " + (prompt_text or "(nothing)"))
         limit = req.get("max_completion_tokens") or req.get("max_tokens")
         if isinstance(limit, int) and 0 < limit < len(pieces):
             return pieces[:limit], "length"
@@ -315,11 +328,16 @@ class Handler(BaseHTTPRequestHandler):
         last_user = next((text_of(m.get("content")) for m in reversed(msgs)
                           if isinstance(m, dict) and m.get("role") == "user"), "")
         prompt = prompt_tokens_chat(msgs)
-        got = self.reply_pieces(req, b, last_user)
+        results = []   # the tool results that end the conversation, if any
+        for m in reversed(msgs):
+            if not (isinstance(m, dict) and m.get("role") == "tool"):
+                break
+            results.insert(0, text_of(m.get("content")))
+        got = self.reply_pieces(req, b, last_user, " ".join(results) if results else None)
         pieces, finish = (got if isinstance(got, tuple) else (got, "stop"))
         tools = req.get("tools") if isinstance(req.get("tools"), list) else []
         tool = None
-        if tools and req.get("tool_choice") != "none" and isinstance(tools[0], dict):
+        if tools and not results and req.get("tool_choice") != "none" and isinstance(tools[0], dict):
             fn = (tools[0].get("function") or {}).get("name", "tool")
             tool = {"id": "call_mock%04d" % self.st.next_id(), "name": fn,
                     "arguments": json.dumps({"input": last_user})}
@@ -471,10 +489,10 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-def start(keys=None, port=0, host="127.0.0.1"):
+def start(keys=None, port=0, host="127.0.0.1", handler=None, state=None):
     """Starts the mock in a background thread; returns (port, stop)."""
-    srv = Server((host, port), Handler)
-    srv.mock = MockState(keys)
+    srv = Server((host, port), handler or Handler)
+    srv.mock = (state or MockState)(keys)
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     t.start()
 
@@ -544,6 +562,9 @@ def _selftest():
     tc = j["choices"][0]["message"]["tool_calls"][0]
     assert j["choices"][0]["finish_reason"] == "tool_calls" and tc["function"]["name"] == "get_weather"
     assert json.loads(tc["function"]["arguments"]) == {"input": "hello there"}
+    s, t, _ = call("/v1/chat/completions", {"model": "gpt-4o", "tools": tools, "messages": msgs + [
+        {"role": "assistant", "content": None, "tool_calls": [tc]}, {"role": "tool", "tool_call_id": tc["id"], "content": "sunny"}]})
+    assert json.loads(t)["choices"][0]["message"]["content"] == "Tool said: sunny", t
     s, t, _ = call("/v1/chat/completions", {"model": "gpt-4o", "messages": msgs, "tools": tools, "stream": True})
     args = "".join(tcall["function"].get("arguments", "")
                    for e in sse(t)[:-1] for ch in json.loads(e)["choices"]
@@ -615,6 +636,9 @@ def _selftest():
     except urllib.error.HTTPError as e:
         assert e.code == 400
 
+    import openai_responses
+    openai_responses.selftest(call)
+
     s, t, _ = call("/__mock/requests", key=None)
     rec = json.loads(t)
     assert any(r["json"] and r["json"].get("model") == "gpt-4o@stall" for r in rec)
@@ -639,8 +663,10 @@ def _selftest():
     print("openai_mock selftest: OK")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(doc=__doc__, start_fn=None, selftest=None):
+    """The command line of every mock: --port, --keys, --max-seconds, --selftest."""
+    start_fn = start_fn or start
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--keys", default="", help="comma-separated allowed keys (empty: any key)")
@@ -648,9 +674,9 @@ def main():
     ap.add_argument("--selftest", action="store_true")
     a = ap.parse_args()
     if a.selftest:
-        _selftest()
+        (selftest or _selftest)()
         return
-    port, stop = start([k for k in a.keys.split(",") if k], a.port, a.host)
+    port, stop = start_fn([k for k in a.keys.split(",") if k], a.port, a.host)
     print(port, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

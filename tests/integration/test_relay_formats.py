@@ -14,8 +14,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Gateway, case, main, request, wait_for  # noqa: E402
-from relayfix import (add_channel, add_token, api, chat, openai_mock, root_pat, sql,  # noqa: E402
-                      user_quota, wait_routable)
+from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
+                      sql, user_quota, wait_routable)
 from relayfix import set_option as _set_option  # noqa: E402
 
 MODEL = "gpt-4o-mini"
@@ -60,12 +60,6 @@ def token_used(g, tid):
     return sql(g, "SELECT used_quota FROM tokens WHERE id = ?", tid)[0][0]
 
 
-def settled(g, uid, before_rows):
-    """Waits until every relayed call so far has its log row (so a later
-    count is not mistaken for a late settle)."""
-    wait_for(lambda: log_rows(g) >= before_rows, 15, 0.1, what="log rows")
-
-
 def is_anthropic_error(j, etype=None):
     ok = (isinstance(j, dict) and j.get("type") == "error" and isinstance(j.get("error"), dict)
           and isinstance(j["error"].get("message"), str) and isinstance(j["error"].get("type"), str))
@@ -102,6 +96,7 @@ def a_chat_client_still_works_through_the_format_layer():
     text = "".join((json.loads(e)["choices"] or [{}])[0].get("delta", {}).get("content") or ""
                    for e in ev[:-1])
     assert text == "Mock reply to: one two", text
+    wait_for(lambda: log_rows(g) >= 2, 15, 0.1, what="both calls' log rows")
 
 
 @case
@@ -232,6 +227,108 @@ def a_codec_member_not_written_is_a_501_in_the_clients_shape():
                        headers={"x-api-key": key, "anthropic-version": "2023-06-01",
                                 "content-type": "application/json"})
     assert st == 400 and is_anthropic_error(json.loads(b), "invalid_request_error"), (st, b)
+
+
+def sse_events(b):
+    """[(event name or None, data)] of an SSE body."""
+    out = []
+    for block in b.decode().replace("\r\n", "\n").split("\n\n"):
+        name, data = None, []
+        for ln in block.split("\n"):
+            if ln.startswith("event:"):
+                name = ln[6:].strip()
+            elif ln.startswith("data:"):
+                data.append(ln[5:].lstrip())
+        if data:
+            out.append((name, "\n".join(data)))
+    return out
+
+
+def gemini_text(chunks):
+    return "".join(p.get("text", "") for c in chunks for cand in c.get("candidates", [])
+                   for p in cand.get("content", {}).get("parts", []))
+
+
+@case
+def a_gemini_stream_without_alt_sse_is_one_json_array_billed_exactly():
+    s = setup()
+    g, key, uid = s["g"], s["key"], s["uid"]
+    clear_mock()
+    gem = {"contents": [{"role": "user", "parts": [{"text": "one two three"}]}]}
+    q0 = user_quota(g, uid)
+    st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:streamGenerateContent", body=gem,
+                       headers={"x-goog-api-key": key}, timeout=30)
+    assert st == 200 and h["content-type"].startswith("application/json"), (st, h, b)
+    chunks = json.loads(b)  # the whole body is one JSON array
+    assert isinstance(chunks, list) and len(chunks) > 1, b
+    assert b.startswith(b"[") and b.rstrip().endswith(b"]") and b",\r\n" in b
+    assert gemini_text(chunks) == "Mock reply to: one two three", chunks
+    um = chunks[-1]["usageMetadata"]
+    cost = um["promptTokenCount"] + 2 * um["candidatesTokenCount"]
+    wait_for(lambda: user_quota(g, uid) == q0 - cost, 10, 0.1, what="the exact charge")
+    up = mock_requests()[-1]
+    assert up["path"].startswith("/v1/chat/completions") and up["json"]["stream"] is True, up
+    # With ?alt=sse the same call is an event stream.
+    st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse",
+                       body=gem, headers={"x-goog-api-key": key}, timeout=30)
+    assert st == 200 and h["content-type"].startswith("text/event-stream"), (st, h)
+    ev = [json.loads(d) for _, d in sse_events(b)]
+    assert gemini_text(ev) == "Mock reply to: one two three", ev
+
+
+@case
+def a_spent_budget_cuts_a_converted_stream_with_the_clients_error():
+    # The token holds 2500; the reservation is (500 + 1000) x 1; the
+    # upstream streams 5000 pieces (more than the budget can pay): the
+    # stream is cut when the next piece would pass the budget, with the
+    # error in the client's own format, and billed exactly what was delivered.
+    s = setup()
+    g, pat = s["g"], s["pat"]
+    ratios = {MODEL: 1, "limited-out": 1, "long-a": 1, "long-g": 1}
+    set_option(g, pat, "ModelRatio", json.dumps(ratios))
+    for name in ("long-a", "long-g"):
+        add_channel(g, pat, name, s["base"], "k-good", name,
+                    extra={"model_mapping": json.dumps({name: "long@long-5000"})})
+    ta, ka = add_token(g, pat, "t-long-a", remain_quota=2500)
+    tg, kg = add_token(g, pat, "t-long-g", remain_quota=2500)
+    wait_routable(g, ka, "long-g")
+    # Anthropic: an "error" event ends the stream.
+    body = {"model": "long-a", "max_tokens": 1000, "stream": True,
+            "messages": [{"role": "user", "content": "go"}]}
+    st, h, b = request("POST", g.port, "/v1/messages", body=body, timeout=60,
+                       headers={"x-api-key": ka, "anthropic-version": "2023-06-01"})
+    assert st == 200, (st, b[:300])
+    ev = sse_events(b)
+    assert ev[0][0] == "message_start", ev[:2]
+    assert ev[-1][0] == "error", ev[-3:]
+    err = json.loads(ev[-1][1])
+    assert is_anthropic_error(err) and "quota" in err["error"]["message"], err
+    text = "".join(json.loads(d)["delta"].get("text", "") for n, d in ev
+                   if n == "content_block_delta")
+    assert 0 < text.count("w") < 5000, "cut before the end"
+    # Gemini JSON array: a final element with "error", and the array closed.
+    gem = {"contents": [{"role": "user", "parts": [{"text": "go"}]}],
+           "generationConfig": {"maxOutputTokens": 1000}}
+    st, h, b = request("POST", g.port, "/v1beta/models/long-g:streamGenerateContent", body=gem,
+                       headers={"x-goog-api-key": kg}, timeout=60)
+    assert st == 200, (st, b[:300])
+    chunks = json.loads(b)
+    assert is_gemini_error(chunks[-1], chunks[-1].get("error", {}).get("code")), chunks[-1]
+    gtext = gemini_text(chunks[:-1])
+    assert 0 < gtext.count("w") < 5000
+    # Billed exactly what was delivered (no upstream usage arrived: about 4
+    # characters a token), within the budget.
+    for tid, tname, t in ((ta, "t-long-a", text), (tg, "t-long-g", gtext)):
+        tkey = f"tf:{{s{s['uid'] % 16}}}:t:{tid}"
+        wait_for(lambda: rcli(g, "HGET", tkey, "reserved") in ("0", ""), 15, 0.1,
+                 what="settlement")
+        row = wait_for(lambda: sql(g, "SELECT quota, prompt_tokens, completion_tokens FROM logs "
+                                      "WHERE type = 2 AND token_name = ?", tname), 15, 0.1,
+                       what="the log row")[0]
+        remain = int(rcli(g, "HGET", tkey, "remain_quota"))
+        assert row[2] == (len(t) + 3) // 4, (tname, row, len(t))
+        assert row[0] == row[1] + row[2] == 2500 - remain, (tname, row, remain)
+        assert 2400 <= row[0] <= 2500, (tname, row)
 
 
 @case

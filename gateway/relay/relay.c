@@ -102,40 +102,6 @@ void gw__relay_to(struct rcall *c, enum gw_rstate to)
 
 static void authorize(struct rcall *c);
 
-struct rcall *gw__relay_clone(const struct rcall *c)
-{
-    struct rcall *n = gw_calloc(1, sizeof *n);
-    if (!n)
-        return NULL;
-    n->r = c->r;
-    n->w = c->w;
-    n->mode = c->mode;
-    n->in = c->in;
-    n->pf = c->pf;
-    n->client_path = c->client_path;
-    n->count_only = c->count_only;
-    n->json_array = c->json_array;
-    n->body = json_incref(c->body);
-    memcpy(n->model, c->model, sizeof n->model);
-    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
-    n->stream = c->stream;
-    n->client_usage = c->client_usage;
-    n->max_tokens = c->max_tokens;
-    memcpy(n->ip, c->ip, sizeof n->ip);
-    n->content = c->content;
-    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
-    n->pinned = c->pinned;
-    n->after_key = c->after_key;
-    n->t0_us = c->t0_us;
-    n->test_settle_bad = c->test_settle_bad;
-    n->test_settle_down = c->test_settle_down;
-    n->test_codec_missing = c->test_codec_missing;
-    gw_buf_init(&n->up_body, GW_RELAY_BODY_MAX);
-    gw_sse_parser_init(&n->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, n);
-    gw_req_ref(n->r);
-    return n;
-}
-
 /* A header value holding CR, LF or NUL could split the request a channel
  * forwards it in (header_override passthrough): the call is refused with a
  * 400 naming the header, whatever the channel does with it. */
@@ -342,94 +308,7 @@ void gw_relay_not_implemented(gw_req *r)
 
 static void spec_release(struct rcall *c);
 static void spec_cancel(struct rcall *c);
-
-static int refusal_status(enum gw_ledger_reason r, const char **code)
-{
-    switch (r) {
-    case GW_REFUSE_TOKEN_NOT_FOUND: *code = "invalid_api_key"; return 401;
-    case GW_REFUSE_TOKEN_DISABLED: *code = "token_disabled"; return 401;
-    case GW_REFUSE_TOKEN_EXPIRED: *code = "token_expired"; return 401;
-    case GW_REFUSE_TOKEN_EXHAUSTED: *code = "token_exhausted"; return 401;
-    case GW_REFUSE_USER_NOT_FOUND: *code = "invalid_api_key"; return 401;
-    case GW_REFUSE_USER_DISABLED: *code = "user_disabled"; return 403;
-    case GW_REFUSE_USER_QUOTA: *code = "insufficient_user_quota"; return 403;
-    case GW_REFUSE_TOKEN_QUOTA: *code = "pre_consume_token_quota_failed"; return 403;
-    case GW_REFUSE_MODEL_NOT_ALLOWED: *code = "model_not_allowed"; return 403;
-    case GW_REFUSE_RATE_LIMITED: *code = "rate_limit_exceeded"; return 429;
-    case GW_REFUSE_CONCURRENCY: *code = "concurrency_limit_exceeded"; return 429;
-    case GW_REFUSE_SETTINGS_CHANGED: *code = "settings_changed"; return 503; /* mid-edit */
-    default: *code = "new_api_error"; return 500;
-    }
-}
-
-/* Speculate next time only while the budget is far from its end and no
- * limit refused this key: a refusal then costs one aborted upstream call. */
-static int ample(const struct gw_auth_result *res, long long reserved)
-{
-    long long need = reserved > 0 ? reserved * 10 : 0;
-    return res->status == GW_OK && res->ok && res->user_left >= need &&
-           (res->token_left < 0 || res->token_left >= need);
-}
-
-static void authorized(const struct gw_auth_result *res, void *data)
-{
-    struct rcall *c = data;
-    int spec = c->state == GW_RS_SPEC;
-    gw__relay_key_hint(c->w, c->keyhash, ample(res, c->reserved));
-    if ((res->status != GW_OK || !res->ok) && spec)
-        spec_cancel(c);
-    if (res->status != GW_OK) {
-        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
-                       "the quota service is unavailable, retry shortly");
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    if (!res->ok && res->reason == GW_REFUSE_SETTINGS_CHANGED) {
-        /* The cached groups, IP list or role are stale and nothing was
-         * reserved: the same request starts over with fields read afresh (a
-         * new call, so no state of a cancelled speculative start remains). */
-        gw__relay_key_drop(c->w, c->keyhash);
-        struct rcall *n = c->key_rereads < 2 && gw_req_alive(c->r) && c->held != GW_HELD_SETTLE
-                              ? gw__relay_clone(c)
-                              : NULL;
-        if (n) {
-            n->key_fresh = 1;
-            n->key_rereads = c->key_rereads + 1;
-            gw__relay_to(c, GW_RS_DONE);
-            gw__relay_begin(n);
-            return;
-        }
-    }
-    if (!res->ok) {
-        const char *code;
-        int st = refusal_status(res->reason, &code);
-        char msg[200];
-        c->retry_after_s = (res->retry_after_ms + 999) / 1000;
-        if (res->reason == GW_REFUSE_RATE_LIMITED || res->reason == GW_REFUSE_CONCURRENCY)
-            snprintf(msg, sizeof msg, "%s (%s limit)", gw_ledger_reason_name(res->reason),
-                     res->limit);
-        else
-            snprintf(msg, sizeof msg, "%s", gw_ledger_reason_name(res->reason));
-        gw__relay_fail(c, st, st == 429 ? "rate_limit_error" : "invalid_request_error", code, msg);
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    c->res_id = res->res_id;
-    c->deadline_ms = res->deadline_ms;
-    if (spec) {
-        snprintf(c->group, sizeof c->group, "%s", res->group);
-        spec_release(c);
-        return;
-    }
-    if (!gw_req_alive(c->r)) { /* left while we reserved */
-        c->failed_before_output = 1;
-        gw__relay_to(c, GW_RS_SETTLE);
-        return;
-    }
-    snprintf(c->group, sizeof c->group, "%s", res->group);
-    c->route = gw__relay_route_ref(c->w);
-    gw__relay_to(c, GW_RS_ROUTE);
-}
+static void authorized(const struct gw_auth_result *res, void *data);
 
 /* A refusal decided on cached key fields is confirmed on fresh ones first
  * (one more read, on refusals only): a change that allows a call applies to
@@ -555,6 +434,131 @@ static void authorize(struct rcall *c)
     }
 }
 
+
+
+/* The same request as a new call, as relay_entry left it (settings changed:
+ * it starts over at KEY with fields read afresh). */
+struct rcall *gw__relay_clone(const struct rcall *c)
+{
+    struct rcall *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->r = c->r;
+    n->w = c->w;
+    n->mode = c->mode;
+    n->in = c->in;
+    n->pf = c->pf;
+    n->client_path = c->client_path;
+    n->count_only = c->count_only;
+    n->json_array = c->json_array;
+    n->body = json_incref(c->body);
+    memcpy(n->model, c->model, sizeof n->model);
+    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
+    n->stream = c->stream;
+    n->client_usage = c->client_usage;
+    n->max_tokens = c->max_tokens;
+    memcpy(n->ip, c->ip, sizeof n->ip);
+    n->content = c->content;
+    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
+    n->pinned = c->pinned;
+    n->after_key = c->after_key;
+    n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
+    n->test_codec_missing = c->test_codec_missing;
+    gw_buf_init(&n->up_body, GW_RELAY_BODY_MAX);
+    gw_sse_parser_init(&n->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, n);
+    gw_req_ref(n->r);
+    return n;
+}
+
+static int refusal_status(enum gw_ledger_reason r, const char **code)
+{
+    switch (r) {
+    case GW_REFUSE_TOKEN_NOT_FOUND: *code = "invalid_api_key"; return 401;
+    case GW_REFUSE_TOKEN_DISABLED: *code = "token_disabled"; return 401;
+    case GW_REFUSE_TOKEN_EXPIRED: *code = "token_expired"; return 401;
+    case GW_REFUSE_TOKEN_EXHAUSTED: *code = "token_exhausted"; return 401;
+    case GW_REFUSE_USER_NOT_FOUND: *code = "invalid_api_key"; return 401;
+    case GW_REFUSE_USER_DISABLED: *code = "user_disabled"; return 403;
+    case GW_REFUSE_USER_QUOTA: *code = "insufficient_user_quota"; return 403;
+    case GW_REFUSE_TOKEN_QUOTA: *code = "pre_consume_token_quota_failed"; return 403;
+    case GW_REFUSE_MODEL_NOT_ALLOWED: *code = "model_not_allowed"; return 403;
+    case GW_REFUSE_RATE_LIMITED: *code = "rate_limit_exceeded"; return 429;
+    case GW_REFUSE_CONCURRENCY: *code = "concurrency_limit_exceeded"; return 429;
+    case GW_REFUSE_SETTINGS_CHANGED: *code = "settings_changed"; return 503; /* mid-edit */
+    default: *code = "new_api_error"; return 500;
+    }
+}
+
+/* Speculate next time only while the budget is far from its end and no
+ * limit refused this key: a refusal then costs one aborted upstream call. */
+static int ample(const struct gw_auth_result *res, long long reserved)
+{
+    long long need = reserved > 0 ? reserved * 10 : 0;
+    return res->status == GW_OK && res->ok && res->user_left >= need &&
+           (res->token_left < 0 || res->token_left >= need);
+}
+
+static void authorized(const struct gw_auth_result *res, void *data)
+{
+    struct rcall *c = data;
+    int spec = c->state == GW_RS_SPEC;
+    gw__relay_key_hint(c->w, c->keyhash, ample(res, c->reserved));
+    if ((res->status != GW_OK || !res->ok) && spec)
+        spec_cancel(c);
+    if (res->status != GW_OK) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    if (!res->ok && res->reason == GW_REFUSE_SETTINGS_CHANGED) {
+        /* The cached groups, IP list or role are stale and nothing was
+         * reserved: the same request starts over with fields read afresh (a
+         * new call, so no state of a cancelled speculative start remains). */
+        gw__relay_key_drop(c->w, c->keyhash);
+        struct rcall *n = c->key_rereads < 2 && gw_req_alive(c->r) && c->held != GW_HELD_SETTLE
+                              ? gw__relay_clone(c)
+                              : NULL;
+        if (n) {
+            n->key_fresh = 1;
+            n->key_rereads = c->key_rereads + 1;
+            gw__relay_to(c, GW_RS_DONE);
+            gw__relay_begin(n);
+            return;
+        }
+    }
+    if (!res->ok) {
+        const char *code;
+        int st = refusal_status(res->reason, &code);
+        char msg[200];
+        c->retry_after_s = (res->retry_after_ms + 999) / 1000;
+        if (res->reason == GW_REFUSE_RATE_LIMITED || res->reason == GW_REFUSE_CONCURRENCY)
+            snprintf(msg, sizeof msg, "%s (%s limit)", gw_ledger_reason_name(res->reason),
+                     res->limit);
+        else
+            snprintf(msg, sizeof msg, "%s", gw_ledger_reason_name(res->reason));
+        gw__relay_fail(c, st, st == 429 ? "rate_limit_error" : "invalid_request_error", code, msg);
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    c->res_id = res->res_id;
+    c->deadline_ms = res->deadline_ms;
+    if (spec) {
+        snprintf(c->group, sizeof c->group, "%s", res->group);
+        spec_release(c);
+        return;
+    }
+    if (!gw_req_alive(c->r)) { /* left while we reserved */
+        c->failed_before_output = 1;
+        gw__relay_to(c, GW_RS_SETTLE);
+        return;
+    }
+    snprintf(c->group, sizeof c->group, "%s", res->group);
+    c->route = gw__relay_route_ref(c->w);
+    gw__relay_to(c, GW_RS_ROUTE);
+}
 
 /* ---- ROUTE ------------------------------------------------------------------------ */
 

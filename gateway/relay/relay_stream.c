@@ -143,7 +143,7 @@ void gw__relay_stream_end(struct rcall *c, int result, const char *errmsg)
     if (!gw_req_alive(r) || r->finished)
         return;
     if (c->budget != GW_BUDGET_CUT) {
-        if (result != GW_OK) { /* cut short upstream: say so in the client's shape */
+        if (result != GW_OK && !c->saw_end) { /* cut short upstream: say so, in its shape */
             stream_error(c, "upstream_error", "upstream_stream_failed",
                          errmsg ? errmsg : "the upstream stream ended early");
         } else if (c->convert && !c->saw_end) {

@@ -332,6 +332,46 @@ def a_spent_budget_cuts_a_converted_stream_with_the_clients_error():
 
 
 @case
+def a_stream_cut_short_upstream_ends_with_an_error_in_the_clients_shape():
+    # The upstream sends 3 events then goes silent; STREAMING_TIMEOUT ends
+    # the transfer after 2 s idle. Each client gets its format's error.
+    port, stop = openai_mock.start(keys=["k-good"])
+    g = Gateway(workers=1, env={"STREAMING_TIMEOUT": "2"}).start()
+    try:
+        pat = root_pat(g)
+        _set_option(g, pat, "ModelRatio", json.dumps({"stalls": 1}))
+        add_channel(g, pat, "stalling", f"http://127.0.0.1:{port}", "k-good", "stalls",
+                    extra={"model_mapping": json.dumps({"stalls": "stalls@stall-3"})})
+        tid, key = add_token(g, pat, "t-stall", remain_quota=1_000_000)
+        wait_routable(g, key, "stalls")
+        time.sleep(0.6)
+        st, h, b = chat(g, key, {"model": "stalls", "stream": True,
+                                 "messages": [{"role": "user", "content": "a b c d e"}]})
+        ev = sse_events(b)
+        assert st == 200 and ev[-1][1] == "[DONE]", ev[-3:]
+        e = json.loads(ev[-2][1])["error"]
+        assert e["type"] == "upstream_error" and "timed out" in e["message"], e
+        st, h, b = request("POST", g.port, "/v1/messages", timeout=30,
+                           body={"model": "stalls", "max_tokens": 50, "stream": True,
+                                 "messages": [{"role": "user", "content": "a b c d e"}]},
+                           headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
+        ev = sse_events(b)
+        assert st == 200 and ev[0][0] == "message_start" and ev[-1][0] == "error", ev
+        assert is_anthropic_error(json.loads(ev[-1][1])), ev[-1]
+        st, h, b = request("POST", g.port, "/v1beta/models/stalls:streamGenerateContent",
+                           body={"contents": [{"parts": [{"text": "a b c d e"}]}]},
+                           headers={"x-goog-api-key": key}, timeout=30)
+        chunks = json.loads(b)
+        assert st == 200 and "error" in chunks[-1] and gemini_text(chunks[:-1]), chunks
+        # What was delivered is billed: three calls, three log rows.
+        wait_for(lambda: sql(g, "SELECT COUNT(*) FROM logs WHERE type = 2 AND quota > 0")[0][0]
+                 == 3, 15, 0.1, what="three billed log rows")
+    finally:
+        g.stop()
+        stop()
+
+
+@case
 def shared_gateway_stops_cleanly():
     s = setup()
     s["g"].stop()

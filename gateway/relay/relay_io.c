@@ -302,6 +302,8 @@ void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
         gw_resp_json(r, 200, conv);
     else if (gw_req_alive(r)) /* the same format: the bytes as they came */
         gw_resp_send(r, 200, "application/json", body, c->up_body.len);
+    if (!c->convert && c->wire == GW_WIRE_RESPONSES) /* its GET/DELETE go to this channel */
+        gw__responses_remember(c->w, body, c->up_body.len, c->ch->id, c->key.uid);
     json_decref(conv);
     gw__relay_to(c, GW_RS_SETTLE);
 }

@@ -133,6 +133,9 @@ int gw__relay_stream_event(const struct gw_sse_event *ev, void *data)
         return GW_EINVAL;
     memcpy(name, ev->event.base, ev->event.len);
     name[ev->event.len] = '\0';
+    if (c->wire == GW_WIRE_RESPONSES && strcmp(name, "response.created") == 0)
+        /* the channel that made it serves its GET/DELETE (responses_ops.c) */
+        gw__responses_remember(c->w, ev->data.base, ev->data.len, c->ch->id, c->key.uid);
     return out_frame(ev->event.len ? name : NULL, ev->data.base, ev->data.len, c);
 }
 

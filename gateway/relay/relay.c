@@ -11,7 +11,9 @@
  *             │      └─► SPEC ─────────────┘  │     └── retry ──► ROUTE    │
  *             │   (speculative: upstream runs,│                            │
  *             │    all held until the reply)  └── no channel / gave up ────┘
- *             └─► DONE (refused before anything was reserved)
+ *             ├─► DONE (refused before anything was reserved)
+ *             └─► UPSTREAM ─► SETTLE (count_tokens on a same-wire channel: free,
+ *                                     nothing reserved, so SETTLE only frees)
  *
  * A client that leaves in any state aborts the transfer; the call still
  * settles for what was used. */
@@ -45,7 +47,8 @@ static void relay_free(struct rcall *c);
 #define TO(s) (1u << (s))
 /* From each state, the states it may go to. */
 static const unsigned next_ok[] = {
-    [GW_RS_KEY] = TO(GW_RS_KEY) | TO(GW_RS_AUTH) | TO(GW_RS_DONE),
+    [GW_RS_KEY] = TO(GW_RS_KEY) | TO(GW_RS_AUTH) | TO(GW_RS_UPSTREAM) /* count_tokens */ |
+                  TO(GW_RS_DONE),
     [GW_RS_AUTH] = TO(GW_RS_SPEC) | TO(GW_RS_ROUTE) | TO(GW_RS_SETTLE) | TO(GW_RS_DONE),
     [GW_RS_SPEC] = TO(GW_RS_ROUTE) | TO(GW_RS_UPSTREAM) | TO(GW_RS_SETTLE) | TO(GW_RS_DONE),
     [GW_RS_ROUTE] = TO(GW_RS_ROUTE) | TO(GW_RS_UPSTREAM) | TO(GW_RS_SETTLE),

@@ -187,7 +187,10 @@ long long gw__relay_estimate(const struct rcall *c, const json_t *body);
  * answer is not such a response. */
 int gw__relay_embed_request(struct rcall *c, json_t **out, char *msg, size_t msglen);
 int gw__relay_embed_response(struct rcall *c, const char *body, size_t len, json_t **out);
-/* after_key of count_tokens / countTokens: checks, then the local estimate. */
+/* gw_client_headers_cb over the client's request (ctx: the gw_req). */
+void gw__relay_client_headers(void *ctx, gw_header_visit_cb visit, void *data);
+/* after_key of count_tokens / countTokens: checks, then the count of a
+ * same-wire channel, else the local estimate. */
 void gw__relay_count(struct rcall *c);
 
 #endif

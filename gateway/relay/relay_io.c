@@ -347,7 +347,7 @@ static void on_drain(gw_req *r, void *data)
  * ({client_header:Name}, "*" and "re:" passthrough) and the User-Agent the
  * reference passes on. The request keeps them for its whole life, so a
  * retry on another channel sees the same list. */
-static void each_client_header(void *ctx, gw_header_visit_cb visit, void *data)
+void gw__relay_client_headers(void *ctx, gw_header_visit_cb visit, void *data)
 {
     gw_req *r = ctx;
     size_t n = gw_req_header_count(r);
@@ -442,7 +442,7 @@ int gw__relay_start_upstream(struct rcall *c)
         .inject_usage = c->stream && (ct->flags & GW_CT_STREAM_OPTIONS) &&
                         gw_options_bool(c->w, "FORCE_STREAM_OPTION", 1),
         .api_key = key,
-        .client_headers = each_client_header,
+        .client_headers = gw__relay_client_headers,
         .client_headers_ctx = c->r,
         .chat_to_responses_policy =
             gw_options_value(c->w, "global.chat_completions_to_responses_policy"),

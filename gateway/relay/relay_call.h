@@ -111,7 +111,8 @@ struct rcall {
     size_t held_prefix;         /* bytes of a paused chunk already fed */
     int failed_before_output;   /* nothing billable was delivered */
     enum gw_budget budget;
-    int extending;              /* an extend.lua call is in flight */
+    int extending;              /* an extend.lua call is in flight (2: and the
+                                   transfer waits for it, relay_stream.c) */
     uint64_t t0_us, t_first_us;
 
     /* SETTLE (relay_settle.c) */
@@ -164,6 +165,9 @@ void gw__relay_stream_end(struct rcall *c, int result, const char *errmsg);
 /* The stream's reservation: extended before the running cost passes it,
  * renewed while alive (from on_data). */
 void gw__relay_check_budget(struct rcall *c);
+/* 1 when the stream must wait (GW_EAGAIN) for an extension in flight: what
+ * it delivered reached its reservation. */
+int gw__relay_budget_wait(struct rcall *c);
 /* Every try failed before any output: answers the last upstream error and
  * settles with actual 0 (the reservation goes back). */
 void gw__relay_upstream_gave_up(struct rcall *c);

@@ -18,6 +18,8 @@
 #define BUDGET_CUT_MSG \
     "quota exhausted during the stream: the response was cut and billed for what was delivered"
 #define OVER_BUDGET GW_EPERM /* on_ev: this piece would pass the reservation */
+#define EXTEND_ASKED 1       /* rcall.extending: extend.lua is asked */
+#define EXTEND_PAUSED 2      /* ... and the transfer waits for its answer */
 
 /* RELAY's entry action: the client's stream begins. */
 void gw__relay_stream_begin(struct rcall *c)
@@ -161,9 +163,21 @@ void gw__relay_stream_end(struct rcall *c, int result, const char *errmsg)
 
 /* ---- the mid-stream budget -------------------------------------------------------- */
 
+/* The stream has delivered up to its reservation while extend.lua is asked
+ * for more: the transfer waits for the answer (extended() resumes it), so
+ * no more is delivered than a reservation covers. 1 when it must wait. */
+int gw__relay_budget_wait(struct rcall *c)
+{
+    if (!c->extending || running_cost(c, c->delta_chars) < c->reserved)
+        return 0;
+    c->extending = EXTEND_PAUSED;
+    return 1;
+}
+
 static void extended(const struct gw_extend_result *res, void *data)
 {
     struct rcall *c = data;
+    int paused = c->extending == EXTEND_PAUSED;
     c->extending = 0;
     if (res->status == GW_OK && res->ok) {
         c->reserved = res->amount; /* doubled, or grown by what was left */
@@ -179,6 +193,8 @@ static void extended(const struct gw_extend_result *res, void *data)
                c->state == GW_RS_RELAY) {
         budget_cut(c); /* reaped: the transfer ends at its next data callback */
     } /* a Redis hiccup: try again at the next event */
+    if (paused && c->x && c->state == GW_RS_RELAY)
+        gw_xfer_resume(c->x); /* goes on, or ends at once when cut */
     gw_req_unref(c->r);
 }
 
@@ -207,7 +223,7 @@ void gw__relay_check_budget(struct rcall *c)
     struct gw_extend_req e = {.uid = c->key.uid, .tid = c->key.tid, .res_id = c->res_id,
                               .extra = extra, .ttl_ms = ttl, .now_ms = now};
     gw_req_ref(c->r);
-    c->extending = 1;
+    c->extending = EXTEND_ASKED;
     if (gw_ledger_extend(c->w->redis, &e, extended, c) != GW_OK) {
         c->extending = 0;
         gw_req_unref(c->r);

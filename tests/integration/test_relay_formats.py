@@ -18,6 +18,10 @@ from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root
                       sql, user_quota, wait_routable)
 from relayfix import set_option as _set_option  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "mock-upstream"))
+import anthropic_mock  # noqa: E402
+
 MODEL = "gpt-4o-mini"
 S = {}
 
@@ -198,6 +202,37 @@ def count_tokens_is_free_checked_and_answered_in_the_clients_shape():
                            headers={"x-goog-api-key": k2})
         return st == 401 and is_gemini_error(json.loads(b), 401)
     wait_for(refused, 10, 0.2, what="a disabled token refused by countTokens")
+
+
+@case
+def count_tokens_goes_to_a_same_wire_channel_and_stays_free():
+    # An Anthropic channel (type 14) counts itself: the upstream's own
+    # answer is relayed (the mock counts system words + 1 + words per
+    # message), with the channel's key and the model mapped; still free.
+    s = setup()
+    g, pat, key, uid, tid = s["g"], s["pat"], s["key"], s["uid"], s["tid"]
+    an_port, an_stop = anthropic_mock.start(keys=["k-an"])
+    try:
+        add_channel(g, pat, "an-count", f"http://127.0.0.1:{an_port}", "k-an", "claude-count",
+                    type_=14, extra={"model_mapping": json.dumps({"claude-count": "claude-up"})})
+        set_option(g, pat, "ModelRatio", json.dumps({MODEL: 1, "limited-out": 1, "long-a": 1,
+                                                     "long-g": 1, "claude-count": 1}))
+        wait_routable(g, key, "claude-count")
+        rows0, q0, used0 = log_rows(g), user_quota(g, uid), token_used(g, tid)
+        body = {"model": "claude-count", "system": "be brief now",
+                "messages": [{"role": "user", "content": "one two three four"}]}
+        st, h, b = request("POST", g.port, "/v1/messages/count_tokens", body=body,
+                           headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
+        assert st == 200 and json.loads(b) == {"input_tokens": 3 + 1 + 4}, (st, b)
+        got = json.loads(request("GET", an_port, "/__mock/requests")[2])
+        assert len(got) == 1 and got[0]["path"].startswith("/v1/messages/count_tokens"), got
+        hdr = {k.lower(): v for k, v in got[0]["headers"]}
+        assert hdr["x-api-key"] == "k-an" and got[0]["json"]["model"] == "claude-up", got[0]
+        time.sleep(0.5)
+        assert user_quota(g, uid) == q0 and token_used(g, tid) == used0
+        assert log_rows(g) == rows0
+    finally:
+        an_stop()
 
 
 @case

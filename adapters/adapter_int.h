@@ -60,11 +60,6 @@ int gw__oai_body(const struct gw_channel *ch, const struct gw_channel_type *ct,
  * into out->body. */
 int gw__body_finish(const struct gw_channel *ch, const struct gw_relay_call *call,
                     const char *model, struct gw_upstream_req *out, char *err, size_t errlen);
-/* The tail every adapter shares: the channel's param_override on
- * call->body (model is the upstream model for its conditions), then the
- * body serialised into out->body. */
-int gw__body_override(const struct gw_channel *ch, const struct gw_relay_call *call,
-                      const char *model, struct gw_upstream_req *out, char *err, size_t errlen);
 
 /* The first headers: Content-Type, Accept (streams), the client's
  * User-Agent and an empty Expect. The adapter adds its auth after. */

@@ -311,20 +311,18 @@ int gw__oai_body(const struct gw_channel *ch, const struct gw_channel_type *ct,
 int gw__body_finish(const struct gw_channel *ch, const struct gw_relay_call *call,
                     const char *model, struct gw_upstream_req *out, char *err, size_t errlen)
 {
-    remove_disabled(call->body, ch->settings);
-    return gw__body_override(ch, call, model, out, err, errlen);
-}
+    json_t *body = call->body;
+    int rc;
 
-int gw__body_override(const struct gw_channel *ch, const struct gw_relay_call *call,
-                      const char *model, struct gw_upstream_req *out, char *err, size_t errlen)
-{
+    remove_disabled(body, ch->settings);
+
     struct gw_override_ctx octx = {model, call->model, call->path, call->is_channel_test};
-    int rc = gw__param_override(call->body, ch->param_override, &octx, err, errlen);
+    rc = gw__param_override(body, ch->param_override, &octx, err, errlen);
     if (rc != GW_OK)
         return rc;
 
     gw_buf_reset(&out->body);
-    rc = gw_json_dump_buf(call->body, &out->body, 0);
+    rc = gw_json_dump_buf(body, &out->body, 0);
     if (rc != GW_OK)
         return gw__err(err, errlen, rc, "request body: %s", gw_strerror(rc));
     return GW_OK;

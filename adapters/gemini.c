@@ -83,7 +83,8 @@ static int build_url(const struct gw_channel *ch, const char *base,
     size_t alen = 0;
     int rc, first = 1;
 
-    if (call->path && *call->path) {
+    /* only a Gemini path is the client's own (same-format) call */
+    if (call->path && strstr(call->path, "/models/") && strchr(call->path, ':')) {
         action = client_action(call->path, &alen, &query);
         int ok = 0;
         for (size_t i = 0; action && i < sizeof known / sizeof known[0]; i++)
@@ -155,7 +156,7 @@ static int gemini_build(const struct gw_channel *ch, const char *base_url,
         return rc;
     if (call->mode == GW_RELAY_EMBEDDINGS && map_embed_model(call->body, model) != GW_OK)
         return gw__err(err, errlen, GW_EINVAL, "embedding model name is not valid");
-    rc = gw__body_override(ch, call, model, out, err, errlen);
+    rc = gw__body_finish(ch, call, model, out, err, errlen);
     if (rc != GW_OK)
         return rc;
     rc = gw__oai_headers(call, out, err, errlen);

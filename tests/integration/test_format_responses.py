@@ -26,15 +26,24 @@ from relayfix import (add_channel, add_token, api, openai_mock, rcli, root_pat, 
                       set_option, user_quota, wait_routable)
 
 COMPAT = os.path.join(ROOT, "tests", "compat")
-MODELS = ["gpt-r", "gpt-rb", "ds-r", "gpt-pol", "gpt-r2c"]
+MODELS = ["gpt-r", "gpt-rb", "ds-r", "gpt-pol", "gpt-r2c", "gpt-fail", "gpt-429", "ds-429",
+          "gpt-failpol"]
 S = {}
+
+
+class StateB(openai_mock.MockState):
+    """Mock B's ids start elsewhere: both mocks number their responses."""
+
+    def __init__(self, keys):
+        super().__init__(keys)
+        self.counter = 500000
 
 
 def setup():
     if S:
         return S
     pa, stop_a = openai_mock.start(keys=["k-a"])
-    pb, stop_b = openai_mock.start(keys=["k-b"])
+    pb, stop_b = openai_mock.start(keys=["k-b"], state=StateB)
     g = Gateway(workers=2).start()
     pat = root_pat(g)
     set_option(g, pat, "ModelRatio", json.dumps({m: 1 for m in MODELS}))
@@ -42,6 +51,13 @@ def setup():
     a = add_channel(g, pat, "oa-a", f"http://127.0.0.1:{pa}", "k-a", "gpt-r,gpt-pol,gpt-r2c")
     b = add_channel(g, pat, "oa-b", f"http://127.0.0.1:{pb}", "k-b", "gpt-rb")
     d = add_channel(g, pat, "ds", f"http://127.0.0.1:{pb}", "k-b", "ds-r", type_=43)
+    # mock behaviours through model_mapping (tests/mock-upstream/README.md)
+    add_channel(g, pat, "oa-faults", f"http://127.0.0.1:{pa}", "k-a", "gpt-fail,gpt-429,gpt-failpol",
+                extra={"model_mapping": json.dumps({"gpt-fail": "gpt-fail@fail-mid",
+                                                    "gpt-429": "gpt-429@429",
+                                                    "gpt-failpol": "gpt-failpol@fail-mid"})})
+    add_channel(g, pat, "ds-faults", f"http://127.0.0.1:{pb}", "k-b", "ds-429", type_=43,
+                extra={"model_mapping": json.dumps({"ds-429": "ds-429@429"})})
     tid, key = add_token(g, pat, "t-resp")
     for m in MODELS:
         wait_routable(g, key, m)
@@ -224,6 +240,43 @@ def what_a_chat_channel_cannot_do_is_refused_before_the_upstream():
     assert recorded(S["pb"]) == []
     time.sleep(0.3)
     assert user_quota(S["g"], 1) == q0
+
+
+@case
+def upstream_errors_reach_a_responses_client_in_its_shape():
+    setup()
+    q0 = user_quota(S["g"], 1)
+    for model in ("gpt-429", "ds-429"):  # the fast path, and converted from chat
+        st, h, b = post("/v1/responses", {"model": model, "input": "hi"})
+        assert st == 429, (model, st, b)
+        e = json.loads(b)["error"]
+        assert e["message"] and e["type"], e
+    time.sleep(0.3)
+    assert user_quota(S["g"], 1) == q0  # every try failed: not billed
+
+
+@case
+def a_stream_that_fails_upstream_ends_in_the_clients_shape():
+    setup()
+    # the fast path: the upstream's own error events, forwarded
+    st, _, b = post("/v1/responses", {"model": "gpt-fail", "input": "Say hello", "stream": True})
+    assert st == 200, b
+    evs = sse(b)
+    assert evs[0][0] == "response.created" and evs[-1][0] == "response.failed", evs
+    assert evs[-1][1]["response"]["error"]["message"] == "The model failed.", evs[-1]
+    # a chat client whose call went upstream as Responses: an error chunk, then [DONE]
+    set_option(S["g"], S["pat"], "global.chat_completions_to_responses_policy", json.dumps(
+        {"enabled": True, "all_channels": True, "model_patterns": ["^gpt-failpol$"]}))
+    time.sleep(0.6)
+    st, _, b = post("/v1/chat/completions", {"model": "gpt-failpol", "stream": True,
+                                             "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 200, b
+    evs = sse(b)
+    assert evs[-1][1] == "[DONE]", evs
+    errs = [d["error"] for _, d in evs if isinstance(d, dict) and "error" in d]
+    assert errs and errs[0]["message"].startswith("The model failed."), evs
+    set_option(S["g"], S["pat"], "global.chat_completions_to_responses_policy",
+               json.dumps({"enabled": False, "all_channels": True}))
 
 
 # ---- the two policies -----------------------------------------------------------------

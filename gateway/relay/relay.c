@@ -352,9 +352,20 @@ static void authorize(struct rcall *c)
      * (the reference selects the channel before pricing too). */
     struct gw_route_ref *ref = gw__relay_route_ref(c->w);
     uint64_t probe = 1;
-    int routable = ref && (c->pinned || gw_routing_pick(ref->table, c->group, c->model, 0, NULL,
-                                                        0, NULL, NULL, &probe));
+    struct gw_channel *first = ref && !c->pinned ? gw_routing_pick(ref->table, c->group, c->model,
+                                                                   0, NULL, 0, NULL, NULL, &probe)
+                                                 : NULL;
+    int routable = ref && (c->pinned || first);
+    /* A request the first channel's wire cannot express is a 400 now, before
+     * anything is reserved (no log row for a malformed request). */
+    char why[300];
+    int refused = first && gw__relay_precheck(c, first, why, sizeof why) == GW_EINVAL;
     gw__relay_route_unref(ref);
+    if (refused) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", why);
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
     if (!routable && recheck(c))
         return;
     if (!routable && !c->freshened) { /* a channel added a moment ago? */

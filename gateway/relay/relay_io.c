@@ -402,6 +402,33 @@ static int unsupported(const struct rcall *c, const struct gw_format *up, char *
     return 1;
 }
 
+int gw__relay_precheck(const struct rcall *c, const struct gw_channel *ch, char *why, size_t len)
+{
+    const struct gw_channel_type *ct = gw_channel_type(ch->type);
+    if (!ct || !ct->adapter || c->mode != GW_RELAY_CHAT)
+        return GW_OK;
+    struct gw_relay_call call = {
+        .mode = c->mode,
+        .wire = c->in->wire,
+        .model = c->model,
+        .upstream_model = c->model,
+        .stream = c->stream,
+        .chat_to_responses_policy =
+            gw_options_value(c->w->cfgwatch, "global.chat_completions_to_responses_policy"),
+        .responses_to_chat_policy =
+            gw_options_value(c->w->cfgwatch, "global.responses_to_chat_completions_policy"),
+    };
+    enum gw_wire wire = ct->adapter->wire ? ct->adapter->wire(ch, &call) : GW_WIRE_CHAT;
+    if (wire == c->in->wire)
+        return GW_OK; /* the fast path refuses nothing */
+    struct gw_conv_opts co = {.upstream_model = c->model, .stream = c->stream};
+    json_t *out = NULL;
+    int rc = gw_format_convert_request(c->in, gw_format_of(wire), c->body, &c->pf, &co, &out, why,
+                                       len);
+    json_decref(out);
+    return rc == GW_EINVAL ? GW_EINVAL : GW_OK;
+}
+
 int gw__relay_start_upstream(struct rcall *c)
 {
     static const struct gw_xfer_cbs cbs = {on_headers, on_data, on_done};

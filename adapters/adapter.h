@@ -53,6 +53,11 @@ struct gw_relay_call {
     gw_client_headers_cb client_headers;
     void *client_headers_ctx;
     int is_channel_test;        /* param_override condition "is_channel_test" */
+    /* The chat <-> Responses policies' option texts (adapters/responses_policy.h),
+     * read by wire(); the relay fills them from gw_options_value. NULL or
+     * "": the policy is off. */
+    const char *chat_to_responses_policy; /* global.chat_completions_to_responses_policy */
+    const char *responses_to_chat_policy; /* global.responses_to_chat_completions_policy */
 };
 
 /* Bounds of what build() produces. */
@@ -154,6 +159,15 @@ const struct gw_channel_type *gw_channel_type(int type);
  * channel sets none. "" when neither the channel nor the type has one. */
 const char *gw_channel_base_url(const struct gw_channel *ch, const struct gw_channel_type *ct,
                                 char *buf, size_t cap);
+
+/* One of the /v1/responses/{id} operations (GET, DELETE, POST …/cancel,
+ * GET …/input_items) for the channel that served the response: URL
+ * {base}{path} (path = "/v1/responses/{id}…" with the client's query) and
+ * auth headers, no body. OpenAI (type 1) and Azure (3) only: GW_ENOTSUP
+ * for other types. err as build(). */
+int gw_adapter_responses_op(const struct gw_channel *ch, const char *base_url,
+                            const char *api_key, const char *path, struct gw_upstream_req *out,
+                            char *err, size_t errlen);
 
 extern const struct gw_adapter gw_adapter_openai;
 extern const struct gw_adapter gw_adapter_azure;

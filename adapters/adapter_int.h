@@ -82,4 +82,18 @@ int gw__url_escape(gw_buf *b, const char *s);
 int gw__err(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* --- the Responses API on OpenAI-family channels (openai.c, azure.c) --- */
+
+/* The wire an OpenAI-family channel speaks for a call (adapter->wire). */
+enum gw_wire gw__oai_wire(const struct gw_channel *ch, const struct gw_relay_call *call);
+/* header_override and proxy for a /v1/responses/{id} operation. */
+int gw__resp_op_finish(const struct gw_channel *ch, const char *api_key, const char *path,
+                       struct gw_upstream_req *out, char *err, size_t errlen);
+/* gw_adapter_responses_op for Azure: {base}/openai/v1/responses/{id}…
+ * ?api-version=preview (cognitiveservices.azure.com: /openai/responses…
+ * with the channel's API version), key in api-key. */
+int gw__azure_responses_op(const struct gw_channel *ch, const char *base_url,
+                           const char *api_key, const char *path, struct gw_upstream_req *out,
+                           char *err, size_t errlen);
+
 #endif

@@ -43,9 +43,70 @@ static gw_str task_of(const struct gw_relay_call *call)
     return s;
 }
 
+/* The channel's API version (`other`), else the default; into v. */
+static void api_version(const struct gw_channel *ch, char *v, size_t cap)
+{
+    gw_str ver = gw_str_trim(gw_str_c(ch->other));
+    if (ver.len == 0 || ver.len >= cap)
+        ver = gw_str_c(default_version);
+    memcpy(v, ver.base, ver.len < cap ? ver.len : cap - 1);
+    v[ver.len < cap ? ver.len : cap - 1] = '\0';
+}
+
+/* The Responses API, as the reference builds it: {base}/openai/v1/responses
+ * with api-version "preview", or on a cognitiveservices.azure.com resource
+ * {base}/openai/responses with the channel's version. tail follows
+ * "responses" ("" or "/{id}…", without the client's query). */
+static int responses_url(const char *base, const struct gw_channel *ch, gw_str tail,
+                         gw_buf *url)
+{
+    char v[128] = "preview";
+    int cs = strstr(base, "cognitiveservices.azure.com") != NULL;
+    if (cs)
+        api_version(ch, v, sizeof v);
+    int rc = gw_buf_appends(url, base);
+    if (rc == GW_OK)
+        rc = gw_buf_appends(url, cs ? "/openai/responses" : "/openai/v1/responses");
+    if (rc == GW_OK)
+        rc = gw_buf_append(url, tail.base, tail.len);
+    if (rc == GW_OK)
+        rc = gw_buf_appends(url, "?api-version=");
+    if (rc == GW_OK)
+        rc = gw__url_escape(url, v);
+    return rc;
+}
+
+int gw__azure_responses_op(const struct gw_channel *ch, const char *base_url,
+                           const char *api_key, const char *path, struct gw_upstream_req *out,
+                           char *err, size_t errlen)
+{
+    static const char pfx[] = "/v1/responses";
+    if (base_url == NULL || *base_url == '\0')
+        return gw__err(err, errlen, GW_EINVAL, "Azure channel has no base URL");
+    if (api_key == NULL || strncmp(path, pfx, sizeof pfx - 1) != 0)
+        return gw__err(err, errlen, GW_EINVAL, "no API key or not a Responses path");
+    const char *q = strchr(path, '?');
+    gw_str tail = {path + sizeof pfx - 1, (q ? (size_t)(q - path) : strlen(path)) - (sizeof pfx - 1)};
+    gw_buf_reset(&out->url);
+    int rc = responses_url(base_url, ch, tail, &out->url);
+    if (rc == GW_OK && q) { /* the client's own query (after, input_items' limit ...) */
+        rc = gw_buf_appends(&out->url, "&");
+        if (rc == GW_OK)
+            rc = gw_buf_appends(&out->url, q + 1);
+    }
+    if (rc != GW_OK)
+        return gw__err(err, errlen, rc, "upstream URL: %s", gw_strerror(rc));
+    rc = gw_upstream_req_set_header(out, "api-key", api_key);
+    if (rc != GW_OK)
+        return gw__err(err, errlen, rc, "API key holds a line break");
+    return gw__resp_op_finish(ch, api_key, path, out, err, errlen);
+}
+
 static int build_url(const char *base, const struct gw_channel *ch,
                      const struct gw_relay_call *call, gw_buf *url)
 {
+    if (call->wire == GW_WIRE_RESPONSES)
+        return responses_url(base, ch, (gw_str){"", 0}, url);
     gw_str task = task_of(call), ver = gw_str_trim(gw_str_c(ch->other));
     char v[128];
     int rc;
@@ -105,6 +166,7 @@ static int azure_build(const struct gw_channel *ch, const char *base_url,
 
 const struct gw_adapter gw_adapter_azure = {
     .name = "azure",
+    .wire = gw__oai_wire,
     .build = azure_build,
     .parse_response = gw__chat_usage,
     .stream_event = gw__chat_stream_event,

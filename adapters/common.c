@@ -285,20 +285,22 @@ int gw__oai_body(const struct gw_channel *ch, const struct gw_channel_type *ct,
     if (model && *model && json_object_set_new(body, "model", json_string(model)) != 0)
         return gw__err(err, errlen, GW_EINVAL, "model name is not valid UTF-8");
 
-    /* stream_options only where the type accepts it, and only on streams. */
-    if (!(flags & GW_CT_STREAM_OPTIONS) || !call->stream)
+    /* stream_options only where the type accepts it, and only on chat
+     * streams (the Responses API reports usage in response.completed). */
+    int responses = call->wire == GW_WIRE_RESPONSES;
+    if (!(flags & GW_CT_STREAM_OPTIONS) || !call->stream || responses)
         json_object_del(body, "stream_options");
     else if (call->inject_usage &&
              json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1)))
         return GW_ENOMEM;
 
     /* OpenRouter reports usage only when asked (usage: {include: true}). */
-    if ((flags & GW_CT_OPENROUTER) && call->mode == GW_RELAY_CHAT &&
+    if ((flags & GW_CT_OPENROUTER) && call->mode == GW_RELAY_CHAT && !responses &&
         json_object_get(body, "usage") == NULL &&
         json_object_set_new(body, "usage", json_pack("{s:b}", "include", 1)))
         return GW_ENOMEM;
 
-    if (call->mode == GW_RELAY_CHAT && json_is_object(ch->setting)) {
+    if (call->mode == GW_RELAY_CHAT && !responses && json_is_object(ch->setting)) {
         rc = system_prompt(body, ch->setting, model);
         if (rc != GW_OK)
             return gw__err(err, errlen, rc, "system prompt: %s", gw_strerror(rc));

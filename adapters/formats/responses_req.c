@@ -300,8 +300,7 @@ static int build_hub(json_t *hub, const json_t *body, char *msg, size_t msglen)
                                            "context_management"};
     static const char *const same[] = {"model", "temperature", "top_p", "user",
                                        "parallel_tool_calls", "top_logprobs", "service_tier",
-                                       "prompt_cache_key", "safety_identifier", "metadata",
-                                       "store"};
+                                       "prompt_cache_key", "safety_identifier", "store"};
     json_t *msgs = json_array(), *v;
     size_t i;
     int rc;
@@ -342,6 +341,9 @@ static int build_hub(json_t *hub, const json_t *body, char *msg, size_t msglen)
     for (i = 0; i < sizeof same / sizeof *same; i++)
         if (copy_key(hub, body, same[i], NULL))
             return GW_ENOMEM;
+    /* chat takes metadata only with store (OpenAI refuses it otherwise) */
+    if (json_is_true(json_object_get(body, "store")) && copy_key(hub, body, "metadata", NULL))
+        return GW_ENOMEM;
     if (copy_key(hub, body, "max_output_tokens", "max_tokens"))
         return GW_ENOMEM;
     if (json_is_true(json_object_get(body, "stream")) &&

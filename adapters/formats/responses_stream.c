@@ -216,7 +216,10 @@ int gw__resp_decode(struct gw_stream_state *st, const struct gw_sse_event *ev, i
 
 enum open_item { OPEN_NONE = 0, OPEN_MSG, OPEN_RS, OPEN_TOOL };
 
+#define ENC_MAGIC 0x52454e43u /* "RENC": stream_free may be handed a decoder's state */
+
 struct enc {
+    unsigned magic;  /* ENC_MAGIC once encode has allocated */
     long long seq, created;
     int next_out, open, open_out, tool_index;
     unsigned started : 1, ended : 1, have_usage : 1;
@@ -292,6 +295,7 @@ static int ensure_started(struct enc *s, const struct sink *k, const char *model
     if (s->started)
         return 0;
     s->started = 1;
+    s->magic = ENC_MAGIC;
     s->created = (long long)time(NULL);
     gw_fmt_copy_line(base, sizeof base, id.base ? id.base : "", id.len);
     gw__resp_item_id(s->id, sizeof s->id, "resp", base);
@@ -510,6 +514,9 @@ int gw__resp_encode(struct gw_stream_state *st, const struct gw_ev *ev, const ch
 void gw__resp_stream_free(struct gw_stream_state *st)
 {
     struct enc *s = (struct enc *)st->bytes;
+    if (s->magic != ENC_MAGIC) /* a decoder's state, or an encoder that never started */
+        return;
+    s->magic = 0;
     json_decref(s->output);
     json_decref(s->tool);
     json_decref(s->model);

@@ -105,6 +105,9 @@ static const struct gw_route routes[] = {
     {GW_M_GET, "/v1/dashboard/billing/usage", gw_relay_dashboard_billing, 0, NULL},
     /* Reference relay endpoints whose issue has not landed: 501, not 404. */
     {ALL, "/v1/messages", gw_relay_not_implemented, 0, NULL},
+    {GW_M_GET | GW_M_DELETE, "/v1/responses/:id", gw_relay_responses_op, 0, NULL},
+    {GW_M_POST, "/v1/responses/:id/cancel", gw_relay_responses_op, 0, NULL},
+    {GW_M_GET, "/v1/responses/:id/input_items", gw_relay_responses_op, 0, NULL},
     {ALL, "/v1/responses/*", gw_relay_not_implemented, 0, NULL},
     {ALL, "/v1/images/*", gw_relay_not_implemented, 0, NULL},
     {ALL, "/v1/audio/*", gw_relay_not_implemented, 0, NULL},

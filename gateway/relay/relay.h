@@ -40,5 +40,8 @@ void gw_relay_models(gw_req *r);
 void gw_relay_dashboard_billing(gw_req *r);
 /* Other /v1 paths: 501 in OpenAI error form until their issue lands. */
 void gw_relay_not_implemented(gw_req *r);
+/* GET/DELETE /v1/responses/{id}, POST …/cancel, GET …/input_items
+ * (responses_ops.c): relayed to the channel that served the response. */
+void gw_relay_responses_op(gw_req *r);
 
 #endif

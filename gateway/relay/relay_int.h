@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <uv.h>
 #include "gateway/core/cidr.h"
+#include "gateway/core/str.h"
 #include "gateway/relay/billing.h"
 #include "gateway/relay/routing.h"
 #include "gateway/state/ledger.h"
@@ -145,5 +146,15 @@ void gw__relay_mark_down(struct gw_worker *w, long long channel_id);
 void gw__relay_health(struct gw_worker *w, long long channel_id, int ok);
 void gw__relay_health_flush(struct gw_worker *w);
 
+
+/* Records which channel served a Responses response (responses_ops.c):
+ * json is a Responses body (non-stream) or the response.created event's
+ * data; its id → "channel_id:uid" in Redis for 30 days, fire and forget.
+ * Call it when a Responses client's call went upstream as Responses. */
+void gw__responses_remember(struct gw_worker *w, const char *json, size_t len,
+                            long long channel_id, long long uid);
+/* The same with the id itself (a stream's GW_EV_START). */
+void gw__responses_remember_id(struct gw_worker *w, gw_str id, long long channel_id,
+                               long long uid);
 
 #endif

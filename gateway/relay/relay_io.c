@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -25,13 +26,6 @@
 
 #define ERROR_BODY_MAX ((size_t)64 * 1024)
 #define DEFAULT_RETRY_RANGES "100-199,300-399,401-407,409-499,500-503,505-523,525-599"
-
-uint64_t gw__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- retry and auto-disable decisions ---------------------------------------------- */
 
@@ -299,7 +293,7 @@ void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
         return;
     }
     record_health(c, 1);
-    c->t_first_us = gw__now_us();
+    c->t_first_us = gw_clock_mono_us();
     if (gw_req_alive(r) && conv)
         gw_resp_json(r, 200, conv);
     else if (gw_req_alive(r)) /* the same format: the bytes as they came */

@@ -8,7 +8,7 @@ and the OpenAI mock behind it.
   signatures and tool blocks intact (only the model mapped), with its
   anthropic-beta header and query, the channel key as x-api-key; the client
   gets the upstream's events; the charge is exact with cache reads, 5-minute
-  and 1-hour cache writes. count_tokens is answered in Anthropic's shape, free.
+  and 1-hour cache writes. count_tokens reaches the upstream and is free.
 - An Anthropic client on an OpenAI channel, and an OpenAI chat client on an
   Anthropic channel, streamed and not: converted both ways, billed exactly.
 - Errors reach an Anthropic client in Anthropic's shape and status, a
@@ -227,24 +227,28 @@ def claude_code_non_stream_through_an_anthropic_channel_is_forwarded_verbatim():
 
 
 @case
-def count_tokens_is_answered_in_anthropic_shape_and_is_free():
-    """The relay answers count_tokens with its own estimate (relay_count.c):
-    Anthropic's {"input_tokens"}, nothing reserved, charged or sent up."""
+def count_tokens_reaches_the_anthropic_upstream_and_is_free():
+    """On an Anthropic channel the relay sends count_tokens up as it came
+    (model mapped, beta header kept) and answers the upstream's count;
+    nothing is reserved, charged or logged."""
     setup()
     clear(S["aport"])
     quota = user_quota(S["g"], S["uid"])
     last_id = sql(S["g"], "SELECT COALESCE(MAX(id), 0) FROM logs")[0][0]
     body = {"model": "cl-model", "system": "be brief",
             "messages": [{"role": "user", "content": "count these four words"}],
-            "tools": CLAUDE_CODE["tools"]}
+            "tools": CLAUDE_CODE["tools"], "context_management": {"edits": []}}
     st, h, b = messages(body, headers={"anthropic-beta": "token-counting-2024-11-01"},
                         path="/v1/messages/count_tokens")
     assert st == 200, (st, b[:300])
-    j = json.loads(b)
-    assert list(j) == ["input_tokens"] and isinstance(j["input_tokens"], int) and \
-        j["input_tokens"] > 6, j
+    assert json.loads(b) == {"input_tokens": 2 + 1 + 4}, b  # the mock's: system words + 1 + words
+    ups = upstream(S["aport"], "/v1/messages/count_tokens")
+    assert len(ups) == 1 and ups[0]["json"] == dict(body, model="claude-sonnet-4-5"), ups
+    hd = {k.lower(): v for k, v in ups[0]["headers"]}
+    assert hd["anthropic-beta"] == "token-counting-2024-11-01" and hd["x-api-key"] == "ak-1", hd
     st, h, b = messages(body, key="sk-not-a-real-key", path="/v1/messages/count_tokens")
     anthropic_error(st, b, 401, "authentication_error")
+    assert len(upstream(S["aport"], "/v1/messages/count_tokens")) == 1
     time.sleep(1)  # a charge would have settled by now
     assert user_quota(S["g"], S["uid"]) == quota
     assert sql(S["g"], "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND token_id = ? "

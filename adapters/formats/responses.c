@@ -356,17 +356,21 @@ static int resp_from_hub(const json_t *hub, const char *model, json_t **out)
     if (!json_is_string(refusal) || !json_string_length(refusal))
         refusal = NULL;
     if (rc == GW_OK && (text.len || refusal)) {
+        /* the answer text, then the refusal (chat's message.refusal) */
         json_t *parts = json_array();
-        if (parts && text.len)
+        if (!parts)
+            rc = GW_ENOMEM;
+        if (rc == GW_OK && text.len)
             rc = add_output(parts, json_pack("{s:s, s:o, s:[]}", "type", "output_text", "text",
                                              buf_json(&text), "annotations"));
-        if (parts && refusal && rc == GW_OK)
+        if (rc == GW_OK && refusal)
             rc = add_output(parts, json_pack("{s:s, s:O}", "type", "refusal", "refusal", refusal));
         gw__resp_item_id(iid, sizeof iid, "msg", id);
-        rc = rc || !parts ? (json_decref(parts), rc ? rc : GW_ENOMEM)
-                          : add_output(output, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", iid,
-                                                         "type", "message", "status", status,
-                                                         "role", "assistant", "content", parts));
+        if (rc == GW_OK)
+            rc = add_output(output, json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", iid, "type",
+                                              "message", "status", status, "role", "assistant",
+                                              "content", parts));
+        json_decref(parts);
     }
     gw_buf_free(&text);
     json_array_foreach(json_object_get(m, "tool_calls"), i, tc) {

@@ -21,6 +21,7 @@
 #include "adapters/adapter.h"
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
@@ -29,13 +30,6 @@
 #include "gateway/relay/request.h"
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
-
-long long gw__now_ms_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void route(struct rcall *c);
 static void relay_free(struct rcall *c);
@@ -159,7 +153,7 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     c->w = r->worker;
     c->mode = mode;
     c->content = "";
-    c->t0_us = gw__now_us();
+    c->t0_us = gw_clock_mono_us();
     snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
     c->after_key = authorize;
     gw_buf_init(&c->up_body, GW_RELAY_BODY_MAX);
@@ -410,7 +404,7 @@ static void authorize(struct rcall *c)
         .amount = c->reserved,
         .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
-        .now_ms = gw__now_ms_wall(),
+        .now_ms = gw_clock_wall_ms(),
         .settings_ver = c->key.ver,
     };
     gw__relay_to(c, GW_RS_AUTH);

@@ -121,8 +121,6 @@ struct rcall {
  * authorize reply; SETTLE asked in SETTLE is ignored. */
 void gw__relay_to(struct rcall *c, enum gw_rstate to);
 
-uint64_t gw__now_us(void);
-long long gw__now_ms_wall(void);
 void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
                     const char *msg);
 /* SETTLE's entry action (called by gw__relay_to only): charges the call and

@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -25,13 +26,6 @@
 
 #define ERROR_BODY_MAX ((size_t)64 * 1024)
 #define DEFAULT_RETRY_RANGES "100-199,300-399,401-407,409-499,500-503,505-523,525-599"
-
-uint64_t gw__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- retry and auto-disable decisions ---------------------------------------------- */
 
@@ -176,7 +170,7 @@ static int forward_event(const struct gw_sse_event *ev, void *data)
     enum gw_stream_action act =
         ct->adapter->stream_event(ev, c->client_usage, &c->usage, &c->delta_chars);
     if (!c->t_first_us)
-        c->t_first_us = gw__now_us();
+        c->t_first_us = gw_clock_mono_us();
     if (act == GW_STREAM_DROP)
         return 0;
     if (c->budget == GW_BUDGET_SPENT && c->delta_chars != before && running_cost(c, c->delta_chars) > c->reserved) {
@@ -234,7 +228,7 @@ static void extended(const struct gw_extend_result *res, void *data)
  * reaped. */
 static void check_budget(struct rcall *c)
 {
-    long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw__now_ms_wall();
+    long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw_clock_wall_ms();
     long long extra = 0;
     if (c->extending || c->budget == GW_BUDGET_CUT)
         return;
@@ -403,7 +397,7 @@ void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
         return;
     }
     record_health(c, 1);
-    c->t_first_us = gw__now_us();
+    c->t_first_us = gw_clock_mono_us();
     if (gw_req_alive(r))
         gw_resp_send(r, 200, "application/json", c->up_body.base, c->up_body.len);
     gw__relay_to(c, GW_RS_SETTLE);

@@ -7,6 +7,8 @@ channel and through a converted one (issue 11, "How it is checked"):
   - @google/genai (generateContent, generateContentStream, function calls,
     thinking, countTokens, embeddings) through a Gemini channel (type 24) and
     through an OpenAI channel;
+  - across: @anthropic-ai/sdk through the Gemini channel, @google/genai
+    through the Anthropic channel;
   - openai responses.create (stream and not, tools, retrieve / input_items /
     delete) over an OpenAI channel (Responses upstream) and over a chat-only
     DeepSeek channel (type 43, converted).
@@ -223,6 +225,34 @@ def anthropic_sdk_through_openai_channel():
     assert tool_msg["tool_call_id"] == second["messages"][-2]["tool_calls"][0]["id"], second["messages"]
 
 
+@case
+def anthropic_sdk_through_gemini_channel():
+    """Messages -> Gemini: the converted request, the answer, and quota from Gemini's usage."""
+    setup()
+    clear("ge")
+    q0 = user_quota(S["g"], 1)
+    out = ok("anthropic_sdk.mjs", "create", GEMINI)
+    assert out["text"] == "Mock reply to: Say hello" and out["stop_reason"] == "end_turn", out
+    rec = recorded("ge")[-1]
+    assert rec["route"] == f"/v1beta/models/{GEMINI}:generateContent", rec
+    p = gemini_mock.prompt_tokens(rec["json"])
+    assert p == 5 and out["usage"]["input_tokens"] == p and out["usage"]["output_tokens"] == 5, (rec["json"], out)
+    billed(q0, p + 2 * 5)
+
+    q0 = user_quota(S["g"], 1)
+    out = ok("anthropic_sdk.mjs", "stream", GEMINI)
+    assert out["streamed"] == out["text"] == "Mock reply to: Count please" and out["stop_reason"] == "end_turn", out
+    rec = recorded("ge")[-1]
+    assert rec["route"] == f"/v1beta/models/{GEMINI}:streamGenerateContent", rec
+    assert out["usage"]["output_tokens"] == 5, out
+    billed(q0, gemini_mock.prompt_tokens(rec["json"]) + 2 * 5)
+
+    out = ok("anthropic_sdk.mjs", "tools", GEMINI)
+    assert out["stop_reason"] == "tool_use" and out["call"]["input"] == {"input": "weather in Paris? use tools"}, out
+    assert out["answer"].startswith("Tool said: ") and "sunny" in out["answer"], out
+    assert out["streamed"]["call"]["name"] == "get_weather", out
+
+
 # ---- @google/genai -----------------------------------------------------------
 
 @case
@@ -308,6 +338,34 @@ def genai_sdk_through_openai_channel():
     chats = [r for r in recorded("oa") if r["route"] == "/v1/chat/completions"]
     tool_msg = chats[-2]["json"]["messages"][-1]
     assert tool_msg["role"] == "tool" and "sunny" in openai_mock.text_of(tool_msg["content"]), chats[-2]["json"]
+
+
+@case
+def genai_sdk_through_anthropic_channel():
+    """Gemini -> Messages: the converted request, the answer, and quota from Claude's usage."""
+    setup()
+    clear("an")
+    q0 = user_quota(S["g"], 1)
+    out = ok("gemini_sdk.mjs", "generate", CLAUDE)
+    assert out["text"] == "Mock reply to: Say hello" and out["finish"] == "STOP", out
+    rec = recorded("an")[-1]
+    assert rec["route"] == "/v1/messages" and hdr(rec, "x-api-key") == "k-an", rec
+    assert isinstance(rec["json"].get("max_tokens"), int), rec["json"]
+    p = anthropic_mock.prompt_tokens(rec["json"])
+    assert p == 5 and out["usage"]["promptTokenCount"] == p and out["usage"]["candidatesTokenCount"] == 5, out
+    billed(q0, p + CR[CLAUDE] * 5)
+
+    q0 = user_quota(S["g"], 1)
+    out = ok("gemini_sdk.mjs", "stream", CLAUDE)
+    assert out["text"] == "Mock reply to: Count please" and out["finish"] == "STOP", out
+    rec = recorded("an")[-1]
+    assert rec["json"]["stream"] is True and out["usage"]["candidatesTokenCount"] == 5, (rec["json"], out)
+    billed(q0, anthropic_mock.prompt_tokens(rec["json"]) + CR[CLAUDE] * 5)
+
+    out = ok("gemini_sdk.mjs", "tools", CLAUDE)
+    assert out["call"]["name"] == "get_weather" and out["call"]["args"] == {"input": "weather in Paris? use tools"}, out
+    assert out["answer"].startswith("Tool said: ") and "sunny" in out["answer"], out
+    assert out["streamed"]["name"] == "get_weather", out
 
 
 # ---- openai responses --------------------------------------------------------

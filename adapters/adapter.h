@@ -171,6 +171,7 @@ int gw_adapter_responses_op(const struct gw_channel *ch, const char *base_url,
 
 extern const struct gw_adapter gw_adapter_openai;
 extern const struct gw_adapter gw_adapter_azure;
+extern const struct gw_adapter gw_adapter_gemini;
 extern const struct gw_adapter gw_adapter_anthropic;
 
 /* AZURE_DEFAULT_API_VERSION: used when an Azure channel's `other` is empty. */

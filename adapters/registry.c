@@ -23,6 +23,7 @@ static const struct gw_channel_type types[] = {
     {14, "Anthropic", "https://api.anthropic.com", &gw_adapter_anthropic, 0},
     {19, "360", "https://api.360.cn", OAI, 0},
     {20, "OpenRouter", "https://openrouter.ai/api", OAI, GW_CT_OPENROUTER},
+    {24, "Gemini", "https://generativelanguage.googleapis.com", &gw_adapter_gemini, 0},
     {25, "Moonshot", "https://api.moonshot.cn", OAI, 0},
     {27, "Perplexity", "https://api.perplexity.ai", OAI, GW_CT_CHAT_NO_V1},
     {31, "LingYiWanWu", "https://api.lingyiwanwu.com", OAI, 0},

@@ -24,8 +24,10 @@
 #include "gateway/app/app.h"
 #include "gateway/http/http.h"
 #include "gateway/http/upstream.h"
+#include "gateway/relay/billing.h"
 #include "gateway/relay/relay.h"
 #include "gateway/state/config_watch.h"
+#include "gateway/state/options.h"
 #include "gateway/state/redis.h"
 #include "persist/store.h"
 #include "gateway/worker.h"
@@ -238,6 +240,7 @@ int gw_worker_main(int id, const struct gw_config *cfg, const struct gw_static *
     sigprocmask(SIG_UNBLOCK, &stop, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     gw_http_set_app(gw_app()); /* routes and guards live above http/ */
+    gw_option_set_builtin(gw_ratios_default_json); /* price options default to billing's */
     if (create_lws(w) != GW_OK) {
         GW_ERROR("libwebsockets context creation failed");
         return 1; /* P7: do not destroy a half-built context */

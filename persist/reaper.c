@@ -15,7 +15,8 @@
 
 struct gw_reaper {
     struct gw_reaper_opts o;
-    const struct gw_embedded_file *script;
+    char *script;                   /* reap.lua with the shared helpers (gw_embedded_lua) */
+    size_t script_len;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -50,7 +51,7 @@ static void drop(gw_reaper *r)
 
 static int load(gw_reaper *r)
 {
-    redisReply *rep = redisCommand(r->rc, "SCRIPT LOAD %b", r->script->data, r->script->len);
+    redisReply *rep = redisCommand(r->rc, "SCRIPT LOAD %b", r->script, r->script_len);
 
     if (rep == NULL || rep->type != REDIS_REPLY_STRING || rep->len != 40) {
         failed(r, "SCRIPT LOAD reap.lua", rep && rep->type == REDIS_REPLY_ERROR
@@ -173,7 +174,10 @@ int gw_reaper_start(const struct gw_reaper_opts *o, gw_reaper **out)
     r->o.max_count = o->max_count ? o->max_count : 1000;
     if (r->o.max_count > 10000) /* reap.lua refuses more per call */
         r->o.max_count = 10000;
-    r->script = f;
+    if (gw_embedded_lua((const char *)f->data, f->len, &r->script, &r->script_len) != GW_OK) {
+        gw_free(r);
+        return GW_ENOMEM;
+    }
     pthread_mutex_init(&r->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -182,6 +186,7 @@ int gw_reaper_start(const struct gw_reaper_opts *o, gw_reaper **out)
     if (pthread_create(&r->thread, NULL, run, r) != 0) {
         pthread_cond_destroy(&r->cv);
         pthread_mutex_destroy(&r->mu);
+        gw_free(r->script);
         gw_free(r);
         return GW_EIO;
     }
@@ -200,6 +205,7 @@ void gw_reaper_stop(gw_reaper *r)
     pthread_join(r->thread, NULL);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
+    gw_free(r->script);
     gw_free(r);
 }
 

@@ -46,20 +46,6 @@ INVARIANT
 
 local IDEM_TTL_MS = 3600000
 
--- The one quota bound (gateway/state/ledger.h GW_LEDGER_QUOTA_MAX), inclusive.
-local MAXQ = 1e15
-
--- At most 16 digits (MAXQ has 16), after an optional minus: -1e15 parses.
-local function int(s, lo, hi)
-    if type(s) ~= "string" or not string.match(s, "^%-?%d+$") then return nil end
-    if #s - (string.sub(s, 1, 1) == "-" and 1 or 0) > 16 then return nil end
-    local n = tonumber(s)
-    if n < lo or n > hi then return nil end
-    return n
-end
-local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
-local function I(n) return string.format("%d", n) end
-
 local ops = { user_set = 1, user_add = 1, topup = 1, redeem = 1, token_set = 2, token_add = 2 }
 
 if #KEYS ~= 4 then return bad("keys") end

@@ -51,17 +51,6 @@ INVARIANT
   window starts counting when its limit appears, not at the minute's start).
 ]]
 
-local MAXQ = 1e15
-
-local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
-    local n = tonumber(s)
-    if n < lo or n > hi then return nil end
-    return n
-end
-local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
-local function I(n) return string.format("%d", n) end
-
 if #KEYS ~= 9 then return bad("keys") end
 local uid = int(ARGV[1], 1, MAXQ)
 if not uid then return bad("uid") end

@@ -25,15 +25,6 @@ INVARIANT
   channel: that is the channel test's call (reset).
 ]]
 
-local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
-    local n = tonumber(s)
-    if n < lo or n > hi then return nil end
-    return n
-end
-local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
-local function I(n) return string.format("%d", n) end
-
 if #KEYS ~= 1 then return bad("keys") end
 if #ARGV ~= 4 and #ARGV ~= 5 then return bad("argc") end
 local op = ARGV[1]

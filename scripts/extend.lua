@@ -27,28 +27,6 @@ INVARIANT
   neither the user nor the token.
 ]]
 
-local MAXQ = 1e15
-
-local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
-    local n = tonumber(s)
-    if n < lo or n > hi then return nil end
-    return n
-end
-local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
-local function I(n) return string.format("%d", n) end
-
--- "uid:tid:amount:deadline_ms:est_tokens:window:unlimited[:flags]" as numbers
--- (7 or 8 of them: flags came later), or nil.
-local function record(rec)
-    local r, n = {}, 0
-    for f in string.gmatch(rec, "[^:]+") do n = n + 1 r[n] = tonumber(f) or false end
-    if n ~= 7 and n ~= 8 then return nil end
-    for i = 1, n do if not r[i] then return nil end end
-    if n == 8 and (r[8] < 0 or r[8] > 15 or r[8] % 1 ~= 0) then return nil end
-    return r
-end
-
 if #KEYS ~= 4 then return bad("keys") end
 if #ARGV ~= 6 then return bad("argc") end
 local uid = int(ARGV[1], 1, MAXQ)
@@ -65,7 +43,7 @@ if not now then return bad("now_ms") end
 
 local rec = redis.call("HGET", KEYS[3], ARGV[3])
 if not rec then return {0, "reservation_not_found"} end
-local r = record(rec)
+local r, stored = record(rec)
 if not r then return redis.error_reply("ERR_CORRUPT reservation " .. ARGV[3]) end
 if r[1] ~= uid or r[2] ~= tid then return bad("reservation owner") end
 local unlimited = r[7] == 1
@@ -92,7 +70,7 @@ if extra > 0 then
     end
 end
 local parts = {}
-for i = 1, #r do parts[i] = I(r[i]) end
+for i = 1, stored do parts[i] = I(r[i]) end
 redis.call("HSET", KEYS[3], ARGV[3], table.concat(parts, ":"))
 redis.call("ZADD", KEYS[4], I(r[4]), ARGV[3])
 

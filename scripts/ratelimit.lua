@@ -19,15 +19,6 @@ INVARIANT
   are admitted. The key expires when its window ends.
 ]]
 
-local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
-    local n = tonumber(s)
-    if n < lo or n > hi then return nil end
-    return n
-end
-local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
-local function I(n) return string.format("%d", n) end
-
 if #KEYS ~= 1 then return bad("keys") end
 if #ARGV ~= 4 then return bad("argc") end
 local limit = int(ARGV[1], 1, 1e9)

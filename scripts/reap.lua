@@ -28,15 +28,6 @@ INVARIANT
   longer exists is not recreated.
 ]]
 
-local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
-    local n = tonumber(s)
-    if n < lo or n > hi then return nil end
-    return n
-end
-local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
-local function I(n) return string.format("%d", n) end
-
 if #KEYS ~= 3 then return bad("keys") end
 if #ARGV ~= 3 then return bad("argc") end
 local shard = int(ARGV[1], 0, 15)
@@ -48,25 +39,6 @@ if not max then return bad("max_count") end
 local p = "tf:{s" .. I(shard) .. "}:"
 if KEYS[1] ~= p .. "res" or KEYS[2] ~= p .. "resdl" or KEYS[3] ~= p .. "ledger" then
     return bad("keys")
-end
-
--- "uid:tid:amount:deadline_ms:est_tokens:window:unlimited[:flags]" as 8 numbers,
--- or nil. A 7-field record was written before flags existed, when authorize
--- counted every request in all four windows and counters: flags 15.
-local function record(rec)
-    local r, n = {}, 0
-    for f in string.gmatch(rec, "[^:]+") do n = n + 1 r[n] = tonumber(f) or false end
-    if n == 7 then n, r[8] = 8, 15 end
-    if n ~= 8 then return nil end
-    for i = 1, 8 do if not r[i] then return nil end end
-    if r[8] < 0 or r[8] > 15 or r[8] % 1 ~= 0 then return nil end
-    return r
-end
-
-local function release(key, flags, bit)
-    if math.floor(flags / bit) % 2 == 1 and (tonumber(redis.call("GET", key)) or 0) > 0 then
-        if redis.call("DECR", key) <= 0 then redis.call("DEL", key) end -- as settle.lua
-    end
 end
 
 local ids = redis.call("ZRANGEBYSCORE", KEYS[2], "-inf", "(" .. I(now), "LIMIT", 0, max)

@@ -34,33 +34,10 @@ INVARIANT
   was in flight never skews a counter, and a counter never goes below 0.
 ]]
 
-local MAXQ = 1e15
-
-local function int(s, lo, hi)
-    if type(s) ~= "string" or #s > 16 or not string.match(s, "^%-?%d+$") then return nil end
-    local n = tonumber(s)
-    if n < lo or n > hi then return nil end
-    return n
-end
-local function bad(what) return redis.error_reply("ERR_BAD_ARG " .. what) end
-local function I(n) return string.format("%d", n) end
 local function str(i, max)
     local s = ARGV[i]
     if type(s) ~= "string" or #s > max then return nil end
     return s
-end
-
--- "uid:tid:amount:deadline_ms:est_tokens:window:unlimited[:flags]" as 8 numbers,
--- or nil. A 7-field record was written before flags existed, when authorize
--- counted every request in all four windows and counters: flags 15.
-local function record(rec)
-    local r, n = {}, 0
-    for f in string.gmatch(rec, "[^:]+") do n = n + 1 r[n] = tonumber(f) or false end
-    if n == 7 then n, r[8] = 8, 15 end
-    if n ~= 8 then return nil end
-    for i = 1, 8 do if not r[i] then return nil end end
-    if r[8] < 0 or r[8] > 15 or r[8] % 1 ~= 0 then return nil end
-    return r
 end
 
 if #KEYS ~= 9 then return bad("keys") end
@@ -107,7 +84,6 @@ local r = record(rec)
 if not r then return redis.error_reply("ERR_CORRUPT reservation " .. ARGV[3]) end
 if r[1] ~= uid or r[2] ~= tid then return bad("reservation owner") end
 local amount, est, win, unlimited, flags = r[3], r[5], r[6], r[7] == 1, r[8]
-local function counted(bit) return math.floor(flags / bit) % 2 == 1 end
 
 local u = redis.call("HMGET", KEYS[1], "quota", "username", "reserved", "used_quota",
     "request_count")
@@ -134,19 +110,14 @@ else
         "reserved", I((tonumber(t[3]) or 0) - amount),
         "used_quota", I((tonumber(t[4]) or 0) + charged))
 end
--- Release the in-flight slots this request took (never below 0); a counter
--- back at 0 is deleted, so it exists only while requests are in flight.
-local function release(key, bit)
-    if counted(bit) and (tonumber(redis.call("GET", key)) or 0) > 0 then
-        if redis.call("DECR", key) <= 0 then redis.call("DEL", key) end
-    end
-end
-release(KEYS[8], 4)
-release(KEYS[9], 8)
+-- Release the in-flight slots this request took (lib: never below 0, a
+-- counter back at 0 is deleted).
+release(KEYS[8], flags, 4)
+release(KEYS[9], flags, 8)
 -- Correct the tpm windows it was counted in by what the estimate missed, if
 -- that window is still the current minute; a past window limits nothing.
 local function correct(key, bit)
-    if not counted(bit) then return end
+    if not counted(flags, bit) then return end
     local w = redis.call("HMGET", key, "w", "tok")
     if tonumber(w[1]) == win then
         redis.call("HSET", key, "tok", I(math.max(0, (tonumber(w[2]) or 0) + atok - est)))

@@ -455,7 +455,7 @@ static void tools_to_hub(const json_t *body, json_t *h)
                                     "functionCallingConfig", "function_calling_config");
     const char *mode = str(json_object_get(fcc, "mode"));
     const json_t *allowed = gw__gem_get(fcc, "allowedFunctionNames", "allowed_function_names");
-    if (!mode)
+    if (!mode || !json_object_get(h, "tools")) /* chat refuses a tool_choice without tools */
         return;
     if (strcasecmp(mode, "NONE") == 0)
         json_object_set_new(h, "tool_choice", json_string("none"));

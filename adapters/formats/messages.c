@@ -188,9 +188,8 @@ static int turn_to_hub(const json_t *m, json_t *msgs, size_t i, char *msg, size_
                 json_array_append_new(parts, p);
             }
         } else if (strcmp(t, "tool_use") == 0 && assistant) {
-            char *args = json_dumps(json_object_get(b, "input") ? json_object_get(b, "input")
-                                                                : json_object(),
-                                    JSON_COMPACT | JSON_ENCODE_ANY);
+            const json_t *in = json_object_get(b, "input");
+            char *args = in ? json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
             json_array_append_new(calls, json_pack("{s:s?, s:s, s:{s:s?, s:s}}", "id",
                                                    json_string_value(json_object_get(b, "id")),
                                                    "type", "function", "function", "name",

@@ -158,7 +158,7 @@ int gw__msg_resp_to_hub(const json_t *resp, json_t **hub)
             json_array_append_new(thinking, json_pack("{s:O}", "redacted", json_object_get(b, "data")));
         } else if (is(type, "tool_use")) {
             const json_t *in = json_object_get(b, "input");
-            char *args = json_dumps(in ? in : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+            char *args = in ? json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
             json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id",
                                                    str_or(json_object_get(b, "id"), ""), "type",
                                                    "function", "function", "name",

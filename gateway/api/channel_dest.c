@@ -20,7 +20,7 @@
 #include <string.h>
 #include "adapters/adapter.h"
 #include "gateway/api/channels.h"
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -33,10 +33,12 @@ void gw__ch_dest_snapshot(gw_req *r, struct gw__chjob *j)
     memset(&j->dest, 0, sizeof j->dest);
     if (!w)
         return;
-    j->dest_private_opt = gw_options_bool(w, "channel_destination_setting.allow_private_ip", 0);
-    j->dest.allow_link_local = gw_options_bool(w, "channel_destination_setting.allow_link_local", 0);
+    j->dest_private_opt =
+        gw_options_bool(w->cfgwatch, "channel_destination_setting.allow_private_ip", 0);
+    j->dest.allow_link_local =
+        gw_options_bool(w->cfgwatch, "channel_destination_setting.allow_link_local", 0);
     j->dest.self_port = w->cfg->port;
-    gw_dest_parse_ports(gw_options_value(w, "channel_destination_setting.allowed_ports"),
+    gw_dest_parse_ports(gw_options_value(w->cfgwatch, "channel_destination_setting.allowed_ports"),
                         &j->dest, NULL, 0);
 }
 

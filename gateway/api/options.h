@@ -1,57 +1,11 @@
-/* Runtime options (the reference's OptionMap, model/option.go): a typed
- * registry of every key the gateway knows, with its default and validation,
- * and the worker's current values.
- *
- * Values are stored as text in the SQL `options` table (key, value), as the
- * reference does: booleans "true"/"false", numbers in decimal, JSON options
- * as JSON text. A key absent from the table has the registry's default.
- *
- * Propagation: PUT /api/option/ writes SQL, then INCRs the config version in
- * Redis (GW_CFGWATCH_VERSION_KEY, gateway/state/config_watch.h); every
- * worker of every replica polls that version and reloads its snapshot, so a
- * change is visible everywhere within about 250 ms (1 s promised). */
+/* Writing runtime options (PUT /api/option/): validation of admin values.
+ * The registry and the snapshot reader are in gateway/state/options.h. */
 #ifndef GW_API_OPTIONS_H
 #define GW_API_OPTIONS_H
 
 #include <stddef.h>
 #include <jansson.h>
-
-struct gw_worker;
-
-enum gw_opt_type { GW_OPT_BOOL, GW_OPT_INT, GW_OPT_FLOAT, GW_OPT_STRING, GW_OPT_JSON };
-
-/* Extra checks for JSON options. */
-enum gw_opt_shape {
-    GW_SHAPE_ANY = 0,     /* any JSON text */
-    GW_SHAPE_OBJECT,      /* a JSON object */
-    GW_SHAPE_ARRAY,       /* a JSON array */
-    GW_SHAPE_RATIOS,      /* {"name": number >= 0, ...} (ModelRatio, GroupRatio ...) */
-    GW_SHAPE_RATIOS2,     /* {"group": {"group": number >= 0}} (GroupGroupRatio) */
-    GW_SHAPE_STRINGS,     /* {"name": "text", ...} (UserUsableGroups) */
-    GW_SHAPE_OBJECTS,     /* {"name": {...}, ...} */
-    GW_SHAPE_PORTS,       /* ["443", "8000-9000", ...] (gw_dest_parse_ports) */
-    GW_SHAPE_RESP_POLICY, /* a chat <-> Responses policy (adapters/responses_policy.h) */
-};
-
-struct gw_option_def {
-    const char *key;
-    enum gw_opt_type type;
-    const char *def;          /* default, in stored text form; the price tables'
-                               * is billing's built-in table (billing.h) */
-    double min, max;          /* INT and FLOAT ranges; STRING: max length */
-    enum gw_opt_shape shape;  /* JSON only */
-};
-
-/* The registry, in the order GET /api/option/ lists it. */
-const struct gw_option_def *gw_option_table(size_t *n);
-/* The entry for key, or NULL for a key the gateway does not know. */
-const struct gw_option_def *gw_option_find(const char *key);
-/* The registry default of key, or NULL for an unknown key. */
-const char *gw_option_default(const char *key);
-
-/* 1 when key names a secret the reference never returns on read: it ends in
- * Token, Secret, Key, secret or api_key (controller/option.go GetOptions). */
-int gw_option_is_secret(const char *key);
+#include "gateway/state/options.h"
 
 /* Validates a PUT value for d and produces the text to store. value is a
  * JSON bool, number or string (JSON options also take an object or array).
@@ -59,15 +13,5 @@ int gw_option_is_secret(const char *key);
  * GW_EINVAL with a message for the envelope in err and *out is NULL. */
 int gw_option_normalize(const struct gw_option_def *d, const json_t *value, char **out,
                         char *err, size_t errlen);
-
-/* The worker's current value of key: the last snapshot of the options table
- * this worker loaded, else the registry default; NULL for an unknown key
- * that is not in the table either. Loop thread only. The pointer is valid
- * until control returns to the loop: copy it to keep it across a callback. */
-const char *gw_options_value(struct gw_worker *w, const char *key);
-/* Typed views of gw_options_value (def when unset or unparsable). */
-int gw_options_bool(struct gw_worker *w, const char *key, int def);
-long long gw_options_int(struct gw_worker *w, const char *key, long long def);
-double gw_options_float(struct gw_worker *w, const char *key, double def);
 
 #endif

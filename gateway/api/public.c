@@ -14,11 +14,11 @@
  * snapshot (options.h), read on the loop. */
 #include <string.h>
 #include "gateway/api/api.h"
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/api/users.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/json.h"
-#include "gateway/relay/relay_int.h"
+#include "gateway/relay/tables.h"
 #include "gateway/worker.h"
 
 #define OPT_DEPTH 8
@@ -28,7 +28,7 @@
 /* The option parsed as a JSON object, else a new empty object. */
 static json_t *opt_obj(struct gw_worker *w, const char *key)
 {
-    const char *v = gw_options_value(w, key);
+    const char *v = gw_options_value(w->cfgwatch, key);
     json_t *o = v && *v ? gw_json_parse(v, strlen(v), OPT_DEPTH, NULL, 0) : NULL;
     if (!json_is_object(o)) {
         json_decref(o);
@@ -115,7 +115,7 @@ json_t *gw__groups_answer(struct gw_worker *w, const char *user_group)
 
 static void text_option(gw_req *r, const char *key)
 {
-    const char *v = gw_options_value(r->worker, key);
+    const char *v = gw_options_value(r->worker->cfgwatch, key);
     json_t *s = json_string(v ? v : "");
     gw_api_ok(r, s ? s : json_string(""));
 }
@@ -208,7 +208,7 @@ static json_t *pricing_body(struct gw_worker *w, const gw_ratios *prices, const 
             json_object_set(ratios, k, v);
     }
     json_decref(all);
-    const char *ag = gw_options_value(w, "AutoGroups");
+    const char *ag = gw_options_value(w->cfgwatch, "AutoGroups");
     json_t *autos = ag ? gw_json_parse(ag, strlen(ag), OPT_DEPTH, NULL, 0) : NULL;
     json_t *auto_groups = json_array();
     size_t i;
@@ -227,12 +227,12 @@ static void pricing_done(gw_req *r, int rc, void *ctx)
     struct pricing_job *p = ctx;
     struct gw_worker *w = r->worker;
     json_t *body = NULL;
-    gw__relay_refresh(w); /* the tables the relay charges with, as of this snapshot */
+    const gw_ratios *prices = gw_relay_ratios(w); /* what the relay charges, as of now */
     if (rc != GW_OK)
         gw_api_fail(r, gw_api_store_msg(rc));
-    else if (!w->relay->ratios) /* the saved options never built; the relay logged why */
+    else if (!prices) /* the saved options never built; the relay logged why */
         gw_api_fail(r, "invalid ratio options");
-    else if (!(body = pricing_body(w, w->relay->ratios, p->rows)))
+    else if (!(body = pricing_body(w, prices, p->rows)))
         gw_api_fail(r, "out of memory");
     else
         gw_resp_json(r, 200, body);

@@ -7,7 +7,7 @@
 #include <uv.h>
 #include "gateway/api/api.h"
 #include "gateway/api/auth.h"
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/state/redis.h"
@@ -67,14 +67,15 @@ static void option_fields(json_t *d, struct gw_worker *w)
         {"stripe_unit_price", "StripeUnitPrice"},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        json_t *v = json_string(gw_options_value(w, strs[i][1]));
+        json_t *v = json_string(gw_options_value(w->cfgwatch, strs[i][1]));
         json_object_set_new(d, strs[i][0], v ? v : json_string(""));
     }
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
-        json_object_set_new(d, bools[i][0], json_boolean(gw_options_bool(w, bools[i][1], 0)));
+        json_object_set_new(d, bools[i][0],
+                            json_boolean(gw_options_bool(w->cfgwatch, bools[i][1], 0)));
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
-        json_object_set_new(d, nums[i][0], num(gw_options_float(w, nums[i][1], 0)));
-    const char *chats = gw_options_value(w, "Chats");
+        json_object_set_new(d, nums[i][0], num(gw_options_float(w->cfgwatch, nums[i][1], 0)));
+    const char *chats = gw_options_value(w->cfgwatch, "Chats");
     json_t *a = chats ? json_loads(chats, 0, NULL) : NULL;
     json_object_set_new(d, "chats", json_is_array(a) ? a : json_array());
     if (a && !json_is_array(a))

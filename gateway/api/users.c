@@ -24,7 +24,7 @@
 #include <time.h>
 #include <openssl/crypto.h>
 #include "gateway/api/api.h"
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/api/users.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
@@ -83,15 +83,15 @@ static int register_work(gw_store *st, void *ctx)
 void gw_api_register(gw_req *r)
 {
     struct gw_worker *w = r->worker;
-    if (!gw_options_bool(w, "RegisterEnabled", 1)) {
+    if (!gw_options_bool(w->cfgwatch, "RegisterEnabled", 1)) {
         gw_api_fail(r, "registration is disabled by the administrator");
         return;
     }
-    if (!gw_options_bool(w, "PasswordRegisterEnabled", 1)) {
+    if (!gw_options_bool(w->cfgwatch, "PasswordRegisterEnabled", 1)) {
         gw_api_fail(r, "registration with a password is disabled by the administrator");
         return;
     }
-    if (gw_options_bool(w, "EmailVerificationEnabled", 0)) {
+    if (gw_options_bool(w->cfgwatch, "EmailVerificationEnabled", 0)) {
         gw_api_fail(r, "registration needs email verification, which this gateway does not offer");
         return;
     }
@@ -119,9 +119,9 @@ void gw_api_register(gw_req *r)
     const char *why = gw__user_pw_check(u->password);
     if (why)
         return gw__ujob_refuse(r, u, why);
-    u->quota_new = gw_options_int(w, "QuotaForNewUser", 0);
-    u->quota_invitee = gw_options_int(w, "QuotaForInvitee", 0);
-    u->quota_inviter = gw_options_int(w, "QuotaForInviter", 0);
+    u->quota_new = gw_options_int(w->cfgwatch, "QuotaForNewUser", 0);
+    u->quota_invitee = gw_options_int(w->cfgwatch, "QuotaForInvitee", 0);
+    u->quota_inviter = gw_options_int(w->cfgwatch, "QuotaForInviter", 0);
     gw__ujob_run(r, u, register_work);
 }
 

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "gateway/api/api.h"
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/api/users.h"
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
@@ -238,7 +238,7 @@ void gw_api_user_create(gw_req *r, const struct gw_caller *who)
         return gw__ujob_refuse(r, u, "role must be 1 (user) or 10 (admin)");
     if (u->role >= who->role)
         return gw__ujob_refuse(r, u, "cannot create a user with a role at or above your own");
-    u->quota_new = gw_options_int(r->worker, "QuotaForNewUser", 0);
+    u->quota_new = gw_options_int(r->worker->cfgwatch, "QuotaForNewUser", 0);
     gw__ujob_run(r, u, create_work);
 }
 

@@ -18,4 +18,16 @@ extern const size_t gw_embedded_count;
 /* Exact path lookup; NULL when absent. */
 const struct gw_embedded_file *gw_embedded_find(const char *path);
 
+/* The helpers every Lua script shares, written once (scripts/README.md). */
+#define GW_EMBED_LUA_LIB "scripts/lib/common.lua"
+
+/* A Lua script's text as Redis must load it: GW_EMBED_LUA_LIB inserted right
+ * after the script's leading "--[[ ... ]]" contract comment (so the contract
+ * stays on top; at the start when there is none), then a newline; the text
+ * as it is when the lib is not embedded. Redis 7.0 has no module loading for
+ * EVAL scripts, so this is how one copy of the helpers serves every script.
+ * On GW_OK *out is gw_malloc'd, NUL-terminated, *len bytes (free with
+ * gw_free). GW_ENOMEM otherwise (*out NULL). */
+int gw_embedded_lua(const char *text, size_t len, char **out, size_t *outlen);
+
 #endif

@@ -15,6 +15,7 @@
 #include "gateway/relay/billing.h"
 #include "gateway/relay/billing_dec.h"
 #include "gateway/relay/billing_defaults.h"
+#include "gateway/relay/model_name.h"
 
 /* Values above this are config mistakes, and the bound keeps the exact
  * decimal products inside billing_dec's fixed size. */
@@ -282,27 +283,6 @@ static int get(const gw_ratios *r, int t, const char *name, double *v)
     return 1;
 }
 
-/* The reference's FormatMatchingModelName: thinking-budget Gemini names and
- * GPTs collapse to one wildcard entry each. Returns name or a literal. */
-static const char *format_name(const char *name)
-{
-    if (has_prefix(name, "gemini-2.5-flash-lite")) {
-        if (strstr(name, "-thinking-"))
-            name = "gemini-2.5-flash-lite-thinking-*";
-    } else if (has_prefix(name, "gemini-2.5-flash")) {
-        if (strstr(name, "-thinking-"))
-            name = "gemini-2.5-flash-thinking-*";
-    } else if (has_prefix(name, "gemini-2.5-pro")) {
-        if (strstr(name, "-thinking-"))
-            name = "gemini-2.5-pro-thinking-*";
-    }
-    if (has_prefix(name, "gpt-4-gizmo"))
-        name = "gpt-4-gizmo-*";
-    if (has_prefix(name, "gpt-4o-gizmo"))
-        name = "gpt-4o-gizmo-*";
-    return name;
-}
-
 /* getHardcodedCompletionModelRatio: *locked says the value beats the
  * CompletionRatio option; an unlocked value is the fallback when the option
  * has no entry. */
@@ -428,7 +408,7 @@ int gw_price_lookup(const gw_ratios *r, const char *model, const char *user_grou
     memset(out, 0, sizeof *out);
     if (!r || !model)
         return GW_EINVAL;
-    n = format_name(model);
+    n = gw_model_matching_name(model); /* thinking Gemini names, GPTs: one entry each */
     out->group_ratio = group_ratio(r, user_group, using_group, &out->group_special_ratio);
     if (model_price(r, n, &v)) {
         out->use_price = 1;

@@ -8,19 +8,19 @@
 #include <time.h>
 #include <uv.h>
 #include "adapters/adapter.h"
-#include "gateway/api/api.h"
-#include "gateway/api/apictx.h"
-#include "gateway/api/auth.h"
-#include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/http/upstream.h"
+#include "gateway/relay/channel_test.h"
 #include "gateway/relay/relay.h"
 #include "gateway/relay/relay_call.h"
+#include "gateway/relay/relay_int.h"
 #include "gateway/state/config_watch.h"
+#include "gateway/state/options.h"
+#include "gateway/state/redis.h"
 #include "gateway/worker.h"
 
 #define TEST_BODY_MAX (256 * 1024)
@@ -28,7 +28,8 @@
 struct ctest {
     struct ctest *prev, *next;  /* rw->ctests while the transfer is in flight */
     struct gw_worker *w;
-    gw_req *r;                  /* NULL for the background "test all" */
+    gw_channel_test_cb cb;      /* NULL for the background "test all" */
+    void *cb_data;
     struct gw_route_ref *route;
     struct gw_channel *ch;
     struct gw_upstream_req q;
@@ -60,10 +61,6 @@ static void ctest_free(struct ctest *t)
     gw__relay_route_unref(t->route);
     gw_upstream_req_free(&t->q);
     gw_buf_free(&t->body);
-    if (t->r) {
-        gw_req_set_callbacks(t->r, NULL, NULL, NULL);
-        gw_req_unref(t->r);
-    }
     gw_free(t);
 }
 
@@ -98,6 +95,16 @@ static void record_run(uv_work_t *wk)
     gw_store_pool_put(t->w->pool, st);
 }
 
+/* Tells the caller, once. */
+static void report(struct ctest *t)
+{
+    struct gw_channel_test_result res = {.ok = t->ok, .ms = t->ms,
+                                         .message = t->ok ? "" : t->err};
+    if (t->cb)
+        t->cb(&res, t->cb_data);
+    t->cb = NULL;
+}
+
 static void record_done(uv_work_t *wk, int status)
 {
     struct ctest *t = wk->data;
@@ -106,32 +113,28 @@ static void record_done(uv_work_t *wk, int status)
                 t->enable ? "re-enabled" : "auto-disabled");
         gw_cfgwatch_bump(t->w->cfgwatch);
     }
-    if (t->r && gw_req_alive(t->r)) {
-        json_t *j = json_pack("{s:b, s:o, s:f}", "success", t->ok, "message",
-                              gw_json_text(t->ok ? "" : t->err),
-                              "time", (double)t->ms / 1000.0);
-        gw_resp_json(t->r, 200, j);
-        json_decref(j);
-    }
+    report(t);
     ctest_free(t);
 }
 
 static void finish(struct ctest *t)
 {
     t->ms = (long long)((gw__now_us() - t->t0) / 1000u);
-    long long limit = gw_options_int(t->w, "ChannelDisableThreshold", 5) * 1000;
+    long long limit = gw_options_int(t->w->cfgwatch, "ChannelDisableThreshold", 5) * 1000;
     if (t->ok && limit > 0 && t->ms > limit) {
         t->ok = 0;
         snprintf(t->err, sizeof t->err, "response time %lld ms is over the %lld ms threshold",
                  t->ms, limit);
     }
     t->enable = t->ok && t->ch->status == 3 &&
-                gw_options_bool(t->w, "AutomaticEnableChannelEnabled", 0);
+                gw_options_bool(t->w->cfgwatch, "AutomaticEnableChannelEnabled", 0);
     t->disable = !t->ok && t->ch->status == 1 && t->ch->auto_ban &&
-                 gw_options_bool(t->w, "AutomaticDisableChannelEnabled", 0);
+                 gw_options_bool(t->w->cfgwatch, "AutomaticDisableChannelEnabled", 0);
     t->work.data = t;
-    if (uv_queue_work(&t->w->loop, &t->work, record_run, record_done) != 0)
+    if (uv_queue_work(&t->w->loop, &t->work, record_run, record_done) != 0) {
+        report(t);
         ctest_free(t);
+    }
 }
 
 static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
@@ -170,13 +173,6 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
         t->ok = 1;
     }
     finish(t);
-}
-
-static void on_abort(gw_req *r, void *data)
-{
-    struct ctest *t = data;
-    gw_req_unref(t->r); /* keep testing; just nobody to tell */
-    t->r = NULL;
 }
 
 /* Starts one test; GW_OK means finish() will run. */
@@ -258,6 +254,8 @@ void gw_channel_tests_abort(struct gw_worker *w)
     while ((t = w->relay->ctests) != NULL) {
         gw_xfer_abort(t->x); /* no on_done */
         t->x = NULL;
+        if (t->cb)
+            t->cb(NULL, t->cb_data); /* no result: the caller just lets go */
         ctest_free(t);
     }
 }
@@ -275,41 +273,34 @@ static struct ctest *ctest_new(struct gw_worker *w, struct gw_route_ref *ref,
     return t;
 }
 
-void gw_api_channel_test(gw_req *r, const struct gw_caller *who)
+int gw_channel_test(struct gw_worker *w, long long id, const char *model, gw_channel_test_cb cb,
+                    void *data, char *err, size_t errlen)
 {
-    long long id = 0;
-    gw__relay_refresh(r->worker);
-    struct gw_route_ref *ref = gw__relay_route_ref(r->worker);
-    struct gw_channel *ch = NULL;
-    if (r->nparams < 1 || gw_str_to_ll(r->params[0], 1, (long long)1 << 53, &id) != GW_OK)
-        gw_api_fail(r, "invalid channel id");
-    else if (!ref || !(ch = gw_routing_channel(ref->table, id)))
-        gw_api_fail(r, "channel not found (or its configuration is invalid)");
+    gw__relay_refresh(w);
+    struct gw_route_ref *ref = gw__relay_route_ref(w);
+    struct gw_channel *ch = ref ? gw_routing_channel(ref->table, id) : NULL;
     if (!ch) {
         gw__relay_route_unref(ref);
-        return;
+        snprintf(err, errlen, "channel not found (or its configuration is invalid)");
+        return GW_ENOTFOUND;
     }
-    struct ctest *t = ctest_new(r->worker, ref, ch);
+    struct ctest *t = ctest_new(w, ref, ch);
     gw__relay_route_unref(ref);
     if (!t) {
-        gw_api_fail(r, "out of memory");
-        return;
+        snprintf(err, errlen, "out of memory");
+        return GW_ENOMEM;
     }
-    t->r = r;
-    gw_req_ref(r);
-    if (start(t, gw_req_query(r, "model")) != GW_OK) {
-        json_t *j = json_pack("{s:b, s:o, s:f}", "success", 0, "message", gw_json_text(t->err),
-                              "time", 0.0);
-        gw_resp_json(r, 200, j);
-        json_decref(j);
+    t->cb = cb;
+    t->cb_data = data;
+    if (start(t, model) != GW_OK) {
+        report(t); /* ok 0, ms 0, why in t->err */
         ctest_free(t);
-        return;
     }
-    gw_req_set_callbacks(r, on_abort, NULL, t);
+    return GW_OK;
 }
 
 /* Starts a test of every channel of the current table; returns how many. */
-static long long test_all(struct gw_worker *w)
+long long gw_channel_test_all(struct gw_worker *w)
 {
     gw__relay_refresh(w);
     struct gw_route_ref *ref = gw__relay_route_ref(w);
@@ -328,12 +319,6 @@ static long long test_all(struct gw_worker *w)
     return n;
 }
 
-void gw_api_channel_test_all(gw_req *r, const struct gw_caller *who)
-{
-    long long n = test_all(r->worker);
-    gw_api_ok_msg(r, "", json_pack("{s:I}", "started", (json_int_t)n));
-}
-
 /* Scheduled tests (monitor_setting.auto_test_channel_enabled, every
  * monitor_setting.auto_test_channel_minutes): whichever worker of whichever
  * replica takes the Redis lock for the period runs them. */
@@ -341,15 +326,16 @@ static void on_lock(int status, redisReply *reply, void *data)
 {
     struct gw_worker *w = data;
     if (status == GW_OK && reply && reply->type == REDIS_REPLY_STATUS)
-        GW_INFO("scheduled channel tests: %lld started", test_all(w));
+        GW_INFO("scheduled channel tests: %lld started", gw_channel_test_all(w));
 }
 
 static void on_schedule(uv_timer_t *t)
 {
     struct gw_worker *w = t->data;
-    if (!gw_options_bool(w, "monitor_setting.auto_test_channel_enabled", 0))
+    if (!gw_options_bool(w->cfgwatch, "monitor_setting.auto_test_channel_enabled", 0))
         return;
-    long long minutes = gw_options_int(w, "monitor_setting.auto_test_channel_minutes", 10);
+    long long minutes =
+        gw_options_int(w->cfgwatch, "monitor_setting.auto_test_channel_minutes", 10);
     if (minutes < 1)
         minutes = 1;
     gw_redis_command(w->redis, on_lock, w, "SET tf:lock:chtest %d NX PX %lld", w->id,

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include "adapters/adapter.h"
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -362,7 +362,7 @@ static void authorize(struct rcall *c)
         gw__relay_to(c, GW_RS_DONE);
         return;
     }
-    int self_use = gw_options_bool(c->w, "SelfUseModeEnabled", 0);
+    int self_use = gw_options_bool(c->w->cfgwatch, "SelfUseModeEnabled", 0);
     int priced = rw->ratios && gw_price_lookup(rw->ratios, c->model, c->key.user_group,
                                                 c->group, self_use, &c->price) == GW_OK;
     if (!priced && recheck(c))
@@ -386,7 +386,7 @@ static void authorize(struct rcall *c)
                                                                     json_string_length(in))
                                            : 1;
     }
-    long long pre_min = gw_options_int(c->w, "PreConsumedQuota", 500);
+    long long pre_min = gw_options_int(c->w->cfgwatch, "PreConsumedQuota", 500);
     c->reserved = gw_billing_reserve(&c->price, c->prompt_est, c->max_tokens, pre_min);
     if (c->reserved > GW_LEDGER_QUOTA_MAX) {
         /* More than any budget can hold (authorize.lua's bound): say why,

@@ -3,7 +3,7 @@
  * dest_set_by_root. Shared by relayed calls and channel tests. */
 #include <stdio.h>
 #include <string.h>
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
@@ -47,11 +47,13 @@ int gw__relay_dest(struct gw_worker *w, const struct gw_channel *ch, const char 
                    const char *proxy, struct gw_dest_policy *p, char *why, size_t whylen)
 {
     memset(p, 0, sizeof *p);
-    p->allow_private = ch->dest_set_by_root ||
-                       gw_options_bool(w, "channel_destination_setting.allow_private_ip", 0);
-    p->allow_link_local = gw_options_bool(w, "channel_destination_setting.allow_link_local", 0);
+    p->allow_private =
+        ch->dest_set_by_root ||
+        gw_options_bool(w->cfgwatch, "channel_destination_setting.allow_private_ip", 0);
+    p->allow_link_local =
+        gw_options_bool(w->cfgwatch, "channel_destination_setting.allow_link_local", 0);
     p->self_port = w->cfg->port;
-    ports_of(gw_options_value(w, "channel_destination_setting.allowed_ports"), p);
+    ports_of(gw_options_value(w->cfgwatch, "channel_destination_setting.allowed_ports"), p);
     /* Behind a proxy the target is resolved by the proxy: its literal
      * address (or "localhost") is all we can judge, and the proxy's own
      * address is judged at connect. Without one, the connect-time check

@@ -9,7 +9,7 @@
 #include <uv.h>
 #include <curl/curl.h>
 #include "adapters/adapter.h"
-#include "gateway/api/options.h"
+#include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
@@ -55,11 +55,11 @@ static int should_retry(struct rcall *c, int status)
 {
     if (c->pinned || c->state == GW_RS_RELAY)
         return 0;
-    if (c->attempt > gw_options_int(c->w, "RetryTimes", 0))
+    if (c->attempt > gw_options_int(c->w->cfgwatch, "RetryTimes", 0))
         return 0;
     if (status < 100 || status > 599)
         return 1;
-    const char *ranges = gw_options_value(c->w, "AutomaticRetryStatusCodes");
+    const char *ranges = gw_options_value(c->w->cfgwatch, "AutomaticRetryStatusCodes");
     return in_ranges(ranges && *ranges ? ranges : DEFAULT_RETRY_RANGES, status);
 }
 
@@ -72,9 +72,9 @@ static const char *const disable_keywords[] = {
 
 static int should_disable(struct rcall *c, int status, const char *msg)
 {
-    if (!c->ch->auto_ban || !gw_options_bool(c->w, "AutomaticDisableChannelEnabled", 0))
+    if (!c->ch->auto_ban || !gw_options_bool(c->w->cfgwatch, "AutomaticDisableChannelEnabled", 0))
         return 0;
-    const char *codes = gw_options_value(c->w, "AutomaticDisableStatusCodes");
+    const char *codes = gw_options_value(c->w->cfgwatch, "AutomaticDisableStatusCodes");
     if (in_ranges(codes && *codes ? codes : "401", status))
         return 1;
     for (size_t i = 0; i < sizeof disable_keywords / sizeof disable_keywords[0]; i++)
@@ -500,7 +500,7 @@ int gw__relay_start_upstream(struct rcall *c)
         .upstream_model = c->upstream_model,
         .stream = c->stream,
         .inject_usage = c->stream && (ct->flags & GW_CT_STREAM_OPTIONS) &&
-                        gw_options_bool(c->w, "FORCE_STREAM_OPTION", 1),
+                        gw_options_bool(c->w->cfgwatch, "FORCE_STREAM_OPTION", 1),
         .api_key = key,
         .client_headers = each_client_header,
         .client_headers_ctx = c->r,

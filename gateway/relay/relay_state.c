@@ -6,7 +6,6 @@
 #include <string.h>
 #include <uv.h>
 #include "adapters/adapter.h"
-#include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "gateway/relay/model_name.h" /* gw_model_matching_name, the fallback name */
 #include "persist/store.h"
 
 /* channel_info.multi_key_mode: "random", "polling"; anything else (unset)
@@ -120,12 +121,6 @@ struct gw_channel *gw_routing_pick(const gw_routing *t, const char *group, const
 /* Models with at least one enabled channel in group, sorted, deduplicated;
  * the array is owned by the table. */
 const char *const *gw_routing_models(const gw_routing *t, const char *group, size_t *n);
-
-/* The reference's FormatMatchingModelName: gemini-2.5-{flash-lite,flash,pro}
- * names containing "-thinking-" become "gemini-2.5-<x>-thinking-*", and
- * gpt-4-gizmo* / gpt-4o-gizmo* become "gpt-4-gizmo-*" / "gpt-4o-gizmo-*".
- * Returns model itself or a static string; never allocates. */
-const char *gw_model_matching_name(const char *model);
 
 /* A uniform draw in [0, n) from an xorshift64* state (n > 0; 0 when n is 0). */
 uint64_t gw_rand_below(uint64_t *rng, uint64_t n);

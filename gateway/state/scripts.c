@@ -82,6 +82,24 @@ int gw_scripts_add(const char *name, const char *text)
     return add(name, strlen(name), text, strlen(text));
 }
 
+static int add_with_lib(const char *name, size_t namelen, const char *text, size_t len)
+{
+    char *buf;
+    size_t total;
+    if (gw_embedded_lua(text, len, &buf, &total) != GW_OK)
+        return GW_ENOMEM;
+    int rc = add(name, namelen, buf, total);
+    gw_free(buf);
+    return rc;
+}
+
+int gw_scripts_add_with_lib(const char *name, const char *text)
+{
+    if (name == NULL || text == NULL)
+        return GW_EINVAL;
+    return add_with_lib(name, strlen(name), text, strlen(text));
+}
+
 int gw_scripts_init(void)
 {
     static const char dir[] = "scripts/", ext[] = ".lua";
@@ -94,7 +112,7 @@ int gw_scripts_init(void)
         if (pl <= dl + el || strncmp(f->path, dir, dl) != 0 ||
             strcmp(f->path + pl - el, ext) != 0 || memchr(f->path + dl, '/', pl - dl) != NULL)
             continue;
-        int rc = add(f->path + dl, pl - dl - el, (const char *)f->data, f->len);
+        int rc = add_with_lib(f->path + dl, pl - dl - el, (const char *)f->data, f->len);
         if (rc != GW_OK)
             return rc;
     }

@@ -1,6 +1,10 @@
 /* Registry of the Lua scripts run in Redis (DESIGN §4).
  *
  * The scripts are compiled into the binary (scripts/NAME.lua, see core/embed.h).
+ * The helpers they share (argument checks, the reservation record, in-flight
+ * counters) are written once, in scripts/lib/common.lua, and inserted into
+ * each script's text when it is registered (gw_embedded_lua, core/embed.h:
+ * right after its contract comment); the SHA1 is of the composed text.
  * Each is known by its file name without ".lua" and called by SHA1 with
  * EVALSHA; the SHA1 is computed here once, so script text is never built or
  * hashed per request.
@@ -12,8 +16,10 @@
 #ifndef GW_STATE_SCRIPTS_H
 #define GW_STATE_SCRIPTS_H
 #include <stddef.h>
+#include "gateway/core/embed.h"
 
 #define GW_SCRIPT_NAME_MAX 64
+#define GW_SCRIPTS_LIB GW_EMBED_LUA_LIB /* embedded path of the shared helpers */
 
 struct gw_script {
     const char *name;  /* "ratelimit" */
@@ -23,7 +29,8 @@ struct gw_script {
 };
 
 /* Adds every embedded file whose path is "scripts/<name>.lua" (no
- * subdirectory). Zero such files is fine. Calling it again adds nothing new.
+ * subdirectory), with the shared helpers inserted (see above; as-is when
+ * GW_SCRIPTS_LIB is not embedded). Zero such files is fine. Calling it again adds nothing new.
  * Returns GW_OK, GW_ENOMEM, or GW_ECONFLICT when a script of that name was
  * already added with a different text. */
 int gw_scripts_init(void);
@@ -33,6 +40,10 @@ int gw_scripts_init(void);
  * GW_ECONFLICT (callers may hold the old entry). GW_EINVAL for an empty name,
  * a name of GW_SCRIPT_NAME_MAX bytes or more, or NULL text. */
 int gw_scripts_add(const char *name, const char *text);
+
+/* Like gw_scripts_add, with the shared helpers inserted as gw_scripts_init
+ * does (tests of the helpers themselves). */
+int gw_scripts_add_with_lib(const char *name, const char *text);
 
 /* Lookup by name; NULL when absent. */
 const struct gw_script *gw_script_find(const char *name);

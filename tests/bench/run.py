@@ -543,13 +543,9 @@ def stats_delta(a, b):
 def script_names():
     """sha1 -> file name of every embedded Lua script (the gateway hashes
     the same bytes it loads)."""
-    import hashlib
-    out = {}
-    d = os.path.join(ROOT, "scripts")
-    for f in sorted(os.listdir(d)):
-        if f.endswith(".lua"):
-            out[hashlib.sha1(open(os.path.join(d, f), "rb").read()).hexdigest()] = f
-    return out
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import lua_scripts  # noqa: E402 (the text the loader composes)
+    return lua_scripts.names()
 
 
 BACKGROUND = re.compile(r"^(X\w+|PING|INFO|CLIENT|SCRIPT)\b|tf:cfgver|tf:nodes|reap\.lua")

@@ -116,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > FUZZ_MAX_INPUT)
         return 0;
+    gw_option_set_builtin(gw_ratios_default_json); /* the price tables' defaults */
     char err[160];
     memset(err, 'x', sizeof err);
     json_t *body = gw_json_parse((const char *)data + 1, size - 1, 32, err, sizeof err);

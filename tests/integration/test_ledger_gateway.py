@@ -15,8 +15,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Gateway, case, descendants, main, request, wait_for  # noqa: E402
 
-SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "scripts")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tools"))
+import lua_scripts  # noqa: E402 (scripts as the gateway loads them)
 
 
 def api(g, method, path, token=None, body=None):
@@ -97,7 +98,7 @@ def reaper_refunds_an_abandoned_reservation():
         keys = [ukey, tkey, f"tf:{{s{s}}}:res", f"tf:{{s{s}}}:resdl", f"tf:{{s{s}}}:resseq",
                 f"tf:{{s{s}}}:rl:u:{uid}", f"tf:{{s{s}}}:rl:t:{tid}", f"tf:{{s{s}}}:cc:u:{uid}",
                 f"tf:{{s{s}}}:cc:t:{tid}"]
-        script = open(os.path.join(SCRIPTS, "authorize.lua")).read()
+        script = lua_scripts.text("authorize").decode()  # with the shared helpers
         now = int(time.time() * 1000)
         # A reservation with a 1 ms lifetime, never settled: what a worker killed
         # with -9 leaves behind.

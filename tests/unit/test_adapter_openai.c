@@ -38,6 +38,7 @@ static void registry_rows(void **state)
         {31, "https://api.lingyiwanwu.com", 0}, {40, "https://api.siliconflow.cn", 0},
         {42, "https://api.mistral.ai", 0},     {43, "https://api.deepseek.com", 1},
         {47, "", 0},                           {48, "https://api.x.ai", 1},
+        {24, "https://generativelanguage.googleapis.com", 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const struct gw_channel_type *ct = gw_channel_type(rows[i].type);
@@ -48,10 +49,11 @@ static void registry_rows(void **state)
         assert_int_equal(!!(ct->flags & GW_CT_STREAM_OPTIONS), rows[i].so);
         assert_ptr_equal(ct->adapter, rows[i].type == 3    ? &gw_adapter_azure
                                       : rows[i].type == 14 ? &gw_adapter_anthropic
+                                      : rows[i].type == 24 ? &gw_adapter_gemini
                                                            : &gw_adapter_openai);
         assert_int_equal(!!(ct->flags & GW_CT_HTTP), rows[i].type == 4);
     }
-    static const int none[] = {-1, 0, 2, 5, 11, 24, 33, 41, 99, 1 << 30};
+    static const int none[] = {-1, 0, 2, 5, 11, 33, 41, 99, 1 << 30};
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
         assert_null(gw_channel_type(none[i]));
 }

@@ -9,6 +9,7 @@
 #include "gateway/api/options.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
+#include "gateway/relay/billing.h"
 
 static void test_registry(void **state)
 {
@@ -130,6 +131,7 @@ static void test_long_string(void **state)
 
 int main(void)
 {
+    gw_option_set_builtin(gw_ratios_default_json);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_normalize),

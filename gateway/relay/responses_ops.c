@@ -122,8 +122,13 @@ static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
 {
     struct rcall *c = data;
     (void)x;
-    (void)ctype;
     c->up_status = status;
+    /* the answer's type as the upstream gave it (?stream=true is SSE); the
+     * call's unused last_code holds it */
+    snprintf(c->last_code, sizeof c->last_code, "%s",
+             ctype && *ctype && strlen(ctype) < sizeof c->last_code && !strpbrk(ctype, "\r\n")
+                 ? ctype
+                 : "application/json");
 }
 
 static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
@@ -146,7 +151,8 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
                        result == GW_ETIMEDOUT ? "upstream timed out" : "upstream connection failed");
     } else if (gw_req_alive(c->r)) {
         /* the upstream's answer as it is: its own 404 or 400 is the truth */
-        gw_resp_send(c->r, c->up_status, "application/json", c->up_body.base ? c->up_body.base : "",
+        gw_resp_send(c->r, c->up_status, gw_arena_printf(c->r->arena, "%s", c->last_code),
+                     c->up_body.base ? c->up_body.base : "",
                      c->up_body.len);
     }
     done(c);

@@ -24,10 +24,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ROOT, Gateway, case, main, request  # noqa: E402
 from relayfix import (add_channel, add_token, api, openai_mock, rcli, root_pat,  # noqa: E402
                       set_option, user_quota, wait_routable)
+import anthropic_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
+import gemini_mock  # noqa: E402
 
 COMPAT = os.path.join(ROOT, "tests", "compat")
 MODELS = ["gpt-r", "gpt-rb", "ds-r", "gpt-pol", "gpt-r2c", "gpt-fail", "gpt-429", "ds-429",
-          "gpt-failpol"]
+          "gpt-failpol", "claude-r", "gemini-r"]
 S = {}
 
 
@@ -44,6 +46,8 @@ def setup():
         return S
     pa, stop_a = openai_mock.start(keys=["k-a"])
     pb, stop_b = openai_mock.start(keys=["k-b"], state=StateB)
+    pan, stop_an = anthropic_mock.start(keys=["k-an"])
+    pge, stop_ge = gemini_mock.start(keys=["k-ge"])
     g = Gateway(workers=2).start()
     pat = root_pat(g)
     set_option(g, pat, "ModelRatio", json.dumps({m: 1 for m in MODELS}))
@@ -58,11 +62,14 @@ def setup():
                                                     "gpt-failpol": "gpt-failpol@fail-mid"})})
     add_channel(g, pat, "ds-faults", f"http://127.0.0.1:{pb}", "k-b", "ds-429", type_=43,
                 extra={"model_mapping": json.dumps({"ds-429": "ds-429@429"})})
+    add_channel(g, pat, "an", f"http://127.0.0.1:{pan}", "k-an", "claude-r", type_=14)
+    add_channel(g, pat, "ge", f"http://127.0.0.1:{pge}", "k-ge", "gemini-r", type_=24)
     tid, key = add_token(g, pat, "t-resp")
     for m in MODELS:
         wait_routable(g, key, m)
     time.sleep(0.6)
-    S.update(g=g, pat=pat, pa=pa, pb=pb, stops=[stop_a, stop_b], key=key, a=a, b=b, d=d)
+    S.update(g=g, pat=pat, pa=pa, pb=pb, pan=pan, pge=pge, stops=[stop_a, stop_b, stop_an, stop_ge],
+             key=key, a=a, b=b, d=d)
     return S
 
 
@@ -212,6 +219,29 @@ def responses_stream_on_a_chat_only_channel_with_the_sdk():
     assert out["helper"]["status"] == "completed"
     assert {r["path"] for r in recorded(S["pb"])} == {"/v1/chat/completions"}
     quota_settles(q0, bill(out["usage"]) + bill(out["helper"]["usage"]))
+
+
+@case
+def responses_on_claude_and_gemini_channels_are_converted():
+    setup()
+    forget(S["pan"], S["pge"])
+    for model, port, route in (("claude-r", S["pan"], "/v1/messages"),
+                               ("gemini-r", S["pge"], "/v1beta/models/gemini-r:generateContent")):
+        q0 = user_quota(S["g"], 1)
+        st, _, b = post("/v1/responses", {"model": model, "instructions": "be brief",
+                                          "input": "Say hello", "max_output_tokens": 64})
+        assert st == 200, (model, b)
+        j = json.loads(b)
+        msg = [o for o in j["output"] if o["type"] == "message"][0]
+        assert msg["content"][0]["text"] == "Mock reply to: Say hello", j
+        up = recorded(port)
+        assert [r["path"].split("?")[0] for r in up] == [route], up
+        quota_settles(q0, bill(j["usage"]))
+        out = sdk("responses_stream", model)
+        assert out["types"][0] == "response.created" and out["types"][-1] == "response.completed"
+        assert out["seq"] == list(range(len(out["seq"]))), out["seq"]
+        assert out["text"] == "Mock reply to: Count please" == out["helper"]["text"], out
+        forget(port)
 
 
 @case

@@ -113,25 +113,8 @@ struct gw_adapter {
     int (*build)(const struct gw_channel *ch, const char *base_url,
                  const struct gw_relay_call *call, struct gw_upstream_req *out, char *err,
                  size_t errlen);
-    /* Non-streamed success body → usage (u->present = 0 when absent or all
-     * zero; each count clamped to [0, GW_USAGE_TOKENS_MAX]). GW_EINVAL when the body is not a JSON object; *u is then zero. */
-    int (*parse_response)(const char *body, size_t len, struct gw_usage *u);
-    /* One streamed event: reads usage when present, counts delivered text
-     * (*delta_chars, for estimation without keeping the text), and says
-     * what to do with the event. client_wants_usage: the client itself asked
-     * for stream_options.include_usage. *u is overwritten only by an event
-     * that carries a non-zero usage; *delta_chars is incremented by the
-     * Unicode code points of choices[].delta.content / .reasoning_content /
-     * .tool_calls[].function.arguments and choices[].text. Events that are
-     * not JSON pass through untouched. Never allocates beyond jansson. */
-    enum gw_stream_action (*stream_event)(const struct gw_sse_event *ev, int client_wants_usage,
-                                          struct gw_usage *u, size_t *delta_chars);
-    /* Error body → message and code (for logs and auto-disable keywords).
-     * Both outputs are always NUL-terminated (possibly empty; truncated to
-     * their capacity). 0 when the body had a recognised error shape,
-     * GW_EINVAL otherwise (msg then holds the start of the raw body). */
-    int (*parse_error)(const char *body, size_t len, char *msg, size_t msgcap, char *code,
-                       size_t codecap);
+    /* Reading the answer (usage, stream events, error bodies) is the wire
+     * format's: gw_format_of(wire()) (adapters/format.h). */
 };
 
 /* Channel-type flags. */

@@ -132,19 +132,8 @@ static int anthropic_build(const struct gw_channel *ch, const char *base_url,
 
 /* The relay's stateless per-event hook: *u is the usage so far, so the
  * decoder starts from it (message_delta merges over message_start). */
-static enum gw_stream_action anthropic_stream_event(const struct gw_sse_event *ev,
-                                                    int client_wants_usage, struct gw_usage *u,
-                                                    size_t *delta_chars)
-{
-    (void)client_wants_usage;
-    return gw__msg_meter(ev, u, delta_chars) == GW_DEC_DONE ? GW_STREAM_DONE : GW_STREAM_PASS;
-}
-
 const struct gw_adapter gw_adapter_anthropic = {
     .name = "anthropic",
     .wire = anthropic_wire,
     .build = anthropic_build,
-    .parse_response = gw__msg_usage,
-    .stream_event = anthropic_stream_event,
-    .parse_error = gw__msg_parse_error,
 };

@@ -168,7 +168,4 @@ const struct gw_adapter gw_adapter_azure = {
     .name = "azure",
     .wire = gw__oai_wire,
     .build = azure_build,
-    .parse_response = gw__chat_usage,
-    .stream_event = gw__chat_stream_event,
-    .parse_error = gw__chat_parse_error,
 };

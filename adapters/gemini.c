@@ -167,55 +167,9 @@ static int gemini_build(const struct gw_channel *ch, const char *base_url,
     return gw__oai_finish(ch, call, out, err, errlen);
 }
 
-/* ---- responses ---- */
-
-static int gemini_parse_response(const char *body, size_t len, struct gw_usage *u)
-{
-    return gw_format_gemini.usage(body, len, u);
-}
-
-struct meter {
-    struct gw_usage *u;
-    size_t *chars;
-};
-
-static int on_meter(const struct gw_ev *ev, void *ctx)
-{
-    struct meter *m = ctx;
-    if (ev->kind == GW_EV_USAGE && ev->usage && m->u)
-        *m->u = *ev->usage;
-    else if ((ev->kind == GW_EV_TEXT || ev->kind == GW_EV_REASONING ||
-              ev->kind == GW_EV_TOOL_ARGS) && m->chars)
-        *m->chars += gw_fmt_code_points(ev->text);
-    return 0;
-}
-
-/* The stateless view of one chunk (the relay's stream path uses the
- * format's decoder with its state; this serves the older callers). */
-static enum gw_stream_action gemini_stream_event(const struct gw_sse_event *ev,
-                                                 int client_wants_usage, struct gw_usage *u,
-                                                 size_t *delta_chars)
-{
-    struct gw_stream_state st;
-    struct meter m = {u, delta_chars};
-    if (gw_str_eq(gw_str_trim(ev->data), GW_STRLIT("[DONE]")))
-        return GW_STREAM_DONE; /* never from Gemini; the end every adapter honours */
-    memset(&st, 0, sizeof st);
-    int rc = gw_format_gemini.decode(&st, ev, client_wants_usage, on_meter, &m);
-    return rc == GW_DEC_DONE ? GW_STREAM_DONE : GW_STREAM_PASS;
-}
-
-static int gemini_parse_error(const char *body, size_t len, char *msg, size_t msgcap, char *code,
-                              size_t codecap)
-{
-    return gw_format_gemini.parse_error(body, len, msg, msgcap, code, codecap);
-}
-
+/* Reading the answers is the Gemini format's (adapters/formats/gemini.c). */
 const struct gw_adapter gw_adapter_gemini = {
     .name = "gemini",
     .wire = gemini_wire,
     .build = gemini_build,
-    .parse_response = gemini_parse_response,
-    .stream_event = gemini_stream_event,
-    .parse_error = gemini_parse_error,
 };

@@ -195,7 +195,4 @@ const struct gw_adapter gw_adapter_openai = {
     .wire = openai_wire,
     .build = openai_build,
     /* the chat codec's parsers (adapters/formats/chat.c) */
-    .parse_response = gw__chat_usage,
-    .stream_event = gw__chat_stream_event,
-    .parse_error = gw__chat_parse_error,
 };

@@ -39,6 +39,7 @@ struct ctest {
     uint64_t t0;
     long long ms;
     int ok, enable, disable;
+    enum gw_wire wire;          /* the wire the channel was asked in */
     char err[300];
     uv_work_t work;
 };
@@ -153,7 +154,6 @@ static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
 static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
 {
     struct ctest *t = data;
-    const struct gw_channel_type *ct = gw_channel_type(t->ch->type);
     struct gw_usage u;
     t->x = NULL;
     unlink_test(t);
@@ -163,12 +163,15 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
         snprintf(t->err, sizeof t->err, "%s", errmsg ? errmsg : "upstream unreachable");
     } else if (t->status != 200) {
         char msg[256] = "", code[64] = "";
-        ct->adapter->parse_error(t->body.base ? t->body.base : "", t->body.len, msg, sizeof msg,
+        const struct gw_format *f = gw_format_of(t->wire);
+        (f->parse_error ? f : &gw_format_chat)->parse_error(t->body.base ? t->body.base : "", t->body.len, msg, sizeof msg,
                                  code, sizeof code);
         snprintf(t->err, sizeof t->err, "HTTP %d: %s", t->status, msg[0] ? msg : "error");
-    } else if (ct->adapter->parse_response(t->body.base ? t->body.base : "", t->body.len, &u) !=
-               GW_OK) {
-        snprintf(t->err, sizeof t->err, "the upstream answer is not a chat completion");
+    } else if (!gw_format_of(t->wire)->usage ||
+               gw_format_of(t->wire)->usage(t->body.base ? t->body.base : "", t->body.len, &u) !=
+                   GW_OK) {
+        snprintf(t->err, sizeof t->err, "the upstream answer is not a %s response",
+                 gw_format_of(t->wire)->name);
     } else {
         t->ok = 1;
     }
@@ -210,15 +213,28 @@ static int start(struct ctest *t, const char *model_override)
         snprintf(t->err, sizeof t->err, "the channel has no enabled key");
         return GW_ENOTFOUND;
     }
-    json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:i}", "model", m, "messages", "role", "user",
+    /* A chat call, in the channel's own wire (through the hub when it is
+     * not chat), read back with that wire's format. */
+    json_t *chat = json_pack("{s:s, s:[{s:s, s:s}], s:i}", "model", m, "messages", "role", "user",
                              "content", "hi", "max_tokens", 16);
-    struct gw_relay_call call = {.mode = GW_RELAY_CHAT, .path = "/v1/chat/completions",
-                                 .body = body, .model = m, .upstream_model = upstream,
-                                 .api_key = key, .is_channel_test = 1};
-    gw_upstream_req_init(&t->q);
-    int rc = body ? ct->adapter->build(t->ch, gw_channel_base_url(t->ch, ct, base, sizeof base),
-                                       &call, &t->q, err, sizeof err)
+    struct gw_relay_call call = {.mode = GW_RELAY_CHAT, .wire = GW_WIRE_CHAT,
+                                 .path = "/v1/chat/completions", .model = m,
+                                 .upstream_model = upstream, .api_key = key,
+                                 .is_channel_test = 1};
+    t->wire = ct->adapter->wire ? ct->adapter->wire(t->ch, &call) : GW_WIRE_CHAT;
+    struct gw_conv_opts co = {.upstream_model = upstream};
+    json_t *body = NULL;
+    int rc = chat ? gw_format_convert_request(&gw_format_chat, gw_format_of(t->wire), chat, NULL,
+                                              &co, &body, err, sizeof err)
                   : GW_ENOMEM;
+    json_decref(chat);
+    call.wire = t->wire;
+    call.path = t->wire == GW_WIRE_CHAT ? call.path : NULL;
+    call.body = body;
+    gw_upstream_req_init(&t->q);
+    if (rc == GW_OK)
+        rc = ct->adapter->build(t->ch, gw_channel_base_url(t->ch, ct, base, sizeof base), &call,
+                                &t->q, err, sizeof err);
     json_decref(body);
     if (rc != GW_OK) {
         snprintf(t->err, sizeof t->err, "cannot build the test request: %s", err);

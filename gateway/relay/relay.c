@@ -11,7 +11,9 @@
  *             │      └─► SPEC ─────────────┘  │     └── retry ──► ROUTE    │
  *             │   (speculative: upstream runs,│                            │
  *             │    all held until the reply)  └── no channel / gave up ────┘
- *             └─► DONE (refused before anything was reserved)
+ *             ├─► DONE (refused before anything was reserved)
+ *             └─► UPSTREAM ─► SETTLE (count_tokens on a same-wire channel: free,
+ *                                     nothing reserved, so SETTLE only frees)
  *
  * A client that leaves in any state aborts the transfer; the call still
  * settles for what was used. */
@@ -45,7 +47,8 @@ static void relay_free(struct rcall *c);
 #define TO(s) (1u << (s))
 /* From each state, the states it may go to. */
 static const unsigned next_ok[] = {
-    [GW_RS_KEY] = TO(GW_RS_KEY) | TO(GW_RS_AUTH) | TO(GW_RS_DONE),
+    [GW_RS_KEY] = TO(GW_RS_KEY) | TO(GW_RS_AUTH) | TO(GW_RS_UPSTREAM) /* count_tokens */ |
+                  TO(GW_RS_DONE),
     [GW_RS_AUTH] = TO(GW_RS_SPEC) | TO(GW_RS_ROUTE) | TO(GW_RS_SETTLE) | TO(GW_RS_DONE),
     [GW_RS_SPEC] = TO(GW_RS_ROUTE) | TO(GW_RS_UPSTREAM) | TO(GW_RS_SETTLE) | TO(GW_RS_DONE),
     [GW_RS_ROUTE] = TO(GW_RS_ROUTE) | TO(GW_RS_UPSTREAM) | TO(GW_RS_SETTLE),
@@ -102,34 +105,6 @@ void gw__relay_to(struct rcall *c, enum gw_rstate to)
 
 static void authorize(struct rcall *c);
 
-struct rcall *gw__relay_clone(const struct rcall *c)
-{
-    struct rcall *n = gw_calloc(1, sizeof *n);
-    if (!n)
-        return NULL;
-    n->r = c->r;
-    n->w = c->w;
-    n->mode = c->mode;
-    n->body = json_incref(c->body);
-    memcpy(n->model, c->model, sizeof n->model);
-    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
-    n->stream = c->stream;
-    n->client_usage = c->client_usage;
-    n->max_tokens = c->max_tokens;
-    memcpy(n->ip, c->ip, sizeof n->ip);
-    n->content = c->content;
-    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
-    n->pinned = c->pinned;
-    n->after_key = c->after_key;
-    n->t0_us = c->t0_us;
-    n->test_settle_bad = c->test_settle_bad;
-    n->test_settle_down = c->test_settle_down;
-    gw_buf_init(&n->up_body, GW_RELAY_BODY_MAX);
-    gw_sse_parser_init(&n->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, n);
-    gw_req_ref(n->r);
-    return n;
-}
-
 /* A header value holding CR, LF or NUL could split the request a channel
  * forwards it in (header_override passthrough): the call is refused with a
  * 400 naming the header, whatever the channel does with it. */
@@ -148,7 +123,46 @@ static int client_headers_bad(struct rcall *c)
     return 0;
 }
 
-static void relay_entry(gw_req *r, enum gw_relay_mode mode)
+/* A query parameter named name ("key" matches "key" and "key=..."). */
+static int param_is(gw_str p, const char *name)
+{
+    size_t n = strlen(name);
+    return p.len >= n && memcmp(p.base, name, n) == 0 && (p.len == n || p.base[n] == '=');
+}
+
+/* The path (and query) the same-format path sends up. Chat: the path as
+ * before. Others keep their query (Anthropic's ?beta=true) but never the
+ * client's key=, and a Gemini stream always asks for SSE upstream (a
+ * client without ?alt=sse gets it framed back as a JSON array). NULL when
+ * the query is too long to carry. */
+static const char *client_path(gw_req *r, const struct gw_format *in, int stream)
+{
+    if (in == &gw_format_chat)
+        return r->path;
+    char q[2048];
+    size_t n = 0;
+    int gemini = in->wire == GW_WIRE_GEMINI;
+    gw_str rest = gw_str_c(r->query ? r->query : ""), tok;
+    while (gw_str_split(&rest, '&', &tok)) {
+        if (!tok.len || param_is(tok, "key") || (gemini && param_is(tok, "alt")))
+            continue;
+        if (n + tok.len + 2 >= sizeof q)
+            return NULL;
+        q[n] = n ? '&' : '?';
+        n++;
+        memcpy(q + n, tok.base, tok.len);
+        n += tok.len;
+    }
+    q[n] = '\0';
+    if (gemini && stream)
+        return gw_arena_printf(r->arena, "%s%s%salt=sse", r->path, q, n ? "&" : "?");
+    return gw_arena_printf(r->arena, "%s%s", r->path, q);
+}
+
+/* Every relayed call starts here: the client's format (in), what its path
+ * says (pf), and the operation (mode); count_only for count_tokens. */
+static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_format *in,
+                        const struct gw_path_facts *pf, int count_only)
 {
     struct rcall *c = gw_calloc(1, sizeof *c);
     if (!c) {
@@ -158,10 +172,13 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     c->r = r;
     c->w = r->worker;
     c->mode = mode;
+    c->in = in;
+    c->pf = *pf;
+    c->count_only = count_only;
     c->content = "";
     c->t0_us = gw__now_us();
     snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
-    c->after_key = authorize;
+    c->after_key = count_only ? gw__relay_count : authorize;
     gw_buf_init(&c->up_body, GW_RELAY_BODY_MAX);
     gw_sse_parser_init(&c->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, c);
     gw_req_ref(r);
@@ -176,9 +193,22 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     }
     struct gw_relay_request q;
     char msg[260];
-    if (gw_relay_request_parse(mode, gw_req_header(r, "content-type"), r->body.base, r->body.len,
-                               &q, msg, sizeof msg) != GW_OK) {
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
+    const char *ctype = gw_req_header(r, "content-type");
+    int rc = in == &gw_format_chat
+                 ? gw_relay_request_parse(mode, ctype, r->body.base, r->body.len, &q, msg,
+                                          sizeof msg)
+                 : gw_relay_request_parse_as(in, pf, mode == GW_RELAY_CHAT && !count_only, ctype,
+                                             r->body.base, r->body.len, &q, msg, sizeof msg);
+    if (rc == GW_OK && !(c->client_path = client_path(r, in, q.stream))) {
+        json_decref(q.body);
+        rc = GW_EINVAL;
+        snprintf(msg, sizeof msg, "the query string is too long");
+    }
+    if (rc != GW_OK) {
+        if (rc == GW_ENOTSUP)
+            gw__relay_fail(c, 501, "not_implemented", "not_implemented", msg);
+        else
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", msg);
         gw__relay_to(c, GW_RS_DONE);
         return;
     }
@@ -187,16 +217,87 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode)
     memcpy(c->model, q.model, sizeof c->model);
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
     gw__relay_settle_hooks(c);
+    if (c->w->cfg->test_hooks)
+        c->test_codec_missing = gw_req_header(r, "x-test-codec-missing");
     c->stream = q.stream;
     c->client_usage = q.client_usage;
     c->max_tokens = q.max_tokens;
+    c->json_array = in->wire == GW_WIRE_GEMINI && c->stream && !pf->gemini_sse;
     gw__relay_begin(c);
 }
 
-void gw_relay_chat(gw_req *r) { relay_entry(r, GW_RELAY_CHAT); }
-void gw_relay_completions(gw_req *r) { relay_entry(r, GW_RELAY_COMPLETIONS); }
-void gw_relay_embeddings(gw_req *r) { relay_entry(r, GW_RELAY_EMBEDDINGS); }
-void gw_relay_moderations(gw_req *r) { relay_entry(r, GW_RELAY_MODERATIONS); }
+static const struct gw_path_facts no_path_facts;
+
+void gw_relay_chat(gw_req *r)
+{
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_chat, &no_path_facts, 0);
+}
+void gw_relay_completions(gw_req *r)
+{
+    relay_entry(r, GW_RELAY_COMPLETIONS, &gw_format_chat, &no_path_facts, 0);
+}
+void gw_relay_embeddings(gw_req *r)
+{
+    relay_entry(r, GW_RELAY_EMBEDDINGS, &gw_format_chat, &no_path_facts, 0);
+}
+void gw_relay_moderations(gw_req *r)
+{
+    relay_entry(r, GW_RELAY_MODERATIONS, &gw_format_chat, &no_path_facts, 0);
+}
+void gw_relay_messages(gw_req *r)
+{
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_messages, &no_path_facts, 0);
+}
+void gw_relay_messages_count(gw_req *r)
+{
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_messages, &no_path_facts, 1);
+}
+void gw_relay_responses(gw_req *r)
+{
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_responses, &no_path_facts, 0);
+}
+
+/* An error before any call exists, in the format's shape. */
+static void early_error(gw_req *r, const struct gw_format *in, int status, const char *type,
+                        const char *code, const char *msg)
+{
+    const struct gw_format *f = in->error_body ? in : &gw_format_chat;
+    json_t *j = f->error_body(status, type, code, msg);
+    gw_resp_json(r, status, j);
+    json_decref(j);
+}
+
+/* POST /v1beta/models/{model}:{action} (and /v1/models/...): the model is
+ * what lies between "/models/" and the first ':' after it (the
+ * reference's extractModelNameFromGeminiPath), the action says the rest. */
+void gw_relay_gemini(gw_req *r)
+{
+    const char *m = strstr(r->path, "/models/");
+    const char *colon = m ? strchr(m + 8, ':') : NULL;
+    if (!colon || colon == m + 8) {
+        early_error(r, &gw_format_gemini, 404, "invalid_request_error", "not_found",
+                    "expected /v1beta/models/{model}:{action}");
+        return;
+    }
+    const char *action = colon + 1, *alt = gw_req_query(r, "alt");
+    struct gw_path_facts pf = {.model = gw_arena_strndup(r->arena, m + 8, (size_t)(colon - m - 8))};
+    if (strcmp(action, "generateContent") == 0) {
+        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 0);
+    } else if (strcmp(action, "streamGenerateContent") == 0) {
+        pf.stream = 1;
+        pf.gemini_sse = alt && strcmp(alt, "sse") == 0;
+        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 0);
+    } else if (strcmp(action, "countTokens") == 0) {
+        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 1);
+    } else if (strcmp(action, "embedContent") == 0 || strcmp(action, "batchEmbedContents") == 0) {
+        relay_entry(r, GW_RELAY_EMBEDDINGS, &gw_format_gemini, &pf, 0);
+    } else {
+        char msg[200];
+        snprintf(msg, sizeof msg, "action %.*s is not implemented by this gateway",
+                 (int)gw_str_utf8_cut(gw_str_c(action), 100), action);
+        early_error(r, &gw_format_gemini, 501, "not_implemented", "not_implemented", msg);
+    }
+}
 
 void gw_relay_not_implemented(gw_req *r)
 {
@@ -210,6 +311,169 @@ void gw_relay_not_implemented(gw_req *r)
 
 static void spec_release(struct rcall *c);
 static void spec_cancel(struct rcall *c);
+static void authorized(const struct gw_auth_result *res, void *data);
+
+/* A refusal decided on cached key fields is confirmed on fresh ones first
+ * (one more read, on refusals only): a change that allows a call applies to
+ * the next call, as one that refuses it does through authorize's settings
+ * version. 1 when the fields are being read again (the call goes on there). */
+static int recheck(struct rcall *c)
+{
+    if (!c->key_cached)
+        return 0;
+    gw__relay_key_drop(c->w, c->keyhash);
+    gw__key_info_release(&c->key);
+    memset(&c->key, 0, sizeof c->key);
+    c->key_cached = 0;
+    c->key_fresh = 1;
+    gw__relay_begin(c);
+    return 1;
+}
+
+/* Price, estimate and one authorize round trip. */
+static void authorize(struct rcall *c)
+{
+    struct gw_relay_worker *rw = gw__relay(c->w);
+    int pin_refused = c->pinned && c->key.role < 10;
+    if (c->key.bad || pin_refused || !gw__key_ip_allowed(&c->key, c->ip)) {
+        if (recheck(c))
+            return;
+        if (pin_refused && !c->key.bad)
+            gw__relay_fail(c, 403, "invalid_request_error", "channel_pin_forbidden",
+                           "only administrators may pin a channel with sk-KEY-CHANNELID");
+        else
+            gw__relay_key_refused(c);
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    const char *using = c->key.token_group[0] ? c->key.token_group : c->key.user_group;
+    snprintf(c->group, sizeof c->group, "%s", using[0] ? using : "default");
+    /* No channel at all: 503 naming the model, before any price question
+     * (the reference selects the channel before pricing too). */
+    struct gw_route_ref *ref = gw__relay_route_ref(c->w);
+    uint64_t probe = 1;
+    int routable = ref && (c->pinned || gw_routing_pick(ref->table, c->group, c->model, 0, NULL,
+                                                        0, NULL, NULL, &probe));
+    gw__relay_route_unref(ref);
+    if (!routable && recheck(c))
+        return;
+    if (!routable && !c->freshened) { /* a channel added a moment ago? */
+        gw__relay_freshen(c, authorize);
+        return;
+    }
+    if (!routable) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
+                 (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
+        gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    if (strchr(c->model, ',')) { /* authorize.lua's model limits are comma-separated */
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       "field 'model' may not contain ','");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    int self_use = gw_options_bool(c->w->cfgwatch, "SelfUseModeEnabled", 0);
+    int priced = rw->ratios && gw_price_lookup(rw->ratios, c->model, c->key.user_group,
+                                                c->group, self_use, &c->price) == GW_OK;
+    if (!priced && recheck(c))
+        return;
+    if (!priced && !c->freshened) { /* a price saved a moment ago? */
+        gw__relay_freshen(c, authorize);
+        return;
+    }
+    if (!priced) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
+                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);
+        gw__relay_fail(c, 503, "new_api_error", "model_price_error", msg);
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    c->prompt_est = gw__relay_estimate(c, c->body);
+    long long pre_min = gw_options_int(c->w->cfgwatch, "PreConsumedQuota", 500);
+    c->reserved = gw_billing_reserve(&c->price, c->prompt_est, c->max_tokens, pre_min);
+    if (c->reserved > GW_LEDGER_QUOTA_MAX) {
+        /* More than any budget can hold (authorize.lua's bound): say why,
+         * rather than let the script refuse the argument as an outage. */
+        if (c->max_tokens > 0)
+            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                           "max_tokens too large for the remaining quota: the call would reserve "
+                           "more quota than any budget can hold; lower max_tokens");
+        else
+            gw__relay_fail(c, 503, "new_api_error", "model_price_error",
+                           "the model's price is too large: one call would reserve more quota "
+                           "than any budget can hold");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    long long est = c->prompt_est + c->max_tokens;
+    struct gw_auth_req a = {
+        .uid = c->key.uid,
+        .tid = c->key.tid,
+        .model = c->model,
+        .amount = c->reserved,
+        .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
+        .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
+        .now_ms = gw__now_ms_wall(),
+        .settings_ver = c->key.ver,
+    };
+    gw__relay_to(c, GW_RS_AUTH);
+    if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    /* SPECULATIVE_AUTH: the upstream round trip overlaps the authorize one;
+     * everything waits in GW_RS_SPEC until authorized() says yes. (The
+     * reply may have come already, when the send failed inside.) */
+    if (c->w->cfg->speculative_auth && c->key.spec_ok && !c->pinned && c->state == GW_RS_AUTH) {
+        c->route = gw__relay_route_ref(c->w);
+        gw__relay_to(c, GW_RS_SPEC);
+    }
+}
+
+
+
+/* The same request as a new call, as relay_entry left it (settings changed:
+ * it starts over at KEY with fields read afresh). */
+struct rcall *gw__relay_clone(const struct rcall *c)
+{
+    struct rcall *n = gw_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->r = c->r;
+    n->w = c->w;
+    n->mode = c->mode;
+    n->in = c->in;
+    n->pf = c->pf;
+    n->client_path = c->client_path;
+    n->count_only = c->count_only;
+    n->json_array = c->json_array;
+    n->body = json_incref(c->body);
+    memcpy(n->model, c->model, sizeof n->model);
+    memcpy(n->upstream_model, c->model, sizeof n->upstream_model);
+    n->stream = c->stream;
+    n->client_usage = c->client_usage;
+    n->max_tokens = c->max_tokens;
+    memcpy(n->ip, c->ip, sizeof n->ip);
+    n->content = c->content;
+    memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
+    n->pinned = c->pinned;
+    n->after_key = c->after_key;
+    n->t0_us = c->t0_us;
+    n->test_settle_bad = c->test_settle_bad;
+    n->test_settle_down = c->test_settle_down;
+    n->test_codec_missing = c->test_codec_missing;
+    gw_buf_init(&n->up_body, GW_RELAY_BODY_MAX);
+    gw_sse_parser_init(&n->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, n);
+    gw_req_ref(n->r);
+    return n;
+}
 
 static int refusal_status(enum gw_ledger_reason r, const char **code)
 {
@@ -299,137 +563,6 @@ static void authorized(const struct gw_auth_result *res, void *data)
     gw__relay_to(c, GW_RS_ROUTE);
 }
 
-/* A refusal decided on cached key fields is confirmed on fresh ones first
- * (one more read, on refusals only): a change that allows a call applies to
- * the next call, as one that refuses it does through authorize's settings
- * version. 1 when the fields are being read again (the call goes on there). */
-static int recheck(struct rcall *c)
-{
-    if (!c->key_cached)
-        return 0;
-    gw__relay_key_drop(c->w, c->keyhash);
-    gw__key_info_release(&c->key);
-    memset(&c->key, 0, sizeof c->key);
-    c->key_cached = 0;
-    c->key_fresh = 1;
-    gw__relay_begin(c);
-    return 1;
-}
-
-/* Price, estimate and one authorize round trip. */
-static void authorize(struct rcall *c)
-{
-    struct gw_relay_worker *rw = gw__relay(c->w);
-    int pin_refused = c->pinned && c->key.role < 10;
-    if (c->key.bad || pin_refused || !gw__key_ip_allowed(&c->key, c->ip)) {
-        if (recheck(c))
-            return;
-        if (pin_refused && !c->key.bad)
-            gw__relay_fail(c, 403, "invalid_request_error", "channel_pin_forbidden",
-                           "only administrators may pin a channel with sk-KEY-CHANNELID");
-        else
-            gw__relay_key_refused(c);
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    const char *using = c->key.token_group[0] ? c->key.token_group : c->key.user_group;
-    snprintf(c->group, sizeof c->group, "%s", using[0] ? using : "default");
-    /* No channel at all: 503 naming the model, before any price question
-     * (the reference selects the channel before pricing too). */
-    struct gw_route_ref *ref = gw__relay_route_ref(c->w);
-    uint64_t probe = 1;
-    int routable = ref && (c->pinned || gw_routing_pick(ref->table, c->group, c->model, 0, NULL,
-                                                        0, NULL, NULL, &probe));
-    gw__relay_route_unref(ref);
-    if (!routable && recheck(c))
-        return;
-    if (!routable && !c->freshened) { /* a channel added a moment ago? */
-        gw__relay_freshen(c, authorize);
-        return;
-    }
-    if (!routable) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "no available channel for model %.*s under group %.*s",
-                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model,
-                 (int)gw_str_utf8_cut(gw_str_c(c->group), 60), c->group);
-        gw__relay_fail(c, 503, "new_api_error", "model_not_found", msg);
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    if (strchr(c->model, ',')) { /* authorize.lua's model limits are comma-separated */
-        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                       "field 'model' may not contain ','");
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    int self_use = gw_options_bool(c->w->cfgwatch, "SelfUseModeEnabled", 0);
-    int priced = rw->ratios && gw_price_lookup(rw->ratios, c->model, c->key.user_group,
-                                                c->group, self_use, &c->price) == GW_OK;
-    if (!priced && recheck(c))
-        return;
-    if (!priced && !c->freshened) { /* a price saved a moment ago? */
-        gw__relay_freshen(c, authorize);
-        return;
-    }
-    if (!priced) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "model %.*s has no price or ratio configured (倍率或价格未配置)",
-                 (int)gw_str_utf8_cut(gw_str_c(c->model), 150), c->model);
-        gw__relay_fail(c, 503, "new_api_error", "model_price_error", msg);
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    c->prompt_est = c->mode == GW_RELAY_CHAT ? gw_estimate_request_tokens(c->model, c->body) : 0;
-    if (!c->prompt_est) {
-        const json_t *in = json_object_get(c->body, c->mode == GW_RELAY_COMPLETIONS ? "prompt" : "input");
-        c->prompt_est = json_is_string(in) ? gw_estimate_text_tokens(c->model, json_string_value(in),
-                                                                    json_string_length(in))
-                                           : 1;
-    }
-    long long pre_min = gw_options_int(c->w->cfgwatch, "PreConsumedQuota", 500);
-    c->reserved = gw_billing_reserve(&c->price, c->prompt_est, c->max_tokens, pre_min);
-    if (c->reserved > GW_LEDGER_QUOTA_MAX) {
-        /* More than any budget can hold (authorize.lua's bound): say why,
-         * rather than let the script refuse the argument as an outage. */
-        if (c->max_tokens > 0)
-            gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
-                           "max_tokens too large for the remaining quota: the call would reserve "
-                           "more quota than any budget can hold; lower max_tokens");
-        else
-            gw__relay_fail(c, 503, "new_api_error", "model_price_error",
-                           "the model's price is too large: one call would reserve more quota "
-                           "than any budget can hold");
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    long long est = c->prompt_est + c->max_tokens;
-    struct gw_auth_req a = {
-        .uid = c->key.uid,
-        .tid = c->key.tid,
-        .model = c->model,
-        .amount = c->reserved,
-        .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
-        .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
-        .now_ms = gw__now_ms_wall(),
-        .settings_ver = c->key.ver,
-    };
-    gw__relay_to(c, GW_RS_AUTH);
-    if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {
-        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
-                       "the quota service is unavailable, retry shortly");
-        gw__relay_to(c, GW_RS_DONE);
-        return;
-    }
-    /* SPECULATIVE_AUTH: the upstream round trip overlaps the authorize one;
-     * everything waits in GW_RS_SPEC until authorized() says yes. (The
-     * reply may have come already, when the send failed inside.) */
-    if (c->w->cfg->speculative_auth && c->key.spec_ok && !c->pinned && c->state == GW_RS_AUTH) {
-        c->route = gw__relay_route_ref(c->w);
-        gw__relay_to(c, GW_RS_SPEC);
-    }
-}
-
-
 /* ---- ROUTE ------------------------------------------------------------------------ */
 
 static int tried(const struct rcall *c, long long id)
@@ -486,10 +619,19 @@ static void route(struct rcall *c)
     if (c->ntried < GW_RELAY_MAX_TRIES)
         c->tried[c->ntried++] = ch->id;
     c->attempt++;
-    if (gw__relay_start_upstream(c) != GW_OK)
+    if (gw__relay_start_upstream(c) == GW_OK) {
+        if (!spec)
+            gw__relay_to(c, GW_RS_UPSTREAM);
+    } else if (c->last_status == 400) {
+        /* The client's request cannot be said in this channel's wire: the
+         * answer is the refusal (in SPEC, once authorized). */
+        if (spec)
+            c->held = GW_HELD_ROUTE;
+        else
+            gw__relay_upstream_gave_up(c);
+    } else {
         route(c); /* a channel that cannot even build its request: try the next */
-    else if (!spec)
-        gw__relay_to(c, GW_RS_UPSTREAM);
+    }
 }
 
 /* ---- the speculative start's end ------------------------------------------------ */
@@ -538,8 +680,8 @@ void gw__relay_fail(struct rcall *c, int status, const char *type, const char *c
         return;
     char full[600];
     snprintf(full, sizeof full, "%s (request id: %s)", msg, r->rid);
-    json_t *j = json_pack("{s:{s:o, s:s, s:s, s:s*}}", "error", "message", gw_json_text(full),
-                          "type", type, "param", "", "code", code);
+    const struct gw_format *f = c->in && c->in->error_body ? c->in : &gw_format_chat;
+    json_t *j = f->error_body(status, type, code, full);
     if (status == 429 && c->retry_after_s > 0)
         gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", c->retry_after_s));
     gw_resp_json(r, status, j);
@@ -552,6 +694,8 @@ static void relay_free(struct rcall *c)
     if (r->cb_data == c) /* the client may still leave later: never call into a freed call */
         gw_req_set_callbacks(r, NULL, NULL, NULL);
     gw__relay_route_unref(c->route);
+    if (c->convert && c->in->stream_free)
+        c->in->stream_free(&c->enc);
     gw_upstream_req_free(&c->ureq);
     gw_buf_free(&c->up_body);
     gw_sse_parser_free(&c->sse);

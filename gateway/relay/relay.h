@@ -1,5 +1,6 @@
-/* The relay: one OpenAI-compatible call from a client to an upstream
- * channel, as a small explicit state machine (relay.c):
+/* The relay: one call from a client (in any of the four formats of
+ * adapters/format.h) to an upstream channel, as a small explicit state
+ * machine (relay.c, enum gw_rstate in relay_call.h):
  *
  *   KEY      resolve the token key (worker cache, else one GET + HMGET)
  *   AUTH     price, estimate, authorize+limit+reserve   [1 Redis round trip]
@@ -35,6 +36,15 @@ void gw_relay_chat(gw_req *r);
 void gw_relay_completions(gw_req *r);
 void gw_relay_embeddings(gw_req *r);
 void gw_relay_moderations(gw_req *r);
+/* POST /v1/messages and /v1/messages/count_tokens (Anthropic format). */
+void gw_relay_messages(gw_req *r);
+void gw_relay_messages_count(gw_req *r);
+/* POST /v1/responses (OpenAI Responses format). */
+void gw_relay_responses(gw_req *r);
+/* POST /v1beta/models/{model}:{action} and /v1/models/{model}:{action}:
+ * generateContent, streamGenerateContent (?alt=sse: SSE, else a JSON
+ * array), countTokens, embedContent, batchEmbedContents (Gemini format). */
+void gw_relay_gemini(gw_req *r);
 void gw_relay_models(gw_req *r);
 /* /dashboard/billing/subscription and /usage (OpenAI-compatible shapes). */
 void gw_relay_dashboard_billing(gw_req *r);

@@ -48,6 +48,11 @@ struct rcall {
     gw_req *r;                  /* referenced until the call is freed */
     struct gw_worker *w;
     enum gw_relay_mode mode;
+    const struct gw_format *in; /* the client's format: facts, rendering, errors */
+    struct gw_path_facts pf;    /* what the path says (Gemini: model, stream, alt=sse) */
+    const char *client_path;    /* path (and query, minus key=) as it goes up on the
+                                   same-format path; in r's arena */
+    int count_only;             /* count_tokens: key checks, then the local estimate */
     json_t *body;               /* parsed once */
     char model[192];
     char upstream_model[192];
@@ -92,13 +97,22 @@ struct rcall {
     int up_status;
     gw_buf up_body;             /* non-stream body or error body (bounded) */
     struct gw_sse_parser sse;
+    enum gw_wire wire;          /* this attempt's upstream wire */
+    int convert;                /* wire != the client's: through the hub */
+    struct gw_stream_state dec; /* the upstream wire's decoder */
+    struct gw_stream_state enc; /* the client format's encoder (converting) */
+    int saw_end;                /* the decoder emitted GW_EV_END */
+    int embed_batch;            /* a Gemini batchEmbedContents on an OpenAI channel */
+    int json_array;             /* Gemini client without ?alt=sse: a JSON array body */
+    size_t nout;                /* client events written (JSON array: the separator) */
     struct gw_usage usage;
     size_t delta_chars, got_bytes;
     int first_out;              /* the first event was fed on its own */
     size_t held_prefix;         /* bytes of a paused chunk already fed */
     int failed_before_output;   /* nothing billable was delivered */
     enum gw_budget budget;
-    int extending;              /* an extend.lua call is in flight */
+    int extending;              /* an extend.lua call is in flight (2: and the
+                                   transfer waits for it, relay_stream.c) */
     uint64_t t0_us, t_first_us;
 
     /* SETTLE (relay_settle.c) */
@@ -109,6 +123,8 @@ struct rcall {
     long long retry_at_ms;      /* on the relay's retry list: when to send again */
     struct rcall *retry_next;
     int test_settle_bad, test_settle_down; /* GW_TEST_HOOKS: X-Test-Settle */
+    const char *test_codec_missing; /* GW_TEST_HOOKS: X-Test-Codec-Missing: a member name
+                                       every attempt treats as not written */
 };
 
 #define GW_RELAY_BODY_MAX ((size_t)64 * 1024 * 1024)   /* a non-stream answer */
@@ -141,6 +157,17 @@ int gw__relay_start_upstream(struct rcall *c);
 void gw__relay_finish(struct rcall *c, int result, const char *errmsg);
 /* RELAY's entry action: the stream's headers go out. */
 void gw__relay_stream_begin(struct rcall *c);
+/* RELAY (relay_stream.c): one upstream SSE event, the gw_sse_parser callback. */
+int gw__relay_stream_event(const struct gw_sse_event *ev, void *data);
+/* The upstream stream ended (result: the transfer's): closes the client's
+ * stream in its format (an error in the client's shape when cut short). */
+void gw__relay_stream_end(struct rcall *c, int result, const char *errmsg);
+/* The stream's reservation: extended before the running cost passes it,
+ * renewed while alive (from on_data). */
+void gw__relay_check_budget(struct rcall *c);
+/* 1 when the stream must wait (GW_EAGAIN) for an extension in flight: what
+ * it delivered reached its reservation. */
+int gw__relay_budget_wait(struct rcall *c);
 /* Every try failed before any output: answers the last upstream error and
  * settles with actual 0 (the reservation goes back). */
 void gw__relay_upstream_gave_up(struct rcall *c);
@@ -152,5 +179,22 @@ struct rcall *gw__relay_clone(const struct rcall *c);
 /* Refuses (answers, returns 1) a key whose fields are unusable or whose
  * allow-list does not admit the client; 0 when the call may go on. */
 int gw__relay_key_refused(struct rcall *c);
+/* 1 when the key's model limits admit model (authorize.lua's rule: off, or
+ * the name is one of the comma-separated entries, spaces trimmed). */
+int gw__key_model_allowed(const struct gw_key_info *k, const char *model);
+/* The prompt estimate of the call's body in its client format (relay_count.c). */
+long long gw__relay_estimate(const struct rcall *c, const json_t *body);
+/* Embeddings across the OpenAI and Gemini shapes (relay_embed.c): the
+ * request for this attempt's wire (GW_EINVAL + msg: a 400; GW_ENOTSUP:
+ * no such conversion), and the answer read back (usage when the wire has
+ * it) and, converting, rendered for the client in *out. GW_EINVAL when the
+ * answer is not such a response. */
+int gw__relay_embed_request(struct rcall *c, json_t **out, char *msg, size_t msglen);
+int gw__relay_embed_response(struct rcall *c, const char *body, size_t len, json_t **out);
+/* gw_client_headers_cb over the client's request (ctx: the gw_req). */
+void gw__relay_client_headers(void *ctx, gw_header_visit_cb visit, void *data);
+/* after_key of count_tokens / countTokens: checks, then the count of a
+ * same-wire channel, else the local estimate. */
+void gw__relay_count(struct rcall *c);
 
 #endif

@@ -138,126 +138,12 @@ static void disable_channel(struct gw_worker *w, long long cid)
 
 /* ---- RELAY: transfer callbacks ------------------------------------------------------- */
 
-void gw__relay_stream_begin(struct rcall *c)
-{
-    gw_sse_begin(c->r);
-    /* Committed to this channel: no retry rebuilds the request now, so the
-     * parsed and the raw request body go (memory per held stream). */
-    json_decref(c->body);
-    c->body = NULL;
-    gw_buf_free(&c->r->body);
-}
-
 static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
 {
     struct rcall *c = data;
     c->up_status = status;
     if (status == 200 && c->stream && gw_req_alive(c->r) && c->state == GW_RS_UPSTREAM)
         gw__relay_to(c, GW_RS_RELAY); /* in SPEC, the release begins it */
-}
-
-static void budget_cut(struct rcall *c);
-
-/* What the stream has cost so far, as settle will count it without upstream
- * usage; -1 when the price does not grow with the stream. */
-static long long running_cost(const struct rcall *c, size_t delta_chars)
-{
-    if (c->price.use_price || c->price.free)
-        return -1;
-    struct gw_usage u = {.prompt = c->prompt_est, .completion = (long long)(delta_chars + 3) / 4};
-    return gw_billing_quota(&c->price, &u);
-}
-
-static int forward_event(const struct gw_sse_event *ev, void *data)
-{
-    struct rcall *c = data;
-    const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
-    size_t before = c->delta_chars;
-    enum gw_stream_action act =
-        ct->adapter->stream_event(ev, c->client_usage, &c->usage, &c->delta_chars);
-    if (!c->t_first_us)
-        c->t_first_us = gw__now_us();
-    if (act == GW_STREAM_DROP)
-        return 0;
-    if (c->budget == GW_BUDGET_SPENT && c->delta_chars != before && running_cost(c, c->delta_chars) > c->reserved) {
-        /* The budget is spent: this event is not delivered, so the charge
-         * (settle) is exactly what was. */
-        c->delta_chars = before;
-        budget_cut(c);
-        return GW_ECLOSED;
-    }
-    char name[64]; /* on the stack: memory per stream stays flat */
-    if (ev->event.len >= sizeof name)
-        return GW_EINVAL;
-    memcpy(name, ev->event.base, ev->event.len);
-    name[ev->event.len] = '\0';
-    if (gw_sse_event(c->r, ev->event.len ? name : NULL, ev->data.base, ev->data.len) != GW_OK)
-        return GW_ECLOSED;
-    return 0;
-}
-
-static void budget_cut(struct rcall *c)
-{
-    static const char ev[] =
-        "{\"error\":{\"message\":\"quota exhausted during the stream: the response was cut and "
-        "billed for what was delivered\",\"type\":\"insufficient_quota\",\"code\":"
-        "\"insufficient_user_quota\"}}";
-    c->budget = GW_BUDGET_CUT;
-    gw_sse_event(c->r, NULL, ev, sizeof ev - 1);
-    gw_sse_event(c->r, NULL, "[DONE]", 6);
-}
-
-static void extended(const struct gw_extend_result *res, void *data)
-{
-    struct rcall *c = data;
-    c->extending = 0;
-    if (res->status == GW_OK && res->ok) {
-        c->reserved = res->amount; /* doubled, or grown by what was left */
-        c->deadline_ms = res->deadline_ms;
-    } else if (res->status == GW_OK && res->reason != GW_REFUSE_RES_NOT_FOUND) {
-        /* Nothing left to grow by: the stream goes on until the delivered
-         * cost reaches the reservation (forward_event cuts it there). */
-        c->budget = GW_BUDGET_SPENT;
-        if (gw_req_alive(c->r) && c->state == GW_RS_RELAY &&
-            running_cost(c, c->delta_chars) > c->reserved)
-            budget_cut(c); /* delivered past it while we asked: the transfer ends now */
-    } else if (res->status == GW_OK && c->budget != GW_BUDGET_CUT && gw_req_alive(c->r) &&
-               c->state == GW_RS_RELAY) {
-        budget_cut(c); /* reaped: the transfer ends at its next data callback */
-    } /* a Redis hiccup: try again at the next event */
-    gw_req_unref(c->r);
-}
-
-/* Mid-stream budget: extend the reservation before the running cost passes
- * it (doubling it, or by what the budget still holds); and renew its deadline
- * while the stream is alive, so that only a dead worker's reservations are
- * reaped. */
-static void check_budget(struct rcall *c)
-{
-    long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw__now_ms_wall();
-    long long extra = 0;
-    if (c->extending || c->budget == GW_BUDGET_CUT)
-        return;
-    long long cost = running_cost(c, c->delta_chars);
-    if (c->budget == GW_BUDGET_GROWS && cost >= 0 && cost * 5 >= c->reserved * 4) { /* 80% used */
-        extra = c->reserved > 0 ? c->reserved : 1;
-        if (extra > GW_LEDGER_QUOTA_MAX - c->reserved)
-            extra = GW_LEDGER_QUOTA_MAX - c->reserved; /* extend.lua's bound */
-        if (extra <= 0) {
-            extra = 0;
-            c->budget = GW_BUDGET_SPENT; /* no budget holds more */
-        }
-    }
-    if (!extra && now < c->deadline_ms - ttl / 2)
-        return;
-    struct gw_extend_req e = {.uid = c->key.uid, .tid = c->key.tid, .res_id = c->res_id,
-                              .extra = extra, .ttl_ms = ttl, .now_ms = now};
-    gw_req_ref(c->r);
-    c->extending = 1;
-    if (gw_ledger_extend(c->w->redis, &e, extended, c) != GW_OK) {
-        c->extending = 0;
-        gw_req_unref(c->r);
-    }
 }
 
 static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
@@ -271,6 +157,8 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
             return GW_EAGAIN; /* curl keeps it; resumed once authorized */
         if (gw_resp_queued(c->r) > GW_OUT_HIGH_WM)
             return GW_EAGAIN; /* resumed from on_drain */
+        if (gw__relay_budget_wait(c))
+            return GW_EAGAIN; /* past the reservation while extend.lua answers */
         /* The first event goes out before the rest of its packet is parsed:
          * feed up to its end, pause, and skip that prefix when curl hands the
          * same bytes back after the write (on_drain resumes). */
@@ -303,7 +191,7 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
         int rc = gw_sse_parser_feed(&c->sse, p, n);
         if (rc != GW_OK)
             return rc < 0 ? rc : GW_ECLOSED;
-        check_budget(c);
+        gw__relay_check_budget(c);
         return GW_OK;
     }
     size_t cap = c->up_status == 200 ? GW_RELAY_BODY_MAX : ERROR_BODY_MAX;
@@ -336,7 +224,10 @@ void gw__relay_upstream_gave_up(struct rcall *c)
     c->failed_before_output = 1; /* settled with actual 0: the reservation goes back */
     if (strcmp(c->last_code, "bad_response_body") == 0)
         c->content = "the upstream's reply was unusable: not billed";
-    gw__relay_fail(c, c->last_status, "upstream_error", c->last_code, c->last_error);
+    const char *type = c->last_status == 400                         ? "invalid_request_error"
+                       : strcmp(c->last_code, "not_implemented") == 0 ? "not_implemented"
+                                                                      : "upstream_error";
+    gw__relay_fail(c, c->last_status, type, c->last_code, c->last_error);
     gw__relay_to(c, GW_RS_SETTLE);
 }
 
@@ -363,16 +254,14 @@ static const char *transport_error(struct rcall *c, int result, const char *deta
 void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
 {
     gw_req *r = c->r;
-    const struct gw_channel_type *ct = gw_channel_type(c->ch->type);
+    const struct gw_format *up = gw_format_of(c->wire);
+    const char *body = c->up_body.base ? c->up_body.base : "";
     gw_req_set_callbacks(r, NULL, NULL, NULL);
     if (result != GW_OK)
         errmsg = transport_error(c, result, errmsg);
-    if (c->up_status == 200 && c->stream) /* else upstream_failed() or below */
+    if (c->up_status == 200 && c->stream) { /* else upstream_failed() or below */
         record_health(c, result == GW_OK);
-    if (c->up_status == 200 && c->stream) {
-        gw_sse_parser_finish(&c->sse);
-        if (gw_req_alive(r) && !r->finished)
-            gw_resp_stream_end(r);
+        gw__relay_stream_end(c, result, errmsg);
         gw__relay_to(c, GW_RS_SETTLE);
         return;
     }
@@ -380,10 +269,11 @@ void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
         upstream_failed(c, 502, errmsg ? errmsg : "upstream connection failed", "bad_gateway");
         return;
     }
-    if (c->up_status != 200) {
+    if (c->up_status != 200) { /* read in the upstream wire's error shape */
         char msg[300] = "", code[64] = "";
-        if (ct->adapter->parse_error(c->up_body.base ? c->up_body.base : "", c->up_body.len, msg,
-                                     sizeof msg, code, sizeof code) != GW_OK || !msg[0])
+        const struct gw_format *ef = up->parse_error ? up : &gw_format_chat;
+        if (ef->parse_error(body, c->up_body.len, msg, sizeof msg, code, sizeof code) != GW_OK ||
+            !msg[0])
             snprintf(msg, sizeof msg, "upstream answered HTTP %d", c->up_status);
         gw_str_utf8_fix(msg); /* the upstream's text, maybe cut or not UTF-8 */
         upstream_failed(c, c->up_status, msg, code[0] ? code : "upstream_error");
@@ -393,19 +283,30 @@ void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
         upstream_failed(c, 502, errmsg ? errmsg : "upstream response incomplete", "bad_response_body");
         return;
     }
-    if (ct->adapter->parse_response(c->up_body.base ? c->up_body.base : "", c->up_body.len,
-                                    &c->usage) != GW_OK) {
-        /* A 200 that is no answer (an SSE stream to a non-stream call, an
-         * HTML page from a proxy): a bad upstream, retried elsewhere, and
-         * never passed on as if it were JSON. */
+    /* A 200 that is no answer (an SSE stream to a non-stream call, an HTML
+     * page from a proxy) is a bad upstream, retried elsewhere, and never
+     * passed on as if it were JSON. Converting, the new body is rendered
+     * before anything is sent, so a body the codec cannot read is that too. */
+    json_t *conv = NULL;
+    int bad = c->mode == GW_RELAY_EMBEDDINGS && (c->convert || c->wire == GW_WIRE_GEMINI)
+                  ? gw__relay_embed_response(c, body, c->up_body.len, &conv) != GW_OK
+              : up->usage(body, c->up_body.len, &c->usage) != GW_OK ||
+                  (c->convert && gw_format_convert_response(up, c->in, body, c->up_body.len,
+                                                             c->model, &conv) != GW_OK);
+    if (bad) {
         upstream_failed(c, 502, "the upstream answered 200 with a body that is not the expected "
                                 "JSON response", "bad_response_body");
         return;
     }
     record_health(c, 1);
     c->t_first_us = gw__now_us();
-    if (gw_req_alive(r))
-        gw_resp_send(r, 200, "application/json", c->up_body.base, c->up_body.len);
+    if (gw_req_alive(r) && conv)
+        gw_resp_json(r, 200, conv);
+    else if (gw_req_alive(r)) /* the same format: the bytes as they came */
+        gw_resp_send(r, 200, "application/json", body, c->up_body.len);
+    if (!c->convert && c->wire == GW_WIRE_RESPONSES) /* its GET/DELETE go to this channel */
+        gw__responses_remember(c->w, body, c->up_body.len, c->ch->id, c->key.uid);
+    json_decref(conv);
     gw__relay_to(c, GW_RS_SETTLE);
 }
 
@@ -448,7 +349,7 @@ static void on_drain(gw_req *r, void *data)
  * ({client_header:Name}, "*" and "re:" passthrough) and the User-Agent the
  * reference passes on. The request keeps them for its whole life, so a
  * retry on another channel sees the same list. */
-static void each_client_header(void *ctx, gw_header_visit_cb visit, void *data)
+void gw__relay_client_headers(void *ctx, gw_header_visit_cb visit, void *data)
 {
     gw_req *r = ctx;
     size_t n = gw_req_header_count(r);
@@ -457,6 +358,48 @@ static void each_client_header(void *ctx, gw_header_visit_cb visit, void *data)
         if (f && visit(f->name, f->value, data))
             return;
     }
+}
+
+/* Records why this attempt cannot go (answered if every channel fails). */
+static int cannot(struct rcall *c, int rc, int status, const char *code, const char *msg)
+{
+    snprintf(c->last_error, sizeof c->last_error, "%s", msg);
+    snprintf(c->last_code, sizeof c->last_code, "%s", code);
+    c->last_status = status;
+    return rc;
+}
+
+/* 1 (with why) when a codec member this attempt needs is not written: the
+ * channel is skipped like one whose request cannot be built, and the call
+ * gets a 501 in its own format if no other channel can serve it. */
+static int unsupported(const struct rcall *c, const struct gw_format *up, char *why, size_t len)
+{
+    const struct gw_format *in = c->in;
+    const char *need = NULL;
+    int embed = c->mode == GW_RELAY_EMBEDDINGS && (c->convert || c->wire == GW_WIRE_GEMINI);
+    if (c->convert && c->mode != GW_RELAY_CHAT && !embed) {
+        snprintf(why, len, "this request in the %s format cannot go to a channel speaking %s: "
+                 "not implemented", in->name, up->name);
+        return 1;
+    }
+    if (embed)
+        return 0; /* relay_embed.c: its own conversions, no usage from Gemini */
+    if (c->stream ? !up->decode : !up->usage)
+        need = c->stream ? "decode" : "usage";
+    else if (c->convert && c->stream && !in->encode)
+        need = "encode";
+    else if (c->convert && !c->stream && (!up->resp_to_hub || !in->resp_from_hub))
+        need = !up->resp_to_hub ? "resp_to_hub" : "resp_from_hub";
+    if (!need && c->test_codec_missing) /* GW_TEST_HOOKS */
+        need = c->test_codec_missing;
+    if (!need)
+        return 0;
+    snprintf(why, len, "relaying the %s format to a %s channel is not implemented yet (%s of "
+             "the %s format)", in->name, up->name, need,
+             strcmp(need, "encode") == 0 || strcmp(need, "resp_from_hub") == 0 ? in->name
+                                                                                : up->name);
+    gw_str_utf8_fix(why); /* a test hook's text */
+    return 1;
 }
 
 int gw__relay_start_upstream(struct rcall *c)
@@ -491,26 +434,53 @@ int gw__relay_start_upstream(struct rcall *c)
         c->last_status = 500;
         return GW_EINVAL;
     }
-    json_t *copy = json_deep_copy(c->body); /* a fresh body per attempt */
+    /* The wire: the adapter's choice given the client's format. */
     struct gw_relay_call call = {
         .mode = c->mode,
-        .path = c->r->path,
-        .body = copy,
+        .wire = c->in->wire,
         .model = c->model,
         .upstream_model = c->upstream_model,
         .stream = c->stream,
         .inject_usage = c->stream && (ct->flags & GW_CT_STREAM_OPTIONS) &&
                         gw_options_bool(c->w->cfgwatch, "FORCE_STREAM_OPTION", 1),
         .api_key = key,
-        .client_headers = each_client_header,
+        .client_headers = gw__relay_client_headers,
         .client_headers_ctx = c->r,
+        .chat_to_responses_policy =
+            gw_options_value(c->w->cfgwatch, "global.chat_completions_to_responses_policy"),
+        .responses_to_chat_policy =
+            gw_options_value(c->w->cfgwatch, "global.responses_to_chat_completions_policy"),
     };
+    c->wire = ct->adapter->wire ? ct->adapter->wire(c->ch, &call) : GW_WIRE_CHAT;
+    c->convert = c->wire != c->in->wire;
+    const struct gw_format *up = gw_format_of(c->wire);
+    char msg[300];
+    if (unsupported(c, up, msg, sizeof msg))
+        return cannot(c, GW_ENOTSUP, 501, "not_implemented", msg);
+    /* The body for that wire: the client's own (model mapped) on the same
+     * format, else through the hub; a fresh tree per attempt. */
+    struct gw_conv_opts co = {.upstream_model = c->upstream_model, .stream = c->stream,
+                              .include_usage = call.inject_usage};
+    json_t *body = NULL;
+    int rc = c->mode == GW_RELAY_EMBEDDINGS && c->convert
+                 ? gw__relay_embed_request(c, &body, msg, sizeof msg)
+                 : gw_format_convert_request(c->in, up, c->body, &c->pf, &co, &body, msg,
+                                             sizeof msg);
+    if (rc == GW_EINVAL) /* the client's request cannot be said in that wire */
+        return cannot(c, rc, 400, "invalid_request", msg);
+    if (rc == GW_ENOTSUP)
+        return cannot(c, rc, 501, "not_implemented", msg);
+    if (rc != GW_OK)
+        return cannot(c, rc, 500, "channel:request_build_failed",
+                      "cannot build the upstream request: out of memory");
+    call.wire = c->wire;
+    call.path = c->convert ? NULL : c->client_path;
+    call.body = body;
     gw_upstream_req_free(&c->ureq);
     gw_upstream_req_init(&c->ureq);
-    int rc = copy ? ct->adapter->build(c->ch, gw_channel_base_url(c->ch, ct, base, sizeof base),
-                                       &call, &c->ureq, err, sizeof err)
-                  : GW_ENOMEM;
-    json_decref(copy);
+    rc = ct->adapter->build(c->ch, gw_channel_base_url(c->ch, ct, base, sizeof base), &call,
+                            &c->ureq, err, sizeof err);
+    json_decref(body);
     if (rc != GW_OK) {
         snprintf(c->last_error, sizeof c->last_error, "cannot build the upstream request: %s",
                  rc == GW_ENOMEM ? "out of memory" : err);
@@ -541,7 +511,11 @@ int gw__relay_start_upstream(struct rcall *c)
     c->up_status = 0;
     gw_buf_reset(&c->up_body);
     gw_sse_parser_free(&c->sse);
-    gw_sse_parser_init(&c->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, forward_event, c);
+    gw_sse_parser_init(&c->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX,
+                       gw__relay_stream_event, c);
+    memset(&c->dec, 0, sizeof c->dec);
+    memset(&c->enc, 0, sizeof c->enc);
+    c->saw_end = 0;
     if (gw_xfer_start(c->w->up, &o, &cbs, c, &c->x) != GW_OK) {
         snprintf(c->last_error, sizeof c->last_error, "cannot start the upstream transfer");
         snprintf(c->last_code, sizeof c->last_code, "bad_gateway");

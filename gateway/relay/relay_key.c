@@ -28,6 +28,19 @@ static void key_found(struct rcall *c)
     c->after_key(c);
 }
 
+int gw__key_model_allowed(const struct gw_key_info *k, const char *model)
+{
+    if (!k->model_limits_enabled)
+        return 1;
+    gw_str rest = gw_str_c(k->lists ? k->lists->model_limits : ""), tok;
+    while (gw_str_split(&rest, ',', &tok)) {
+        tok = gw_str_trim(tok);
+        if (tok.len == strlen(model) && memcmp(tok.base, model, tok.len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int gw__relay_key_refused(struct rcall *c)
 {
     if (c->key.bad == GW_KEY_BAD_LOOKUP)

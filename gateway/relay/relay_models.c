@@ -11,19 +11,6 @@
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
-static int allowed(const struct gw_key_info *k, const char *model)
-{
-    if (!k->model_limits_enabled)
-        return 1;
-    gw_str rest = gw_str_c(k->lists ? k->lists->model_limits : ""), tok;
-    while (gw_str_split(&rest, ',', &tok)) {
-        tok = gw_str_trim(tok);
-        if (tok.len == strlen(model) && memcmp(tok.base, model, tok.len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static void list_models(struct rcall *c)
 {
     gw_req *r = c->r;
@@ -42,7 +29,7 @@ static void list_models(struct rcall *c)
     long long now = (long long)time(NULL);
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (!allowed(&c->key, models[i]))
+        if (!gw__key_model_allowed(&c->key, models[i]))
             continue;
         if (anthropic)
             json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id",

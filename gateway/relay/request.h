@@ -28,4 +28,13 @@ struct gw_relay_request {
 int gw_relay_request_parse(enum gw_relay_mode mode, const char *content_type, const char *body,
                            size_t len, struct gw_relay_request *out, char *msg, size_t msglen);
 
+/* The same for a client format other than chat (adapters/format.h): the
+ * body as above, then, with whole_facts, in->facts (path facts pf win;
+ * GW_ENOTSUP with a message when the codec has no facts yet); without, only
+ * the model (pf->model, else the body's "model"; count_tokens and the
+ * Gemini embedding calls). */
+int gw_relay_request_parse_as(const struct gw_format *in, const struct gw_path_facts *pf,
+                              int whole_facts, const char *content_type, const char *body,
+                              size_t len, struct gw_relay_request *out, char *msg, size_t msglen);
+
 #endif

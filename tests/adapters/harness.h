@@ -288,8 +288,19 @@ static void h_run_build(const struct h_case *c)
     json_decref(body);
 }
 
+/* The wire format that reads an adapter's answers (adapters/format.h):
+ * the wire it chooses for a chat call on a plain channel (chat for the
+ * adapters without a wire() of their own). */
+static const struct gw_format *h_format(const struct gw_adapter *ad)
+{
+    static const struct gw_channel plain;
+    struct gw_relay_call call = {.mode = GW_RELAY_CHAT, .wire = GW_WIRE_CHAT};
+    return ad->wire ? gw_format_of(ad->wire(&plain, &call)) : &gw_format_chat;
+}
+
 struct h_stream {
-    const struct gw_adapter *ad;
+    const struct gw_format *f;
+    struct gw_stream_state st;
     int wants;
     char actions[256];
     size_t n;
@@ -297,12 +308,23 @@ struct h_stream {
     size_t chars;
 };
 
+/* The relay's meter: the last usage, the delivered text's code points. */
+static int h_meter(const struct gw_ev *ev, void *data)
+{
+    struct h_stream *s = data;
+    if (ev->kind == GW_EV_USAGE && ev->usage->present)
+        s->u = *ev->usage;
+    if (ev->kind == GW_EV_TEXT || ev->kind == GW_EV_REASONING || ev->kind == GW_EV_TOOL_ARGS)
+        s->chars += gw_fmt_code_points(ev->text);
+    return 0;
+}
+
 static int h_on_event(const struct gw_sse_event *ev, void *data)
 {
     struct h_stream *s = data;
-    enum gw_stream_action a = s->ad->stream_event(ev, s->wants, &s->u, &s->chars);
+    int a = s->f->decode(&s->st, ev, s->wants, h_meter, s);
     assert_true(s->n + 1 < sizeof s->actions);
-    s->actions[s->n++] = a == GW_STREAM_PASS ? 'P' : a == GW_STREAM_DROP ? 'D' : 'X';
+    s->actions[s->n++] = a == GW_DEC_PASS ? 'P' : a == GW_DEC_DROP ? 'D' : 'X';
     s->actions[s->n] = '\0';
     return 0;
 }
@@ -331,7 +353,8 @@ static void h_run_stream(const struct h_case *c, const struct gw_adapter *ad)
 
     for (int wants = 0; wants <= 1; wants++) {
         for (int bytewise = 0; bytewise <= 1; bytewise++) {
-            struct h_stream s = {.ad = ad, .wants = wants};
+            struct h_stream s = {.f = h_format(ad), .wants = wants};
+            assert_non_null(s.f);
             struct gw_sse_parser p;
             const char *wa = json_string_value(
                 json_object_get(want, wants ? "actions_wants_usage" : "actions"));
@@ -363,7 +386,8 @@ static void h_run_response(const struct h_case *c, const struct gw_adapter *ad)
     json_t *want = h_json(h_sec(c, "expect"), "expect", c->name);
     const char *body = h_sec(c, "response");
     struct gw_usage u;
-    int rc = ad->parse_response(body, strlen(body), &u);
+    assert_non_null(h_format(ad));
+    int rc = h_format(ad)->usage(body, strlen(body), &u);
     const char *wrc = json_string_value(json_object_get(want, "rc"));
 
     if (strcmp(h_rc_name(rc), wrc ? wrc : "GW_OK") != 0)
@@ -377,7 +401,8 @@ static void h_run_error(const struct h_case *c, const struct gw_adapter *ad)
     json_t *want = h_json(h_sec(c, "expect"), "expect", c->name);
     const char *body = h_sec(c, "error-body");
     char msg[256], code[64];
-    int rc = ad->parse_error(body, strlen(body), msg, sizeof msg, code, sizeof code);
+    assert_non_null(h_format(ad));
+    int rc = h_format(ad)->parse_error(body, strlen(body), msg, sizeof msg, code, sizeof code);
     const char *wrc = json_string_value(json_object_get(want, "rc"));
 
     if (strcmp(h_rc_name(rc), wrc ? wrc : "GW_OK") != 0)

@@ -277,11 +277,10 @@ static void stateless_meter(void **state)
     struct gw_sse_event e1 = {.data = gw_str_c(start)}, e2 = {.data = gw_str_c(delta)},
                         e3 = {.data = gw_str_c(md)},
                         e4 = {.data = GW_STRLIT("{\"type\":\"message_stop\"}")};
-    const struct gw_adapter *a = &gw_adapter_anthropic;
-    assert_int_equal(a->stream_event(&e1, 0, &u, &chars), GW_STREAM_PASS);
-    assert_int_equal(a->stream_event(&e2, 0, &u, &chars), GW_STREAM_PASS);
-    assert_int_equal(a->stream_event(&e3, 0, &u, &chars), GW_STREAM_PASS);
-    assert_int_equal(a->stream_event(&e4, 0, &u, &chars), GW_STREAM_DONE);
+    assert_int_equal(gw__msg_meter(&e1, &u, &chars), GW_DEC_PASS);
+    assert_int_equal(gw__msg_meter(&e2, &u, &chars), GW_DEC_PASS);
+    assert_int_equal(gw__msg_meter(&e3, &u, &chars), GW_DEC_PASS);
+    assert_int_equal(gw__msg_meter(&e4, &u, &chars), GW_DEC_DONE);
     assert_int_equal(u.prompt, 33);
     assert_int_equal(u.cached, 20);
     assert_int_equal(u.cache_write, 8);
@@ -292,10 +291,10 @@ static void stateless_meter(void **state)
 
     const char *resp = "{\"type\":\"message\",\"content\":[],\"usage\":{\"input_tokens\":3,"
                        "\"output_tokens\":4,\"cache_read_input_tokens\":10}}";
-    assert_int_equal(a->parse_response(resp, strlen(resp), &u), GW_OK);
+    assert_int_equal(gw_format_messages.usage(resp, strlen(resp), &u), GW_OK);
     assert_int_equal(u.prompt, 13);
     assert_int_equal(u.completion, 4);
-    assert_int_equal(a->parse_response("nope", 4, &u), GW_EINVAL);
+    assert_int_equal(gw_format_messages.usage("nope", 4, &u), GW_EINVAL);
 }
 
 int main(void)

@@ -7,6 +7,34 @@
 #include "gateway/core/alloc.h"
 #include "tests/adapters/harness.h"
 
+/* The relay's meter over the chat format's decoder (what the adapters'
+ * stream_event was): *u overwritten by a chunk with usage, *chars grown by
+ * the delivered text; NULL outputs allowed. */
+struct meter {
+    struct gw_usage *u;
+    size_t *chars;
+};
+
+static int meter_cb(const struct gw_ev *ev, void *data)
+{
+    struct meter *m = data;
+    if (ev->kind == GW_EV_USAGE && m->u && ev->usage->present)
+        *m->u = *ev->usage;
+    if ((ev->kind == GW_EV_TEXT || ev->kind == GW_EV_REASONING || ev->kind == GW_EV_TOOL_ARGS) &&
+        m->chars)
+        *m->chars += gw_fmt_code_points(ev->text);
+    return 0;
+}
+
+static int stream_event(const struct gw_sse_event *ev, int wants_usage, struct gw_usage *u,
+                        size_t *chars)
+{
+    struct gw_stream_state st;
+    struct meter m = {u, chars};
+    memset(&st, 0, sizeof st);
+    return gw_format_chat.decode(&st, ev, wants_usage, meter_cb, &m);
+}
+
 static void transcripts_build(void **state)
 {
     (void)state;
@@ -151,23 +179,23 @@ static void malformed(void **state)
         struct gw_sse_event ev = {.data = gw_str_c(datas[i])};
         struct gw_usage u = {0};
         size_t chars = 0;
-        enum gw_stream_action a = gw_adapter_openai.stream_event(&ev, 0, &u, &chars);
-        assert_true(a == GW_STREAM_PASS || a == GW_STREAM_DROP);
+        int a = stream_event(&ev, 0, &u, &chars);
+        assert_true(a == GW_DEC_PASS || a == GW_DEC_DROP);
         assert_int_equal(u.present, 0);
-        assert_int_equal(gw_adapter_openai.stream_event(&ev, 1, NULL, NULL), GW_STREAM_PASS);
+        assert_int_equal(stream_event(&ev, 1, NULL, NULL), GW_DEC_PASS);
     }
     struct gw_usage u;
     char m[4], c[2];
-    assert_int_equal(gw_adapter_openai.parse_response(NULL, 0, &u), GW_EINVAL);
-    assert_int_equal(gw_adapter_openai.parse_response("[1]", 3, &u), GW_EINVAL);
-    assert_int_equal(gw_adapter_openai.parse_response("{\"usage\":[]}", 12, &u), GW_OK);
+    assert_int_equal(gw_format_chat.usage(NULL, 0, &u), GW_EINVAL);
+    assert_int_equal(gw_format_chat.usage("[1]", 3, &u), GW_EINVAL);
+    assert_int_equal(gw_format_chat.usage("{\"usage\":[]}", 12, &u), GW_OK);
     assert_int_equal(u.present, 0);
-    assert_int_equal(gw_adapter_openai.parse_error("{\"error\":{\"message\":\"long\",\"code\":\"xyz\"}}",
+    assert_int_equal(gw_format_chat.parse_error("{\"error\":{\"message\":\"long\",\"code\":\"xyz\"}}",
                                                    41, m, sizeof m, c, sizeof c), GW_OK);
     assert_string_equal(m, "lon");
     assert_string_equal(c, "x");
-    assert_int_equal(gw_adapter_openai.parse_error(NULL, 0, m, sizeof m, c, sizeof c), GW_EINVAL);
-    assert_int_equal(gw_adapter_openai.parse_error("", 0, m, 0, c, 0), GW_EINVAL);
+    assert_int_equal(gw_format_chat.parse_error(NULL, 0, m, sizeof m, c, sizeof c), GW_EINVAL);
+    assert_int_equal(gw_format_chat.parse_error("", 0, m, 0, c, 0), GW_EINVAL);
 }
 
 /* Found by tests/fuzz/fuzz_adapter.c: a usage with total_tokens 0 and
@@ -181,7 +209,7 @@ static void absurd_usage_is_clamped(void **state)
                                "\"completion_tokens\":1,\"total_tokens\":0,"
                                "\"prompt_tokens_details\":{\"cached_tokens\":5e12}}}";
     struct gw_usage u;
-    assert_int_equal(gw_adapter_openai.parse_response(body, sizeof body - 1, &u), GW_OK);
+    assert_int_equal(gw_format_chat.usage(body, sizeof body - 1, &u), GW_OK);
     assert_int_equal(u.present, 1);
     assert_int_equal(u.prompt, GW_USAGE_TOKENS_MAX);
     assert_int_equal(u.completion, 1);
@@ -192,12 +220,12 @@ static void absurd_usage_is_clamped(void **state)
                                 "\"completion_tokens\":9223372036854775807}}";
     struct gw_sse_event ev = {.data = {chunk, sizeof chunk - 1}};
     memset(&u, 0, sizeof u);
-    assert_int_equal(gw_adapter_azure.stream_event(&ev, 1, &u, NULL), GW_STREAM_PASS);
+    assert_int_equal(stream_event(&ev, 1, &u, NULL), GW_DEC_PASS);
     assert_int_equal(u.total, 2 * GW_USAGE_TOKENS_MAX);
 
     /* ordinary counts are untouched */
     static const char ok[] = "{\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.0}}";
-    assert_int_equal(gw_adapter_openai.parse_response(ok, sizeof ok - 1, &u), GW_OK);
+    assert_int_equal(gw_format_chat.usage(ok, sizeof ok - 1, &u), GW_OK);
     assert_int_equal(u.prompt, 12);
     assert_int_equal(u.completion, 3);
     assert_int_equal(u.total, 15);
@@ -249,9 +277,9 @@ static void fuzz_parsers(void **state)
         struct gw_usage u = {0};
         size_t chars = 0;
         char m[64], c[16];
-        gw_adapter_openai.stream_event(&ev, (int)(x & 1), &u, &chars);
-        gw_adapter_openai.parse_response(buf, len, &u);
-        gw_adapter_openai.parse_error(buf, len, m, sizeof m, c, sizeof c);
+        stream_event(&ev, (int)(x & 1), &u, &chars);
+        gw_format_chat.usage(buf, len, &u);
+        gw_format_chat.parse_error(buf, len, m, sizeof m, c, sizeof c);
     }
 }
 
@@ -376,7 +404,7 @@ static void stream_event_cost(void **state)
 
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int i = 0; i < n; i++)
-        gw_adapter_openai.stream_event(&ev, 0, &u, &chars);
+        stream_event(&ev, 0, &u, &chars);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double us = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / 1e3 / n;
     print_message("stream_event: %.2f us per %zu-byte chunk\n", us, sizeof chunk - 1);

@@ -54,8 +54,7 @@ static void set_done(int status, redisReply *reply, void *data)
         GW_WARN("could not record a response's channel (Redis): its GET/DELETE will answer 404");
 }
 
-void gw__responses_remember_id(struct gw_worker *w, gw_str id, long long channel_id,
-                               long long uid)
+static void remember_id(struct gw_worker *w, gw_str id, long long channel_id, long long uid)
 {
     char key[RESP_ID_MAX + 16], val[48];
     if (!id_ok(id.base, id.len))
@@ -74,8 +73,7 @@ void gw__responses_remember(struct gw_worker *w, const char *json, size_t len,
     const json_t *resp = json_object_get(j, "response"); /* response.created */
     const json_t *id = json_object_get(json_is_object(resp) ? resp : j, "id");
     if (json_is_string(id))
-        gw__responses_remember_id(w, (gw_str){json_string_value(id), json_string_length(id)},
-                                  channel_id, uid);
+        remember_id(w, (gw_str){json_string_value(id), json_string_length(id)}, channel_id, uid);
     json_decref(j);
 }
 

@@ -533,33 +533,42 @@ int gw__resp_stream_error(struct gw_stream_state *st, const char *type, const ch
     int rc;
     if (s->ended)
         return 0;
-    if (!s->started) {
+    int fresh = !s->started;
+    if (fresh) {
         /* Nothing encoded yet: either nothing reached the client, or this is
          * the same-format fast path, where the upstream's own events did
          * (its response.created among them). A second response.created would
          * restart the client's response, so only the closing pair is sent,
-         * about a response of its own id. */
+         * about a response of its own id. The relay frees no encoder it
+         * never converted through, so nothing of this stays in the state. */
         char rnd[25];
         if (gw_random_alnum(rnd, 24) != GW_OK)
             snprintf(rnd, sizeof rnd, "0");
         snprintf(s->id, sizeof s->id, "resp_%s", rnd);
         s->started = 1;
-        s->magic = ENC_MAGIC;
         s->created = (long long)time(NULL);
         s->output = json_array();
         s->model = json_string("");
-        gw_buf_init(&s->text, TEXT_MAX);
-        if (!s->output || !s->model)
-            return GW_ENOMEM;
     }
     s->ended = 1;
     s->open = OPEN_NONE; /* an open item stays unfinished, as the API leaves it */
     const char *c = code && *code ? code : type ? type : "server_error";
-    if ((rc = emit_ev(s, &k, "error",
-                   json_pack("{s:s, s:o, s:n}", "code", c, "message", gw_json_text(msg),
-                             "param"))))
+    rc = emit_ev(s, &k, "error",
+                 json_pack("{s:s, s:o, s:n}", "code", c, "message", gw_json_text(msg), "param"));
+    if (rc && fresh) {
+        json_decref(s->output);
+        json_decref(s->model);
+        s->output = s->model = NULL;
+    }
+    if (rc)
         return rc;
     json_t *err = json_pack("{s:s, s:o}", "code", c, "message", gw_json_text(msg));
-    return emit_ev(s, &k, "response.failed",
-                json_pack("{s:o}", "response", snapshot(s, "failed", err)));
+    rc = emit_ev(s, &k, "response.failed",
+                 json_pack("{s:o}", "response", snapshot(s, "failed", err)));
+    if (fresh) {
+        json_decref(s->output);
+        json_decref(s->model);
+        s->output = s->model = NULL;
+    }
+    return rc;
 }

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <libwebsockets.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/app/app.h"
@@ -34,13 +35,6 @@
 
 #define ACCEPT_BATCH 64
 #define DRAIN_POLL_MS 50
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int open_listener(const struct gw_config *cfg)
 {
@@ -143,7 +137,7 @@ static void shutdown_now(struct gw_worker *w)
 static void on_drain_tick(uv_timer_t *t)
 {
     struct gw_worker *w = t->data;
-    if (w->stats.live_reqs == 0 || mono_ms() >= w->drain_deadline_ms) {
+    if (w->stats.live_reqs == 0 || gw_clock_mono_ms() >= w->drain_deadline_ms) {
         if (w->stats.live_reqs)
             GW_WARN("shutdown timeout: cutting %llu requests",
                     (unsigned long long)w->stats.live_reqs);
@@ -160,7 +154,7 @@ static void on_signal(uv_signal_t *s, int signum)
     GW_INFO("draining (%llu in flight, up to %ds)", (unsigned long long)w->stats.live_reqs,
             w->cfg->shutdown_timeout);
     close_listener(w);
-    w->drain_deadline_ms = mono_ms() + (uint64_t)w->cfg->shutdown_timeout * 1000u;
+    w->drain_deadline_ms = gw_clock_mono_ms() + (uint64_t)w->cfg->shutdown_timeout * 1000u;
     uv_timer_start(&w->drain_timer, on_drain_tick, 0, DRAIN_POLL_MS);
 }
 

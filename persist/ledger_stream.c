@@ -9,13 +9,7 @@
 #include <time.h>
 #include "persist/persister.h"
 #include "persist/store.h"
-
-long long gw__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "gateway/core/clock.h"
 
 void gw__ledger_key(int shard, char *buf, size_t len)
 {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/log.h"
 #include "persist/persister.h"
 #include "persist/persister_apply.h"
@@ -197,7 +198,7 @@ static int ensure_store(gw_persister *p)
     /* Each cursor row exists before any batch, so SELECT ... FOR UPDATE always has a
      * row to lock (InnoDB would otherwise take gap locks and deadlock two replicas). */
     for (int s = 0; s < NS; s++) {
-        gw_sql_arg a[] = { GW_SQL_TEXT(p->key[s]), GW_SQL_INT(gw__now_ms() / 1000) };
+        gw_sql_arg a[] = { GW_SQL_TEXT(p->key[s]), GW_SQL_INT(gw_clock_wall_ms() / 1000) };
         rc = gw_store_exec(p->db,
                            "INSERT INTO `ledger_cursors` (`stream`, `last_id`, `updated_at`) "
                            "VALUES (?, '0-0', ?)", a, 2, NULL);
@@ -339,7 +340,7 @@ static int batch_once(gw_persister *p, int s, const struct gw_stream_id *ids, si
         static const char *const cols[] = { "stream", "last_id", "updated_at" };
         gw__stream_id_fmt(last, cur, sizeof cur);
         gw_sql_arg a[] = { GW_SQL_TEXT(p->key[s]), GW_SQL_TEXT(cur),
-                           GW_SQL_INT(gw__now_ms() / 1000) };
+                           GW_SQL_INT(gw_clock_wall_ms() / 1000) };
         if ((rc = gw_store_upsert(p->db, "ledger_cursors", cols, 3, 1, a)) != GW_OK) {
             sql_failed(p, "cursor", rc);
             freeReplyObject(x);
@@ -588,7 +589,7 @@ static long long oldest_age(gw_persister *p, int s)
     long long age = 0;
 
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 && collect_ids(r, &id, 1)) {
-        age = gw__now_ms() - (long long)id.ms;
+        age = gw_clock_wall_ms() - (long long)id.ms;
         age = age < 0 ? 0 : age;
     }
     if (r)
@@ -617,7 +618,7 @@ static void refresh_cursors(gw_persister *p)
 
 static void housekeeping(gw_persister *p)
 {
-    long long now = gw__now_ms(), pend[NS], total = 0, maxage = 0;
+    long long now = gw_clock_wall_ms(), pend[NS], total = 0, maxage = 0;
     unsigned long long trimmed = 0;
     int trim = !p->o.no_trim && now >= p->next_trim;
 
@@ -677,7 +678,7 @@ static void *run(void *arg)
                 rc = recover(p, s, ids);
                 busy = 1;
             }
-        if (rc == GW_OK && p->rc && !busy && gw__now_ms() >= p->next_claim) {
+        if (rc == GW_OK && p->rc && !busy && gw_clock_wall_ms() >= p->next_claim) {
             int more = 0, any = 0;
             for (int s = 0; s < NS && rc == GW_OK && p->rc; s++) {
                 rc = claim(p, s, ids, &more);
@@ -685,7 +686,7 @@ static void *run(void *arg)
             }
             busy = any;
             if (!any)
-                p->next_claim = gw__now_ms() + p->o.claim_idle_ms / 2;
+                p->next_claim = gw_clock_wall_ms() + p->o.claim_idle_ms / 2;
         }
         if (rc == GW_OK && p->rc && p->db)
             housekeeping(p);

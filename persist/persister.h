@@ -127,7 +127,6 @@ struct gw_stream_id { unsigned long long ms, seq; };
 int gw__stream_id_parse(const char *s, size_t len, struct gw_stream_id *out);
 int gw__stream_id_cmp(struct gw_stream_id a, struct gw_stream_id b);
 void gw__stream_id_fmt(struct gw_stream_id id, char *buf, size_t len);
-long long gw__now_ms(void);
 /* Waits up to ms on cv (with mu) unless *stopping is or becomes set; returns
  * *stopping. Shared by the persister and reaper threads. */
 int gw__nap(pthread_mutex_t *mu, pthread_cond_t *cv, const int *stopping, unsigned ms);

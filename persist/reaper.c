@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/embed.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
@@ -93,7 +94,7 @@ static long long reap(gw_reaper *r, int s)
     snprintf(k[1], sizeof k[1], "tf:{s%d}:resdl", s);
     gw__ledger_key(s, k[2], sizeof k[2]);
     snprintf(shard, sizeof shard, "%d", s);
-    snprintf(now, sizeof now, "%lld", gw__now_ms());
+    snprintf(now, sizeof now, "%lld", gw_clock_wall_ms());
     snprintf(max, sizeof max, "%u", r->o.max_count);
     for (int attempt = 0; attempt < 2; attempt++) {
         const char *a[] = { "EVALSHA", r->sha, "3", k[0], k[1], k[2], shard, now, max };

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "gateway/core/clock.h"
 #include "gateway/core/log.h"
 #include "persist/persister.h"
 #include "persist/redis_rows.h"
@@ -129,13 +130,13 @@ static int ledger_state(struct warm *w, struct gw_stream_id last[GW_LEDGER_SHARD
 /* Waits, renewing the lock, until the ledger is quiet. */
 static int wait_quiet(struct warm *w, struct gw_stream_id last[GW_LEDGER_SHARDS])
 {
-    long long t0 = gw__now_ms();
+    long long t0 = gw_clock_wall_ms();
     int quiet = 0, rc;
 
     for (;;) {
         if ((rc = ledger_state(w, last, &quiet)) != GW_OK || quiet)
             break;
-        if (gw__now_ms() >= w->deadline) {
+        if (gw_clock_wall_ms() >= w->deadline) {
             GW_ERROR("warm: the ledger still has unapplied entries; is the persister "
                      "running?");
             rc = GW_ETIMEDOUT;
@@ -145,7 +146,7 @@ static int wait_quiet(struct warm *w, struct gw_stream_id last[GW_LEDGER_SHARDS]
             break;
         nap_ms(100);
     }
-    w->res->waited_ms += gw__now_ms() - t0;
+    w->res->waited_ms += gw_clock_wall_ms() - t0;
     return rc;
 }
 
@@ -279,7 +280,7 @@ static int load_locked(struct warm *w)
     if ((rc = renew(w)) != GW_OK)
         return rc;
     char ts[24];
-    snprintf(ts, sizeof ts, "%lld", gw__now_ms());
+    snprintf(ts, sizeof ts, "%lld", gw_clock_wall_ms());
     const char *set[] = { "SET", MARKER, ts };
     if (rexpect(w->rc, 3, set, REDIS_REPLY_STATUS, NULL) != GW_OK)
         return GW_EIO;
@@ -303,7 +304,7 @@ int gw_warm_run(gw_store *db, redisContext *rc, const struct gw_warm_opts *o,
     struct warm w = { .db = db, .rc = rc };
     struct gw_warm_result scratch;
     char host[256] = "localhost", ttl[16];
-    long long t0 = gw__now_ms();
+    long long t0 = gw_clock_wall_ms();
     int m, err;
 
     if (res == NULL)
@@ -330,18 +331,18 @@ int gw_warm_run(gw_store *db, redisContext *rc, const struct gw_warm_opts *o,
         int got = r->type == REDIS_REPLY_STATUS;   /* nil: someone else holds it */
         freeReplyObject(r);
         if (got) {
-            res->waited_ms = gw__now_ms() - t0;
+            res->waited_ms = gw_clock_wall_ms() - t0;
             err = load_locked(&w);
             const char *rel[] = { "EVAL", release_lua, "1", LOCK, w.token };
             rexpect(rc, 5, rel, REDIS_REPLY_INTEGER, NULL);
             return err;
         }
-        if (gw__now_ms() >= w.deadline) {
-            res->waited_ms = gw__now_ms() - t0;
+        if (gw_clock_wall_ms() >= w.deadline) {
+            res->waited_ms = gw_clock_wall_ms() - t0;
             return GW_ETIMEDOUT;
         }
         nap_ms(100);
     }
-    res->waited_ms = gw__now_ms() - t0;
+    res->waited_ms = gw_clock_wall_ms() - t0;
     return m < 0 ? GW_EIO : GW_OK;
 }

@@ -5,6 +5,7 @@
 #include "adapters/formats/gemini_embed.h"
 #include "adapters/formats/gemini_int.h"
 #include "gateway/core/err.h"
+#include "gateway/core/json.h"
 
 static int refuse(char *msg, size_t msglen, const char *text)
 {
@@ -184,4 +185,43 @@ int gw_gemini_embed_resp_from_openai(const json_t *oai, int batch, json_t **out)
         json_decref(vals);
     }
     return *out ? GW_OK : GW_ENOMEM;
+}
+
+int gw_gemini_embed_request(enum gw_wire client, enum gw_wire upstream, const json_t *body,
+                            const char *upstream_model, json_t **out, int *batch, char *msg,
+                            size_t msglen)
+{
+    *out = NULL;
+    *batch = json_is_array(json_object_get(body, "requests"));
+    if (client == upstream)
+        return GW_OK;
+    if (client == GW_WIRE_CHAT && upstream == GW_WIRE_GEMINI) {
+        int rc = gw_gemini_embed_req_from_openai(body, upstream_model, out, msg, msglen);
+        *batch = rc == GW_OK && json_object_get(*out, "requests") != NULL;
+        return rc;
+    }
+    if (client == GW_WIRE_GEMINI && upstream == GW_WIRE_CHAT)
+        return gw_gemini_embed_req_to_openai(body, upstream_model, out, batch, msg, msglen);
+    if (msglen)
+        snprintf(msg, msglen, "embeddings cannot be converted between these formats");
+    return GW_ENOTSUP;
+}
+
+int gw_gemini_embed_response(enum gw_wire client, enum gw_wire upstream, const char *body,
+                             size_t len, const char *client_model, long long prompt_estimate,
+                             int batch, json_t **out)
+{
+    *out = NULL;
+    if (client == upstream || !body)
+        return client == upstream ? GW_OK : GW_EINVAL;
+    json_t *j = gw_json_parse(body, len, 0, NULL, 0);
+    int rc = GW_ENOTSUP;
+    if (!json_is_object(j))
+        rc = GW_EINVAL;
+    else if (client == GW_WIRE_CHAT && upstream == GW_WIRE_GEMINI)
+        rc = gw_gemini_embed_resp_to_openai(j, client_model, prompt_estimate, out);
+    else if (client == GW_WIRE_GEMINI && upstream == GW_WIRE_CHAT)
+        rc = gw_gemini_embed_resp_from_openai(j, batch, out);
+    json_decref(j);
+    return rc;
 }

@@ -1,11 +1,11 @@
 /* Per-client-IP limits (ratelimit_ip.h). */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include "gateway/api/ratelimit_ip.h"
 #include "gateway/core/arena.h"
+#include "gateway/core/cidr.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/core/str.h"
@@ -14,7 +14,6 @@
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
-#define MAX_PROXIES 32
 #define XFF_MAX_HOPS 16
 
 /* Critical routes (reference router/api-router.go CriticalRateLimit); matched
@@ -50,81 +49,28 @@ struct rl_ctx {
 
 /* ---- client address ------------------------------------------------------- */
 
-struct cidr {
-    int family, bits;
-    unsigned char addr[16];
-};
-
-static struct cidr proxies[MAX_PROXIES];
-static int nproxies = -1; /* parsed once per worker; the config never changes */
-
-static int parse_addr(const char *s, struct cidr *c)
-{
-    char item[64];
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof item)
-        return GW_EINVAL;
-    memcpy(item, s, n + 1);
-    char *slash = strchr(item, '/');
-    if (slash)
-        *slash = '\0';
-    c->family = strchr(item, ':') ? AF_INET6 : AF_INET;
-    c->bits = c->family == AF_INET6 ? 128 : 32;
-    if (inet_pton(c->family, item, c->addr) != 1)
-        return GW_EINVAL;
-    long long b;
-    if (slash && gw_str_to_ll(gw_str_c(slash + 1), 0, c->bits, &b) == GW_OK)
-        c->bits = (int)b;
-    return GW_OK;
-}
-
-static void load_proxies(const char *list)
-{
-    nproxies = 0;
-    for (const char *p = list; p && *p && nproxies < MAX_PROXIES;) {
-        size_t n = strcspn(p, ",");
-        char item[64];
-        while (n && *p == ' ')
-            p++, n--;
-        while (n && p[n - 1] == ' ')
-            n--;
-        if (n && n < sizeof item) {
-            memcpy(item, p, n);
-            item[n] = '\0';
-            if (parse_addr(item, &proxies[nproxies]) == GW_OK)
-                nproxies++;
-        }
-        p += strcspn(p, ",");
-        if (*p == ',')
-            p++;
-    }
-}
+/* TRUSTED_PROXIES, parsed once per worker by the one CIDR parser
+ * (core/cidr.h; the configuration check used it before start, so it
+ * parses); kept for the worker's life. */
+static gw_cidr_list *proxies;
+static int proxies_loaded;
 
 static int is_trusted(const char *ip)
 {
-    struct cidr a;
-    if (nproxies <= 0 || parse_addr(ip, &a) != GW_OK)
-        return 0;
-    for (int i = 0; i < nproxies; i++) {
-        const struct cidr *c = &proxies[i];
-        if (c->family != a.family)
-            continue;
-        int full = c->bits / 8, rest = c->bits % 8;
-        if (memcmp(c->addr, a.addr, (size_t)full) != 0)
-            continue;
-        if (rest && ((c->addr[full] ^ a.addr[full]) & (0xFF << (8 - rest)) & 0xFF))
-            continue;
-        return 1;
-    }
-    return 0;
+    /* An empty list means "any address" to the matcher: here, no proxy. */
+    return gw_cidr_list_count(proxies) > 0 && gw_cidr_list_match(proxies, ip);
 }
 
 const char *gw_client_ip(gw_req *r)
 {
     const char *peer = gw_req_peer(r);
-    if (nproxies < 0)
-        load_proxies(r->worker->cfg->trusted_proxies);
-    if (!nproxies || !is_trusted(peer))
+    if (!proxies_loaded) {
+        const char *list = r->worker->cfg->trusted_proxies;
+        proxies_loaded = 1;
+        if (gw_cidr_list_parse(list, list ? strlen(list) : 0, &proxies, NULL, 0) != GW_OK)
+            GW_WARN("TRUSTED_PROXIES does not parse: X-Forwarded-For is ignored");
+    }
+    if (!is_trusted(peer))
         return peer;
     const char *xff = gw_req_header(r, "x-forwarded-for");
     if (!xff || !*xff)
@@ -140,9 +86,8 @@ const char *gw_client_ip(gw_req *r)
             b++;
         while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
             e--;
-        struct cidr tmp;
         char *ip = gw_arena_strndup(r->arena, b, (size_t)(e - b));
-        if (ip && parse_addr(ip, &tmp) == GW_OK) {
+        if (ip && gw_cidr_ip_valid(ip)) {
             if (!is_trusted(ip))
                 return ip;
             first = ip;
@@ -178,13 +123,6 @@ static void refuse(gw_req *r, long long retry_after_ms)
     else
         gw_resp_openai_error(r, 429, "rate_limit_exceeded",
                              "too many requests from this IP address, retry later");
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void step(struct rl_ctx *c);
@@ -229,7 +167,7 @@ static void step(struct rl_ctx *c)
         char key[GW_KEY_MAX + 80];
         if (gw_key_ratelimit(key, sizeof key, l->scope, c->ip) != GW_OK)
             continue;
-        struct gw_ratelimit_req q = {key, l->limit, l->window_ms, now_ms(), 1};
+        struct gw_ratelimit_req q = {key, l->limit, l->window_ms, gw_clock_wall_ms(), 1};
         int rc = gw_ledger_ratelimit(c->r->worker->redis, &q, on_reply, c);
         if (rc == GW_OK)
             return; /* on_reply continues */

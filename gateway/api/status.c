@@ -9,6 +9,7 @@
 #include "gateway/api/auth.h"
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/state/redis.h"
 #include "gateway/worker.h"
@@ -24,13 +25,6 @@ struct status_ctx {
     const char *db_kind;
     json_t *ledger; /* admins only: per-replica ledger counters from tf:nodes */
 };
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Fields that come from the runtime options (this worker's snapshot, kept
  * fresh by gateway/state/config_watch.c). */
@@ -172,7 +166,7 @@ static void on_ping(int status, redisReply *reply, void *data)
 {
     struct status_ctx *c = data;
     c->redis_ok = status == GW_OK && reply && reply->type == REDIS_REPLY_STATUS;
-    c->redis_us = (long long)(now_us() - c->t0);
+    c->redis_us = (long long)(gw_clock_mono_us() - c->t0);
     finish(c);
 }
 
@@ -206,7 +200,7 @@ void gw_api_status(gw_req *r)
         return;
     }
     c->r = r;
-    c->t0 = now_us();
+    c->t0 = gw_clock_mono_us();
     c->db_kind = gw_db_kind_name(gw_store_dsn_kind(r->worker->cfg->sql_dsn));
     c->pending = 4; /* redis, sql, the caller check, and this function */
     gw_req_ref(r);

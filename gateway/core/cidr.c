@@ -166,6 +166,12 @@ int gw_cidr_list_match(const gw_cidr_list *l, const char *ip)
     return 0;
 }
 
+int gw_cidr_ip_valid(const char *ip)
+{
+    unsigned char a[16];
+    return ip && inet_pton(strchr(ip, ':') ? AF_INET6 : AF_INET, ip, a) == 1;
+}
+
 size_t gw_cidr_list_count(const gw_cidr_list *l) { return l ? l->n : 0; }
 
 void gw_cidr_list_free(gw_cidr_list *l) { gw_free(l); }

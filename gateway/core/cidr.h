@@ -40,6 +40,10 @@ int gw_cidr_list_parse(const char *text, size_t len, gw_cidr_list **out, char *e
  * list is not empty. */
 int gw_cidr_list_match(const gw_cidr_list *l, const char *ip);
 
+/* 1 when ip is an IPv4 or IPv6 text address the matcher can read (no
+ * prefix, no zone id), else 0. */
+int gw_cidr_ip_valid(const char *ip);
+
 /* Number of networks (0 for an empty or NULL list). */
 size_t gw_cidr_list_count(const gw_cidr_list *l);
 

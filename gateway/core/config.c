@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "gateway/core/alloc.h"
+#include "gateway/core/cidr.h"
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
@@ -113,42 +114,31 @@ static int v_session_secret(const char *value, char *err, size_t errlen)
     return GW_EINVAL;
 }
 
-/* "ip[/bits]" entries separated by commas (spaces allowed). */
+/* "ip[/bits]" entries separated by commas (spaces allowed), each parsed by
+ * the one CIDR parser (cidr.h) the limiter uses at run time. Stricter than
+ * that parser about the list itself: commas only, and no empty item ("a,,b"
+ * is a typo, not a list of two). */
 static int v_proxies(const char *value, char *err, size_t errlen)
 {
-    const char *p = value;
-
-    while (*p != '\0') {
-        char item[64];
-        unsigned char a[16];
-        size_t n = strcspn(p, ",");
-        const char *slash;
-        long long bits;
-        int v6;
-
-        while (n > 0 && *p == ' ') {
-            p++;
-            n--;
-        }
-        while (n > 0 && p[n - 1] == ' ')
-            n--;
-        if (n == 0 || n >= sizeof(item))
+    gw_cidr_list *l = NULL;
+    for (const char *p = value; *p != '\0';) {
+        size_t n = strcspn(p, ","), k = 0;
+        while (k < n && p[k] == ' ')
+            k++;
+        if (k == n || memchr(p, '\n', n) != NULL)
             goto bad;
-        memcpy(item, p, n);
-        item[n] = '\0';
-        slash = strchr(item, '/');
-        if (slash != NULL)
-            item[slash - item] = '\0';
-        v6 = strchr(item, ':') != NULL;
-        if (inet_pton(v6 ? AF_INET6 : AF_INET, item, a) != 1)
-            goto bad;
-        if (slash != NULL &&
-            gw_str_to_ll(gw_str_c(slash + 1), 0, v6 ? 128 : 32, &bits) != GW_OK)
-            goto bad;
-        p += strcspn(p, ",");
+        p += n;
         if (*p == ',')
             p++;
     }
+    int rc = gw_cidr_list_parse(value, strlen(value), &l, NULL, 0);
+    if (rc == GW_ENOMEM) { /* the check itself allocates */
+        set_err(err, errlen, "out of memory");
+        return GW_ENOMEM;
+    }
+    if (rc != GW_OK)
+        goto bad;
+    gw_cidr_list_free(l);
     return GW_OK;
 bad:
     set_err(err, errlen, "must be a comma-separated list of IP addresses or CIDRs "
@@ -285,7 +275,7 @@ static int load_entry(struct gw_config *c, const struct gw_config_entry *e,
     char *field = (char *)c + e->offset;
     char why[160];
     long long ll;
-    int b;
+    int b, rc;
 
     switch (e->type) {
     case GW_CFG_INT:
@@ -305,9 +295,9 @@ static int load_entry(struct gw_config *c, const struct gw_config_entry *e,
         *(int *)(void *)field = b;
         return GW_OK;
     case GW_CFG_STR:
-        if (e->validate != NULL && e->validate(value, why, sizeof(why)) != GW_OK) {
+        if (e->validate != NULL && (rc = e->validate(value, why, sizeof(why))) != GW_OK) {
             set_err(err, errlen, "%s: %s", e->name, why);
-            return GW_EINVAL;
+            return rc == GW_ENOMEM ? GW_ENOMEM : GW_EINVAL;
         }
         *(char **)(void *)field = gw_strdup(value);
         if (*(char **)(void *)field == NULL) {

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <uv.h> /* before libwebsockets.h (c-core-notes §1) */
 #include <libwebsockets.h>
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/http/head.h"
@@ -60,13 +61,6 @@ struct pss {
 
 static unsigned char scratch[LWS_PRE + HEADER_ROOM + WRITE_CHUNK];
 static struct gw_http_head parsed; /* one worker thread: parsed in place, copied out at once */
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Request id in the reference's format: UTC YYYYMMDDhhmmss, nanos % 1e9, and
  * 8 random alphanumerics. A per-worker xorshift is enough: ids need to be
@@ -116,7 +110,7 @@ static void access_log(gw_req *r, int status)
     if (!r->worker->cfg->access_log)
         return;
     gw_log_access(r->method_name, r->path, status, r->resp_bytes,
-                  (long long)(now_us() - r->t_start_us), r->rid);
+                  (long long)(gw_clock_mono_us() - r->t_start_us), r->rid);
 }
 
 /* The client is gone (or the transaction ended): cut the request loose from
@@ -152,7 +146,7 @@ static gw_req *req_new(struct gw_worker *w, struct lws *wsi)
     r->worker = w;
     r->refs = 1;
     r->content_length = -1;
-    r->t_start_us = now_us();
+    r->t_start_us = gw_clock_mono_us();
     r->method_name = "?";
     r->path = "/";
     r->query = "";

@@ -9,6 +9,7 @@
 #include <uv.h>
 #include "adapters/adapter.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -120,7 +121,7 @@ static void record_done(uv_work_t *wk, int status)
 
 static void finish(struct ctest *t)
 {
-    t->ms = (long long)((gw__now_us() - t->t0) / 1000u);
+    t->ms = (long long)((gw_clock_mono_us() - t->t0) / 1000u);
     long long limit = gw_options_int(t->w->cfgwatch, "ChannelDisableThreshold", 5) * 1000;
     if (t->ok && limit > 0 && t->ms > limit) {
         t->ok = 0;
@@ -251,7 +252,7 @@ static int start(struct ctest *t, const char *model_override)
                              .proxy = t->q.proxy.len ? t->q.proxy.base : NULL,
                              .connect_timeout_ms = 10000, .idle_timeout_s = 60, .dest = &dest};
     gw_buf_init(&t->body, TEST_BODY_MAX + 1);
-    t->t0 = gw__now_us();
+    t->t0 = gw_clock_mono_us();
     if (gw_xfer_start(t->w->up, &o, &cbs, t, &t->x) != GW_OK) {
         snprintf(t->err, sizeof t->err, "cannot start the transfer");
         return GW_EIO;

@@ -23,6 +23,7 @@
 #include "adapters/adapter.h"
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
@@ -31,13 +32,6 @@
 #include "gateway/relay/request.h"
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
-
-long long gw__now_ms_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void route(struct rcall *c);
 static void relay_free(struct rcall *c);
@@ -176,7 +170,7 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_form
     c->pf = *pf;
     c->count_only = count_only;
     c->content = "";
-    c->t0_us = gw__now_us();
+    c->t0_us = gw_clock_mono_us();
     snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
     c->after_key = count_only ? gw__relay_count : authorize;
     gw_buf_init(&c->up_body, GW_RELAY_BODY_MAX);
@@ -352,9 +346,20 @@ static void authorize(struct rcall *c)
      * (the reference selects the channel before pricing too). */
     struct gw_route_ref *ref = gw__relay_route_ref(c->w);
     uint64_t probe = 1;
-    int routable = ref && (c->pinned || gw_routing_pick(ref->table, c->group, c->model, 0, NULL,
-                                                        0, NULL, NULL, &probe));
+    struct gw_channel *first = ref && !c->pinned ? gw_routing_pick(ref->table, c->group, c->model,
+                                                                   0, NULL, 0, NULL, NULL, &probe)
+                                                 : NULL;
+    int routable = ref && (c->pinned || first);
+    /* A request the first channel's wire cannot express is a 400 now, before
+     * anything is reserved (no log row for a malformed request). */
+    char why[300];
+    int refused = first && gw__relay_precheck(c, first, why, sizeof why) == GW_EINVAL;
     gw__relay_route_unref(ref);
+    if (refused) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request", why);
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
     if (!routable && recheck(c))
         return;
     if (!routable && !c->freshened) { /* a channel added a moment ago? */
@@ -418,7 +423,7 @@ static void authorize(struct rcall *c)
         .amount = c->reserved,
         .est_tokens = est < GW_LEDGER_QUOTA_MAX ? est : GW_LEDGER_QUOTA_MAX,
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
-        .now_ms = gw__now_ms_wall(),
+        .now_ms = gw_clock_wall_ms(),
         .settings_ver = c->key.ver,
     };
     gw__relay_to(c, GW_RS_AUTH);

@@ -137,8 +137,6 @@ struct rcall {
  * authorize reply; SETTLE asked in SETTLE is ignored. */
 void gw__relay_to(struct rcall *c, enum gw_rstate to);
 
-uint64_t gw__now_us(void);
-long long gw__now_ms_wall(void);
 void gw__relay_fail(struct rcall *c, int status, const char *type, const char *code,
                     const char *msg);
 /* SETTLE's entry action (called by gw__relay_to only): charges the call and
@@ -150,6 +148,10 @@ void gw__relay_settle(struct rcall *c);
 /* GW_TEST_HOOKS: X-Test-Settle: bad-arg (settle.lua refuses the first
  * settle) or down-N (the first N are not sent, as with Redis down). */
 void gw__relay_settle_hooks(struct rcall *c);
+/* AUTH's check of the first channel (relay_io.c): GW_EINVAL with why when
+ * the client's request cannot be said in that channel's wire (the answer
+ * is then a 400 before anything is reserved); GW_OK otherwise. */
+int gw__relay_precheck(const struct rcall *c, const struct gw_channel *ch, char *why, size_t len);
 /* UPSTREAM (relay_io.c): builds the attempt on c->ch and starts the
  * transfer; GW_OK, or a failure recorded in last_error/last_code. */
 int gw__relay_start_upstream(struct rcall *c);

@@ -14,6 +14,7 @@
 #include "adapters/adapter.h"
 #include "adapters/format.h"
 #include "gateway/core/dest.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 #include "gateway/relay/relay_call.h"
@@ -260,7 +261,7 @@ static void token_status(int status, redisReply *reply, void *data)
             gw_str_to_ll(gw_str_c(reply->element[1]->str), -1000, 1000, &st);
         if (reply->element[2]->type == REDIS_REPLY_STRING)
             gw_str_to_ll(gw_str_c(reply->element[2]->str), -1, (long long)1 << 53, &exp);
-        if (st == 3 || (exp != -1 && exp < gw__now_ms_wall() / 1000))
+        if (st == 3 || (exp != -1 && exp < gw_clock_wall_ms() / 1000))
             refuse(c, 401, "token_expired", "token_expired");
         else if (st == 4)
             refuse(c, 401, "token_exhausted", "token_exhausted");

@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "gateway/state/options.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/dest.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -25,13 +26,6 @@
 
 #define ERROR_BODY_MAX ((size_t)64 * 1024)
 #define DEFAULT_RETRY_RANGES "100-199,300-399,401-407,409-499,500-503,505-523,525-599"
-
-uint64_t gw__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- retry and auto-disable decisions ---------------------------------------------- */
 
@@ -299,7 +293,7 @@ void gw__relay_finish(struct rcall *c, int result, const char *errmsg)
         return;
     }
     record_health(c, 1);
-    c->t_first_us = gw__now_us();
+    c->t_first_us = gw_clock_mono_us();
     if (gw_req_alive(r) && conv)
         gw_resp_json(r, 200, conv);
     else if (gw_req_alive(r)) /* the same format: the bytes as they came */
@@ -400,6 +394,33 @@ static int unsupported(const struct rcall *c, const struct gw_format *up, char *
                                                                                 : up->name);
     gw_str_utf8_fix(why); /* a test hook's text */
     return 1;
+}
+
+int gw__relay_precheck(const struct rcall *c, const struct gw_channel *ch, char *why, size_t len)
+{
+    const struct gw_channel_type *ct = gw_channel_type(ch->type);
+    if (!ct || !ct->adapter || c->mode != GW_RELAY_CHAT)
+        return GW_OK;
+    struct gw_relay_call call = {
+        .mode = c->mode,
+        .wire = c->in->wire,
+        .model = c->model,
+        .upstream_model = c->model,
+        .stream = c->stream,
+        .chat_to_responses_policy =
+            gw_options_value(c->w->cfgwatch, "global.chat_completions_to_responses_policy"),
+        .responses_to_chat_policy =
+            gw_options_value(c->w->cfgwatch, "global.responses_to_chat_completions_policy"),
+    };
+    enum gw_wire wire = ct->adapter->wire ? ct->adapter->wire(ch, &call) : GW_WIRE_CHAT;
+    if (wire == c->in->wire)
+        return GW_OK; /* the fast path refuses nothing */
+    struct gw_conv_opts co = {.upstream_model = c->model, .stream = c->stream};
+    json_t *out = NULL;
+    int rc = gw_format_convert_request(c->in, gw_format_of(wire), c->body, &c->pf, &co, &out, why,
+                                       len);
+    json_decref(out);
+    return rc == GW_EINVAL ? GW_EINVAL : GW_OK;
 }
 
 int gw__relay_start_upstream(struct rcall *c)

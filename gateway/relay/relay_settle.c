@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/str.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -152,7 +153,7 @@ static void send_settle(struct rcall *c)
         .res_id = c->res_id,
         .actual = actual,
         .actual_tokens = clampq(c->settle_pt + c->settle_ct),
-        .now_ms = gw__now_ms_wall(),
+        .now_ms = gw_clock_wall_ms(),
         .cid = c->ch ? c->ch->id : 0,
         .model = model,
         .group = group,
@@ -162,7 +163,7 @@ static void send_settle(struct rcall *c)
         .other = bad_other ? bad_other : other ? other : "",
         .prompt_tokens = c->settle_pt,
         .completion_tokens = c->settle_ct,
-        .use_time_s = (long long)((gw__now_us() - c->t0_us) / 1000000u),
+        .use_time_s = (long long)((gw_clock_mono_us() - c->t0_us) / 1000000u),
         .stream = c->stream,
     };
     int rc;
@@ -244,7 +245,7 @@ static void retry_later(struct rcall *c, const char *why)
     if (c->settle_tries == 1)
         GW_WARN("settle of reservation %lld failed (%s): retrying rid=%s", c->res_id, why,
                 c->r->rid);
-    c->retry_at_ms = gw__now_ms_wall() + wait;
+    c->retry_at_ms = gw_clock_wall_ms() + wait;
     c->retry_next = rw->settle_retries;
     rw->settle_retries = c;
 }
@@ -259,7 +260,7 @@ void gw__relay_settle_tick(struct gw_worker *w)
 {
     struct gw_relay_worker *rw = gw__relay(w);
     struct rcall *due = NULL, **pp = &rw->settle_retries;
-    long long now = gw__now_ms_wall();
+    long long now = gw_clock_wall_ms();
     while (*pp) { /* unlink the due ones first: sending may relink them */
         struct rcall *c = *pp;
         if (c->retry_at_ms <= now) {

@@ -7,6 +7,7 @@
 #include <uv.h>
 #include "adapters/adapter.h"
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/relay/relay.h"
@@ -93,7 +94,7 @@ int gw__relay_key_get(struct gw_worker *w, const char *hash, struct gw_key_info 
     for (struct key_node *n = *pp; n; pp = &n->next, n = n->next) {
         if (strcmp(n->hash, hash) != 0)
             continue;
-        if (gw__now_us() >= n->expires_us) { /* stale: drop, the caller looks it up again */
+        if (gw_clock_mono_us() >= n->expires_us) { /* stale: drop, the caller looks it up again */
             *pp = n->next;
             node_free(n);
             w->relay->nkeys--;
@@ -117,7 +118,7 @@ void gw__relay_key_put(struct gw_worker *w, const char *hash, const struct gw_ke
     snprintf(n->hash, sizeof n->hash, "%s", hash);
     n->info = *in;
     gw__key_info_retain(&n->info);
-    n->expires_us = gw__now_us() + KEY_TTL_US;
+    n->expires_us = gw_clock_mono_us() + KEY_TTL_US;
     size_t b = bucket(hash);
     n->next = rw->keys[b];
     rw->keys[b] = n;
@@ -436,7 +437,7 @@ static void health_done(const struct gw_health_result *res, void *data)
 static void health_send(struct gw_worker *w, long long cid, int ok, long long uses)
 {
     struct gw_health_req h = {.cid = cid, .op = ok ? GW_HEALTH_SUCCESS : GW_HEALTH_FAILURE,
-                              .now_ms = gw__now_ms_wall(), .threshold = 0,
+                              .now_ms = gw_clock_wall_ms(), .threshold = 0,
                               .half_life_ms = 60000, .uses = uses};
     gw_ledger_channel_health(w->redis, &h, health_done, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "adapters/format.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/http/sse.h"
@@ -112,7 +113,7 @@ int gw__relay_stream_event(const struct gw_sse_event *ev, void *data)
     const struct gw_format *up = gw_format_of(c->wire);
     size_t before = c->delta_chars;
     if (!c->t_first_us)
-        c->t_first_us = gw__now_us();
+        c->t_first_us = gw_clock_mono_us();
     int act = up->decode(&c->dec, ev, c->client_usage, on_ev, c);
     if (act == OVER_BUDGET) {
         /* The budget is spent: this piece is not delivered, so the charge
@@ -204,7 +205,7 @@ static void extended(const struct gw_extend_result *res, void *data)
  * reaped. */
 void gw__relay_check_budget(struct rcall *c)
 {
-    long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw__now_ms_wall();
+    long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw_clock_wall_ms();
     long long extra = 0;
     if (c->extending || c->budget == GW_BUDGET_CUT)
         return;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "gateway/core/alloc.h"
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/core/str.h"
@@ -44,13 +45,6 @@ struct gw_cfgwatch {
     struct catch_up *waiters; /* gw_cfgwatch_catch_up callers */
     struct gw_cfgwatch_stats st;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void snap_free(struct snap *s)
 {
@@ -210,7 +204,7 @@ static void load_after(uv_work_t *w, int status)
 static void start_load(gw_cfgwatch *cw, const char *ver)
 {
     snprintf(cw->want, sizeof cw->want, "%s", ver);
-    cw->last_load_ms = mono_ms();
+    cw->last_load_ms = gw_clock_mono_ms();
     cw->work.data = cw;
     if (uv_queue_work(cw->loop, &cw->work, load_run, load_after) == 0)
         cw->load_inflight = 1;
@@ -234,7 +228,7 @@ static void on_version(int status, redisReply *reply, void *data)
         known = 1;
     }
     if (!cw->stopping && !cw->load_inflight) {
-        int stale = mono_ms() - cw->last_load_ms >= GW_CFGWATCH_FALLBACK_MS;
+        int stale = gw_clock_mono_ms() - cw->last_load_ms >= GW_CFGWATCH_FALLBACK_MS;
         if ((known && strcmp(ver, cw->ver) != 0) || !cw->st.loaded || stale)
             start_load(cw, known ? ver : ""); /* "" forces a reload once Redis is back */
     }
@@ -249,7 +243,7 @@ static void on_tick(uv_timer_t *t)
     if (gw_redis_command(cw->redis, on_version, cw, "GET %s", GW_CFGWATCH_VERSION_KEY) == GW_OK) {
         cw->get_inflight = 1;
         cw->st.polls++;
-    } else if (!cw->st.loaded || mono_ms() - cw->last_load_ms >= GW_CFGWATCH_FALLBACK_MS) {
+    } else if (!cw->st.loaded || gw_clock_mono_ms() - cw->last_load_ms >= GW_CFGWATCH_FALLBACK_MS) {
         start_load(cw, ""); /* Redis is down: SQL alone still converges */
     }
 }

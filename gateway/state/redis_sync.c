@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "gateway/core/clock.h"
 #include "gateway/core/err.h"
 #include "gateway/state/redis.h"
 #include "gateway/state/scripts.h"
@@ -127,14 +128,6 @@ int gw_redis_sync_load_scripts(redisContext *c, char *err, size_t errlen)
     return GW_OK;
 }
 
-static unsigned long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
-}
-
 /* One attempt: GW_OK (PONG), GW_EAGAIN (not up yet, or still loading),
  * GW_EIO (it answers but refuses us: configuration, not timing). */
 static int probe(const struct gw_redis_addr *a, unsigned ms)
@@ -163,16 +156,16 @@ static int probe(const struct gw_redis_addr *a, unsigned ms)
 
 int gw_redis_sync_wait_ready(const struct gw_redis_addr *a, unsigned total_ms)
 {
-    unsigned long long end = now_ms() + total_ms;
+    unsigned long long end = gw_clock_mono_ms() + total_ms;
 
     for (;;) {
-        unsigned long long now = now_ms();
+        unsigned long long now = gw_clock_mono_ms();
         unsigned left = now < end ? (unsigned)(end - now) : 0;
         int rc = probe(a, left < 500 ? (left ? left : 1) : 500);
 
         if (rc != GW_EAGAIN)
             return rc;
-        now = now_ms();
+        now = gw_clock_mono_ms();
         if (now >= end)
             return GW_ETIMEDOUT;
         struct timespec ts = {0, (long)(end - now < 50 ? end - now : 50) * 1000000L};

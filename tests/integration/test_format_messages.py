@@ -35,6 +35,8 @@ MODELS = {  # client model -> (channel, upstream model)
     "cc-model": ("anth", "claude-sonnet-4-5@" + CACHE),
     "cl-model": ("anth", "claude-sonnet-4-5"),
     "cl-429": ("anth", "claude-sonnet-4-5@429"),
+    "cl-overload": ("anth", "claude-sonnet-4-5@overloaded-mid"),
+    "cl-long": ("anth", "claude-sonnet-4-5@long-5000,delay-2"),
     "oa-model": ("oa", "gpt-4o"),
 }
 RATIO, COMPLETION, CACHE_R, WRITE_R = Decimal(1), Decimal(2), Decimal("0.1"), Decimal("1.25")
@@ -226,21 +228,27 @@ def claude_code_non_stream_through_an_anthropic_channel_is_forwarded_verbatim():
 
 @case
 def count_tokens_reaches_the_anthropic_upstream_and_is_free():
+    """On an Anthropic channel the relay sends count_tokens up as it came
+    (model mapped, beta header kept) and answers the upstream's count;
+    nothing is reserved, charged or logged."""
     setup()
     clear(S["aport"])
     quota = user_quota(S["g"], S["uid"])
     last_id = sql(S["g"], "SELECT COALESCE(MAX(id), 0) FROM logs")[0][0]
     body = {"model": "cl-model", "system": "be brief",
             "messages": [{"role": "user", "content": "count these four words"}],
-            "tools": CLAUDE_CODE["tools"]}
+            "tools": CLAUDE_CODE["tools"], "context_management": {"edits": []}}
     st, h, b = messages(body, headers={"anthropic-beta": "token-counting-2024-11-01"},
                         path="/v1/messages/count_tokens")
     assert st == 200, (st, b[:300])
-    assert json.loads(b) == {"input_tokens": 2 + 1 + 4}, b  # system words + 1 + message words
+    assert json.loads(b) == {"input_tokens": 2 + 1 + 4}, b  # the mock's: system words + 1 + words
     ups = upstream(S["aport"], "/v1/messages/count_tokens")
     assert len(ups) == 1 and ups[0]["json"] == dict(body, model="claude-sonnet-4-5"), ups
     hd = {k.lower(): v for k, v in ups[0]["headers"]}
     assert hd["anthropic-beta"] == "token-counting-2024-11-01" and hd["x-api-key"] == "ak-1", hd
+    st, h, b = messages(body, key="sk-not-a-real-key", path="/v1/messages/count_tokens")
+    anthropic_error(st, b, 401, "authentication_error")
+    assert len(upstream(S["aport"], "/v1/messages/count_tokens")) == 1
     time.sleep(1)  # a charge would have settled by now
     assert user_quota(S["g"], S["uid"]) == quota
     assert sql(S["g"], "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND token_id = ? "
@@ -267,8 +275,8 @@ def anthropic_client_on_an_openai_channel_gets_claude_messages():
     assert up["messages"] == [{"role": "system", "content": "Be brief."},
                               {"role": "user", "content": [{"type": "text", "text": "hello there"}]}], up
     u = j["usage"]
-    assert u["input_tokens"] == 5 and u["output_tokens"] == 5, u  # 2 msgs + 3 words; 5 pieces
-    billed_exactly(rows, quota, charge(5, 5), 5, 5)
+    assert u["input_tokens"] == 6 and u["output_tokens"] == 5, u  # 2 msgs + 4 words; 5 pieces
+    billed_exactly(rows, quota, charge(6, 5), 6, 5)
 
 
 @case
@@ -357,7 +365,9 @@ def errors_reach_an_anthropic_client_in_anthropic_shape():
     anthropic_error(st, b, 401, "authentication_error")
     st, h, b = messages({"max_tokens": 10, "messages": []})
     anthropic_error(st, b, 400, "invalid_request_error")
-    st, h, b = messages({"model": "cl-model", "messages": [{"role": "system", "content": "x"}]})
+    st, h, b = messages(dict(body, stream="yes"))
+    anthropic_error(st, b, 400, "invalid_request_error")
+    st, h, b = messages(b"{not json")
     anthropic_error(st, b, 400, "invalid_request_error")
     st, h, b = messages(dict(body, model="no-such-model"))
     assert st in (400, 404, 503) and json.loads(b)["type"] == "error", (st, b)
@@ -374,13 +384,45 @@ def errors_reach_an_anthropic_client_in_anthropic_shape():
 @case
 def an_upstream_error_mid_stream_reaches_the_anthropic_client_as_an_error_event():
     setup()
-    st, h, b = messages({"model": "cl-model", "max_tokens": 50, "stream": True,
-                         "messages": [{"role": "user", "content": "a b c d"}]},
-                        headers={"X-Mock-Behaviour": "overloaded-mid"})
+    st, h, b = messages({"model": "cl-overload", "max_tokens": 50, "stream": True,
+                         "messages": [{"role": "user", "content": "a b c d"}]})
     assert st == 200, (st, b[:300])
     evs = sse(b)
     assert evs[-1][0] == "error", evs
     assert json.loads(evs[-1][1])["error"]["type"] == "overloaded_error", evs[-1]
+
+
+@case
+def a_spent_budget_cuts_a_same_format_messages_stream_with_an_error_event_and_bills_the_delivery():
+    """The token holds 2000; the reservation is (500 + 1000) × 1; the
+    upstream streams 1000 pieces (~1220 tokens × completion ratio 2): the
+    stream is cut when the next piece would pass the budget, with Anthropic's
+    error event, and billed what was delivered, never message_start's
+    partial output count."""
+    setup()
+    g = S["g"]
+    tid, key = add_token(g, S["pat"], "t-cut", remain_quota=2000)
+    wait_routable(g, key, "cl-long")
+    st, h, b = messages({"model": "cl-long", "max_tokens": 1000, "stream": True,
+                         "messages": [{"role": "user", "content": "go"}]}, key=key)
+    assert st == 200, (st, b[:300])
+    evs = sse(b)
+    assert evs[0][0] == "message_start" and evs[-1][0] == "error", (evs[:1], evs[-3:])
+    err = json.loads(evs[-1][1])
+    assert err["type"] == "error" and "quota" in err["error"]["message"], err
+    assert "message_stop" not in [n for n, _ in evs]
+    delivered = "".join(json.loads(d)["delta"].get("text", "") for n, d in evs
+                        if n == "content_block_delta")
+    assert 0 < delivered.count("w") < 1000, delivered[-50:]
+    tk = f"tf:{{s{S['uid'] % 16}}}:t:{tid}"
+    wait_for(lambda: rcli(g, "HGET", tk, "reserved") in ("0", ""), 15, 0.1, what="settlement")
+    q, p, c = wait_for(lambda: sql(g, "SELECT quota, prompt_tokens, completion_tokens FROM logs "
+                                      "WHERE type = 2 AND token_id = ?", tid), 15, 0.1,
+                       what="the log row")[0]
+    remain = int(rcli(g, "HGET", tk, "remain_quota"))
+    assert q == 2000 - remain and q <= 2000, (q, remain)
+    assert c >= len(delivered) // 5, ("billed for what was delivered", c, len(delivered))
+    assert q == charge(p, c), (q, p, c)
 
 
 # ---- the budget race ---------------------------------------------------------------------------

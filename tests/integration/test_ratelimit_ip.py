@@ -113,7 +113,9 @@ def limits_switched_off():
 
 @case
 def bad_trusted_proxies_refused_at_start():
-    for bad in ("not-an-ip", "10.0.0.0/33", "1.2.3.4,,5.6.7.8"):
+    # "/-0" was read as /0 by the limiter's own parser (every peer a trusted
+    # proxy, so any client could pick its rate-limit IP); one parser now.
+    for bad in ("not-an-ip", "10.0.0.0/33", "1.2.3.4,,5.6.7.8", "10.0.0.0/-0", "10.0.0.0/08"):
         env = dict(os.environ, TRUSTED_PROXIES=bad, PORT="1", DATA_DIR="/nonexistent")
         p = subprocess.run([BINARY], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=30, text=True)

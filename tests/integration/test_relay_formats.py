@@ -285,6 +285,26 @@ def gemini_text(chunks):
 
 
 @case
+def a_request_the_channels_wire_cannot_express_is_a_400_before_anything_is_reserved():
+    # Two candidates asked of an OpenAI chat channel: chat's n > 1 is refused
+    # by the conversion, so the Gemini client gets a 400 in its own shape,
+    # before authorize: nothing reserved, no log row, nothing upstream.
+    s = setup()
+    g, key, uid, tid = s["g"], s["key"], s["uid"], s["tid"]
+    clear_mock()
+    rows0, q0 = log_rows(g), user_quota(g, uid)
+    gem = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+           "generationConfig": {"candidateCount": 2}}
+    st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:generateContent", body=gem,
+                       headers={"x-goog-api-key": key})
+    assert st == 400 and is_gemini_error(json.loads(b), 400, "INVALID_ARGUMENT"), (st, b)
+    reserved = rcli(g, "HGET", f"tf:{{s{uid % 16}}}:t:{tid}", "reserved")
+    assert reserved in ("0", ""), reserved
+    time.sleep(0.5)
+    assert mock_requests() == [] and log_rows(g) == rows0 and user_quota(g, uid) == q0
+
+
+@case
 def a_gemini_stream_without_alt_sse_is_one_json_array_billed_exactly():
     s = setup()
     g, key, uid = s["g"], s["key"], s["uid"]

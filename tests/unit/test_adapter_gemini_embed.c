@@ -110,12 +110,45 @@ static void gemini_to_openai(void **state)
     json_decref(in);
 }
 
+static void relay_calls(void **state)
+{
+    (void)state;
+    json_t *out = NULL, *in = json_loads("{\"model\":\"e\",\"input\":[\"x\",\"y z\"]}", 0, NULL);
+    char msg[128];
+    int batch = -1;
+
+    assert_int_equal(gw_gemini_embed_request(GW_WIRE_CHAT, GW_WIRE_CHAT, in, "m", &out, &batch, msg,
+                                             sizeof msg), GW_OK);
+    assert_null(out);
+    assert_int_equal(gw_gemini_embed_request(GW_WIRE_CHAT, GW_WIRE_GEMINI, in, "g", &out, &batch, msg,
+                                             sizeof msg), GW_OK);
+    assert_int_equal(batch, 1);
+    assert_int_equal(json_array_size(json_object_get(out, "requests")), 2);
+    json_decref(out);
+    assert_int_equal(gw_gemini_embed_request(GW_WIRE_MESSAGES, GW_WIRE_GEMINI, in, "g", &out, &batch,
+                                             msg, sizeof msg), GW_ENOTSUP);
+    json_decref(in);
+
+    const char *g = "{\"embeddings\":[{\"values\":[1]},{\"values\":[2]}]}";
+    assert_int_equal(gw_gemini_embed_response(GW_WIRE_CHAT, GW_WIRE_GEMINI, g, strlen(g), "e", 4, 1,
+                                              &out), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "usage"), "prompt_tokens")), 4);
+    json_decref(out);
+    const char *o = "{\"data\":[{\"index\":0,\"embedding\":[3]}],\"usage\":{\"prompt_tokens\":1}}";
+    assert_int_equal(gw_gemini_embed_response(GW_WIRE_GEMINI, GW_WIRE_CHAT, o, strlen(o), "e", 0, 0,
+                                              &out), GW_OK);
+    same(out, "{\"embedding\":{\"values\":[3]}}");
+    assert_int_equal(gw_gemini_embed_response(GW_WIRE_GEMINI, GW_WIRE_CHAT, "[1]", 3, "e", 0, 0, &out),
+                     GW_EINVAL);
+}
+
 int main(void)
 {
     gw_json_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(openai_to_gemini),
         cmocka_unit_test(gemini_to_openai),
+        cmocka_unit_test(relay_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,20 @@ static void test_match(void **state)
 
 /* The defect of issue 10: an entry starting at byte 496 of a long list is
  * kept whole (the old cache cut the text at 511 bytes). */
+/* gw_cidr_ip_valid: a plain address the matcher reads (X-Forwarded-For hops). */
+static void test_ip_valid(void **state)
+{
+    static const char *const good[] = {"127.0.0.1", "10.1.2.3", "::1", "fd00::1",
+                                       "::ffff:10.0.0.1"};
+    static const char *const bad[] = {"", "10.0.0.0/8", "10.1", "01.2.3.4", "1.2.3.4 ",
+                                      "fe80::1%eth0", "::1/128", "host", "+1.2.3.4"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(gw_cidr_ip_valid(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(gw_cidr_ip_valid(bad[i]));
+    assert_false(gw_cidr_ip_valid(NULL));
+}
+
 static void test_long_list_kept_whole(void **state)
 {
     (void)state;
@@ -200,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_nul_byte_refused),
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_long_list_kept_whole),
+        cmocka_unit_test(test_ip_valid),
         cmocka_unit_test(test_alloc_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

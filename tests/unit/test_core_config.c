@@ -137,6 +137,14 @@ static const struct case_ cases[] = {
     OK_STR("STATIC_DIR", "/srv/ui", static_dir, "/srv/ui"),
     OK_STR("DATA_DIR", "/var/lib/tf", sqlite_path, "/var/lib/tf/token-factory.db"),
     OK_STR("SQLITE_PATH", "/tmp/x.db", sqlite_path, "/tmp/x.db"),
+    /* TRUSTED_PROXIES: the CIDR parser of core/cidr.h, commas, no empty item */
+    OK_STR("TRUSTED_PROXIES", "", trusted_proxies, ""),
+    OK_STR("TRUSTED_PROXIES", "127.0.0.1, ::1", trusted_proxies, "127.0.0.1, ::1"),
+    OK_STR("TRUSTED_PROXIES", "10.0.0.0/8,fd00::/8", trusted_proxies, "10.0.0.0/8,fd00::/8"),
+    BAD("TRUSTED_PROXIES", "not-an-ip"), BAD("TRUSTED_PROXIES", "10.0.0.0/33"),
+    BAD("TRUSTED_PROXIES", "1.2.3.4,,5.6.7.8"), OK_STR("TRUSTED_PROXIES", "1.2.3.4,", trusted_proxies, "1.2.3.4,"),
+    BAD("TRUSTED_PROXIES", "10.0.0.0/-0"), BAD("TRUSTED_PROXIES", "10.0.0.0/08"),
+    BAD("TRUSTED_PROXIES", "1.2.3.4\n5.6.7.8"), BAD("TRUSTED_PROXIES", "::1/129"),
 };
 
 static void test_table(void **state)

@@ -328,6 +328,17 @@ void gw__relay_settle(struct rcall *c)
          * (bounded memory): about 4 characters per token. */
         u.completion = (long long)(c->delta_chars + 3) / 4;
         u.total = u.prompt + u.completion;
+    } else if (u.present && c->stream && !c->saw_end) {
+        /* A stream that did not reach its end (the budget cut, the client or
+         * the upstream gone) holds a partial usage: Claude's message_start
+         * says output_tokens 1 however much followed. The delivered text
+         * counts when it says more, the input and cache counts stay (the
+         * reference's HandleStreamFinalResponse). */
+        long long est = (long long)(c->delta_chars + 3) / 4;
+        if (est > u.completion) {
+            u.completion = est;
+            u.total = u.prompt + u.completion;
+        }
     }
     /* An upstream may report any usage: settle.lua takes 0..1e15, and the
      * charge is capped by the budget anyway (the rest is a logged shortfall). */

@@ -119,9 +119,9 @@ def rows(h):
     ]
 
 
-def section(h, command):
-    """The RESULTS.md section for figure (h)."""
-    out = ["## Converted call (issue 11)", ""]
+def section(h, command, build=None):
+    """The RESULTS.md section for figure (h); `build` says which gateway ran."""
+    out = ["## Converted call (issue 11)", ""] + ([build, ""] if build else [])
     if "na" in h:
         return out + [f"Not available in this run: {h['na']}.", ""]
     r, c = h["rps"], h["cpu_us"]

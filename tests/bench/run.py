@@ -1172,7 +1172,12 @@ def write_results(path, res, table):
 
 def write_converted(path, h):
     """Replaces (or adds, before "## Commands") the (h) section of an existing RESULTS.md."""
-    sec = converted.section(h, "python3 tests/bench/run.py build/release --converted")
+    git = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"], stdout=subprocess.PIPE,
+                         text=True).stdout.strip()
+    sec = converted.section(h, "python3 tests/bench/run.py build/release --converted",
+                            f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (only this "
+                            f"figure; load average before {os.getloadavg()[0]:.2f}); gateway {BINARY}, "
+                            f"git {git[:100]}.")
     old = open(path).read() if os.path.exists(path) else "## Commands\n"
     lines = old.split("\n")
     head = "## Converted call (issue 11)"

@@ -249,5 +249,19 @@ size_t gw_fmt_code_points(gw_str s);
  * without a name (a converted Claude document or Gemini inlineData has
  * none). Returns GW_OK or GW_ENOMEM. */
 int gw_fmt_file_name(json_t *file);
+/* Copies a JSON string, or an integer as its decimal digits, with
+ * gw_fmt_copy_line; anything else leaves dst as it is. */
+void gw_fmt_copy_json(char *dst, size_t cap, const json_t *v);
+/* A response body's usage: parses body and reads its member key with read
+ * (the codec's usage reader). GW_EINVAL when the body is not a JSON object. */
+int gw_fmt_body_usage(const char *body, size_t len, const char *key,
+                      void (*read)(const json_t *, struct gw_usage *), struct gw_usage *u);
+/* OpenAI's error shapes: {"error":{"message","code"|"type"}}, {"error":"text"}
+ * or a top-level "message"; else the trimmed body as the message and
+ * GW_EINVAL. flags add more shapes: */
+#define GW_FMT_ERR_DETAIL 1u   /* FastAPI's top-level "detail" */
+#define GW_FMT_ERR_RESPONSE 2u /* response.failed's {"response":{"error":{..}}} */
+int gw_fmt_openai_error(const char *body, size_t len, unsigned flags, char *msg, size_t msgcap,
+                        char *code, size_t codecap);
 
 #endif

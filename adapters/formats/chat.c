@@ -202,28 +202,7 @@ void gw__chat_read_usage(const json_t *usage, struct gw_usage *u)
 
 int gw__chat_usage(const char *body, size_t len, struct gw_usage *u)
 {
-    json_t *root;
-
-    memset(u, 0, sizeof *u);
-    root = body ? gw_json_parse(body, len, 0, NULL, 0) : NULL;
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return GW_EINVAL;
-    }
-    gw__chat_read_usage(json_object_get(root, "usage"), u);
-    json_decref(root);
-    return GW_OK;
-}
-
-static void copy_json(char *dst, size_t cap, const json_t *v)
-{
-    char n[32];
-    if (json_is_string(v)) {
-        gw_fmt_copy_line(dst, cap, json_string_value(v), json_string_length(v));
-    } else if (json_is_integer(v)) {
-        int w = snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
-        gw_fmt_copy_line(dst, cap, n, (size_t)w);
-    }
+    return gw_fmt_body_usage(body, len, "usage", gw__chat_read_usage, u);
 }
 
 /* {"error":{"message","code"|"type"}}, {"error":"text","code":..}, a top-level
@@ -231,36 +210,7 @@ static void copy_json(char *dst, size_t cap, const json_t *v)
 int gw__chat_parse_error(const char *body, size_t len, char *msg, size_t msgcap, char *code,
                          size_t codecap)
 {
-    json_t *root, *e, *src;
-    int rc = GW_EINVAL;
-
-    gw_fmt_copy_line(msg, msgcap, "", 0);
-    gw_fmt_copy_line(code, codecap, "", 0);
-    if (body == NULL)
-        return GW_EINVAL;
-    root = gw_json_parse(body, len, 0, NULL, 0);
-    e = json_object_get(root, "error");
-    src = json_is_object(e) ? e : root;
-    if (json_is_string(e)) {
-        copy_json(msg, msgcap, e);
-        rc = GW_OK;
-    } else if (json_is_string(json_object_get(src, "message"))) {
-        copy_json(msg, msgcap, json_object_get(src, "message"));
-        rc = GW_OK;
-    } else if (json_is_string(json_object_get(root, "detail"))) {
-        copy_json(msg, msgcap, json_object_get(root, "detail"));
-        rc = GW_OK;
-    }
-    if (rc == GW_OK) {
-        copy_json(code, codecap, json_object_get(src, "code"));
-        if (code && codecap && code[0] == '\0')
-            copy_json(code, codecap, json_object_get(src, "type"));
-    } else {
-        gw_str t = gw_str_trim((gw_str){body, len});
-        gw_fmt_copy_line(msg, msgcap, t.base, t.len);
-    }
-    json_decref(root);
-    return rc;
+    return gw_fmt_openai_error(body, len, GW_FMT_ERR_DETAIL, msg, msgcap, code, codecap);
 }
 
 /* ---- inbound: errors for the client ------------------------------------------------ */

@@ -178,6 +178,71 @@ void gw_fmt_copy_line(char *dst, size_t cap, const char *src, size_t len)
     dst[len] = '\0';
 }
 
+void gw_fmt_copy_json(char *dst, size_t cap, const json_t *v)
+{
+    char n[32];
+    if (json_is_string(v)) {
+        gw_fmt_copy_line(dst, cap, json_string_value(v), json_string_length(v));
+    } else if (json_is_integer(v)) {
+        int w = snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
+        gw_fmt_copy_line(dst, cap, n, (size_t)w);
+    }
+}
+
+int gw_fmt_body_usage(const char *body, size_t len, const char *key,
+                      void (*read)(const json_t *, struct gw_usage *), struct gw_usage *u)
+{
+    json_t *root = body ? gw_json_parse(body, len, 0, NULL, 0) : NULL;
+
+    memset(u, 0, sizeof *u);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return GW_EINVAL;
+    }
+    read(json_object_get(root, key), u);
+    json_decref(root);
+    return GW_OK;
+}
+
+int gw_fmt_openai_error(const char *body, size_t len, unsigned flags, char *msg, size_t msgcap,
+                        char *code, size_t codecap)
+{
+    json_t *root;
+    const json_t *e, *src;
+    int rc = GW_EINVAL;
+
+    gw_fmt_copy_line(msg, msgcap, "", 0);
+    gw_fmt_copy_line(code, codecap, "", 0);
+    if (body == NULL)
+        return GW_EINVAL;
+    root = gw_json_parse(body, len, 0, NULL, 0);
+    e = json_object_get(root, "error");
+    if ((flags & GW_FMT_ERR_RESPONSE) && !json_is_object(e) &&
+        json_is_object(json_object_get(root, "response")))
+        e = json_object_get(json_object_get(root, "response"), "error");
+    src = json_is_object(e) ? e : root;
+    if (json_is_string(e)) {
+        gw_fmt_copy_json(msg, msgcap, e);
+        rc = GW_OK;
+    } else if (json_is_string(json_object_get(src, "message"))) {
+        gw_fmt_copy_json(msg, msgcap, json_object_get(src, "message"));
+        rc = GW_OK;
+    } else if ((flags & GW_FMT_ERR_DETAIL) && json_is_string(json_object_get(root, "detail"))) {
+        gw_fmt_copy_json(msg, msgcap, json_object_get(root, "detail"));
+        rc = GW_OK;
+    }
+    if (rc == GW_OK) {
+        gw_fmt_copy_json(code, codecap, json_object_get(src, "code"));
+        if (code && codecap && code[0] == '\0')
+            gw_fmt_copy_json(code, codecap, json_object_get(src, "type"));
+    } else {
+        gw_str t = gw_str_trim((gw_str){body, len});
+        gw_fmt_copy_line(msg, msgcap, t.base, t.len);
+    }
+    json_decref(root);
+    return rc;
+}
+
 size_t gw_fmt_code_points(gw_str s)
 {
     size_t n = 0;

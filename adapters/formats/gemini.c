@@ -150,15 +150,7 @@ static int gem_facts(const json_t *body, const struct gw_path_facts *pf, struct 
 
 static int gem_usage(const char *body, size_t len, struct gw_usage *u)
 {
-    json_t *root = body ? gw_json_parse(body, len, 0, NULL, 0) : NULL;
-    memset(u, 0, sizeof *u);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return GW_EINVAL;
-    }
-    gw__gem_usage_read(json_object_get(root, "usageMetadata"), u);
-    json_decref(root);
-    return GW_OK;
+    return gw_fmt_body_usage(body, len, "usageMetadata", gw__gem_usage_read, u);
 }
 
 static int gem_parse_error(const char *body, size_t len, char *msg, size_t msgcap, char *code,
@@ -178,9 +170,7 @@ static int gem_parse_error(const char *body, size_t len, char *msg, size_t msgca
         if (json_is_string(st)) {
             gw_fmt_copy_line(code, codecap, json_string_value(st), json_string_length(st));
         } else if (json_is_integer(c)) {
-            char n[24];
-            int w = snprintf(n, sizeof n, "%lld", (long long)json_integer_value(c));
-            gw_fmt_copy_line(code, codecap, n, (size_t)w);
+            gw_fmt_copy_json(code, codecap, c);
         }
         rc = GW_OK;
     } else if (body) {

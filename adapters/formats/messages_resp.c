@@ -115,16 +115,7 @@ json_t *gw__msg_usage_json(const struct gw_usage *u)
 
 int gw__msg_usage(const char *body, size_t len, struct gw_usage *u)
 {
-    json_t *root = body ? gw_json_parse(body, len, 0, NULL, 0) : NULL;
-
-    memset(u, 0, sizeof *u);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return GW_EINVAL;
-    }
-    gw__msg_usage_read(json_object_get(root, "usage"), u);
-    json_decref(root);
-    return GW_OK;
+    return gw_fmt_body_usage(body, len, "usage", gw__msg_usage_read, u);
 }
 
 /* ---- non-streamed responses ---- */

@@ -117,60 +117,15 @@ json_t *gw__resp_usage_json(const struct gw_usage *u)
 
 static int usage(const char *body, size_t len, struct gw_usage *u)
 {
-    memset(u, 0, sizeof *u);
-    json_t *root = body ? gw_json_parse(body, len, 0, NULL, 0) : NULL;
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return GW_EINVAL;
-    }
-    gw__resp_usage_read(json_object_get(root, "usage"), u);
-    json_decref(root);
-    return GW_OK;
+    return gw_fmt_body_usage(body, len, "usage", gw__resp_usage_read, u);
 }
 
-/* ---- errors: OpenAI's shape ---- */
-
-static void copy_json(char *dst, size_t cap, const json_t *v)
-{
-    char n[32];
-    if (json_is_string(v)) {
-        gw_fmt_copy_line(dst, cap, json_string_value(v), json_string_length(v));
-    } else if (json_is_integer(v)) {
-        int w = snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
-        gw_fmt_copy_line(dst, cap, n, (size_t)w);
-    }
-}
+/* ---- errors: OpenAI's shape (and response.failed's) ---- */
 
 static int parse_error(const char *body, size_t len, char *msg, size_t msgcap, char *code,
                        size_t codecap)
 {
-    gw_fmt_copy_line(msg, msgcap, "", 0);
-    gw_fmt_copy_line(code, codecap, "", 0);
-    if (!body)
-        return GW_EINVAL;
-    json_t *root = gw_json_parse(body, len, 0, NULL, 0);
-    const json_t *e = json_object_get(root, "error");
-    if (!json_is_object(e) && json_is_object(json_object_get(root, "response")))
-        e = json_object_get(json_object_get(root, "response"), "error"); /* response.failed */
-    const json_t *src = json_is_object(e) ? e : root;
-    int rc = GW_EINVAL;
-    if (json_is_string(e)) {
-        copy_json(msg, msgcap, e);
-        rc = GW_OK;
-    } else if (json_is_string(json_object_get(src, "message"))) {
-        copy_json(msg, msgcap, json_object_get(src, "message"));
-        rc = GW_OK;
-    }
-    if (rc == GW_OK) {
-        copy_json(code, codecap, json_object_get(src, "code"));
-        if (codecap && code[0] == '\0')
-            copy_json(code, codecap, json_object_get(src, "type"));
-    } else {
-        gw_str t = gw_str_trim((gw_str){body, len});
-        gw_fmt_copy_line(msg, msgcap, t.base, t.len);
-    }
-    json_decref(root);
-    return rc;
+    return gw_fmt_openai_error(body, len, GW_FMT_ERR_RESPONSE, msg, msgcap, code, codecap);
 }
 
 static json_t *error_body(int status, const char *type, const char *code, const char *msg)

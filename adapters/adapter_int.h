@@ -82,6 +82,11 @@ int gw__url_escape(gw_buf *b, const char *s);
 int gw__err(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* What every build needs first: a base URL and the attempt's API key
+ * (GW_EINVAL with the reason in err when one is missing). */
+int gw__build_need(const char *base_url, const struct gw_relay_call *call, char *err,
+                   size_t errlen);
+
 /* --- the Responses API on OpenAI-family channels (openai.c, azure.c) --- */
 
 /* The wire an OpenAI-family channel speaks for a call (adapter->wire). */

@@ -95,10 +95,9 @@ static int anthropic_build(const struct gw_channel *ch, const char *base_url,
     char v[1024];
     int rc;
 
-    if (base_url == NULL || *base_url == '\0')
-        return gw__err(err, errlen, GW_EINVAL, "channel has no base URL");
-    if (call->api_key == NULL)
-        return gw__err(err, errlen, GW_EINVAL, "no API key for this attempt");
+    rc = gw__build_need(base_url, call, err, errlen);
+    if (rc != GW_OK)
+        return rc;
 
     /* The client's own path (and query: Claude Code sends ?beta=true) on
      * the same-format path, else the wire's. */

@@ -57,6 +57,17 @@ static void api_version(const struct gw_channel *ch, char *v, size_t cap)
  * with api-version "preview", or on a cognitiveservices.azure.com resource
  * {base}/openai/responses with the channel's version. tail follows
  * "responses" ("" or "/{id}…", without the client's query). */
+/* The URL's tail: the path part, then ?api-version=v. */
+static int path_version(gw_buf *url, gw_str path, const char *v)
+{
+    int rc = gw_buf_append(url, path.base, path.len);
+    if (rc == GW_OK)
+        rc = gw_buf_appends(url, "?api-version=");
+    if (rc == GW_OK)
+        rc = gw__url_escape(url, v);
+    return rc;
+}
+
 static int responses_url(const char *base, const struct gw_channel *ch, gw_str tail,
                          gw_buf *url)
 {
@@ -67,13 +78,7 @@ static int responses_url(const char *base, const struct gw_channel *ch, gw_str t
     int rc = gw_buf_appends(url, base);
     if (rc == GW_OK)
         rc = gw_buf_appends(url, cs ? "/openai/responses" : "/openai/v1/responses");
-    if (rc == GW_OK)
-        rc = gw_buf_append(url, tail.base, tail.len);
-    if (rc == GW_OK)
-        rc = gw_buf_appends(url, "?api-version=");
-    if (rc == GW_OK)
-        rc = gw__url_escape(url, v);
-    return rc;
+    return rc == GW_OK ? path_version(url, tail, v) : rc;
 }
 
 int gw__azure_responses_op(const struct gw_channel *ch, const char *base_url,
@@ -126,13 +131,7 @@ static int build_url(const char *base, const struct gw_channel *ch,
         rc = gw__url_escape(url, call->upstream_model ? call->upstream_model : "");
     if (rc == GW_OK)
         rc = gw_buf_appends(url, "/");
-    if (rc == GW_OK)
-        rc = gw_buf_append(url, task.base, task.len);
-    if (rc == GW_OK)
-        rc = gw_buf_appends(url, "?api-version=");
-    if (rc == GW_OK)
-        rc = gw__url_escape(url, v);
-    return rc;
+    return rc == GW_OK ? path_version(url, task, v) : rc;
 }
 
 static int azure_build(const struct gw_channel *ch, const char *base_url,

@@ -27,6 +27,16 @@ int gw__err(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
+int gw__build_need(const char *base_url, const struct gw_relay_call *call, char *err,
+                   size_t errlen)
+{
+    if (base_url == NULL || *base_url == '\0')
+        return gw__err(err, errlen, GW_EINVAL, "channel has no base URL");
+    if (call->api_key == NULL)
+        return gw__err(err, errlen, GW_EINVAL, "no API key for this attempt");
+    return GW_OK;
+}
+
 /* ---- the upstream request ---- */
 
 void gw_upstream_req_init(struct gw_upstream_req *q)

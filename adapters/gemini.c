@@ -139,10 +139,9 @@ static int gemini_build(const struct gw_channel *ch, const char *base_url,
                                                                       : call->model;
     int rc;
 
-    if (base_url == NULL || *base_url == '\0')
-        return gw__err(err, errlen, GW_EINVAL, "channel has no base URL");
-    if (call->api_key == NULL)
-        return gw__err(err, errlen, GW_EINVAL, "no API key for this attempt");
+    rc = gw__build_need(base_url, call, err, errlen);
+    if (rc != GW_OK)
+        return rc;
     if (model == NULL || *model == '\0')
         return gw__err(err, errlen, GW_EINVAL, "no model for this attempt");
     if (!json_is_object(call->body))

@@ -87,10 +87,9 @@ static int openai_build(const struct gw_channel *ch, const char *base_url,
     char auth[8192];
     int rc;
 
-    if (base_url == NULL || *base_url == '\0')
-        return gw__err(err, errlen, GW_EINVAL, "channel has no base URL");
-    if (call->api_key == NULL)
-        return gw__err(err, errlen, GW_EINVAL, "no API key for this attempt");
+    rc = gw__build_need(base_url, call, err, errlen);
+    if (rc != GW_OK)
+        return rc;
 
     gw_buf_reset(&out->url);
     rc = build_url(base_url, flags, ch->type, call, &out->url);

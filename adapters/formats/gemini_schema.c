@@ -25,6 +25,17 @@ json_t *gw__gem_get(const json_t *obj, const char *camel, const char *snake)
 }
 
 
+/* A "properties" object with each schema converted by conv. */
+static json_t *map_properties(const json_t *props, json_t *(*conv)(const json_t *, int), int depth)
+{
+    json_t *p = json_object();
+    const char *pk;
+    json_t *pv;
+    json_object_foreach((json_t *)props, pk, pv)
+        json_object_set_new(p, pk, conv(pv, depth));
+    return p;
+}
+
 /* Gemini Schema (OpenAPI subset, upper-case types, "nullable") → JSON
  * Schema: types lower-cased, nullable folded into the type list. */
 json_t *gw__gem_schema_to_json(const json_t *s, int depth)
@@ -60,12 +71,7 @@ json_t *gw__gem_schema_to_json(const json_t *s, int depth)
         } else if (strcmp(k, "nullable") == 0) {
             continue;
         } else if (strcmp(k, "properties") == 0 && json_is_object(v)) {
-            json_t *p = json_object();
-            const char *pk;
-            json_t *pv;
-            json_object_foreach(v, pk, pv)
-                json_object_set_new(p, pk, gw__gem_schema_to_json(pv, depth + 1));
-            json_object_set_new(o, k, p);
+            json_object_set_new(o, k, map_properties(v, gw__gem_schema_to_json, depth + 1));
         } else if (strcmp(k, "items") == 0 || strcmp(k, "anyOf") == 0) {
             json_object_set_new(o, k, gw__gem_schema_to_json(v, depth + 1));
         } else {
@@ -142,12 +148,7 @@ json_t *gw__gem_schema_to_gemini(const json_t *s, int depth)
                    (!strcmp(k, "properties") || !strcmp(k, "items") || !strcmp(k, "anyOf"))) {
             continue;
         } else if (strcmp(k, "properties") == 0 && json_is_object(v)) {
-            json_t *p = json_object();
-            const char *pk;
-            json_t *pv;
-            json_object_foreach(v, pk, pv)
-                json_object_set_new(p, pk, gw__gem_schema_to_gemini(pv, depth + 1));
-            json_object_set_new(o, k, p);
+            json_object_set_new(o, k, map_properties(v, gw__gem_schema_to_gemini, depth + 1));
         } else if (strcmp(k, "items") == 0) {
             json_object_set_new(o, k, gw__gem_schema_to_gemini(json_is_array(v) ? json_array_get(v, 0) : v,
                                                        depth + 1));

@@ -18,8 +18,9 @@ static int refuse(struct gw_relay_request *out, char *msg, size_t msglen, const 
     return GW_EINVAL;
 }
 
-int gw_relay_request_parse(enum gw_relay_mode mode, const char *content_type, const char *body,
-                           size_t len, struct gw_relay_request *out, char *msg, size_t msglen)
+/* The part both parsers share: a JSON content type and a JSON object body. */
+static int parse_body(const char *content_type, const char *body, size_t len,
+                      struct gw_relay_request *out, char *msg, size_t msglen)
 {
     char err[200];
 
@@ -34,12 +35,23 @@ int gw_relay_request_parse(enum gw_relay_mode mode, const char *content_type, co
         snprintf(m, sizeof m, "invalid JSON body: %s", out->body ? "expected an object" : err);
         return refuse(out, msg, msglen, m);
     }
+    return GW_OK;
+}
+
+int gw_relay_request_parse(enum gw_relay_mode mode, const char *content_type, const char *body,
+                           size_t len, struct gw_relay_request *out, char *msg, size_t msglen)
+{
+    char err[200];
+    int rc = parse_body(content_type, body, len, out, msg, msglen);
+
+    if (rc != GW_OK)
+        return rc;
     /* the chat format's facts (adapters/formats/chat.c), the same rules for
      * every OpenAI-shaped body; moderations alone may leave the model out */
     struct gw_req_facts f;
     struct gw_path_facts pf = {.model = "text-moderation-stable"};
     int defaulted = mode == GW_RELAY_MODERATIONS && !json_object_get(out->body, "model");
-    int rc = gw__chat_facts(out->body, defaulted ? &pf : NULL, &f, err, sizeof err);
+    rc = gw__chat_facts(out->body, defaulted ? &pf : NULL, &f, err, sizeof err);
     if (rc != GW_OK)
         return refuse(out, msg, msglen, err);
     memcpy(out->model, f.model, sizeof out->model);
@@ -54,18 +66,10 @@ int gw_relay_request_parse_as(const struct gw_format *in, const struct gw_path_f
                               size_t len, struct gw_relay_request *out, char *msg, size_t msglen)
 {
     char err[200];
+    int rc = parse_body(content_type, body, len, out, msg, msglen);
 
-    memset(out, 0, sizeof *out);
-    if (msglen)
-        msg[0] = '\0';
-    if (content_type && !strstr(content_type, "json"))
-        return refuse(out, msg, msglen, "Content-Type must be application/json");
-    out->body = gw_json_parse(body ? body : "", body ? len : 0, 64, err, sizeof err);
-    if (!out->body || !json_is_object(out->body)) {
-        char m[260];
-        snprintf(m, sizeof m, "invalid JSON body: %s", out->body ? "expected an object" : err);
-        return refuse(out, msg, msglen, m);
-    }
+    if (rc != GW_OK)
+        return rc;
     if (whole_facts) {
         struct gw_req_facts f;
         if (!in->facts) {

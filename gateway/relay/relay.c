@@ -153,30 +153,40 @@ static const char *client_path(gw_req *r, const struct gw_format *in, int stream
     return gw_arena_printf(r->arena, "%s%s", r->path, q);
 }
 
+struct rcall *gw__relay_call_new(gw_req *r, void (*after_key)(struct rcall *c),
+                                size_t body_max, size_t line_max)
+{
+    struct rcall *c = gw_calloc(1, sizeof *c);
+    if (!c) {
+        gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
+        return NULL;
+    }
+    c->r = r;
+    c->w = r->worker;
+    c->after_key = after_key;
+    c->content = "";
+    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
+    gw_buf_init(&c->up_body, body_max);
+    gw_sse_parser_init(&c->sse, line_max, line_max, NULL, c);
+    gw_req_ref(r);
+    gw__relay_refresh(c->w);
+    return c;
+}
+
 /* Every relayed call starts here: the client's format (in), what its path
  * says (pf), and the operation (mode); count_only for count_tokens. */
 static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_format *in,
                         const struct gw_path_facts *pf, int count_only)
 {
-    struct rcall *c = gw_calloc(1, sizeof *c);
-    if (!c) {
-        gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
+    struct rcall *c = gw__relay_call_new(r, count_only ? gw__relay_count : authorize,
+                                         GW_RELAY_BODY_MAX, GW_RELAY_SSE_LINE_MAX);
+    if (!c)
         return;
-    }
-    c->r = r;
-    c->w = r->worker;
     c->mode = mode;
     c->in = in;
     c->pf = *pf;
     c->count_only = count_only;
-    c->content = "";
     c->t0_us = gw_clock_mono_us();
-    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
-    c->after_key = count_only ? gw__relay_count : authorize;
-    gw_buf_init(&c->up_body, GW_RELAY_BODY_MAX);
-    gw_sse_parser_init(&c->sse, GW_RELAY_SSE_LINE_MAX, GW_RELAY_SSE_LINE_MAX, NULL, c);
-    gw_req_ref(r);
-    gw__relay_refresh(c->w);
     if (gw__relay_resolve_key(c) != GW_OK) {
         gw__relay_to(c, GW_RS_DONE);
         return;

@@ -175,6 +175,11 @@ int gw__relay_budget_wait(struct rcall *c);
 void gw__relay_upstream_gave_up(struct rcall *c);
 int gw__relay_resolve_key(struct rcall *c);
 void gw__relay_begin(struct rcall *c);
+/* A new call for request r (referenced), its key not yet read: after_key
+ * runs once it is; up_body and the SSE lines bounded by body_max and
+ * line_max. NULL (r answered 500) when out of memory. */
+struct rcall *gw__relay_call_new(gw_req *r, void (*after_key)(struct rcall *c),
+                                size_t body_max, size_t line_max);
 /* A new call for the same request, as relay_entry left it (key not yet read);
  * NULL when out of memory. The caller frees the old one. */
 struct rcall *gw__relay_clone(const struct rcall *c);

@@ -265,20 +265,9 @@ static void after_key(struct rcall *c)
 
 void gw_relay_responses_op(gw_req *r)
 {
-    struct rcall *c = gw_calloc(1, sizeof *c);
-    if (!c) {
-        gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
+    struct rcall *c = gw__relay_call_new(r, after_key, 1, 1);
+    if (!c)
         return;
-    }
-    c->r = r;
-    c->w = r->worker;
-    c->after_key = after_key;
-    c->content = "";
-    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
-    gw_buf_init(&c->up_body, 1);
-    gw_sse_parser_init(&c->sse, 1, 1, NULL, c);
-    gw_req_ref(r);
-    gw__relay_refresh(c->w);
     if (gw__relay_resolve_key(c) != GW_OK) {
         done(c);
         return;

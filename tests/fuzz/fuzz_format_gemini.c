@@ -8,7 +8,7 @@
  *   5..7  an upstream SSE stream -> decode, every event re-encoded for a
  *         Gemini client and for a chat client, END once, then
  *         stream_error: each client event is a JSON object or "[DONE]". */
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_format.h"
 #include "adapters/format.h"
 #include "adapters/formats/gemini_embed.h"
 #include "gateway/core/alloc.h"
@@ -101,9 +101,7 @@ static int on_out(const char *event, const char *data, size_t len, void *ctx)
     (void)ctx;
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
         return 0;
-    json_t *j = gw_json_parse(data, len, 0, NULL, 0);
-    FUZZ_CHECK(json_is_object(j));
-    json_decref(j);
+    fuzz_check_json_object(data, len);
     return 0;
 }
 
@@ -133,13 +131,9 @@ static int on_sse(const struct gw_sse_event *ev, void *data)
 static void stream(const char *body, size_t len, uint8_t knob)
 {
     struct stream *s = calloc(1, sizeof *s);
-    struct gw_sse_parser p;
     if (!s)
         abort();
-    gw_sse_parser_init(&p, 64u << 10, 1u << 20, on_sse, s);
-    if (gw_sse_parser_feed(&p, body, len) == GW_OK)
-        gw_sse_parser_finish(&p);
-    gw_sse_parser_free(&p);
+    fuzz_sse_feed(body, len, on_sse, s);
     if (knob & 1) {
         gw_format_gemini.stream_error(&s->enc_g, "insufficient_user_quota", "quota", "cut", on_out,
                                       NULL);

@@ -14,7 +14,7 @@
  *         Messages (max_tokens set, messages alternate, first is the
  *         user's), and the same body as a Messages response through
  *         resp_to_hub / resp_from_hub. */
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_format.h"
 #include "adapters/format.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
@@ -75,13 +75,7 @@ static int on_out(const char *event, const char *data, size_t len, void *ctx)
 static int on_ev(const struct gw_ev *ev, void *ctx)
 {
     struct stream *s = ctx;
-    FUZZ_CHECK(ev->kind >= GW_EV_START && ev->kind <= GW_EV_END);
-    FUZZ_CHECK(ev->text.len <= s->ev->data.len && ev->id.len <= s->ev->data.len &&
-               ev->name.len <= s->ev->data.len);
-    if (ev->kind == GW_EV_FINISH)
-        FUZZ_CHECK(ev->finish && (!strcmp(ev->finish, "stop") || !strcmp(ev->finish, "length") ||
-                                  !strcmp(ev->finish, "tool_calls") ||
-                                  !strcmp(ev->finish, "content_filter")));
+    fuzz_check_hub_event(ev, s->ev->data.len);
     if (ev->kind == GW_EV_USAGE) {
         const struct gw_usage *u = ev->usage;
         FUZZ_CHECK(u && u->present == 1);
@@ -91,8 +85,6 @@ static int on_ev(const struct gw_ev *ev, void *ctx)
         FUZZ_CHECK(u->prompt >= u->cached && u->prompt >= u->cache_write);
         FUZZ_CHECK(u->total == u->prompt + u->completion);
     }
-    if (ev->kind == GW_EV_TOOL_START || ev->kind == GW_EV_TOOL_ARGS)
-        FUZZ_CHECK(ev->index >= 0);
     if (ev->kind == GW_EV_END)
         s->ends++;
     FUZZ_CHECK(gw_format_messages.encode(&s->enc, ev, "client-model", on_out, s) == 0);
@@ -112,11 +104,7 @@ static void stream(const char *body, size_t len)
 {
     struct stream s;
     memset(&s, 0, sizeof s);
-    struct gw_sse_parser p;
-    gw_sse_parser_init(&p, 64u << 10, 1u << 20, on_event, &s);
-    if (gw_sse_parser_feed(&p, body, len) == GW_OK)
-        gw_sse_parser_finish(&p);
-    gw_sse_parser_free(&p);
+    fuzz_sse_feed(body, len, on_event, &s);
     struct gw_ev end = {.kind = GW_EV_END}; /* what the relay sends when none came */
     FUZZ_CHECK(gw_format_messages.encode(&s.enc, &end, "client-model", on_out, &s) == 0);
     FUZZ_CHECK(s.stopped && s.started + 0 >= 0);

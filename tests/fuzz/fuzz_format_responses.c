@@ -12,7 +12,7 @@
  *      known actions, every Responses event is JSON with its type and a
  *      sequence_number one above the last, nothing after the terminal event,
  *      then stream_error and stream_free (LeakSanitizer sees the rest). */
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_format.h"
 #include "adapters/format.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -79,11 +79,7 @@ static int on_sse(const struct gw_sse_event *ev, void *data)
 static void stream(const struct gw_format *to, const char *body, size_t len)
 {
     struct run r = {.to = to};
-    struct gw_sse_parser p;
-    gw_sse_parser_init(&p, 64u << 10, 1u << 20, on_sse, &r);
-    if (gw_sse_parser_feed(&p, body, len) == GW_OK)
-        gw_sse_parser_finish(&p);
-    gw_sse_parser_free(&p);
+    fuzz_sse_feed(body, len, on_sse, &r);
     if (!r.ended && !r.terminal) {
         struct gw_ev end = {.kind = GW_EV_END};
         on_ev(&end, &r);

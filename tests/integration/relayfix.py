@@ -6,11 +6,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock-upstream"))
 import openai_mock  # noqa: E402
-from harness import request, wait_for  # noqa: E402
+from harness import main, request, wait_for  # noqa: E402
 
 
 def api(g, method, path, token=None, body=None, headers=None):
@@ -38,6 +39,13 @@ def root_pat(g):
 def set_option(g, pat, key, value):
     st, j = api(g, "PUT", "/api/option/", token=pat, body={"key": key, "value": value})
     assert j["success"], (key, j)
+
+
+def set_option_settled(g, pat, key, value):
+    """set_option, then the moment options take to reach every worker
+    through the config version."""
+    set_option(g, pat, key, value)
+    time.sleep(0.6)
 
 
 def add_channel(g, pat, name, base_url, key, models, priority=0, weight=0, type_=1, extra=None):
@@ -95,3 +103,68 @@ def chat(g, key, body, headers=None):
     h = {"Authorization": "Bearer " + key}
     h.update(headers or {})
     return request("POST", g.port, "/v1/chat/completions", body=body, headers=h, timeout=30)
+
+
+def root_uid(g):
+    return sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
+
+
+def token_hash(uid, tid):
+    """The redis hash of token tid (owned by uid): remain_quota, reserved."""
+    return f"tf:{{s{uid % 16}}}:t:{tid}"
+
+
+def text(b):
+    return b.decode() if isinstance(b, bytes) else b
+
+
+def sse_events(body):
+    """[(event name or None, data text)] of an SSE body."""
+    out = []
+    for block in text(body).replace("\r\n", "\n").split("\n\n"):
+        name, data = None, []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+        if data:
+            out.append((name, "\n".join(data)))
+    return out
+
+
+def stop_shared(S, kill=False):
+    """Stops a file's shared gateway (S["g"]) and its mocks (S["stops"]),
+    and forgets them; nothing when none was set up."""
+    if not S:
+        return
+    if kill:
+        S["g"].kill()
+    else:
+        S["g"].stop()
+    for stop in S["stops"]:
+        stop()
+    S.clear()
+
+
+def run_cases(S):
+    """harness.main(), then whatever a case left of the shared setup S is killed."""
+    try:
+        main()
+    finally:
+        stop_shared(S, kill=True)
+
+
+def assert_budget_paid_exactly(g, tid, paid, quota_each):
+    """After a race for a budget of exactly `paid` calls: token tid is
+    drained, its reservations settle, and exactly `paid` log rows bill
+    quota_each each."""
+    tk = token_hash(root_uid(g), tid)
+    assert rcli(g, "HGET", tk, "remain_quota") == "0"
+    wait_for(lambda: rcli(g, "HGET", tk, "reserved") in ("0", ""), 10, 0.1,
+             what="the reservations to settle")
+
+    def billed():
+        return sql(g, "SELECT COUNT(*), COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 "
+                      "AND token_id = ? AND quota > 0", tid)[0] == (paid, paid * quota_each)
+    wait_for(billed, 30, 0.2, what=f"{paid} billed log rows")

@@ -23,10 +23,10 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import case, main, request, wait_for, Gateway  # noqa: E402
-from relayfix import (add_channel, add_token, openai_mock, root_pat, sql,  # noqa: E402
-                      user_quota, wait_routable)
-from relayfix import set_option as _set_option  # noqa: E402
+from harness import case, request, wait_for, Gateway  # noqa: E402
+from relayfix import (add_channel, add_token, openai_mock, root_pat, root_uid,  # noqa: E402
+                      run_cases, sql, sse_events, text, user_quota, wait_routable)
+from relayfix import set_option_settled as set_option  # noqa: E402
 import gemini_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
 from openai_mock import pieces_of, words  # noqa: E402
 
@@ -40,11 +40,6 @@ MODELS = {  # client model -> (channel, upstream model)
     "oa-embed": ("oa", "text-embedding-3-small"),
 }
 RATIO, COMPLETION, CACHE_R = Decimal(1), Decimal(2), Decimal("0.25")
-
-
-def set_option(g, pat, key, value):
-    _set_option(g, pat, key, value)
-    time.sleep(0.6)  # options reach every worker through the config version
 
 
 def setup():
@@ -63,31 +58,24 @@ def setup():
         add_channel(g, pat, ch, f"http://127.0.0.1:{port}", key, ",".join(mp), type_=typ,
                     extra={"model_mapping": json.dumps(mp)})
     tid, key = add_token(g, pat, "t-gem", remain_quota=50_000_000)
-    uid = sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
+    uid = root_uid(g)
     for m in names:
         wait_routable(g, key, m)
-    S.update(g=g, pat=pat, gport=gport, oport=oport, gstop=gstop, ostop=ostop, tid=tid, key=key,
+    S.update(g=g, pat=pat, gport=gport, oport=oport, stops=[gstop, ostop], tid=tid, key=key,
              uid=uid)
     return S
 
 
 # ---- helpers -------------------------------------------------------------------------------
 
-def text(b):
-    return b.decode() if isinstance(b, bytes) else b
-
-
 def sse_data(body):
     """The data of each SSE event, parsed when JSON."""
     out = []
-    for block in text(body).replace("\r\n", "\n").split("\n\n"):
-        data = [ln[5:].lstrip(" ") for ln in block.split("\n") if ln.startswith("data:")]
-        if data:
-            d = "\n".join(data)
-            try:
-                out.append(json.loads(d))
-            except ValueError:
-                out.append(d)
+    for _, d in sse_events(body):
+        try:
+            out.append(json.loads(d))
+        except ValueError:
+            out.append(d)
     return out
 
 
@@ -529,10 +517,4 @@ def errors_reach_a_gemini_client_in_its_shape():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if S:
-            S["g"].kill()
-            S["gstop"]()
-            S["ostop"]()
+    run_cases(S)

@@ -23,10 +23,13 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Gateway, case, main, request, wait_for  # noqa: E402
-from relayfix import (add_channel, add_token, openai_mock, rcli, root_pat, sql,  # noqa: E402
-                      user_quota, wait_routable)
-from relayfix import set_option as _set_option  # noqa: E402
+from harness import Gateway, case, request, wait_for  # noqa: E402
+from relayfix import (add_channel, add_token, assert_budget_paid_exactly, openai_mock,  # noqa: E402
+                      rcli, root_pat, root_uid, run_cases, sql, text, token_hash, user_quota,
+                      wait_routable)
+from relayfix import set_option as _set_option  # noqa: E402  (without the wait)
+from relayfix import set_option_settled as set_option  # noqa: E402
+from relayfix import sse_events as sse  # noqa: E402
 import anthropic_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
 
 S = {}
@@ -40,11 +43,6 @@ MODELS = {  # client model -> (channel, upstream model)
     "oa-model": ("oa", "gpt-4o"),
 }
 RATIO, COMPLETION, CACHE_R, WRITE_R = Decimal(1), Decimal(2), Decimal("0.1"), Decimal("1.25")
-
-
-def set_option(g, pat, key, value):
-    _set_option(g, pat, key, value)
-    time.sleep(0.6)  # options reach every worker through the config version
 
 
 def setup():
@@ -65,34 +63,15 @@ def setup():
     add_channel(g, pat, "oa", f"http://127.0.0.1:{oport}", "ok-1", "oa-model",
                 extra={"model_mapping": json.dumps({"oa-model": "gpt-4o"})})
     tid, key = add_token(g, pat, "t-msg", remain_quota=50_000_000)
-    uid = sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
+    uid = root_uid(g)
     for m in names:
         wait_routable(g, key, m)
-    S.update(g=g, pat=pat, aport=aport, oport=oport, astop=astop, ostop=ostop, tid=tid, key=key,
+    S.update(g=g, pat=pat, aport=aport, oport=oport, stops=[astop, ostop], tid=tid, key=key,
              uid=uid)
     return S
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-def text(b):
-    return b.decode() if isinstance(b, bytes) else b
-
-
-def sse(body):
-    """[(event name or None, data text)] of an SSE body."""
-    out = []
-    for block in text(body).replace("\r\n", "\n").split("\n\n"):
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-        if data:
-            out.append((name, "\n".join(data)))
-    return out
-
 
 def messages(body, key=None, headers=None, path="/v1/messages"):
     h = {"x-api-key": key or S["key"], "anthropic-version": "2023-06-01"}
@@ -414,7 +393,7 @@ def a_spent_budget_cuts_a_same_format_messages_stream_with_an_error_event_and_bi
     delivered = "".join(json.loads(d)["delta"].get("text", "") for n, d in evs
                         if n == "content_block_delta")
     assert 0 < delivered.count("w") < 1000, delivered[-50:]
-    tk = f"tf:{{s{S['uid'] % 16}}}:t:{tid}"
+    tk = token_hash(S['uid'], tid)
     wait_for(lambda: rcli(g, "HGET", tk, "reserved") in ("0", ""), 15, 0.1, what="settlement")
     q, p, c = wait_for(lambda: sql(g, "SELECT quota, prompt_tokens, completion_tokens FROM logs "
                                       "WHERE type = 2 AND token_id = ?", tid), 15, 0.1,
@@ -482,16 +461,7 @@ def a_budget_for_100_messages_streams_raced_by_500_across_two_replicas_reaches_t
         st, _, body = request("GET", port, "/__mock/requests")
         ups = [r for r in json.loads(body) if r["path"].split("?")[0] == "/v1/messages"]
         assert len(ups) == PAID, len(ups)
-        uid = sql(a, "SELECT id FROM users WHERE username = 'root'")[0][0]
-        tk = f"tf:{{s{uid % 16}}}:t:{tid}"
-        assert rcli(a, "HGET", tk, "remain_quota") == "0"
-        wait_for(lambda: rcli(a, "HGET", tk, "reserved") in ("0", ""), 10, 0.1,
-                 what="the reservations to settle")
-
-        def billed():
-            return sql(a, "SELECT COUNT(*), COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 "
-                          "AND token_id = ? AND quota > 0", tid)[0] == (PAID, PAID * 1000)
-        wait_for(billed, 30, 0.2, what=f"{PAID} billed log rows")
+        assert_budget_paid_exactly(a, tid, PAID, 1000)
         b.stop()
         b = None
     finally:
@@ -502,10 +472,4 @@ def a_budget_for_100_messages_streams_raced_by_500_across_two_replicas_reaches_t
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if S:
-            S["g"].kill()
-            S["astop"]()
-            S["ostop"]()
+    run_cases(S)

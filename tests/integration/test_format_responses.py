@@ -21,9 +21,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, Gateway, case, main, request, wait_for  # noqa: E402
+from harness import ROOT, Gateway, case, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, api, openai_mock, rcli, root_pat,  # noqa: E402
-                      set_option, sql, user_quota, wait_routable)
+                      run_cases, set_option, sql, sse_events, stop_shared, user_quota,
+                      wait_routable)
 import anthropic_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
 import gemini_mock  # noqa: E402
 
@@ -101,20 +102,12 @@ def forget(*ports):
 def sse(body):
     """[(event, data)] of an SSE body; data parsed when JSON."""
     out = []
-    for block in body.decode().split("\n\n"):
-        ev, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                ev = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-        if data:
-            d = "\n".join(data)
-            try:
-                d = json.loads(d)
-            except ValueError:
-                pass
-            out.append((ev, d))
+    for ev, d in sse_events(body):
+        try:
+            d = json.loads(d)
+        except ValueError:
+            pass
+        out.append((ev, d))
     return out
 
 
@@ -521,18 +514,9 @@ def sdk_operations_through_the_gateway():
 
 @case
 def shared_gateway_stops_cleanly():
-    s = setup()
-    s["g"].stop()
-    for stop in s["stops"]:
-        stop()
-    S.clear()
+    setup()
+    stop_shared(S)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if S:
-            S["g"].kill()
-            for stop in S["stops"]:
-                stop()
+    run_cases(S)

@@ -24,8 +24,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, Gateway, case, main, request, wait_for  # noqa: E402
-from relayfix import add_channel, add_token, root_pat, set_option, user_quota, wait_routable  # noqa: E402
+from harness import ROOT, Gateway, case, request, wait_for  # noqa: E402
+from relayfix import (add_channel, add_token, root_pat, run_cases, set_option,  # noqa: E402
+                      stop_shared, user_quota, wait_routable)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "mock-upstream"))
 import anthropic_mock  # noqa: E402
@@ -437,18 +438,9 @@ def openai_responses_over_chat_only_channel():
 
 @case
 def shared_gateway_stops_cleanly():
-    s = setup()
-    s["g"].stop()
-    for stop in s["stops"]:
-        stop()
-    S.clear()
+    setup()
+    stop_shared(S)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if S:
-            S["g"].kill()
-            for stop in S["stops"]:
-                stop()
+    run_cases(S)

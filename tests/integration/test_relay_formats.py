@@ -13,10 +13,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Gateway, case, main, request, wait_for  # noqa: E402
+from harness import Gateway, case, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
-                      sql, user_quota, wait_routable)
-from relayfix import set_option as _set_option  # noqa: E402
+                      root_uid, run_cases, sql, sse_events, stop_shared, token_hash, user_quota,
+                      wait_routable)
+from relayfix import set_option as _set_option  # noqa: E402  (without the wait)
+from relayfix import set_option_settled as set_option  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "mock-upstream"))
@@ -24,11 +26,6 @@ import anthropic_mock  # noqa: E402
 
 MODEL = "gpt-4o-mini"
 S = {}
-
-
-def set_option(g, pat, key, value):
-    _set_option(g, pat, key, value)
-    time.sleep(0.6)  # options reach the workers through the config version
 
 
 def setup():
@@ -43,8 +40,8 @@ def setup():
     cid = add_channel(g, pat, "main", base, "k-good", MODEL + ",limited-out")
     tid, key = add_token(g, pat, "t-fmt", remain_quota=10_000_000)
     wait_routable(g, key, MODEL)
-    uid = sql(g, "SELECT id FROM users WHERE username = 'root'")[0][0]
-    S.update(g=g, pat=pat, port=port, stop=stop, base=base, cid=cid, tid=tid, key=key, uid=uid)
+    S.update(g=g, pat=pat, port=port, stops=[stop], base=base, cid=cid, tid=tid, key=key,
+             uid=root_uid(g))
     return S
 
 
@@ -264,21 +261,6 @@ def a_codec_member_not_written_is_a_501_in_the_clients_shape():
     assert st == 400 and is_anthropic_error(json.loads(b), "invalid_request_error"), (st, b)
 
 
-def sse_events(b):
-    """[(event name or None, data)] of an SSE body."""
-    out = []
-    for block in b.decode().replace("\r\n", "\n").split("\n\n"):
-        name, data = None, []
-        for ln in block.split("\n"):
-            if ln.startswith("event:"):
-                name = ln[6:].strip()
-            elif ln.startswith("data:"):
-                data.append(ln[5:].lstrip())
-        if data:
-            out.append((name, "\n".join(data)))
-    return out
-
-
 def gemini_text(chunks):
     return "".join(p.get("text", "") for c in chunks for cand in c.get("candidates", [])
                    for p in cand.get("content", {}).get("parts", []))
@@ -298,7 +280,7 @@ def a_request_the_channels_wire_cannot_express_is_a_400_before_anything_is_reser
     st, h, b = request("POST", g.port, f"/v1beta/models/{MODEL}:generateContent", body=gem,
                        headers={"x-goog-api-key": key})
     assert st == 400 and is_gemini_error(json.loads(b), 400, "INVALID_ARGUMENT"), (st, b)
-    reserved = rcli(g, "HGET", f"tf:{{s{uid % 16}}}:t:{tid}", "reserved")
+    reserved = rcli(g, "HGET", token_hash(uid, tid), "reserved")
     assert reserved in ("0", ""), reserved
     time.sleep(0.5)
     assert mock_requests() == [] and log_rows(g) == rows0 and user_quota(g, uid) == q0
@@ -374,7 +356,7 @@ def a_spent_budget_cuts_a_converted_stream_with_the_clients_error():
     # Billed exactly what was delivered (no upstream usage arrived: about 4
     # characters a token), within the budget.
     for tid, tname, t in ((ta, "t-long-a", text), (tg, "t-long-g", gtext)):
-        tkey = f"tf:{{s{s['uid'] % 16}}}:t:{tid}"
+        tkey = token_hash(s['uid'], tid)
         wait_for(lambda: rcli(g, "HGET", tkey, "reserved") in ("0", ""), 15, 0.1,
                  what="settlement")
         row = wait_for(lambda: sql(g, "SELECT quota, prompt_tokens, completion_tokens FROM logs "
@@ -428,16 +410,9 @@ def a_stream_cut_short_upstream_ends_with_an_error_in_the_clients_shape():
 
 @case
 def shared_gateway_stops_cleanly():
-    s = setup()
-    s["g"].stop()
-    s["stop"]()
-    S.clear()
+    setup()
+    stop_shared(S)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        if S:
-            S["g"].kill()
-            S["stop"]()
+    run_cases(S)

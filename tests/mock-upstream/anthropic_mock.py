@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import openai_mock  # noqa: E402
 from openai_mock import Behaviour, pieces_of, words  # noqa: E402
+from mockutil import http_call, read_recorded  # noqa: E402
 
 # HTTP status -> Anthropic error type (docs.anthropic.com/en/api/errors)
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
@@ -126,12 +127,9 @@ class Handler(openai_mock.Handler):
         return True
 
     def do_POST(self):
-        try:
-            body = self.read_body()
-        except ValueError:
-            self.close_connection = True
-            return self.send_error_json(413)
-        self.record(body)
+        body = read_recorded(self, lambda e: self.send_error_json(413))
+        if body is None:
+            return
         path = self.path.split("?")[0]
         route = {"/v1/messages": "messages", "/v1/messages/count_tokens": "count"}.get(path)
         if route is None:
@@ -307,27 +305,15 @@ def start(keys=None, port=0, host="127.0.0.1"):
 # ---- self-test ----
 
 def _selftest():
-    import urllib.request
-    import urllib.error
-
     port, stop = start(keys=["ak1"])
     base = "http://127.0.0.1:%d" % port
 
     def call(path, body=None, key="ak1", version="2023-06-01", method=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(base + path, data=data, method=method or ("POST" if data else "GET"))
-        if key:
-            req.add_header("x-api-key", key)
+        h = {"x-api-key": key} if key else {}
         if version:
-            req.add_header("anthropic-version", version)
-        req.add_header("Content-Type", "application/json")
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, r.read().decode(), dict(r.headers)
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(), dict(e.headers)
+            h["anthropic-version"] = version
+        h.update(headers or {})
+        return http_call(base, path, body, method, h)
 
     def sse(text):
         out, name = [], None

@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import openai_mock  # noqa: E402
 from openai_mock import Behaviour, pieces_of, words  # noqa: E402
 from anthropic_mock import num  # noqa: E402
+from mockutil import http_call, read_recorded  # noqa: E402
 
 STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
           409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL",
@@ -128,12 +129,10 @@ class Handler(openai_mock.Handler):
         return True
 
     def do_POST(self):
-        try:
-            body = self.read_body()
-        except ValueError:
-            self.close_connection = True
-            return self.send_json(413, error_body(400, "Request payload size exceeds the limit."))
-        self.record(body)
+        body = read_recorded(self, lambda e: self.send_json(
+            413, error_body(400, "Request payload size exceeds the limit.")))
+        if body is None:
+            return
         path, _, query = self.path.partition("?")
         self.query = urllib.parse.parse_qs(query)
         ver, _, rest = path.lstrip("/").partition("/")
@@ -336,25 +335,13 @@ def start(keys=None, port=0, host="127.0.0.1"):
 # ---- self-test ----
 
 def _selftest():
-    import urllib.request
-    import urllib.error
-
     port, stop = start(keys=["gk1"])
     base = "http://127.0.0.1:%d" % port
 
     def call(path, body=None, key="gk1", method=None, qkey=False):
-        data = json.dumps(body).encode() if body is not None else None
         if qkey:
             path += ("&" if "?" in path else "?") + "key=" + key
-        req = urllib.request.Request(base + path, data=data, method=method or ("POST" if data else "GET"))
-        if key and not qkey:
-            req.add_header("x-goog-api-key", key)
-        req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, r.read().decode(), dict(r.headers)
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(), dict(e.headers)
+        return http_call(base, path, body, method, {"x-goog-api-key": key} if key and not qkey else {})
 
     req = {"systemInstruction": {"parts": [{"text": "be nice"}]},
            "contents": [{"role": "user", "parts": [{"text": "hello there"}]}]}

@@ -28,6 +28,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mockutil import http_call, read_recorded  # noqa: E402
 from mockutil import pieces_of, text_of, words  # noqa: E402,F401  (re-exported for the other mocks)
 
 MAX_RECORDED = 2000
@@ -222,12 +223,9 @@ class Handler(ResponsesMixin, BaseHTTPRequestHandler):
         self.send_json(404, error_body(404, "Invalid URL (DELETE %s)" % self.path))
 
     def do_POST(self):
-        try:
-            body = self.read_body()
-        except ValueError as e:
-            self.close_connection = True
-            return self.send_json(413, error_body(413, str(e)))
-        self.record(body)
+        body = read_recorded(self, lambda e: self.send_json(413, error_body(413, str(e))))
+        if body is None:
+            return
         if self.responses_route("POST") == "cancel":
             if self.authorised():
                 self.responses_other("cancel")
@@ -516,18 +514,9 @@ def _selftest():
     base = "http://127.0.0.1:%d" % port
 
     def call(path, body=None, key="k1", method=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(base + path, data=data, method=method or ("POST" if data else "GET"))
-        if key:
-            req.add_header("Authorization", "Bearer " + key)
-        req.add_header("Content-Type", "application/json")
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, r.read().decode(), dict(r.headers)
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(), dict(e.headers)
+        h = {"Authorization": "Bearer " + key} if key else {}
+        h.update(headers or {})
+        return http_call(base, path, body, method, h)
 
     def sse(text):
         return [l[6:] for l in text.split("\n") if l.startswith("data: ")]

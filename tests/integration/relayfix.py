@@ -11,7 +11,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock-upstream"))
 import openai_mock  # noqa: E402
-from harness import main, request, wait_for  # noqa: E402
+from harness import case, main, request, wait_for  # noqa: E402
 
 
 def api(g, method, path, token=None, body=None, headers=None):
@@ -168,3 +168,21 @@ def assert_budget_paid_exactly(g, tid, paid, quota_each):
         return sql(g, "SELECT COUNT(*), COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 "
                       "AND token_id = ? AND quota > 0", tid)[0] == (paid, paid * quota_each)
     wait_for(billed, 30, 0.2, what=f"{paid} billed log rows")
+
+
+def assert_free_since(g, uid, tid, quota, last_id):
+    """Nothing was charged: a moment after the call (a charge would have
+    settled by then) the user's quota is still quota, and token tid has no
+    billed log row after last_id."""
+    time.sleep(1)
+    assert user_quota(g, uid) == quota
+    assert sql(g, "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND token_id = ? "
+                  "AND id > ?", tid, last_id)[0][0] == 0
+
+
+def shared_gateway_case(S, setup):
+    """Registers a file's last case: its shared gateway and mocks stop cleanly."""
+    def shared_gateway_stops_cleanly():
+        setup()
+        stop_shared(S)
+    case(shared_gateway_stops_cleanly)

@@ -24,8 +24,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import case, request, wait_for, Gateway  # noqa: E402
-from relayfix import (add_channel, add_token, openai_mock, root_pat, root_uid,  # noqa: E402
-                      run_cases, sql, sse_events, text, user_quota, wait_routable)
+from relayfix import (add_channel, add_token, assert_free_since, openai_mock,  # noqa: E402
+                      root_pat, root_uid, run_cases, sql, sse_events, text, user_quota,
+                      wait_routable)
 from relayfix import set_option_settled as set_option  # noqa: E402
 import gemini_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
 from openai_mock import pieces_of, words  # noqa: E402
@@ -274,10 +275,7 @@ def count_tokens_is_forwarded_and_free():
     up = upstream(S["gport"])
     assert len(up) == 1 and up[0]["route"].endswith("/models/gemini-2.5-flash:countTokens"), up
     assert up[0]["json"] == body and hdr(up[0], "x-goog-api-key") == "gk-1"
-    time.sleep(1)  # a charge would have settled by now
-    assert user_quota(S["g"], S["uid"]) == quota
-    assert sql(S["g"], "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND token_id = ? "
-                       "AND id > ?", S["tid"], last_id)[0][0] == 0
+    assert_free_since(S["g"], S["uid"], S["tid"], quota, last_id)
 
 
 # ---- conversion: Gemini client -> OpenAI channel ---------------------------------------------

@@ -24,9 +24,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Gateway, case, request, wait_for  # noqa: E402
-from relayfix import (add_channel, add_token, assert_budget_paid_exactly, openai_mock,  # noqa: E402
-                      rcli, root_pat, root_uid, run_cases, sql, text, token_hash, user_quota,
-                      wait_routable)
+from relayfix import (add_channel, add_token, assert_budget_paid_exactly,  # noqa: E402
+                      assert_free_since, openai_mock, rcli, root_pat, root_uid, run_cases, sql,
+                      text, token_hash, user_quota, wait_routable)
 from relayfix import set_option as _set_option  # noqa: E402  (without the wait)
 from relayfix import set_option_settled as set_option  # noqa: E402
 from relayfix import sse_events as sse  # noqa: E402
@@ -228,10 +228,7 @@ def count_tokens_reaches_the_anthropic_upstream_and_is_free():
     st, h, b = messages(body, key="sk-not-a-real-key", path="/v1/messages/count_tokens")
     anthropic_error(st, b, 401, "authentication_error")
     assert len(upstream(S["aport"], "/v1/messages/count_tokens")) == 1
-    time.sleep(1)  # a charge would have settled by now
-    assert user_quota(S["g"], S["uid"]) == quota
-    assert sql(S["g"], "SELECT COALESCE(SUM(quota), 0) FROM logs WHERE type = 2 AND token_id = ? "
-                       "AND id > ?", S["tid"], last_id)[0][0] == 0
+    assert_free_since(S["g"], S["uid"], S["tid"], quota, last_id)
 
 
 # ---- conversion: Anthropic client -> OpenAI channel ------------------------------------------

@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ROOT, Gateway, case, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, api, openai_mock, rcli, root_pat,  # noqa: E402
-                      run_cases, set_option, sql, sse_events, stop_shared, user_quota,
+                      run_cases, set_option, shared_gateway_case, sql, sse_events, user_quota,
                       wait_routable)
 import anthropic_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
 import gemini_mock  # noqa: E402
@@ -512,11 +512,7 @@ def sdk_operations_through_the_gateway():
     assert out["items"] and out["deleted"]["deleted"] is True and out["after"] == 404, out
 
 
-@case
-def shared_gateway_stops_cleanly():
-    setup()
-    stop_shared(S)
-
+shared_gateway_case(S, setup)
 
 if __name__ == "__main__":
     run_cases(S)

@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ROOT, Gateway, case, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, root_pat, run_cases, set_option,  # noqa: E402
-                      stop_shared, user_quota, wait_routable)
+                      shared_gateway_case, user_quota, wait_routable)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "mock-upstream"))
 import anthropic_mock  # noqa: E402
@@ -436,11 +436,7 @@ def openai_responses_over_chat_only_channel():
         "input": "weather in Paris? use tools"}, out
 
 
-@case
-def shared_gateway_stops_cleanly():
-    setup()
-    stop_shared(S)
-
+shared_gateway_case(S, setup)
 
 if __name__ == "__main__":
     run_cases(S)

@@ -15,8 +15,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Gateway, case, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, api, chat, openai_mock, rcli, root_pat,  # noqa: E402
-                      root_uid, run_cases, sql, sse_events, stop_shared, token_hash, user_quota,
-                      wait_routable)
+                      root_uid, run_cases, shared_gateway_case, sql, sse_events, token_hash,
+                      user_quota, wait_routable)
 from relayfix import set_option as _set_option  # noqa: E402  (without the wait)
 from relayfix import set_option_settled as set_option  # noqa: E402
 
@@ -408,11 +408,7 @@ def a_stream_cut_short_upstream_ends_with_an_error_in_the_clients_shape():
         stop()
 
 
-@case
-def shared_gateway_stops_cleanly():
-    setup()
-    stop_shared(S)
-
+shared_gateway_case(S, setup)
 
 if __name__ == "__main__":
     run_cases(S)

@@ -100,11 +100,7 @@ class Handler(openai_mock.Handler):
         self.send_json(status, error_body(status, message, etype), h)
 
     def do_GET(self):
-        if self.path == "/__mock/requests":
-            with self.st.lock:
-                return self.send_json(200, list(self.st.requests))
-        self.record(b"")
-        if not self.key_ok():
+        if self.get_answered(self.key_ok):
             return
         if self.path.split("?")[0] == "/v1/models":
             data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}

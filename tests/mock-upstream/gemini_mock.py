@@ -100,11 +100,7 @@ class Handler(openai_mock.Handler):
     server_version = "gemini-mock/1"
 
     def do_GET(self):
-        if self.path == "/__mock/requests":
-            with self.st.lock:
-                return self.send_json(200, list(self.st.requests))
-        self.record(b"")
-        if not self.key_ok():
+        if self.get_answered(self.key_ok):
             return
         p = self.path.split("?")[0]
         if p in ("/v1beta/models", "/v1/models"):

@@ -191,12 +191,19 @@ class Handler(ResponsesMixin, BaseHTTPRequestHandler):
                         "body": text, "json": parsed, "time": time.time()})
 
     # ---- verbs ----
-    def do_GET(self):
+    def get_answered(self, key_ok):
+        """What every mock's GET does first: /__mock/requests answered, the
+        request recorded, the key checked (key_ok answers a refusal).
+        True when the request is answered."""
         if self.path == "/__mock/requests":
             with self.st.lock:
-                return self.send_json(200, list(self.st.requests))
+                self.send_json(200, list(self.st.requests))
+            return True
         self.record(b"")
-        if not self.authorised():
+        return not key_ok()
+
+    def do_GET(self):
+        if self.get_answered(self.authorised):
             return
         op = self.responses_route("GET")
         if op:

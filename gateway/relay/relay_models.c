@@ -67,19 +67,10 @@ static void list_models(struct rcall *c)
 
 static struct rcall *keyed_call(gw_req *r, void (*next)(struct rcall *))
 {
-    struct rcall *c = gw_calloc(1, sizeof *c);
-    if (!c) {
-        gw_resp_openai_error(r, 500, "new_api_error", "out of memory");
+    struct rcall *c = gw__relay_call_new(r, next, 1, 1);
+    if (!c)
         return NULL;
-    }
-    c->r = r;
-    c->w = r->worker;
-    c->after_key = next;
     c->key_fresh = 1; /* rare calls: the listing shows the limits as saved now */
-    snprintf(c->ip, sizeof c->ip, "%s", gw_req_peer(r));
-    gw_buf_init(&c->up_body, 1);
-    gw_req_ref(r);
-    gw__relay_refresh(c->w);
     if (gw__relay_resolve_key(c) != GW_OK) {
         gw__relay_to(c, GW_RS_DONE);
         return NULL;

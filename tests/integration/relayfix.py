@@ -11,7 +11,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock-upstream"))
 import openai_mock  # noqa: E402
-from harness import case, main, request, wait_for  # noqa: E402
+from harness import Gateway, case, main, request, wait_for  # noqa: E402
 
 
 def api(g, method, path, token=None, body=None, headers=None):
@@ -186,3 +186,11 @@ def shared_gateway_case(S, setup):
         setup()
         stop_shared(S)
     case(shared_gateway_stops_cleanly)
+
+
+def replica_of(a, workers=2):
+    """A second gateway (not started yet) on gateway a's redis and SQLite
+    database: a replica."""
+    sock = os.path.join(a.data_dir, "redis.sock")
+    return Gateway(workers=workers, env={"REDIS_CONN_STRING": "unix://" + sock,
+                                         "SQLITE_PATH": os.path.join(a.data_dir, "token-factory.db")})

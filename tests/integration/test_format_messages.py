@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Gateway, case, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, assert_budget_paid_exactly,  # noqa: E402
                       assert_free_since, openai_mock, rcli, root_pat, root_uid, run_cases, sql,
-                      text, token_hash, user_quota, wait_routable)
+                      replica_of, text, token_hash, user_quota, wait_routable)
 from relayfix import set_option as _set_option  # noqa: E402  (without the wait)
 from relayfix import set_option_settled as set_option  # noqa: E402
 from relayfix import sse_events as sse  # noqa: E402
@@ -413,9 +413,7 @@ def a_budget_for_100_messages_streams_raced_by_500_across_two_replicas_reaches_t
     a = Gateway(workers=2).start()
     b = None
     try:
-        sock = os.path.join(a.data_dir, "redis.sock")
-        b = Gateway(workers=2, env={"REDIS_CONN_STRING": "unix://" + sock,
-                                    "SQLITE_PATH": os.path.join(a.data_dir, "token-factory.db")})
+        b = replica_of(a)
         b.start()
         pat = root_pat(a)
         _set_option(a, pat, "ModelPrice", json.dumps({"race": 0.002}))  # 1000 quota per call

@@ -319,6 +319,21 @@ static int h_meter(const struct gw_ev *ev, void *data)
     return 0;
 }
 
+/* Feeds a stream to an SSE parser whole, or a byte at a time (bytewise). */
+static inline void h_feed(const char *raw, size_t len, int bytewise, gw_sse_event_cb cb, void *ctx)
+{
+    struct gw_sse_parser p;
+    gw_sse_parser_init(&p, 1 << 16, 1 << 20, cb, ctx);
+    if (bytewise) {
+        for (size_t i = 0; i < len; i++)
+            assert_int_equal(gw_sse_parser_feed(&p, raw + i, 1), GW_OK);
+    } else {
+        assert_int_equal(gw_sse_parser_feed(&p, raw, len), GW_OK);
+    }
+    assert_int_equal(gw_sse_parser_finish(&p), GW_OK);
+    gw_sse_parser_free(&p);
+}
+
 static int h_on_event(const struct gw_sse_event *ev, void *data)
 {
     struct h_stream *s = data;
@@ -355,18 +370,9 @@ static void h_run_stream(const struct h_case *c, const struct gw_adapter *ad)
         for (int bytewise = 0; bytewise <= 1; bytewise++) {
             struct h_stream s = {.f = h_format(ad), .wants = wants};
             assert_non_null(s.f);
-            struct gw_sse_parser p;
             const char *wa = json_string_value(
                 json_object_get(want, wants ? "actions_wants_usage" : "actions"));
-            gw_sse_parser_init(&p, 1 << 16, 1 << 20, h_on_event, &s);
-            if (bytewise) {
-                for (size_t i = 0; i < len; i++)
-                    assert_int_equal(gw_sse_parser_feed(&p, raw + i, 1), GW_OK);
-            } else {
-                assert_int_equal(gw_sse_parser_feed(&p, raw, len), GW_OK);
-            }
-            assert_int_equal(gw_sse_parser_finish(&p), GW_OK);
-            gw_sse_parser_free(&p);
+            h_feed(raw, len, bytewise, h_on_event, &s);
             if (wa == NULL)
                 wa = json_string_value(json_object_get(want, "actions"));
             if (strcmp(s.actions, wa) != 0)
@@ -463,18 +469,9 @@ static inline void h_frun_stream(const struct h_case *c, const struct gw_format 
     for (int wants = 0; wants <= 1; wants++) {
         for (int bytewise = 0; bytewise <= 1; bytewise++) {
             struct h_fstream s = {.f = f, .wants = wants};
-            struct gw_sse_parser p;
             const char *wa = json_string_value(
                 json_object_get(want, wants ? "actions_wants_usage" : "actions"));
-            gw_sse_parser_init(&p, 1 << 16, 1 << 20, h_fon_event, &s);
-            if (bytewise) {
-                for (size_t i = 0; i < len; i++)
-                    assert_int_equal(gw_sse_parser_feed(&p, raw + i, 1), GW_OK);
-            } else {
-                assert_int_equal(gw_sse_parser_feed(&p, raw, len), GW_OK);
-            }
-            assert_int_equal(gw_sse_parser_finish(&p), GW_OK);
-            gw_sse_parser_free(&p);
+            h_feed(raw, len, bytewise, h_fon_event, &s);
             if (f->stream_free)
                 f->stream_free(&s.st);
             if (wa == NULL)

@@ -48,6 +48,13 @@ def set_option_settled(g, pat, key, value):
     time.sleep(0.6)
 
 
+def set_ratios(g, pat, names, **ratios):
+    """Each ratio option given (ModelRatio=1, CompletionRatio=2, ...) set to
+    the same value for every model in names, settled."""
+    for option, value in ratios.items():
+        set_option_settled(g, pat, option, json.dumps({n: value for n in names}))
+
+
 def add_channel(g, pat, name, base_url, key, models, priority=0, weight=0, type_=1, extra=None):
     ch = {"type": type_, "name": name, "key": key, "base_url": base_url, "models": models,
           "group": "default", "priority": priority, "weight": weight}
@@ -191,6 +198,6 @@ def shared_gateway_case(S, setup):
 def replica_of(a, workers=2):
     """A second gateway (not started yet) on gateway a's redis and SQLite
     database: a replica."""
-    sock = os.path.join(a.data_dir, "redis.sock")
-    return Gateway(workers=workers, env={"REDIS_CONN_STRING": "unix://" + sock,
-                                         "SQLITE_PATH": os.path.join(a.data_dir, "token-factory.db")})
+    env = {"REDIS_CONN_STRING": "unix://" + os.path.join(a.data_dir, "redis.sock"),
+           "SQLITE_PATH": os.path.join(a.data_dir, "token-factory.db")}
+    return Gateway(workers=workers, env=env)

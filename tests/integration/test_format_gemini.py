@@ -25,8 +25,8 @@ from decimal import ROUND_HALF_UP, Decimal
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import case, request, wait_for, Gateway  # noqa: E402
 from relayfix import (add_channel, add_token, assert_free_since, openai_mock,  # noqa: E402
-                      root_pat, root_uid, run_cases, sql, sse_events, text, user_quota,
-                      wait_routable)
+                      root_pat, root_uid, run_cases, set_ratios, sql, sse_events, text,
+                      user_quota, wait_routable)
 from relayfix import set_option_settled as set_option  # noqa: E402
 import gemini_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
 from openai_mock import pieces_of, words  # noqa: E402
@@ -51,9 +51,7 @@ def setup():
     g = Gateway(workers=2).start()
     pat = root_pat(g)
     names = list(MODELS)
-    set_option(g, pat, "ModelRatio", json.dumps({n: 1 for n in names}))
-    set_option(g, pat, "CompletionRatio", json.dumps({n: 2 for n in names}))
-    set_option(g, pat, "CacheRatio", json.dumps({n: 0.25 for n in names}))
+    set_ratios(g, pat, names, ModelRatio=1, CompletionRatio=2, CacheRatio=0.25)
     for ch, port, key, typ in (("ge", gport, "gk-1", 24), ("oa", oport, "ok-1", 1)):
         mp = {k: v[1] for k, v in MODELS.items() if v[0] == ch}
         add_channel(g, pat, ch, f"http://127.0.0.1:{port}", key, ",".join(mp), type_=typ,

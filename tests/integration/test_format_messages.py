@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Gateway, case, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, assert_budget_paid_exactly,  # noqa: E402
                       assert_free_since, openai_mock, rcli, root_pat, root_uid, run_cases, sql,
-                      replica_of, text, token_hash, user_quota, wait_routable)
+                      replica_of, set_ratios, text, token_hash, user_quota, wait_routable)
 from relayfix import set_option as _set_option  # noqa: E402  (without the wait)
 from relayfix import set_option_settled as set_option  # noqa: E402
 from relayfix import sse_events as sse  # noqa: E402
@@ -53,10 +53,8 @@ def setup():
     g = Gateway(workers=2).start()
     pat = root_pat(g)
     names = list(MODELS)
-    set_option(g, pat, "ModelRatio", json.dumps({n: 1 for n in names}))
-    set_option(g, pat, "CompletionRatio", json.dumps({n: 2 for n in names}))
-    set_option(g, pat, "CacheRatio", json.dumps({n: 0.1 for n in names}))
-    set_option(g, pat, "CreateCacheRatio", json.dumps({n: 1.25 for n in names}))
+    set_ratios(g, pat, names, ModelRatio=1, CompletionRatio=2, CacheRatio=0.1,
+               CreateCacheRatio=1.25)
     amap = {k: v[1] for k, v in MODELS.items() if v[0] == "anth"}
     add_channel(g, pat, "anth", f"http://127.0.0.1:{aport}", "ak-1", ",".join(amap), type_=14,
                 extra={"model_mapping": json.dumps(amap)})

@@ -243,5 +243,11 @@ json_t *gw_fmt_usage_json(const struct gw_usage *u);
 void gw_fmt_copy_line(char *dst, size_t cap, const char *src, size_t len);
 /* Unicode code points in s (for the meter's delivered text). */
 size_t gw_fmt_code_points(gw_str s);
+/* An OpenAI file part ({"file_data": "data:<mime>;base64,…"}, chat's
+ * "file" object or a Responses input_file) without "filename" gets one,
+ * "document.<ext>" from the mime type: OpenAI refuses inline file data
+ * without a name (a converted Claude document or Gemini inlineData has
+ * none). Returns GW_OK or GW_ENOMEM. */
+int gw_fmt_file_name(json_t *file);
 
 #endif

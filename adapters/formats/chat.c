@@ -100,8 +100,12 @@ static void clean_message(json_t *m)
                !json_is_string(json_object_get(m, "role")) ||
                strcmp(json_string_value(json_object_get(m, "role")), "assistant") != 0))
         json_object_del(m, "reasoning_content");
-    json_array_foreach(json_object_get(m, "content"), i, part)
+    json_array_foreach(json_object_get(m, "content"), i, part) {
         strip(part, "cache_control");
+        if (json_is_string(json_object_get(part, "type")) &&
+            strcmp(json_string_value(json_object_get(part, "type")), "file") == 0)
+            gw_fmt_file_name(json_object_get(part, "file"));
+    }
 }
 
 int gw__chat_clean_request(json_t *req)

@@ -89,6 +89,10 @@ static int dec_choice(struct dec *s, const json_t *c, gw_ev_cb emit, void *ctx)
         t = jstr(json_object_get(d, "content"));
         if (t.len)
             EMIT(.kind = GW_EV_TEXT, .text = t);
+        /* the model's refusal is its answer: text for the other formats */
+        t = jstr(json_object_get(d, "refusal"));
+        if (t.len)
+            EMIT(.kind = GW_EV_TEXT, .text = t);
         int rc = dec_tools(s, json_object_get(d, "tool_calls"), emit, ctx);
         if (rc)
             return rc;

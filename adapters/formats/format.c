@@ -57,6 +57,20 @@ int gw_format_convert_request(const struct gw_format *from, const struct gw_form
     return rc;
 }
 
+/* A model's refusal (chat message.refusal, Responses' refusal part) is
+ * the answer: a client format without a refusal field (Messages, Gemini)
+ * gets it as the text when there is no other text. */
+static void refusal_as_text(json_t *hub, const struct gw_format *to)
+{
+    if (to->wire != GW_WIRE_MESSAGES && to->wire != GW_WIRE_GEMINI)
+        return;
+    json_t *m = json_object_get(json_array_get(json_object_get(hub, "choices"), 0), "message");
+    const json_t *r = json_object_get(m, "refusal"), *c = json_object_get(m, "content");
+    if (json_is_string(r) && json_string_length(r) &&
+        !(json_is_string(c) && json_string_length(c)) && !(json_is_array(c) && json_array_size(c)))
+        json_object_set(m, "content", (json_t *)r);
+}
+
 int gw_format_convert_response(const struct gw_format *from, const struct gw_format *to,
                                const char *body, size_t len, const char *model, json_t **out)
 {
@@ -73,6 +87,7 @@ int gw_format_convert_response(const struct gw_format *from, const struct gw_for
     json_decref(resp);
     if (rc != GW_OK)
         return rc;
+    refusal_as_text(hub, to);
     rc = to->resp_from_hub(hub, model, out);
     json_decref(hub);
     return rc;
@@ -169,4 +184,25 @@ size_t gw_fmt_code_points(gw_str s)
     for (size_t i = 0; i < s.len; i++)
         n += ((unsigned char)s.base[i] & 0xC0) != 0x80;
     return n;
+}
+
+int gw_fmt_file_name(json_t *file)
+{
+    const char *d = json_string_value(json_object_get(file, "file_data"));
+    if (!json_is_object(file) || !d || json_object_get(file, "filename"))
+        return GW_OK;
+    static const struct {
+        const char *mime, *ext;
+    } known[] = {{"application/pdf", "pdf"}, {"text/plain", "txt"},   {"text/markdown", "md"},
+                 {"text/csv", "csv"},        {"text/html", "html"},   {"application/json", "json"}};
+    const char *ext = "pdf"; /* what Claude documents and OpenAI file inputs mostly are */
+    if (strncmp(d, "data:", 5) == 0)
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            size_t n = strlen(known[i].mime);
+            if (strncmp(d + 5, known[i].mime, n) == 0 && (d[5 + n] == ';' || d[5 + n] == ','))
+                ext = known[i].ext;
+        }
+    char name[32];
+    snprintf(name, sizeof name, "document.%s", ext);
+    return json_object_set_new(file, "filename", json_string(name)) ? GW_ENOMEM : GW_OK;
 }

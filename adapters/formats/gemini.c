@@ -6,9 +6,10 @@
  * A Gemini stream is a sequence of whole GenerateContentResponse chunks
  * (SSE "data:" lines with ?alt=sse, else one JSON array): there is no
  * start, stop or end event, function calls arrive whole, usageMetadata is
- * cumulative and usually rides on the last chunk with finishReason. So the
- * decoder emits START on the first chunk and never END (the relay sends it
- * when the upstream closes); the encoder gathers streamed tool arguments
+ * cumulative and rides on the last chunk with finishReason. So the decoder
+ * emits START on the first chunk and END after the finishReason chunk's
+ * FINISH and USAGE (a stream without one ends when the upstream closes:
+ * the relay sends END, or reports the cut); the encoder gathers streamed tool arguments
  * (Gemini cannot send half a functionCall) and writes finishReason and
  * usageMetadata in one last chunk at END, as Gemini itself does. */
 #include <stdio.h>
@@ -346,12 +347,13 @@ static int gem_decode(struct gw_stream_state *st, const struct gw_sse_event *sse
     const char *fr = json_string_value(json_object_get(cand, "finishReason"));
     int blocked = !cand && json_is_string(json_object_get(json_object_get(root, "promptFeedback"),
                                                           "blockReason"));
+    int last = 0;
     if (!rc && !d->finished && ((fr && *fr) || blocked)) {
         struct gw_ev ev = {.kind = GW_EV_FINISH,
                            .finish = blocked      ? "content_filter"
                                      : d->saw_tool ? "tool_calls"
                                                    : gw__gem_finish_to_chat(fr)};
-        d->finished = 1;
+        d->finished = last = 1;
         rc = emit(&ev, ctx);
     }
     const json_t *meta = json_object_get(root, "usageMetadata");
@@ -361,6 +363,13 @@ static int gem_decode(struct gw_stream_state *st, const struct gw_sse_event *sse
             struct gw_ev ev = {.kind = GW_EV_USAGE, .usage = &d->usage};
             rc = emit(&ev, ctx);
         }
+    }
+    /* Gemini has no end event: the chunk with finishReason (and the final
+     * usageMetadata) is the last one, so the stream ends normally there.
+     * PASS, not DONE: a chunk after it is still forwarded and metered. */
+    if (!rc && last) {
+        struct gw_ev ev = {.kind = GW_EV_END};
+        rc = emit(&ev, ctx);
     }
     json_decref(root);
     return rc ? rc : GW_DEC_PASS;

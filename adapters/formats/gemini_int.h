@@ -1,6 +1,8 @@
 /* Internals of the Gemini codec, shared by its files (not for the relay):
  *  gemini.c       the gw_format table, facts, usage, errors, streams;
- *  gemini_req.c   requests, Gemini <-> hub;
+ *  gemini_req.c   requests, Gemini → hub;
+ *  gemini_req_out.c requests, hub → Gemini;
+ *  gemini_schema.c  schemas both ways and shared request helpers;
  *  gemini_resp.c  non-streamed responses, Gemini <-> hub;
  *  gemini_embed.c embeddings (gemini_embed.h).
  * The Gemini API accepts both camelCase and snake_case member names in
@@ -18,6 +20,18 @@
 
 /* Borrowed member camel, else snake (NULL when neither). */
 json_t *gw__gem_get(const json_t *obj, const char *camel, const char *snake);
+
+/* snprintf(msg, msglen, "%s", text); returns GW_EINVAL (a 400's message). */
+int gw__gem_fail(char *msg, size_t msglen, const char *text);
+/* Gemini Schema → JSON Schema (types lower-cased, nullable into the type
+ * list), and JSON Schema → what Gemini's Schema accepts (the reference's
+ * field list, types upper-cased, "null" into nullable). New trees; depth
+ * starts at 0 and is bounded. */
+json_t *gw__gem_schema_to_json(const json_t *s, int depth);
+json_t *gw__gem_schema_to_gemini(const json_t *s, int depth);
+/* The text parts of a Content (thoughts left out), or a bare string,
+ * joined by "\n", appended to b. */
+int gw__gem_content_text(const json_t *c, gw_buf *b);
 
 /* Gemini finishReason → chat's word ("stop", "length", "content_filter"). */
 const char *gw__gem_finish_to_chat(const char *reason);

@@ -643,6 +643,31 @@ static void tools_from_hub(const json_t *hub, json_t *out)
         json_object_set_new(out, "tool_choice", choice);
 }
 
+/* Claude's documented limits on extended thinking, which a converted
+ * request must meet or get a 400: budget_tokens >= 1024 and < max_tokens
+ * (thinking counts in max_tokens, so the answer keeps its own allowance on
+ * top), no temperature but 1, no top_k, top_p only in [0.95, 1]. A forced
+ * tool (tool_choice any/tool) cannot be combined with thinking: the caller
+ * keeps the forced tool and sends no thinking. */
+static void thinking_fit(json_t *c, long long budget, long long mt)
+{
+    if (budget < 1024)
+        budget = 1024;
+    if (mt <= budget)
+        json_object_set_new(c, "max_tokens", json_integer(budget + mt));
+    double v;
+    const json_t *t = json_object_get(c, "temperature");
+    if (t && (!json_is_number(t) || json_number_value(t) != 1.0))
+        json_object_del(c, "temperature");
+    json_object_del(c, "top_k");
+    t = json_object_get(c, "top_p");
+    v = json_is_number(t) ? json_number_value(t) : 0;
+    if (t && (v < 0.95 || v > 1.0))
+        json_object_del(c, "top_p");
+    json_object_set_new(c, "thinking", json_pack("{s:s, s:I}", "type", "enabled", "budget_tokens",
+                                                 (json_int_t)budget));
+}
+
 static int req_from_hub(const json_t *hub, const struct gw_conv_opts *o, json_t **out, char *msg,
                         size_t msglen)
 {
@@ -689,9 +714,9 @@ static int req_from_hub(const json_t *hub, const struct gw_conv_opts *o, json_t 
     tools_from_hub(hub, c);
     if (gw_json_get_int(hub, "gw_thinking_budget", &budget) != GW_OK || budget <= 0)
         budget = budget_of(json_string_value(json_object_get(hub, "reasoning_effort")));
-    if (budget > 0)
-        json_object_set_new(c, "thinking", json_pack("{s:s, s:I}", "type", "enabled", "budget_tokens",
-                                                     (json_int_t)budget));
+    const char *tct = json_string_value(json_object_get(json_object_get(c, "tool_choice"), "type"));
+    if (budget > 0 && !(tct && (strcmp(tct, "any") == 0 || strcmp(tct, "tool") == 0)))
+        thinking_fit(c, budget, mt);
     *out = c;
     return GW_OK;
 }

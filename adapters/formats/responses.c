@@ -212,6 +212,21 @@ static int join_text(gw_buf *b, const json_t *parts, const char *type)
     return GW_OK;
 }
 
+/* The refusal parts of a Responses message ({"type":"refusal","refusal":s}). */
+static int join_refusal(gw_buf *b, const json_t *parts)
+{
+    const json_t *p;
+    size_t i;
+    json_array_foreach(parts, i, p) {
+        const json_t *t = json_object_get(p, "refusal");
+        const char *ty = str(p, "type");
+        if (ty && !strcmp(ty, "refusal") && json_is_string(t) &&
+            gw_buf_append(b, json_string_value(t), json_string_length(t)) != GW_OK)
+            return GW_ETOOBIG;
+    }
+    return GW_OK;
+}
+
 static json_t *buf_json(const gw_buf *b)
 {
     return json_stringn(b->base ? b->base : "", b->len);
@@ -221,7 +236,7 @@ static int resp_to_hub(const json_t *resp, json_t **hub)
 {
     const json_t *output = json_object_get(resp, "output"), *it;
     const char *status = str(resp, "status");
-    gw_buf text, think;
+    gw_buf text, think, refusal;
     json_t *tcs = json_array(), *msg = NULL;
     struct gw_usage u;
     size_t i;
@@ -234,12 +249,14 @@ static int resp_to_hub(const json_t *resp, json_t **hub)
     }
     gw_buf_init(&text, TEXT_MAX);
     gw_buf_init(&think, TEXT_MAX);
+    gw_buf_init(&refusal, TEXT_MAX);
     json_array_foreach(output, i, it) {
         const char *ty = str(it, "type");
         if (!ty)
             continue;
-        if (!strcmp(ty, "message"))
-            rc = join_text(&text, json_object_get(it, "content"), "output_text");
+        if (!strcmp(ty, "message") &&
+            (rc = join_text(&text, json_object_get(it, "content"), "output_text")) == GW_OK)
+            rc = join_refusal(&refusal, json_object_get(it, "content"));
         else if (!strcmp(ty, "reasoning") &&
                  (rc = join_text(&think, json_object_get(it, "summary"), "summary_text")) ==
                      GW_OK)
@@ -267,7 +284,11 @@ static int resp_to_hub(const json_t *resp, json_t **hub)
     }
     if (rc == GW_OK)
         msg = json_pack("{s:s, s:o}", "role", "assistant", "content",
-                        text.len || !json_array_size(tcs) ? buf_json(&text) : json_null());
+                        text.len || (!json_array_size(tcs) && !refusal.len) ? buf_json(&text)
+                                                                           : json_null());
+    if (msg && refusal.len)
+        json_object_set_new(msg, "refusal", buf_json(&refusal));
+    gw_buf_free(&refusal);
     if (msg && think.len)
         json_object_set_new(msg, "reasoning_content", buf_json(&think));
     if (msg && json_array_size(tcs))
@@ -331,12 +352,25 @@ static int resp_from_hub(const json_t *hub, const char *model, json_t **out)
         rc = rc ? rc : gw_buf_append(&text, json_string_value(c), json_string_length(c));
     else if (json_is_array(c))
         rc = rc ? rc : join_text(&text, c, "text");
-    if (rc == GW_OK && text.len) {
+    const json_t *refusal = json_object_get(m, "refusal");
+    if (!json_is_string(refusal) || !json_string_length(refusal))
+        refusal = NULL;
+    if (rc == GW_OK && (text.len || refusal)) {
+        /* the answer text, then the refusal (chat's message.refusal) */
+        json_t *parts = json_array();
+        if (!parts)
+            rc = GW_ENOMEM;
+        if (rc == GW_OK && text.len)
+            rc = add_output(parts, json_pack("{s:s, s:o, s:[]}", "type", "output_text", "text",
+                                             buf_json(&text), "annotations"));
+        if (rc == GW_OK && refusal)
+            rc = add_output(parts, json_pack("{s:s, s:O}", "type", "refusal", "refusal", refusal));
         gw__resp_item_id(iid, sizeof iid, "msg", id);
-        rc = add_output(output, json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:o, s:[]}]}", "id",
-                                          iid, "type", "message", "status", status, "role",
-                                          "assistant", "content", "type", "output_text", "text",
-                                          buf_json(&text), "annotations"));
+        if (rc == GW_OK)
+            rc = add_output(output, json_pack("{s:s, s:s, s:s, s:s, s:O}", "id", iid, "type",
+                                              "message", "status", status, "role", "assistant",
+                                              "content", parts));
+        json_decref(parts);
     }
     gw_buf_free(&text);
     json_array_foreach(json_object_get(m, "tool_calls"), i, tc) {

@@ -218,7 +218,8 @@ static int item_to_chat(json_t *msgs, const json_t *item, char *msg, size_t msgl
         return GW_OK; /* the upstream's own thinking, not input a chat model can take */
     if (t && strcmp(t, "message") != 0)
         return refuse(msg, msglen,
-                      "input item type '%s' cannot be sent to a chat completions channel", t);
+                      "input item type '%s' cannot be sent to this channel (it does not speak "
+                      "the Responses API)", t);
     const char *role = str(item, "role");
     if (!role || !*role)
         role = "user";
@@ -241,7 +242,8 @@ static int tools_to_chat(json_t *hub, const json_t *tools, char *msg, size_t msg
             json_decref(out);
             return refuse(msg, msglen,
                           "tool type '%s' is built into the Responses API and cannot be "
-                          "served by a chat completions channel", ty ? ty : "?");
+                          "served by this channel (it does not speak the Responses API)",
+                          ty ? ty : "?");
         }
         json_t *fn = json_pack("{s:s}", "name", str(t, "name") ? str(t, "name") : "");
         if (!fn || copy_key(fn, t, "description", NULL) || copy_key(fn, t, "parameters", NULL) ||
@@ -266,8 +268,8 @@ static int tool_choice_to_chat(json_t *hub, const json_t *tc, char *msg, size_t 
                                              "name", str(tc, "name")))
                    ? GW_ENOMEM
                    : GW_OK;
-    return refuse(msg, msglen, "tool_choice of type '%s' cannot be sent to a chat completions "
-                  "channel", ty ? ty : "?");
+    return refuse(msg, msglen, "tool_choice of type '%s' cannot be sent to this channel (it does "
+                  "not speak the Responses API)", ty ? ty : "?");
 }
 
 static int text_to_chat(json_t *hub, const json_t *text)
@@ -311,13 +313,13 @@ static int build_hub(json_t *hub, const json_t *body, char *msg, size_t msglen)
         v = json_object_get(body, stateful[i]);
         if (present(v) && !(json_is_string(v) && json_string_length(v) == 0))
             return refuse(msg, msglen,
-                          "'%s' needs a Responses upstream; this channel speaks chat "
-                          "completions (the conversation must be sent in 'input')",
+                          "'%s' needs a Responses upstream, and this channel does not speak "
+                          "the Responses API: send the whole conversation in 'input'",
                           stateful[i]);
     }
     if (json_is_true(json_object_get(body, "background")))
-        return refuse(msg, msglen, "%s'background' needs a Responses upstream; this channel "
-                      "speaks chat completions", NULL);
+        return refuse(msg, msglen, "%s'background' needs a Responses upstream, and this channel "
+                      "does not speak the Responses API", NULL);
     v = json_object_get(body, "instructions");
     if (json_is_string(v) && json_string_length(v) > 0) {
         if (json_array_append_new(msgs, json_pack("{s:s, s:O}", "role", "system", "content", v)))
@@ -426,7 +428,8 @@ static json_t *part_from_chat(const json_t *p, int assistant)
         const json_t *f = json_object_get(p, "file");
         json_t *o = json_pack("{s:s}", "type", "input_file");
         if (o && (copy_key(o, f, "file_data", NULL) || copy_key(o, f, "file_id", NULL) ||
-                  copy_key(o, f, "filename", NULL) || copy_key(o, f, "file_url", NULL))) {
+                  copy_key(o, f, "filename", NULL) || copy_key(o, f, "file_url", NULL) ||
+                  gw_fmt_file_name(o))) {
             json_decref(o);
             return NULL;
         }

@@ -20,6 +20,7 @@
 #include "adapters/formats/responses_int.h"
 #include "gateway/core/alloc.h"
 #include "gateway/core/buf.h"
+#include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
 
@@ -143,7 +144,8 @@ static int decode_obj(struct dec *d, const char *t, const json_t *o, gw_ev_cb em
                     emit, ctx);
     if ((rc = start(d, NULL, emit, ctx)))
         return rc;
-    if (!strcmp(t, "response.output_text.delta")) {
+    /* a refusal is the answer: text for the other formats */
+    if (!strcmp(t, "response.output_text.delta") || !strcmp(t, "response.refusal.delta")) {
         struct gw_ev e = {.kind = GW_EV_TEXT, .text = jstr(o, "delta")};
         return e.text.len ? emit(&e, ctx) : 0;
     }
@@ -240,7 +242,7 @@ struct sink {
 };
 
 /* Sends obj (stolen) as event `type` with the next sequence number. */
-static int send(struct enc *s, const struct sink *k, const char *type, json_t *obj)
+static int emit_ev(struct enc *s, const struct sink *k, const char *type, json_t *obj)
 {
     gw_buf b;
     int rc;
@@ -306,10 +308,10 @@ static int ensure_started(struct enc *s, const struct sink *k, const char *model
     gw_buf_init(&s->text, TEXT_MAX);
     if (!s->output || !s->model)
         return GW_ENOMEM;
-    if ((rc = send(s, k, "response.created",
+    if ((rc = emit_ev(s, k, "response.created",
                    json_pack("{s:o}", "response", snapshot(s, "in_progress", NULL)))))
         return rc;
-    return send(s, k, "response.in_progress",
+    return emit_ev(s, k, "response.in_progress",
                 json_pack("{s:o}", "response", snapshot(s, "in_progress", NULL)));
 }
 
@@ -351,16 +353,16 @@ static int open_item(struct enc *s, const struct sink *k, int kind, const struct
                 json_object_set_new(item, "arguments", json_string(""));
     }
     s->next_out++;
-    if ((rc = send(s, k, "response.output_item.added",
+    if ((rc = emit_ev(s, k, "response.output_item.added",
                    json_pack("{s:i, s:o}", "output_index", s->open_out, "item", item))))
         return rc;
     if (kind == OPEN_MSG)
-        return send(s, k, "response.content_part.added",
+        return emit_ev(s, k, "response.content_part.added",
                     json_pack("{s:s, s:i, s:i, s:{s:s, s:s, s:[]}}", "item_id", s->item_id,
                               "output_index", s->open_out, "content_index", 0, "part", "type",
                               "output_text", "text", "", "annotations"));
     if (kind == OPEN_RS)
-        return send(s, k, "response.reasoning_summary_part.added",
+        return emit_ev(s, k, "response.reasoning_summary_part.added",
                     json_pack("{s:s, s:i, s:i, s:{s:s, s:s}}", "item_id", s->item_id,
                               "output_index", s->open_out, "summary_index", 0, "part", "type",
                               "summary_text", "text", ""));
@@ -373,7 +375,7 @@ static int item_done(struct enc *s, const struct sink *k, json_t *item)
         json_decref(item);
         return GW_ENOMEM;
     }
-    return send(s, k, "response.output_item.done",
+    return emit_ev(s, k, "response.output_item.done",
                 json_pack("{s:i, s:o}", "output_index", s->open_out, "item", item));
 }
 
@@ -382,27 +384,30 @@ static int close_item(struct enc *s, const struct sink *k)
     int kind = s->open, rc;
     s->open = OPEN_NONE;
     if (kind == OPEN_MSG) {
-        if ((rc = send(s, k, "response.output_text.done",
+        if ((rc = emit_ev(s, k, "response.output_text.done",
                        json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", s->item_id,
                                  "output_index", s->open_out, "content_index", 0, "text",
                                  text_json(s), "logprobs"))))
             return rc;
-        if ((rc = send(s, k, "response.content_part.done",
+        if ((rc = emit_ev(s, k, "response.content_part.done",
                        json_pack("{s:s, s:i, s:i, s:{s:s, s:o, s:[]}}", "item_id", s->item_id,
                                  "output_index", s->open_out, "content_index", 0, "part", "type",
                                  "output_text", "text", text_json(s), "annotations"))))
             return rc;
+        /* the message the answer was cut in is incomplete, as in the non-streamed response */
+        int cut = !strcmp(s->finish, "length") || !strcmp(s->finish, "content_filter");
         return item_done(s, k, json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:o, s:[]}]}", "id",
-                                         s->item_id, "type", "message", "status", "completed",
+                                         s->item_id, "type", "message", "status",
+                                         cut ? "incomplete" : "completed",
                                          "role", "assistant", "content", "type", "output_text",
                                          "text", text_json(s), "annotations"));
     }
     if (kind == OPEN_RS) {
-        if ((rc = send(s, k, "response.reasoning_summary_text.done",
+        if ((rc = emit_ev(s, k, "response.reasoning_summary_text.done",
                        json_pack("{s:s, s:i, s:i, s:o}", "item_id", s->item_id, "output_index",
                                  s->open_out, "summary_index", 0, "text", text_json(s)))))
             return rc;
-        if ((rc = send(s, k, "response.reasoning_summary_part.done",
+        if ((rc = emit_ev(s, k, "response.reasoning_summary_part.done",
                        json_pack("{s:s, s:i, s:i, s:{s:s, s:o}}", "item_id", s->item_id,
                                  "output_index", s->open_out, "summary_index", 0, "part", "type",
                                  "summary_text", "text", text_json(s)))))
@@ -412,7 +417,7 @@ static int close_item(struct enc *s, const struct sink *k)
                                          text_json(s)));
     }
     if (kind == OPEN_TOOL) {
-        if ((rc = send(s, k, "response.function_call_arguments.done",
+        if ((rc = emit_ev(s, k, "response.function_call_arguments.done",
                        json_pack("{s:s, s:i, s:o}", "item_id", s->item_id, "output_index",
                                  s->open_out, "arguments", text_json(s)))))
             return rc;
@@ -440,7 +445,7 @@ static int finish_stream(struct enc *s, const struct sink *k)
         return rc;
     s->ended = 1;
     int cut = !strcmp(s->finish, "length") || !strcmp(s->finish, "content_filter");
-    return send(s, k, cut ? "response.incomplete" : "response.completed",
+    return emit_ev(s, k, cut ? "response.incomplete" : "response.completed",
                 json_pack("{s:o}", "response",
                           snapshot(s, cut ? "incomplete" : "completed", NULL)));
 }
@@ -465,11 +470,11 @@ int gw__resp_encode(struct gw_stream_state *st, const struct gw_ev *ev, const ch
         if ((rc = append(s, ev->text)))
             return rc;
         if (want == OPEN_MSG)
-            return send(s, &k, "response.output_text.delta",
+            return emit_ev(s, &k, "response.output_text.delta",
                         json_pack("{s:s, s:i, s:i, s:o, s:[]}", "item_id", s->item_id,
                                   "output_index", s->open_out, "content_index", 0, "delta",
                                   gw_json_strn(ev->text), "logprobs"));
-        return send(s, &k, "response.reasoning_summary_text.delta",
+        return emit_ev(s, &k, "response.reasoning_summary_text.delta",
                     json_pack("{s:s, s:i, s:i, s:o}", "item_id", s->item_id, "output_index",
                               s->open_out, "summary_index", 0, "delta", gw_json_strn(ev->text)));
     }
@@ -485,7 +490,7 @@ int gw__resp_encode(struct gw_stream_state *st, const struct gw_ev *ev, const ch
         }
         if ((rc = append(s, ev->text)))
             return rc;
-        return send(s, &k, "response.function_call_arguments.delta",
+        return emit_ev(s, &k, "response.function_call_arguments.delta",
                     json_pack("{s:s, s:i, s:o}", "item_id", s->item_id, "output_index",
                               s->open_out, "delta", gw_json_strn(ev->text)));
     case GW_EV_FINISH:
@@ -532,18 +537,42 @@ int gw__resp_stream_error(struct gw_stream_state *st, const char *type, const ch
     int rc;
     if (s->ended)
         return 0;
-    if (!s->started) { /* the error is the stream's first word: the response exists first */
-        if ((rc = ensure_started(s, &k, "", (gw_str){0})))
-            return rc;
+    int fresh = !s->started;
+    if (fresh) {
+        /* Nothing encoded yet: either nothing reached the client, or this is
+         * the same-format fast path, where the upstream's own events did
+         * (its response.created among them). A second response.created would
+         * restart the client's response, so only the closing pair is sent,
+         * about a response of its own id. The relay frees no encoder it
+         * never converted through, so nothing of this stays in the state. */
+        char rnd[25];
+        if (gw_random_alnum(rnd, 24) != GW_OK)
+            snprintf(rnd, sizeof rnd, "0");
+        snprintf(s->id, sizeof s->id, "resp_%s", rnd);
+        s->started = 1;
+        s->created = (long long)time(NULL);
+        s->output = json_array();
+        s->model = json_string("");
     }
     s->ended = 1;
     s->open = OPEN_NONE; /* an open item stays unfinished, as the API leaves it */
     const char *c = code && *code ? code : type ? type : "server_error";
-    if ((rc = send(s, &k, "error",
-                   json_pack("{s:s, s:o, s:n}", "code", c, "message", gw_json_text(msg),
-                             "param"))))
+    rc = emit_ev(s, &k, "error",
+                 json_pack("{s:s, s:o, s:n}", "code", c, "message", gw_json_text(msg), "param"));
+    if (rc && fresh) {
+        json_decref(s->output);
+        json_decref(s->model);
+        s->output = s->model = NULL;
+    }
+    if (rc)
         return rc;
     json_t *err = json_pack("{s:s, s:o}", "code", c, "message", gw_json_text(msg));
-    return send(s, &k, "response.failed",
-                json_pack("{s:o}", "response", snapshot(s, "failed", err)));
+    rc = emit_ev(s, &k, "response.failed",
+                 json_pack("{s:o}", "response", snapshot(s, "failed", err)));
+    if (fresh) {
+        json_decref(s->output);
+        json_decref(s->model);
+        s->output = s->model = NULL;
+    }
+    return rc;
 }

@@ -153,8 +153,5 @@ void gw__relay_health_flush(struct gw_worker *w);
  * Call it when a Responses client's call went upstream as Responses. */
 void gw__responses_remember(struct gw_worker *w, const char *json, size_t len,
                             long long channel_id, long long uid);
-/* The same with the id itself (a stream's GW_EV_START). */
-void gw__responses_remember_id(struct gw_worker *w, gw_str id, long long channel_id,
-                               long long uid);
 
 #endif

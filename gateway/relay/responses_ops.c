@@ -54,8 +54,7 @@ static void set_done(int status, redisReply *reply, void *data)
         GW_WARN("could not record a response's channel (Redis): its GET/DELETE will answer 404");
 }
 
-void gw__responses_remember_id(struct gw_worker *w, gw_str id, long long channel_id,
-                               long long uid)
+static void remember_id(struct gw_worker *w, gw_str id, long long channel_id, long long uid)
 {
     char key[RESP_ID_MAX + 16], val[48];
     if (!id_ok(id.base, id.len))
@@ -74,8 +73,7 @@ void gw__responses_remember(struct gw_worker *w, const char *json, size_t len,
     const json_t *resp = json_object_get(j, "response"); /* response.created */
     const json_t *id = json_object_get(json_is_object(resp) ? resp : j, "id");
     if (json_is_string(id))
-        gw__responses_remember_id(w, (gw_str){json_string_value(id), json_string_length(id)},
-                                  channel_id, uid);
+        remember_id(w, (gw_str){json_string_value(id), json_string_length(id)}, channel_id, uid);
     json_decref(j);
 }
 
@@ -122,8 +120,13 @@ static void on_headers(gw_xfer *x, int status, const char *ctype, void *data)
 {
     struct rcall *c = data;
     (void)x;
-    (void)ctype;
     c->up_status = status;
+    /* the answer's type as the upstream gave it (?stream=true is SSE); the
+     * call's unused last_code holds it */
+    snprintf(c->last_code, sizeof c->last_code, "%s",
+             ctype && *ctype && strlen(ctype) < sizeof c->last_code && !strpbrk(ctype, "\r\n")
+                 ? ctype
+                 : "application/json");
 }
 
 static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
@@ -146,7 +149,8 @@ static void on_done(gw_xfer *x, int result, const char *errmsg, void *data)
                        result == GW_ETIMEDOUT ? "upstream timed out" : "upstream connection failed");
     } else if (gw_req_alive(c->r)) {
         /* the upstream's answer as it is: its own 404 or 400 is the truth */
-        gw_resp_send(c->r, c->up_status, "application/json", c->up_body.base ? c->up_body.base : "",
+        gw_resp_send(c->r, c->up_status, gw_arena_printf(c->r->arena, "%s", c->last_code),
+                     c->up_body.base ? c->up_body.base : "",
                      c->up_body.len);
     }
     done(c);

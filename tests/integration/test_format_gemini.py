@@ -123,13 +123,27 @@ def hdr(rec, name):
 
 
 def log_count():
-    return sql(S["g"], "SELECT COUNT(*) FROM logs WHERE type = 2 AND token_id = ?", S["tid"])[0][0]
+    """The id of the newest log row (the mark a call's row comes after)."""
+    return sql(S["g"], "SELECT COALESCE(MAX(id), 0) FROM logs")[0][0]
 
 
-def last_log(before):
-    wait_for(lambda: log_count() > before, 20, 0.1, what="the call's log row")
-    return sql(S["g"], "SELECT quota, prompt_tokens, completion_tokens FROM logs "
-                       "WHERE type = 2 AND token_id = ? ORDER BY id DESC LIMIT 1", S["tid"])[0]
+def last_log(mark, model):
+    """The consume row of the call for `model` made after `mark`: (quota, prompt,
+    completion). Rows land asynchronously, and a refusal before may land late,
+    so the row is picked by model."""
+    q = ("SELECT quota, prompt_tokens, completion_tokens FROM logs WHERE type = 2 AND token_id = ? "
+         "AND id > ? AND model_name = ? ORDER BY id DESC LIMIT 1")
+    return wait_for(lambda: (sql(S["g"], q, S["tid"], mark, model) or [None])[0], 20, 0.1,
+                    what=f"the log row of the {model} call")
+
+
+def steady_quota():
+    """The user's quota once earlier calls have settled (two reads 0.5 s apart agree)."""
+    def same():
+        a = user_quota(S["g"], S["uid"])
+        time.sleep(0.5)
+        return (a,) if user_quota(S["g"], S["uid"]) == a else None
+    return wait_for(same, 20, 0, what="earlier settlements")[0]
 
 
 def charge(prompt, completion, cached=0):
@@ -137,8 +151,8 @@ def charge(prompt, completion, cached=0):
     return int(q.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def billed_exactly(rows, quota, want, prompt, completion):
-    got = last_log(rows)
+def billed_exactly(rows, quota, want, prompt, completion, model):
+    got = last_log(rows, model)
     assert tuple(got) == (want, prompt, completion), (got, (want, prompt, completion))
     wait_for(lambda: quota - user_quota(S["g"], S["uid"]) == want, 10, 0.1,
              what=f"the user charged {want}")
@@ -189,7 +203,7 @@ def gemini_generate_through_a_gemini_channel_goes_up_untouched_and_is_billed_exa
     p, c, t = mock_usage(up["json"], thinking=True)
     u = j["usageMetadata"]
     assert (u["promptTokenCount"], u["candidatesTokenCount"], u["thoughtsTokenCount"]) == (p, c, t), u
-    billed_exactly(rows, quota, charge(p, c + t), p, c + t)
+    billed_exactly(rows, quota, charge(p, c + t), p, c + t, "g-flash")
 
 
 @case
@@ -205,7 +219,8 @@ def gemini_stream_sse_with_the_key_in_the_query():
     assert chunks[0]["candidates"][0]["content"]["parts"][0]["thought"] is True, chunks[0]
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP", chunks[-1]
     up = upstream(S["gport"])[0]
-    assert up["route"] == "/v1beta/models/gemini-2.5-flash@cached:streamGenerateContent", up["path"]
+    # the model is one URL path segment: "@" goes up escaped
+    assert up["route"] == "/v1beta/models/gemini-2.5-flash%40cached:streamGenerateContent", up["path"]
     assert up["query"] == {"alt": "sse"}, up["path"]  # the client's ?key= stays here
     assert hdr(up, "x-goog-api-key") == "gk-1" and up["json"] == BODY, up
     p, c, t = mock_usage(up["json"], thinking=True)
@@ -213,7 +228,7 @@ def gemini_stream_sse_with_the_key_in_the_query():
     u = chunks[-1]["usageMetadata"]
     assert (u["promptTokenCount"], u["candidatesTokenCount"], u["thoughtsTokenCount"],
             u["cachedContentTokenCount"]) == (p, c, t, cached), u
-    billed_exactly(rows, quota, charge(p, c + t, cached), p, c + t)
+    billed_exactly(rows, quota, charge(p, c + t, cached), p, c + t, "g-cache")
 
 
 @case
@@ -231,7 +246,7 @@ def gemini_stream_default_is_a_json_array():
     up = upstream(S["gport"])[0]
     assert up["query"] == {"alt": "sse"}, up["path"]  # the gateway always reads SSE upstream
     p, c, t = mock_usage(up["json"], thinking=True)
-    billed_exactly(rows, quota, charge(p, c + t), p, c + t)
+    billed_exactly(rows, quota, charge(p, c + t), p, c + t, "g-flash")
 
 
 TOOLS = [{"functionDeclarations": [{"name": "get_tide", "description": "Tide times",
@@ -262,7 +277,7 @@ def gemini_function_call_and_response_round_trip():
 def count_tokens_is_forwarded_and_free():
     setup()
     clear(S["gport"])
-    quota = user_quota(S["g"], S["uid"])
+    quota = steady_quota()
     last_id = sql(S["g"], "SELECT COALESCE(MAX(id), 0) FROM logs")[0][0]
     body = {"contents": [{"role": "user", "parts": [{"text": "count these four words"}]}]}
     st, h, b = gemini("g-flash", "countTokens", body, version="v1")
@@ -301,7 +316,7 @@ def gemini_client_on_an_openai_channel():
     u = j["usageMetadata"]
     p, c = u["promptTokenCount"], u["candidatesTokenCount"]
     assert p > 0 and c > 0 and u["totalTokenCount"] == p + c, u
-    billed_exactly(rows, quota, charge(p, c), p, c)
+    billed_exactly(rows, quota, charge(p, c), p, c, "oa-model")
 
 
 @case
@@ -322,7 +337,7 @@ def gemini_client_stream_on_an_openai_channel():
     assert up["json"]["stream"] is True, up["json"]
     u = last["usageMetadata"]
     billed_exactly(rows, quota, charge(u["promptTokenCount"], u["candidatesTokenCount"]),
-                   u["promptTokenCount"], u["candidatesTokenCount"])
+                   u["promptTokenCount"], u["candidatesTokenCount"], "oa-model")
 
 
 @case
@@ -364,7 +379,7 @@ def openai_client_on_a_gemini_channel_thoughts_billed_as_completion():
     u = j["usage"]
     assert (u["prompt_tokens"], u["completion_tokens"]) == (p, c + t), (u, p, c, t)
     assert u["completion_tokens_details"]["reasoning_tokens"] == t, u
-    billed_exactly(rows, quota, charge(p, c + t), p, c + t)
+    billed_exactly(rows, quota, charge(p, c + t), p, c + t, "g-flash")
 
 
 @case
@@ -391,7 +406,7 @@ def openai_client_stream_on_a_gemini_channel():
     u = [c for c in chunks if c.get("usage")][-1]["usage"]
     assert (u["prompt_tokens"], u["completion_tokens"], u["prompt_tokens_details"]["cached_tokens"]) == \
         (p, c + t, cached), u
-    billed_exactly(rows, quota, charge(p, c + t, cached), p, c + t)
+    billed_exactly(rows, quota, charge(p, c + t, cached), p, c + t, "g-cache")
 
 
 @case
@@ -450,7 +465,7 @@ def openai_embeddings_to_a_gemini_embedding_model():
     assert up["route"] == "/v1beta/models/gemini-embedding-001:embedContent", up["path"]
     assert up["json"] == {"model": "models/gemini-embedding-001",
                           "content": {"parts": [{"text": "sea level"}]}, "outputDimensionality": 4}, up
-    q, p, c = last_log(rows)
+    q, p, c = last_log(rows, "g-embed")
     assert p == j["usage"]["prompt_tokens"] and p > 0 and c == 0 and q == charge(p, 0), (q, p, c, j)
 
     clear(S["gport"])
@@ -477,7 +492,7 @@ def gemini_embed_content_to_an_openai_channel():
     up = upstream(S["oport"], "/v1/embeddings")[-1]
     assert up["json"]["input"] == "high tide" and up["json"]["dimensions"] == 3, up["json"]
     assert up["json"]["model"] == "text-embedding-3-small", up["json"]
-    billed_exactly(rows, quota, charge(2, 0), 2, 0)  # the OpenAI mock: 2 words
+    billed_exactly(rows, quota, charge(2, 0), 2, 0, "oa-embed")  # the OpenAI mock: 2 words
 
     st, h, b = gemini("oa-embed", "batchEmbedContents", {"requests": [
         {"model": "models/oa-embed", "content": {"parts": [{"text": "one"}]}},

@@ -21,13 +21,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, Gateway, case, main, request  # noqa: E402
+from harness import ROOT, Gateway, case, main, request, wait_for  # noqa: E402
 from relayfix import (add_channel, add_token, api, openai_mock, rcli, root_pat,  # noqa: E402
-                      set_option, user_quota, wait_routable)
+                      set_option, sql, user_quota, wait_routable)
+import anthropic_mock  # noqa: E402  (relayfix put tests/mock-upstream on the path)
+import gemini_mock  # noqa: E402
 
 COMPAT = os.path.join(ROOT, "tests", "compat")
 MODELS = ["gpt-r", "gpt-rb", "ds-r", "gpt-pol", "gpt-r2c", "gpt-fail", "gpt-429", "ds-429",
-          "gpt-failpol"]
+          "gpt-failpol", "claude-r", "gemini-r", "long-r", "long-ds"]
 S = {}
 
 
@@ -44,10 +46,13 @@ def setup():
         return S
     pa, stop_a = openai_mock.start(keys=["k-a"])
     pb, stop_b = openai_mock.start(keys=["k-b"], state=StateB)
+    pan, stop_an = anthropic_mock.start(keys=["k-an"])
+    pge, stop_ge = gemini_mock.start(keys=["k-ge"])
     g = Gateway(workers=2).start()
     pat = root_pat(g)
     set_option(g, pat, "ModelRatio", json.dumps({m: 1 for m in MODELS}))
-    set_option(g, pat, "CompletionRatio", json.dumps({m: 2 for m in MODELS}))
+    set_option(g, pat, "CompletionRatio", json.dumps({m: 1 if m.startswith("long") else 2
+                                                      for m in MODELS}))
     a = add_channel(g, pat, "oa-a", f"http://127.0.0.1:{pa}", "k-a", "gpt-r,gpt-pol,gpt-r2c")
     b = add_channel(g, pat, "oa-b", f"http://127.0.0.1:{pb}", "k-b", "gpt-rb")
     d = add_channel(g, pat, "ds", f"http://127.0.0.1:{pb}", "k-b", "ds-r", type_=43)
@@ -58,11 +63,18 @@ def setup():
                                                     "gpt-failpol": "gpt-failpol@fail-mid"})})
     add_channel(g, pat, "ds-faults", f"http://127.0.0.1:{pb}", "k-b", "ds-429", type_=43,
                 extra={"model_mapping": json.dumps({"ds-429": "ds-429@429"})})
+    add_channel(g, pat, "long-r", f"http://127.0.0.1:{pa}", "k-a", "long-r",
+                extra={"model_mapping": json.dumps({"long-r": "long@long-1000"})})
+    add_channel(g, pat, "long-ds", f"http://127.0.0.1:{pb}", "k-b", "long-ds", type_=43,
+                extra={"model_mapping": json.dumps({"long-ds": "long@long-3000"})})
+    add_channel(g, pat, "an", f"http://127.0.0.1:{pan}", "k-an", "claude-r", type_=14)
+    add_channel(g, pat, "ge", f"http://127.0.0.1:{pge}", "k-ge", "gemini-r", type_=24)
     tid, key = add_token(g, pat, "t-resp")
     for m in MODELS:
         wait_routable(g, key, m)
     time.sleep(0.6)
-    S.update(g=g, pat=pat, pa=pa, pb=pb, stops=[stop_a, stop_b], key=key, a=a, b=b, d=d)
+    S.update(g=g, pat=pat, pa=pa, pb=pb, pan=pan, pge=pge, stops=[stop_a, stop_b, stop_an, stop_ge],
+             key=key, a=a, b=b, d=d)
     return S
 
 
@@ -215,6 +227,29 @@ def responses_stream_on_a_chat_only_channel_with_the_sdk():
 
 
 @case
+def responses_on_claude_and_gemini_channels_are_converted():
+    setup()
+    forget(S["pan"], S["pge"])
+    for model, port, route in (("claude-r", S["pan"], "/v1/messages"),
+                               ("gemini-r", S["pge"], "/v1beta/models/gemini-r:generateContent")):
+        q0 = user_quota(S["g"], 1)
+        st, _, b = post("/v1/responses", {"model": model, "instructions": "be brief",
+                                          "input": "Say hello", "max_output_tokens": 64})
+        assert st == 200, (model, b)
+        j = json.loads(b)
+        msg = [o for o in j["output"] if o["type"] == "message"][0]
+        assert msg["content"][0]["text"] == "Mock reply to: Say hello", j
+        up = recorded(port)
+        assert [r["path"].split("?")[0] for r in up] == [route], up
+        quota_settles(q0, bill(j["usage"]))
+        out = sdk("responses_stream", model)
+        assert out["types"][0] == "response.created" and out["types"][-1] == "response.completed"
+        assert out["seq"] == list(range(len(out["seq"]))), out["seq"]
+        assert out["text"] == "Mock reply to: Count please" == out["helper"]["text"], out
+        forget(port)
+
+
+@case
 def responses_tools_on_a_chat_only_channel_with_the_sdk():
     setup()
     out = sdk("responses_tools", "ds-r")
@@ -277,6 +312,50 @@ def a_stream_that_fails_upstream_ends_in_the_clients_shape():
     assert errs and errs[0]["message"].startswith("The model failed."), evs
     set_option(S["g"], S["pat"], "global.chat_completions_to_responses_policy",
                json.dumps({"enabled": False, "all_channels": True}))
+
+
+@case
+def a_spent_budget_cuts_a_responses_stream_with_error_and_response_failed():
+    # PreConsumedQuota 0: the reservation is the prompt estimate + 1000; a
+    # token of 1100 lets it grow by about 100 more. The upstream streams about
+    # 1200 tokens of text: the stream is cut with an "error" event then
+    # response.failed, and billed what was delivered (no upstream usage came:
+    # 4 characters a token), never more than the budget.
+    setup()
+    g, pat = S["g"], S["pat"]
+    set_option(g, pat, "PreConsumedQuota", "0")
+    time.sleep(0.6)
+    try:
+        for model, route in (("long-r", "fast path"), ("long-ds", "converted")):
+            tname = "t-cut-" + model
+            tid, key = add_token(g, pat, tname, remain_quota=1100)
+            st, _, b = post("/v1/responses", {"model": model, "input": "go", "stream": True,
+                                              "max_output_tokens": 1000}, key=key)
+            assert st == 200, (route, st, b[:300])
+            evs = sse(b)
+            assert evs[0][0] == "response.created", (route, evs[:2])
+            assert [e for e, _ in evs[-2:]] == ["error", "response.failed"], (route, evs[-3:])
+            err = evs[-2][1]
+            assert err["code"] == "insufficient_user_quota" and "quota" in err["message"], err
+            assert evs[-1][1]["response"]["status"] == "failed", evs[-1]
+            text = "".join(d["delta"] for e, d in evs if e == "response.output_text.delta")
+            assert 0 < text.count("w") < 1000, (route, text.count("w"))
+            tkey = f"tf:{{s{1 % 16}}}:t:{tid}"
+            wait_for(lambda: rcli(g, "HGET", tkey, "reserved") in ("0", ""), 15, 0.1,
+                     what="settlement")
+            row = wait_for(lambda: sql(g, "SELECT quota, prompt_tokens, completion_tokens FROM "
+                                          "logs WHERE type = 2 AND token_name = ?", tname),
+                           15, 0.1, what="the log row")[0]
+            remain = int(rcli(g, "HGET", tkey, "remain_quota"))
+            assert row[2] == (len(text) + 3) // 4, (route, row, len(text))
+            # charged what was delivered, never past the budget: a packet that
+            # came while an extension was in flight may pass it (the relay's
+            # documented one-packet bound), and that overshoot is not charged
+            delivered = row[1] + row[2]
+            assert row[0] == min(delivered, 1100) == 1100 - remain, (route, row, remain)
+            assert delivered - 1100 <= 64, (route, row)
+    finally:
+        set_option(g, pat, "PreConsumedQuota", "500")
 
 
 # ---- the two policies -----------------------------------------------------------------

@@ -174,6 +174,54 @@ static void facts_refusals(void **state)
     json_decref(b);
 }
 
+/* A hub with thinking, converted for Claude, meets Claude's documented
+ * limits: budget >= 1024 and < max_tokens, no temperature but 1, no top_k,
+ * top_p only in [0.95, 1]; a forced tool sends no thinking. */
+static void thinking_limits(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *hub, *want;
+    } cases[] = {
+        /* Gemini's budget above its maxOutputTokens: the answer keeps its allowance */
+        {"{\"messages\":[],\"max_tokens\":3000,\"gw_thinking_budget\":8192,\"temperature\":0.2,"
+         "\"gw_top_k\":20,\"top_p\":0.5}",
+         "{\"max_tokens\":11192,\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":8192}}"},
+        /* a budget under Claude's floor; temperature 1 and top_p 0.97 are allowed */
+        {"{\"messages\":[],\"max_tokens\":4000,\"gw_thinking_budget\":128,\"temperature\":1,"
+         "\"top_p\":0.97}",
+         "{\"max_tokens\":4000,\"temperature\":1,\"top_p\":0.97,"
+         "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":1024}}"},
+        /* effort high (4096) with max_tokens 4096: budget must stay below */
+        {"{\"messages\":[],\"max_tokens\":4096,\"reasoning_effort\":\"high\"}",
+         "{\"max_tokens\":8192,\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":4096}}"},
+        /* a forced tool: no thinking, the sampling fields untouched */
+        {"{\"messages\":[],\"max_tokens\":100,\"reasoning_effort\":\"low\",\"temperature\":0.2,"
+         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}],"
+         "\"tool_choice\":\"required\"}",
+         "{\"max_tokens\":100,\"temperature\":0.2}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *hub = gw_json_parse(cases[i].hub, strlen(cases[i].hub), 0, NULL, 0);
+        json_t *want = gw_json_parse(cases[i].want, strlen(cases[i].want), 0, NULL, 0);
+        assert_non_null(hub);
+        assert_non_null(want);
+        struct gw_conv_opts o = {.upstream_model = "claude-x"};
+        json_t *out = NULL;
+        char msg[200] = "";
+        assert_int_equal(gw_format_messages.req_from_hub(hub, &o, &out, msg, sizeof msg), GW_OK);
+        static const char *const keys[] = {"max_tokens", "temperature", "top_k", "top_p", "thinking"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            json_t *w = json_object_get(want, keys[k]), *g = json_object_get(out, keys[k]);
+            if (!(w ? g && json_equal(w, g) : g == NULL))
+                fail_msg("case %zu: %s differs", i, keys[k]);
+        }
+        json_decref(out);
+        json_decref(want);
+        json_decref(hub);
+    }
+}
+
 static void error_shapes(void **state)
 {
     (void)state;
@@ -302,7 +350,7 @@ int main(void)
     gw_json_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builds_request),   cmocka_unit_test(channel_transforms),
-        cmocka_unit_test(facts_refusals),   cmocka_unit_test(error_shapes),
+        cmocka_unit_test(facts_refusals),   cmocka_unit_test(thinking_limits),   cmocka_unit_test(error_shapes),
         cmocka_unit_test(stream_error_and_order), cmocka_unit_test(stateless_meter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

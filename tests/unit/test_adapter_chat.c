@@ -646,12 +646,55 @@ static void under_alloc_failure(void **state)
     json_decref(hub);
 }
 
+/* An inline file without a name gets "document.<ext>" (OpenAI refuses
+ * file_data without a filename); a named file, or one by id or URL, is
+ * left as it is. */
+static void file_parts_get_a_name(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{\"file_data\":\"data:application/pdf;base64,JVBE\"}", "document.pdf"},
+        {"{\"file_data\":\"data:text/plain;base64,aGk=\"}", "document.txt"},
+        {"{\"file_data\":\"data:text/csv,a,b\"}", "document.csv"},
+        {"{\"file_data\":\"data:application/pdfx;base64,JVBE\"}", "document.pdf"},
+        {"{\"file_data\":\"data:text/plain;base64,aGk=\",\"filename\":\"a.txt\"}", "a.txt"},
+        {"{\"file_id\":\"file-1\"}", NULL},
+        {"{\"file_url\":\"https://x/a.pdf\"}", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *f = json_loads(cases[i].in, 0, NULL);
+        assert_non_null(f);
+        assert_int_equal(gw_fmt_file_name(f), GW_OK);
+        const char *got = json_string_value(json_object_get(f, "filename"));
+        if (cases[i].want ? !got || strcmp(got, cases[i].want) != 0 : got != NULL)
+            fail_msg("case %zu: filename %s", i, got ? got : "(none)");
+        json_decref(f);
+    }
+    assert_int_equal(gw_fmt_file_name(NULL), GW_OK);
+    /* through the hub: a converted Claude document reaches chat with a name */
+    const char *hub = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+                      "\"file\",\"file\":{\"file_data\":\"data:application/pdf;base64,JVBE\"}}]}]}";
+    json_t *h = json_loads(hub, 0, NULL), *out = NULL;
+    struct gw_conv_opts o = {.upstream_model = "gpt-4o"};
+    char msg[100];
+    assert_int_equal(gw_format_chat.req_from_hub(h, &o, &out, msg, sizeof msg), GW_OK);
+    json_t *part = json_array_get(
+        json_object_get(json_array_get(json_object_get(out, "messages"), 0), "content"), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(part, "file"), "filename")),
+                        "document.pdf");
+    json_decref(out);
+    json_decref(h);
+}
+
 int main(void)
 {
     gw_json_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(facts_read_the_body),
         cmocka_unit_test(req_from_hub_strips_the_hub),
+        cmocka_unit_test(file_parts_get_a_name),
         cmocka_unit_test(hub_round_trips),
         cmocka_unit_test(transcripts_through_the_codec),
         cmocka_unit_test(usage_reads_every_count),

@@ -138,6 +138,25 @@ static void mid_stream_error(void **state)
     json_decref(g.events);
 }
 
+/* The fast path's budget cut: the upstream's events reached the client, the
+ * encoder saw none; the cut is the closing pair only, never a second
+ * response.created. */
+static void error_before_any_event(void **state)
+{
+    (void)state;
+    struct gw_stream_state st;
+    struct got g = {json_array()};
+    memset(&st, 0, sizeof st);
+    assert_int_equal(R->stream_error(&st, "insufficient_quota", "insufficient_user_quota",
+                                     "quota exhausted", collect, &g),
+                     0);
+    assert_int_equal(json_array_size(g.events), 2);
+    assert_string_equal(type_at(&g, 0), "error");
+    assert_string_equal(type_at(&g, 1), "response.failed");
+    R->stream_free(&st);
+    json_decref(g.events);
+}
+
 static void odd_order_still_completes(void **state)
 {
     (void)state;
@@ -213,6 +232,7 @@ int main(void)
         cmocka_unit_test(facts_and_refusals),
         cmocka_unit_test(error_body_is_openais),
         cmocka_unit_test(mid_stream_error),
+        cmocka_unit_test(error_before_any_event),
         cmocka_unit_test(odd_order_still_completes),
         cmocka_unit_test(stream_free_on_a_decoders_state),
     };

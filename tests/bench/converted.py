@@ -134,5 +134,6 @@ def section(h, command, build=None):
     for n in ("same-format chat", "converted messages"):
         out.append(f"| {n} | {r[n]:.0f} | {c[n]:.1f} | {h['requests'][n]} ({h['non2xx'][n]}) |")
     out += ["", f"Converted / same-format: {h['rps_ratio']:.2f}x the req/s, {h['cpu_ratio']:.2f}x the CPU "
-            "per call.", "", "Command: `" + command + "`", ""]
+            "per call. (The req/s of one run moves with whatever else the shared CPUs do; "
+            "the CPU per call is the figure to compare across runs.)", "", "Command: `" + command + "`", ""]
     return out

@@ -114,7 +114,7 @@ def billed(q0, expected):
     """Waits (bounded) for the settlement to land; returns nothing, raises with the actual figure."""
     g = S["g"]
     try:
-        wait_for(lambda: user_quota(g, 1) == q0 - expected, 5, 0.05, what="settlement")
+        wait_for(lambda: user_quota(g, 1) == q0 - expected, 10, 0.05, what="settlement")
     except AssertionError:
         raise AssertionError(f"billed {q0 - user_quota(g, 1)}, expected {expected}")
 

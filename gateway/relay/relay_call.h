@@ -167,9 +167,14 @@ void gw__relay_stream_end(struct rcall *c, int result, const char *errmsg);
 /* The stream's reservation: extended before the running cost passes it,
  * renewed while alive (from on_data). */
 void gw__relay_check_budget(struct rcall *c);
-/* 1 when the stream must wait (GW_EAGAIN) for an extension in flight: what
- * it delivered reached its reservation. */
-int gw__relay_budget_wait(struct rcall *c);
+/* 1 when the stream must wait (GW_EAGAIN) for an extension before feeding a
+ * packet of n more bytes: while the budget may still grow, no packet is fed
+ * whose text could carry the cost past the reservation (each byte at most
+ * one character, the parser's pending line and event included); the
+ * extension is asked for then if it is not already. Once the budget is
+ * spent, each event is checked before it is delivered instead; so a stream
+ * never delivers more than its reservation covers. */
+int gw__relay_budget_wait(struct rcall *c, size_t n);
 /* Every try failed before any output: answers the last upstream error and
  * settles with actual 0 (the reservation goes back). */
 void gw__relay_upstream_gave_up(struct rcall *c);

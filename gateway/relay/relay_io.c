@@ -151,8 +151,8 @@ static int on_data(gw_xfer *x, const char *p, size_t n, void *data)
             return GW_EAGAIN; /* curl keeps it; resumed once authorized */
         if (gw_resp_queued(c->r) > GW_OUT_HIGH_WM)
             return GW_EAGAIN; /* resumed from on_drain */
-        if (gw__relay_budget_wait(c))
-            return GW_EAGAIN; /* past the reservation while extend.lua answers */
+        if (gw__relay_budget_wait(c, n))
+            return GW_EAGAIN; /* could pass the reservation: extend.lua answers first */
         /* The first event goes out before the rest of its packet is parsed:
          * feed up to its end, pause, and skip that prefix when curl hands the
          * same bytes back after the write (on_drain resumes). */

@@ -164,13 +164,20 @@ void gw__relay_stream_end(struct rcall *c, int result, const char *errmsg)
 
 /* ---- the mid-stream budget -------------------------------------------------------- */
 
-/* The stream has delivered up to its reservation while extend.lua is asked
- * for more: the transfer waits for the answer (extended() resumes it), so
- * no more is delivered than a reservation covers. 1 when it must wait. */
-int gw__relay_budget_wait(struct rcall *c)
+static void ask_extension(struct rcall *c, int force);
+
+int gw__relay_budget_wait(struct rcall *c, size_t n)
 {
-    if (!c->extending || running_cost(c, c->delta_chars) < c->reserved)
+    if (c->budget != GW_BUDGET_GROWS)
+        return 0; /* spent: checked event by event; cut: the transfer ends */
+    size_t worst = c->delta_chars + n + c->sse.line.len + c->sse.data.len;
+    long long cost = running_cost(c, worst);
+    if (cost < 0 || cost <= c->reserved)
         return 0;
+    if (!c->extending)
+        ask_extension(c, 1);
+    if (!c->extending)
+        return 0; /* not asked (no budget holds more, or Redis refused the send) */
     c->extending = EXTEND_PAUSED;
     return 1;
 }
@@ -203,14 +210,18 @@ static void extended(const struct gw_extend_result *res, void *data)
  * it (doubling it, or by what the budget still holds); and renew its deadline
  * while the stream is alive, so that only a dead worker's reservations are
  * reaped. */
-void gw__relay_check_budget(struct rcall *c)
+void gw__relay_check_budget(struct rcall *c) { ask_extension(c, 0); }
+
+/* force: the next packet could pass the reservation, whatever is used now. */
+static void ask_extension(struct rcall *c, int force)
 {
     long long ttl = (long long)c->w->cfg->reservation_ttl * 1000, now = gw_clock_wall_ms();
     long long extra = 0;
     if (c->extending || c->budget == GW_BUDGET_CUT)
         return;
     long long cost = running_cost(c, c->delta_chars);
-    if (c->budget == GW_BUDGET_GROWS && cost >= 0 && cost * 5 >= c->reserved * 4) { /* 80% */
+    if (c->budget == GW_BUDGET_GROWS && cost >= 0 && (force || cost * 5 >= c->reserved * 4)) {
+        /* 80% used, or forced */
         extra = c->reserved > 0 ? c->reserved : 1;
         if (extra > GW_LEDGER_QUOTA_MAX - c->reserved)
             extra = GW_LEDGER_QUOTA_MAX - c->reserved; /* extend.lua's bound */

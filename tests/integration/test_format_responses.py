@@ -341,12 +341,10 @@ def a_spent_budget_cuts_a_responses_stream_with_error_and_response_failed():
                            15, 0.1, what="the log row")[0]
             remain = int(rcli(g, "HGET", tkey, "remain_quota"))
             assert row[2] == (len(text) + 3) // 4, (route, row, len(text))
-            # charged what was delivered, never past the budget: a packet that
-            # came while an extension was in flight may pass it (the relay's
-            # documented one-packet bound), and that overshoot is not charged
+            # charged exactly what was delivered, and nothing is delivered past
+            # the budget (no packet is fed while it could pass the reservation)
             delivered = row[1] + row[2]
-            assert row[0] == min(delivered, 1100) == 1100 - remain, (route, row, remain)
-            assert delivered - 1100 <= 64, (route, row)
+            assert row[0] == delivered == 1100 - remain, (route, row, remain)
     finally:
         set_option(g, pat, "PreConsumedQuota", "500")
 

@@ -90,13 +90,6 @@ int gw_upstream_req_set_header(struct gw_upstream_req *q, const char *name, cons
 /* Value of the first header called name, or NULL; points into q->headers. */
 const char *gw_upstream_req_get_header(const struct gw_upstream_req *q, const char *name);
 
-/* What to do with one upstream stream event. */
-enum gw_stream_action {
-    GW_STREAM_PASS = 0,  /* forward to the client as is */
-    GW_STREAM_DROP,      /* swallow (a usage-only chunk the client did not ask for) */
-    GW_STREAM_DONE,      /* the terminal event ("[DONE]"): forward, then end */
-};
-
 struct gw_adapter {
     const char *name;
     /* The wire this attempt speaks upstream, given the client's (call->wire

@@ -29,11 +29,4 @@ int gw__chat_encode(struct gw_stream_state *st, const struct gw_ev *ev, const ch
 int gw__chat_stream_error(struct gw_stream_state *st, const char *type, const char *code,
                           const char *msg, gw_out_cb out, void *ctx);
 
-/* The stateless adapter form of gw__chat_decode (struct gw_adapter's
- * stream_event): *u overwritten by a chunk with non-zero usage,
- * *delta_chars grown by the code points of the text, reasoning and tool
- * arguments the chunk delivers. */
-enum gw_stream_action gw__chat_stream_event(const struct gw_sse_event *ev, int client_wants_usage,
-                                            struct gw_usage *u, size_t *delta_chars);
-
 #endif

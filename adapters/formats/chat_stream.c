@@ -169,32 +169,6 @@ int gw__chat_decode(struct gw_stream_state *st, const struct gw_sse_event *ev, i
     return rc;
 }
 
-struct stateless {
-    struct gw_usage *u;
-    size_t *chars;
-};
-
-static int count_ev(const struct gw_ev *ev, void *ctx)
-{
-    struct stateless *s = ctx;
-    if (ev->kind == GW_EV_USAGE && s->u)
-        *s->u = *ev->usage;
-    else if ((ev->kind == GW_EV_TEXT || ev->kind == GW_EV_REASONING ||
-              ev->kind == GW_EV_TOOL_ARGS) && s->chars)
-        *s->chars += gw_fmt_code_points(ev->text);
-    return 0;
-}
-
-enum gw_stream_action gw__chat_stream_event(const struct gw_sse_event *ev, int client_wants_usage,
-                                            struct gw_usage *u, size_t *delta_chars)
-{
-    struct gw_stream_state st;
-    struct stateless s = {u, delta_chars};
-    memset(&st, 0, sizeof st);
-    int a = gw__chat_decode(&st, ev, client_wants_usage, count_ev, &s);
-    return a == GW_DEC_DROP ? GW_STREAM_DROP : a == GW_DEC_DONE ? GW_STREAM_DONE : GW_STREAM_PASS;
-}
-
 /* ---- encode ------------------------------------------------------------------------ */
 
 struct enc {

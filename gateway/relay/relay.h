@@ -46,6 +46,8 @@ void gw_relay_responses(gw_req *r);
  * array), countTokens, embedContent, batchEmbedContents (Gemini format). */
 void gw_relay_gemini(gw_req *r);
 void gw_relay_models(gw_req *r);
+/* GET /v1/models/{id} and /v1beta/models/{id}: one model, or a 404. */
+void gw_relay_model_get(gw_req *r);
 /* /dashboard/billing/subscription and /usage (OpenAI-compatible shapes). */
 void gw_relay_dashboard_billing(gw_req *r);
 /* Other /v1 paths: 501 in OpenAI error form until their issue lands. */

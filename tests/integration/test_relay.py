@@ -571,6 +571,37 @@ def models_listing_in_three_forms():
 
 
 @case
+def one_model_retrieved_in_the_clients_form_and_404_when_not_available():
+    s = setup()
+    g, key = s["g"], s["key"]
+    bearer = {"Authorization": "Bearer " + key}
+    st, _, b = request("GET", g.port, "/v1/models/" + MODEL, headers=bearer)
+    assert st == 200 and json.loads(b) == {"id": MODEL, "object": "model",
+                                           "created": json.loads(b)["created"],
+                                           "owned_by": "token-factory"}, b
+    st, _, b = request("GET", g.port, "/v1/models/no-such-model", headers=bearer)
+    j = json.loads(b)
+    assert st == 404 and j["error"]["code"] == "model_not_found", (st, b)
+    # Gemini's listing and resource (the @google/genai SDK's models.list / get)
+    st, _, b = request("GET", g.port, "/v1beta/models", headers={"x-goog-api-key": key})
+    assert st == 200 and any(m["name"] == "models/" + MODEL for m in json.loads(b)["models"]), b
+    st, _, b = request("GET", g.port, "/v1beta/models/" + MODEL + "?key=" + key)
+    assert st == 200 and json.loads(b)["name"] == "models/" + MODEL, b
+    st, _, b = request("GET", g.port, "/v1beta/models/nope", headers={"x-goog-api-key": key})
+    j = json.loads(b)
+    assert st == 404 and j["error"]["status"] == "NOT_FOUND" and j["error"]["code"] == 404, b
+    # Anthropic's form, and its not_found_error
+    anth = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    st, _, b = request("GET", g.port, "/v1/models/" + MODEL, headers=anth)
+    assert st == 200 and json.loads(b)["type"] == "model" and json.loads(b)["id"] == MODEL, b
+    st, _, b = request("GET", g.port, "/v1/models/nope", headers=anth)
+    j = json.loads(b)
+    assert st == 404 and j["type"] == "error" and j["error"]["type"] == "not_found_error", b
+    st, _, b = request("GET", g.port, "/v1/models/" + MODEL, headers={"Authorization": "Bearer sk-bad"})
+    assert st == 401, (st, b)
+
+
+@case
 def shared_gateway_stops_cleanly():
     s = setup()
     s["g"].stop()

@@ -92,6 +92,12 @@ void gw_api_log_stat(gw_req *r, const struct gw_caller *who);
 void gw_api_log_list(gw_req *r, const struct gw_caller *who);
 void gw_api_log_delete(gw_req *r, const struct gw_caller *who);
 
+/* data.c: the dashboard's hourly usage (quota_data); dashboard_models.c */
+void gw_api_data_all(gw_req *r, const struct gw_caller *who);
+void gw_api_data_users(gw_req *r, const struct gw_caller *who);
+void gw_api_data_self(gw_req *r, const struct gw_caller *who);
+void gw_api_dashboard_models(gw_req *r, const struct gw_caller *who);
+
 /* redemptions.c */
 void gw_api_redemption_search(gw_req *r, const struct gw_caller *who);
 void gw_api_redemption_delete_invalid(gw_req *r, const struct gw_caller *who);

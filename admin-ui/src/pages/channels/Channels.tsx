@@ -1,0 +1,6 @@
+// Placeholder until this page is built (issue 12): says so plainly.
+import { NotBuilt } from '../../components/NotBuilt';
+
+export default function Channels() {
+  return <NotBuilt page="Channels" />;
+}

@@ -245,6 +245,8 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_form
         gw__relay_to(c, GW_RS_DONE);
         return;
     }
+    if (c->pg) /* upstream it is a chat completion like any other */
+        c->client_path = "/v1/chat/completions";
     _Static_assert(sizeof c->model == sizeof q.model, "model buffers differ");
     memcpy(c->model, q.model, sizeof c->model);
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);

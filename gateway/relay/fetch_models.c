@@ -205,8 +205,8 @@ int gw_fetch_models(struct gw_worker *w, const struct gw_fetch_spec *spec, gw_fe
         f->tmp.base_url = gw_strdup(spec->base_url ? spec->base_url : "");
         f->tmp_key = first_line(spec->key);
         if (!f->tmp.base_url || !f->tmp_key) {
-            fetch_free(f);
             snprintf(err, errlen, f->tmp.base_url ? "key too long" : "out of memory");
+            fetch_free(f);
             return GW_EINVAL;
         }
         f->ch = &f->tmp;
@@ -219,9 +219,9 @@ int gw_fetch_models(struct gw_worker *w, const struct gw_fetch_spec *spec, gw_fe
     }
     const struct gw_channel_type *ct = gw_channel_type(f->ch->type);
     if (!gw_channel_base_url(f->ch, ct, f->base, sizeof f->base) || !f->base[0]) {
-        fetch_free(f);
         snprintf(err, errlen, "the channel has no base URL (type %d has no default)",
                  f->ch->type);
+        fetch_free(f);
         return GW_EINVAL;
     }
     if (start_page(f) != GW_OK) {

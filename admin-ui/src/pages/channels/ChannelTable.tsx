@@ -11,6 +11,9 @@ import { InlineNumber } from './InlineNumber';
 import type { TestResult } from './ops';
 import { channelType, splitList, STATUS_AUTO_DISABLED, STATUS_ENABLED, type Channel } from './types';
 
+// Badges keep their full text: the table scrolls sideways instead of cutting them.
+const FIT = { minWidth: 'max-content' } as const;
+
 export interface RowActions {
   onEdit: (c: Channel) => void;
   onCopy: (c: Channel) => void;
@@ -34,14 +37,14 @@ interface Props extends RowActions {
 
 export function StatusBadge({ status }: { status: number }) {
   const { t } = useTranslation();
-  if (status === STATUS_ENABLED) return <Badge color="green" variant="light">{t('status.enabled')}</Badge>;
+  if (status === STATUS_ENABLED) return <Badge style={FIT} color="green" variant="light">{t('status.enabled')}</Badge>;
   if (status === STATUS_AUTO_DISABLED)
     return (
-      <Badge color="orange" variant="light">
+      <Badge style={FIT} color="orange" variant="light">
         {t('status.autoDisabled')}
       </Badge>
     );
-  return <Badge color="gray" variant="light">{t('status.disabled')}</Badge>;
+  return <Badge style={FIT} color="gray" variant="light">{t('status.disabled')}</Badge>;
 }
 
 function TestCell({ c, result, busy, onTest }: { c: Channel; result?: TestResult; busy: boolean; onTest: () => void }) {
@@ -57,7 +60,7 @@ function TestCell({ c, result, busy, onTest }: { c: Channel; result?: TestResult
     <Stack gap={2}>
       <Group gap={6} wrap="nowrap">
       <Tooltip label={shown.tip} multiline maw={320} withArrow>
-        <Badge color={shown.color} variant="light" data-testid={`channel-test-result-${c.id}`}>
+        <Badge style={FIT} color={shown.color} variant="light" data-testid={`channel-test-result-${c.id}`}>
           {shown.text}
         </Badge>
       </Tooltip>
@@ -99,7 +102,7 @@ function Row({ c, p }: { c: Channel; p: Props }) {
           </Text>
         )}
         {c.channel_info?.is_multi_key && (
-          <Badge size="xs" variant="outline">
+          <Badge style={FIT} size="xs" variant="outline">
             {t('table.multiKey', { count: c.channel_info.multi_key_size ?? 0 })}
           </Badge>
         )}
@@ -109,7 +112,7 @@ function Row({ c, p }: { c: Channel; p: Props }) {
           <Text size="sm">{ct.name}</Text>
           {!ct.relayed && (
             <Tooltip label={t('form.notRelayed', { type: ct.name })} multiline maw={280}>
-              <Badge size="xs" color="yellow" variant="light">
+              <Badge style={FIT} size="xs" color="yellow" variant="light">
                 {t('form.notRelayedShort')}
               </Badge>
             </Tooltip>
@@ -120,9 +123,9 @@ function Row({ c, p }: { c: Channel; p: Props }) {
         <StatusBadge status={c.status} />
       </Table.Td>
       <Table.Td>
-        <Group gap={4}>
+        <Group gap={4} wrap="nowrap">
           {groups.map((g) => (
-            <Badge key={g} size="sm" variant="outline">
+            <Badge style={FIT} key={g} size="sm" variant="outline">
               {g}
             </Badge>
           ))}
@@ -225,7 +228,7 @@ export function ChannelTable(p: Props) {
   }
   return (
     <Table.ScrollContainer minWidth={1180}>
-      <Table striped highlightOnHover verticalSpacing="xs" data-testid="channels-table">
+      <Table striped highlightOnHover verticalSpacing="xs" style={{ whiteSpace: 'nowrap' }} data-testid="channels-table">
         <Table.Thead>
           <Table.Tr>
             <Table.Th w={36}>

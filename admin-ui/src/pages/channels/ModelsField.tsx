@@ -85,6 +85,7 @@ export function ModelsField({ value, onChange, error, type, baseUrl, apiKey, cha
         clearable
         splitChars={[',', ' ', '\n']}
         required
+        withAsterisk={false}
         maxDropdownHeight={240}
       />
       <Group gap="xs" wrap="wrap">

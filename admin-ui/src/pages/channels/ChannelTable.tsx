@@ -24,6 +24,7 @@ export interface RowActions {
   onField: (c: Channel, field: 'priority' | 'weight', n: number) => Promise<unknown>;
   onTagField: (tag: string, field: 'priority' | 'weight', n: number) => Promise<unknown>;
   onTagStatus: (tag: string, enable: boolean) => void;
+  onTagEdit: (tag: string) => void;
 }
 
 interface Props extends RowActions {
@@ -198,6 +199,9 @@ function TagHeader({ tag, list, p }: { tag: string; list: Channel[]; p: Props })
           </Button>
           <Button size="compact-xs" variant="light" color="gray" onClick={() => p.onTagStatus(tag, false)}>
             {t('actions.disableTag')}
+          </Button>
+          <Button size="compact-xs" variant="light" leftSection={<IconEdit size={12} />} onClick={() => p.onTagEdit(tag)}>
+            {t('actions.editTag')}
           </Button>
         </Group>
       </Table.Td>

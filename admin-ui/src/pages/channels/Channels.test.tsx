@@ -107,4 +107,29 @@ describe('channels list', { timeout: 60_000 }, () => {
     await waitFor(() => expect(api.calls.some((c) => c.path === '/api/channel/search')).toBe(true));
     expect(api.calls.find((c) => c.path === '/api/channel/search')!.url.searchParams.get('keyword')).toBe('main');
   });
+
+  it('edits a tag: sends only the filled fields to PUT /api/channel/tag, refuses a bad mapping', async () => {
+    const api = mockChannelsApi([channel({ tag: 'team-a' })], { 'PUT /api/channel/tag': null });
+    await renderPage(<Channels />, { path: '/channels' });
+    const user = userEvent.setup({ delay: null });
+    await user.click(await screen.findByRole('switch', { name: 'Group by tag' }));
+    await user.click(await screen.findByRole('button', { name: 'Edit tag' }));
+    const dialog = await screen.findByRole('dialog');
+    const tagName = within(dialog).getByLabelText('Tag name');
+    await user.clear(tagName);
+    await user.click(tagName);
+    await user.paste('team-b');
+    await user.click(within(dialog).getByLabelText('Priority'));
+    await user.paste('7');
+    await user.click(within(dialog).getByLabelText('Model mapping'));
+    await user.paste('{"a": 1}');
+    await user.click(within(dialog).getByTestId('tag-edit-submit'));
+    expect(await within(dialog).findByText('Every value must be a string')).toBeInTheDocument();
+    expect(api.calls.some((c) => c.path === '/api/channel/tag')).toBe(false);
+
+    await user.clear(within(dialog).getByLabelText('Model mapping'));
+    await user.click(within(dialog).getByTestId('tag-edit-submit'));
+    await waitFor(() => expect(api.calls.some((c) => c.path === '/api/channel/tag')).toBe(true));
+    expect(api.calls.find((c) => c.path === '/api/channel/tag')!.body).toEqual({ tag: 'team-a', new_tag: 'team-b', priority: 7 });
+  });
 });

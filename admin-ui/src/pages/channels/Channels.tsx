@@ -14,6 +14,7 @@ import { EmptyState, ErrorAlert, errorMessage, PageHeader } from '../../componen
 import { ChannelForm } from './ChannelForm';
 import { ChannelTable } from './ChannelTable';
 import { testChannel, type TestResult } from './ops';
+import { TagEditModal } from './TagEditModal';
 import { TestModelModal } from './TestModelModal';
 import { CHANNEL_TYPES, STATUS_DISABLED, STATUS_ENABLED, type Channel, type ChannelPage } from './types';
 
@@ -36,6 +37,7 @@ export default function Channels() {
   const [testing, setTesting] = useState<Set<number>>(new Set());
   const [results, setResults] = useState<Record<number, TestResult>>({});
   const [testModelOf, setTestModelOf] = useState<Channel | null>(null);
+  const [tagEdit, setTagEdit] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [kw] = useDebouncedValue(keyword.trim(), 300);
   const [md] = useDebouncedValue(model.trim(), 300);
@@ -138,6 +140,7 @@ export default function Channels() {
     onTagField: (tag: string, field: 'priority' | 'weight', n: number) => run(() => api.put('/api/channel/tag', { tag, [field]: n })),
     onTagStatus: (tag: string, enable: boolean) =>
       quiet(() => api.post(`/api/channel/tag/${enable ? 'enabled' : 'disabled'}`, { tag }), t('common:notify.saved')),
+    onTagEdit: (tag: string) => setTagEdit(tag),
   };
 
   const batchDelete = () => {
@@ -295,6 +298,7 @@ export default function Channels() {
           copyOf={editor.mode === 'copy' ? editor.channel : null}
         />
       )}
+      {tagEdit !== null && <TagEditModal tag={tagEdit} onClose={() => setTagEdit(null)} onSaved={() => void refresh()} />}
       {testModelOf && (
         <TestModelModal
           channel={testModelOf}

@@ -186,13 +186,25 @@ function TagHeader({ tag, list, p }: { tag: string; list: Channel[]; p: Props })
   const { t } = useTranslation(['channels', 'common']);
   const ids = list.map((c) => c.id);
   const all = ids.every((id) => p.selected.has(id));
+  // Channels without a tag come back in tag mode too: one header, no tag actions.
+  if (!tag)
+    return (
+      <Table.Tr bg="var(--mantine-color-default-hover)">
+        <Table.Td>
+          <Checkbox aria-label={t('table.selectUntagged')} checked={all} onChange={(e) => p.onSelect(ids, e.currentTarget.checked)} />
+        </Table.Td>
+        <Table.Td colSpan={12}>
+          <Text fw={600}>{t('table.untagged', { count: list.length })}</Text>
+        </Table.Td>
+      </Table.Tr>
+    );
   return (
     <Table.Tr bg="var(--mantine-color-default-hover)">
       <Table.Td>
         <Checkbox aria-label={t('table.selectTag', { tag })} checked={all} onChange={(e) => p.onSelect(ids, e.currentTarget.checked)} />
       </Table.Td>
       <Table.Td colSpan={6}>
-        <Group gap="xs" wrap="wrap">
+        <Group gap="xs" wrap="nowrap">
           <Text fw={600}>{t('table.tagTitle', { tag, count: list.length })}</Text>
           <Button size="compact-xs" variant="light" color="green" onClick={() => p.onTagStatus(tag, true)}>
             {t('actions.enableTag')}

@@ -72,8 +72,8 @@ describe('channels list', { timeout: 60_000 }, () => {
     expect((call.body as { ids: number[] }).ids.sort()).toEqual([5, 9]);
   });
 
-  it('saves priority in place, disables a channel and enables a tag', async () => {
-    const api = mockChannelsApi([channel({ tag: 'team-a' })], {
+  it('saves priority in place, disables a channel and enables a tag; untagged channels get no tag actions', async () => {
+    const api = mockChannelsApi([channel({ tag: 'team-a' }), channel({ id: 8, name: 'loose', tag: '' })], {
       'PUT /api/channel/': channel(),
       'POST /api/channel/tag/enabled': null,
     });
@@ -92,6 +92,8 @@ describe('channels list', { timeout: 60_000 }, () => {
 
     await user.click(screen.getByRole('switch', { name: 'Group by tag' }));
     await waitFor(() => expect(api.calls.some((c) => c.url.searchParams.get('tag_mode') === 'true')).toBe(true));
+    expect(await screen.findByText('Without a tag (1)')).toBeInTheDocument();
+    // one tag, one set of tag actions: the untagged group has none (the server needs a tag)
     await user.click(await screen.findByRole('button', { name: 'Enable all' }));
     await waitFor(() => expect(api.calls.some((c) => c.path === '/api/channel/tag/enabled')).toBe(true));
     expect(api.calls.find((c) => c.path === '/api/channel/tag/enabled')!.body).toEqual({ tag: 'team-a' });

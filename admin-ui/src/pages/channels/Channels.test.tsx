@@ -134,4 +134,31 @@ describe('channels list', { timeout: 60_000 }, () => {
     await waitFor(() => expect(api.calls.some((c) => c.path === '/api/channel/tag')).toBe(true));
     expect(api.calls.find((c) => c.path === '/api/channel/tag')!.body).toEqual({ tag: 'team-a', new_tag: 'team-b', priority: 7 });
   });
+
+  it('disables and tags the selected channels, one PUT each', async () => {
+    const api = mockChannelsApi([channel(), channel({ id: 6, name: 'second' }), channel({ id: 9, name: 'third' })], {
+      'PUT /api/channel/': channel(),
+    });
+    await renderPage(<Channels />, { path: '/channels' });
+    const user = userEvent.setup({ delay: null });
+    await user.click(await screen.findByLabelText('Select second'));
+    await user.click(screen.getByLabelText('Select third'));
+    await user.click(screen.getByRole('button', { name: 'Disable selected' }));
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'PUT')).toHaveLength(2));
+    expect(api.calls.filter((c) => c.method === 'PUT').map((c) => c.body)).toEqual([
+      { id: 6, status: 2 },
+      { id: 9, status: 2 },
+    ]);
+    // the selection is cleared after a batch action
+    expect(screen.queryByRole('button', { name: 'Disable selected' })).toBeNull();
+
+    await user.click(screen.getByLabelText('Select openai-main'));
+    await user.click(screen.getByRole('button', { name: 'Set tag' }));
+    const tagInput = await screen.findByLabelText('Tag');
+    await user.click(tagInput);
+    await user.paste('team-z');
+    await user.type(tagInput, '{enter}');
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'PUT')).toHaveLength(3));
+    expect(api.calls.filter((c) => c.method === 'PUT')[2].body).toEqual({ id: 5, tag: 'team-z' });
+  });
 });

@@ -11,6 +11,7 @@ import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
 import { EmptyState, ErrorAlert, errorMessage, PageHeader } from '../../components/common';
+import { BatchBar } from './BatchBar';
 import { ChannelForm } from './ChannelForm';
 import { ChannelTable } from './ChannelTable';
 import { testChannel, type TestResult } from './ops';
@@ -249,15 +250,7 @@ export default function Channels() {
 
       <ErrorAlert error={list.error ?? actionError} />
       {selected.size > 0 && (
-        <Group gap="xs" mb="sm" wrap="wrap">
-          <Text size="sm">{t('common:table.selected', { count: selected.size })}</Text>
-          <Button size="xs" color="red" variant="light" leftSection={<IconTrash size={14} />} onClick={batchDelete} data-testid="channels-batch-delete">
-            {t('actions.deleteSelected')}
-          </Button>
-          <Button size="xs" variant="subtle" onClick={() => setSelected(new Set())}>
-            {t('actions.clearSelection')}
-          </Button>
-        </Group>
+        <BatchBar ids={Array.from(selected)} run={run} onDelete={batchDelete} onClear={() => setSelected(new Set())} />
       )}
 
       {list.isPending ? (

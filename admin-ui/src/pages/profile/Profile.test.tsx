@@ -14,7 +14,7 @@ function passwordCard() {
   return screen.getByRole('heading', { name: 'Change password' }).closest('.mantine-Card-root') as HTMLElement;
 }
 
-describe('Profile page', { timeout: 60_000 }, () => {
+describe('Profile page', () => {
   beforeEach(() => {
     setSession(null);
     signIn();

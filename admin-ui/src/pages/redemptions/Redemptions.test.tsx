@@ -20,7 +20,7 @@ const code = {
 const page = (items: unknown[]) => ({ items, total: items.length, page: 1, page_size: 20 });
 const KEYS = ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2', 'ccccccccccccccccccccccccccccccc3'];
 
-describe('Redemption codes page', { timeout: 60_000 }, () => {
+describe('Redemption codes page', () => {
   const created: Blob[] = [];
   beforeEach(() => {
     setSession(null);

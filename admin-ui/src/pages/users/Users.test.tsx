@@ -42,7 +42,7 @@ function routes(me = ADMIN_USER, extra: Record<string, unknown> = {}) {
   };
 }
 
-describe('Users page', { timeout: 60_000 }, () => {
+describe('Users page', () => {
   beforeEach(() => {
     setSession(null);
     signIn();

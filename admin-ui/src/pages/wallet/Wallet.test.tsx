@@ -7,7 +7,7 @@ import Wallet from './Wallet';
 
 const me = { ...ADMIN_USER, role: 1, quota: 1_000_000, used_quota: 250_000, request_count: 42 };
 
-describe('Wallet page', { timeout: 60_000 }, () => {
+describe('Wallet page', () => {
   beforeEach(() => {
     setSession(null);
     signIn();
@@ -51,7 +51,10 @@ describe('Wallet page', { timeout: 60_000 }, () => {
       '/api/status': { ...STATUS, top_up_link: 'https://shop.example/codes' },
       '/api/user/self': () => ({ ...me, quota }),
       '/api/user/topup/info': apiFail('not found', 404),
-      '/api/user/topup/self': apiFail('not found', 404),
+      '/api/user/topup/self': {
+        items: [{ id: 1, amount: 10, money: 73, trade_no: 'T1', payment_method: 'alipay', create_time: 1_700_000_000, status: 'success' }],
+        total: 1,
+      },
       '/api/user/aff': apiFail('not found', 404),
       'POST /api/user/topup': () => {
         quota += 2_500_000;
@@ -61,6 +64,10 @@ describe('Wallet page', { timeout: 60_000 }, () => {
     await renderPage(<Wallet />, { path: '/wallet' });
     const user = userEvent.setup({ delay: null });
     expect(await screen.findByTestId('wallet-balance')).toHaveTextContent('$2.00');
+    // the history's amount is in dollars (the reference's TopUp.Amount), shown in the display currency
+    const history = await screen.findByTestId('wallet-history');
+    expect(history).toHaveTextContent('$10.00');
+    expect(history).toHaveTextContent('Paid');
     expect(await screen.findByTestId('wallet-topup-link')).toHaveAttribute('href', 'https://shop.example/codes');
     await user.type(screen.getByTestId('wallet-redeem-input'), 'goodcode');
     await user.click(screen.getByTestId('wallet-redeem-submit'));

@@ -26,7 +26,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth/AuthProvider';
 import { ErrorAlert, PageHeader } from '../../components/common';
-import { formatDateTime, formatNumber, formatQuota } from '../../lib/format';
+import { formatDateTime, formatNumber, formatQuota, getDisplaySettings } from '../../lib/format';
 
 interface TopupInfo {
   enable_online_topup?: boolean;
@@ -256,6 +256,7 @@ export default function Wallet() {
                 <Table.Tr>
                   <Table.Th>{t('wallet:history.time')}</Table.Th>
                   <Table.Th>{t('wallet:history.amount')}</Table.Th>
+                  <Table.Th>{t('wallet:history.money')}</Table.Th>
                   <Table.Th>{t('wallet:history.method')}</Table.Th>
                   <Table.Th>{t('wallet:history.tradeNo')}</Table.Th>
                   <Table.Th>{t('wallet:history.status')}</Table.Th>
@@ -265,7 +266,9 @@ export default function Wallet() {
                 {rows.map((r) => (
                   <Table.Tr key={r.id}>
                     <Table.Td>{formatDateTime(r.create_time)}</Table.Td>
-                    <Table.Td>{formatQuota(r.amount)}</Table.Td>
+                    {/* amount is in US dollars (the reference's TopUp.Amount), money what was paid */}
+                    <Table.Td>{formatQuota(r.amount * getDisplaySettings().quota_per_unit)}</Table.Td>
+                    <Table.Td>{formatNumber(r.money ?? 0)}</Table.Td>
                     <Table.Td>{r.payment_method || '—'}</Table.Td>
                     <Table.Td style={{ overflowWrap: 'anywhere' }}>{r.trade_no || '—'}</Table.Td>
                     <Table.Td>

@@ -216,7 +216,7 @@ export default function Redemptions() {
       <ErrorAlert error={list.error} />
       <ErrorAlert error={actionError} />
 
-      <Table.ScrollContainer minWidth={820}>
+      <Table.ScrollContainer minWidth={960}>
         <Table striped highlightOnHover verticalSpacing="xs" data-testid="redemptions-table">
           <Table.Thead>
             <Table.Tr>
@@ -238,14 +238,14 @@ export default function Redemptions() {
                 <Table.Tr key={r.id}>
                   <Table.Td>{r.id}</Table.Td>
                   <Table.Td>{r.name}</Table.Td>
-                  <Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
                     <Group gap={4} wrap="nowrap">
-                      <Code>{r.key ? `${r.key.slice(0, 6)}…${r.key.slice(-4)}` : '—'}</Code>
+                      <Code style={{ whiteSpace: 'nowrap' }}>{r.key ? `${r.key.slice(0, 6)}…${r.key.slice(-4)}` : '—'}</Code>
                       {r.key && <CopyCode value={r.key} />}
                     </Group>
                   </Table.Td>
-                  <Table.Td>
-                    <Badge color={STATUS_COLOR[s]} variant="light">
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                    <Badge color={STATUS_COLOR[s]} variant="light" miw="max-content">
                       {t(`redemptions:status.${s}`)}
                     </Badge>
                   </Table.Td>

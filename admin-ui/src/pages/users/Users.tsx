@@ -58,11 +58,11 @@ export function roleKey(role: number): string {
 
 function StatusBadge({ u }: { u: AdminUser }) {
   const { t } = useTranslation(['users', 'common']);
-  if (u.DeletedAt) return <Badge color="gray">{t('users:status.deleted')}</Badge>;
+  if (u.DeletedAt) return <Badge color="gray" miw="max-content">{t('users:status.deleted')}</Badge>;
   return u.status === 1 ? (
-    <Badge color="green">{t('common:status.enabled')}</Badge>
+    <Badge color="green" miw="max-content">{t('common:status.enabled')}</Badge>
   ) : (
-    <Badge color="red">{t('common:status.disabled')}</Badge>
+    <Badge color="red" miw="max-content">{t('common:status.disabled')}</Badge>
   );
 }
 
@@ -149,7 +149,7 @@ export default function Users() {
       <ErrorAlert error={list.error} />
       <ErrorAlert error={actionError} />
 
-      <Table.ScrollContainer minWidth={760}>
+      <Table.ScrollContainer minWidth={820}>
         <Table striped highlightOnHover verticalSpacing="xs" data-testid="users-table" aria-busy={list.isFetching}>
           <Table.Thead>
             <Table.Tr>
@@ -179,12 +179,12 @@ export default function Users() {
                       </Text>
                     )}
                   </Table.Td>
-                  <Table.Td>
-                    <Badge variant="light" color={u.role >= ROLE_ROOT ? 'grape' : u.role >= ROLE_ADMIN ? 'blue' : 'gray'}>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                    <Badge variant="light" miw="max-content" color={u.role >= ROLE_ROOT ? 'grape' : u.role >= ROLE_ADMIN ? 'blue' : 'gray'}>
                       {t(`common:${roleKey(u.role)}`)}
                     </Badge>
                   </Table.Td>
-                  <Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
                     <StatusBadge u={u} />
                   </Table.Td>
                   <Table.Td>{u.group}</Table.Td>

@@ -47,6 +47,7 @@ import {
 } from './logs';
 
 const PAGE_SIZES = ['10', '20', '50', '100'];
+const NOWRAP = { whiteSpace: 'nowrap' } as const;
 
 /** The rows; memoized so typing in the filters does not re-render them. */
 const LogTable = memo(function LogTable({
@@ -85,19 +86,19 @@ const LogTable = memo(function LogTable({
             const o = parseOther(r.other);
             return (
               <Table.Tr key={`${r.id}-${r.created_at}`} onClick={() => onOpen(r)} style={{ cursor: 'pointer' }}>
-                <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatDateTime(r.created_at)}</Table.Td>
-                <Table.Td>
-                  <Badge color={ty.color} variant="light" tt="none">
+                <Table.Td style={NOWRAP}>{formatDateTime(r.created_at)}</Table.Td>
+                <Table.Td style={NOWRAP}>
+                  <Badge color={ty.color} variant="light" tt="none" style={{ minWidth: 'max-content' }}>
                     {t(`type.${ty.key}`)}
                   </Badge>
                 </Table.Td>
-                {admin && <Table.Td>{r.username || '—'}</Table.Td>}
-                <Table.Td>{r.token_name || '—'}</Table.Td>
+                {admin && <Table.Td style={NOWRAP}>{r.username || '—'}</Table.Td>}
+                <Table.Td style={NOWRAP}>{r.token_name || '—'}</Table.Td>
                 {admin && (
-                  <Table.Td>{r.channel ? `#${r.channel}${r.channel_name ? ` ${r.channel_name}` : ''}` : '—'}</Table.Td>
+                  <Table.Td style={NOWRAP}>{r.channel ? `#${r.channel}${r.channel_name ? ` ${r.channel_name}` : ''}` : '—'}</Table.Td>
                 )}
-                <Table.Td style={{ wordBreak: 'break-all' }}>{r.model_name || '—'}</Table.Td>
-                <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                <Table.Td style={NOWRAP}>{r.model_name || '—'}</Table.Td>
+                <Table.Td style={NOWRAP}>
                   {r.type === 2 ? (
                     <>
                       {formatDuration((r.use_time || 0) * 1000)}
@@ -117,14 +118,14 @@ const LogTable = memo(function LogTable({
                     '—'
                   )}
                 </Table.Td>
-                <Table.Td ta="right" style={{ whiteSpace: 'nowrap' }}>
+                <Table.Td ta="right" style={NOWRAP}>
                   {r.type === 2 ? `${formatNumber(r.prompt_tokens || 0, 0)} / ${formatNumber(r.completion_tokens || 0, 0)}` : '—'}
                 </Table.Td>
-                <Table.Td ta="right" style={{ whiteSpace: 'nowrap' }}>
+                <Table.Td ta="right" style={NOWRAP}>
                   {r.quota ? formatQuota(r.quota) : '—'}
                 </Table.Td>
-                <Table.Td maw={260}>
-                  <Text size="sm" lineClamp={2}>
+                <Table.Td>
+                  <Text size="sm" lineClamp={2} miw={160} maw={280}>
                     {r.content || ''}
                   </Text>
                 </Table.Td>
@@ -220,7 +221,7 @@ export default function Logs() {
       />
 
       <Paper withBorder p="md" radius="md" mb="md" component="form" onSubmit={apply} aria-label={t('filters.title')}>
-        <SimpleGrid cols={{ base: 1, xs: 2, md: 4 }} spacing="sm">
+        <SimpleGrid cols={{ base: 2, md: 4 }} spacing="sm">
           <Select
             label={t('filters.quick')}
             placeholder={t('filters.quickPlaceholder')}

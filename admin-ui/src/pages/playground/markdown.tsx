@@ -104,6 +104,7 @@ export function parseBlocks(src: string): Block[] {
       para.push(lines[i]);
       i++;
     }
+    if (!para.length) para.push(lines[i++]); // never stall on a line no rule took
     out.push({ type: 'paragraph', lines: para });
   }
   return out;

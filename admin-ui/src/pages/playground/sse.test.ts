@@ -39,6 +39,11 @@ describe('SseParser', () => {
     expect(feed(stream, all)).toEqual(expected); // one byte at a time
   });
 
+  it('reads CRLF as one line end even when CR and LF arrive in different chunks', () => {
+    const text = 'data: a\r\ndata: b\r\n\r\n';
+    for (let cut = 1; cut < text.length; cut++) expect(feed(text, [cut])).toEqual([{ event: 'message', data: 'a\nb' }]);
+  });
+
   it('dispatches a last event that has no blank line after it', () => {
     expect(feed('data: {"x":1}', [])).toEqual([{ event: 'message', data: '{"x":1}' }]);
   });

@@ -1,7 +1,7 @@
 // The model list with their prices: search, a priced/unpriced filter, pages
 // of 50, and per-row edit and remove for root.
 import { useMemo, useState } from 'react';
-import { ActionIcon, Badge, Group, Pagination, SegmentedControl, Stack, Table, Text, TextInput, Tooltip } from '@mantine/core';
+import { ActionIcon, Badge, Group, NativeSelect, Pagination, Stack, Table, Text, TextInput, Tooltip } from '@mantine/core';
 import { IconEdit, IconSearch, IconTrash } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 import { EmptyState } from '../../components/common';
@@ -9,6 +9,8 @@ import { formatNumber } from '../../lib/format';
 import { formatUsd } from '../pricing/price';
 import { isPriced, ratioToUsdPerM, type ModelRow } from './ratios';
 
+/** Badges in table cells keep their whole label. */
+const NOCLIP = { label: { overflow: 'visible' } } as const;
 const PAGE = 50;
 
 export function ModelTable({
@@ -57,11 +59,11 @@ export function ModelTable({
           }}
           style={{ flex: '1 1 220px' }}
         />
-        <SegmentedControl
-          aria-label={t('filter.label')}
+        <NativeSelect
+          label={t('filter.label')}
           value={filter}
-          onChange={(v) => {
-            setFilter(v);
+          onChange={(e) => {
+            setFilter(e.currentTarget.value);
             setPage(1);
           }}
           data={[
@@ -70,7 +72,7 @@ export function ModelTable({
             { value: 'unpriced', label: t('filter.unpriced') },
             { value: 'call', label: t('filter.call') },
           ]}
-          style={{ maxWidth: '100%', overflowX: 'auto' }}
+          style={{ flex: '0 1 200px' }}
         />
       </Group>
       <Text size="sm" c="dimmed">
@@ -107,16 +109,16 @@ export function ModelTable({
                       </Text>
                     )}
                   </Table.Td>
-                  <Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
                     {r.price !== undefined ? (
-                      <Badge variant="light" color="grape">
+                      <Badge variant="light" color="grape" styles={NOCLIP}>
                         {t('mode.call')}
                       </Badge>
                     ) : r.ratio !== undefined ? (
-                      <Badge variant="light">{t('mode.token')}</Badge>
+                      <Badge variant="light" styles={NOCLIP}>{t('mode.token')}</Badge>
                     ) : (
                       <Tooltip label={t('unpricedHelp')}>
-                        <Badge variant="light" color="orange">
+                        <Badge variant="light" color="orange" styles={NOCLIP}>
                           {t('unpriced')}
                         </Badge>
                       </Tooltip>

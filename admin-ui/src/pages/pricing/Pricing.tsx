@@ -39,6 +39,8 @@ import {
   type PricingModel,
 } from './price';
 
+/** Badges in table cells keep their whole label. */
+const NOCLIP = { label: { overflow: 'visible' } } as const;
 const ALL = 'all';
 
 /** The reference's HeaderNavModules.pricing: {enabled, requireAuth}. */
@@ -243,7 +245,7 @@ function PricingBody() {
                           )}
                         </Table.Td>
                         <Table.Td>
-                          <Badge variant="light" color={m.quota_type === 1 ? 'grape' : 'blue'}>
+                          <Badge variant="light" color={m.quota_type === 1 ? 'grape' : 'blue'} styles={NOCLIP}>
                             {m.quota_type === 1 ? t('type.call') : t('type.token')}
                           </Badge>
                         </Table.Td>

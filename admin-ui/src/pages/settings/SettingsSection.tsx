@@ -140,8 +140,14 @@ export function SettingsSection({ section, options, extra }: { section: SectionD
           <Button variant="default" onClick={reset} disabled={!dirty.length || busy}>
             {t('common:actions.reset')}
           </Button>
-          <Button onClick={save} loading={busy} disabled={!dirty.length} data-testid={`save-${id}`}>
-            {t('saveSection', { section: t(`sections.${section.id}`) })}
+          <Button
+            onClick={save}
+            loading={busy}
+            disabled={!dirty.length}
+            aria-label={t('saveSection', { section: t(`sections.${section.id}`) })}
+            data-testid={`save-${id}`}
+          >
+            {t('common:actions.save')}
           </Button>
         </Group>
       </Stack>

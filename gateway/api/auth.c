@@ -267,8 +267,8 @@ static void authenticate(gw_req *r, int min_role, gw_authed_cb cb, int optional,
         const char *why = verify_jwt(r->worker->cfg, h, a, &expired);
         if (why) {
             gw_free(a);
-            refuse(r, optional, openai, cb, 401, expired ? "AUTH_TOKEN_EXPIRED" : "AUTH_UNAUTHORIZED",
-                   why);
+            refuse(r, optional, openai, cb, 401,
+                   expired ? "AUTH_TOKEN_EXPIRED" : "AUTH_UNAUTHORIZED", why);
             return;
         }
     } else {

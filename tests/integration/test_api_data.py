@@ -40,6 +40,7 @@ from relayfix import chat, openai_mock, set_option, wait_routable  # noqa: E402
 harness._cases.clear()
 
 MODELS = ("data-m1", "data-m2")
+LONG = "data-long-" + "\u00e9" * 80     # 170 bytes: past quota_data's varchar(64)
 FIELDS = ["id", "user_id", "username", "model_name", "created_at", "use_group", "token_id",
           "channel_id", "node_name", "token_used", "count", "quota"]
 
@@ -53,14 +54,14 @@ class Env(tk.Env):
         self.port, self.stop_mock = openai_mock.start(keys=["k-data"])
         try:
             set_option(self.g, self.root_pat, "ModelRatio",
-                       json.dumps({"data-m1": 1.5, "data-m2": 3, "data-m3": 1}))
+                       json.dumps({"data-m1": 1.5, "data-m2": 3, "data-m3": 1, LONG: 1}))
             set_option(self.g, self.root_pat, "CompletionRatio",
-                       json.dumps({"data-m1": 2, "data-m2": 4, "data-m3": 1}))
+                       json.dumps({"data-m1": 2, "data-m2": 4, "data-m3": 1, LONG: 1}))
             time.sleep(0.6)     # options reach every worker through the config version
             self.ok("POST", "/api/channel/", self.root_pat, {"mode": "single", "channel": {
                 "type": 1, "name": "data-chan", "key": "k-data",
                 "base_url": "http://127.0.0.1:%d" % self.port,
-                "models": ",".join(MODELS + ("data-m3",)), "group": "default"}})
+                "models": ",".join(MODELS + ("data-m3", LONG)), "group": "default"}})
             self.cid = int(self.sql.val("SELECT id FROM channels WHERE name = 'data-chan'"))
             self.people = {}
             for name in ("alice", "bob"):
@@ -292,6 +293,27 @@ def check_roles_and_bad_input(e):
     assert data(e, "/api/data/", e.root_pat, username="x' OR '1'='1", **ok) == []
 
 
+def check_a_long_model_name_is_cut_to_the_column(e):
+    """quota_data's model_name is varchar(64): the name is cut on a character
+    boundary (never refused by a strict server, which would hold the ledger back),
+    and the calls after it are aggregated as usual."""
+    wait_routable(e.g, e.people["bob"]["key"], LONG)
+    call(e, "bob", LONG)
+    call(e, "bob", "data-m2", text="after the long one")
+    cut = LONG.encode()[:64].decode()
+    assert cut == "data-long-" + "\u00e9" * 27, cut
+    logs = wait_logged(e, (LONG,), 1)
+    rows = quota_data_of(e, (cut,))
+    assert [(r[0], r[2], r[3], r[8], r[9]) for r in rows] == \
+        [(e.people["bob"]["uid"], cut, logs[0][3], 1, logs[0][4])], (rows, logs)
+    logs = consume_logs(e, MODELS)
+    wait_for(lambda: table_sums(e, MODELS) == sums(consume_logs(e, MODELS),
+                                                   lambda r: (r[0], r[2], r[3])),
+             30, 0.1, what="the next call aggregated")
+    got = data(e, "/api/data/self", e.people["bob"]["pat"], **rng(logs))
+    assert cut in [x["model_name"] for x in got], got
+
+
 def check_dashboard_models(e):
     for pat in (e.people["alice"]["pat"], e.root_pat):
         st, _, j = harness.request("GET", e.g.port, "/api/models",
@@ -394,7 +416,8 @@ def check_replays_and_a_killed_ledger_add_nothing(e):
 
 
 CHECKS = (check_relayed_calls_are_aggregated_exactly, check_hours_and_duplicate_rows_are_summed,
-          check_roles_and_bad_input, check_dashboard_models,
+          check_roles_and_bad_input, check_a_long_model_name_is_cut_to_the_column,
+          check_dashboard_models,
           check_replays_and_a_killed_ledger_add_nothing)
 suite = Suite(lambda srv=None: Env(srv), CHECKS)
 suite.check_cases()

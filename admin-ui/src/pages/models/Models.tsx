@@ -124,7 +124,9 @@ function RootModels() {
           <Loader />
         </Center>
       ) : opts.data ? (
-        <Tabs defaultValue="models">
+        // Only the shown tab is in the page (its labels are unique); the group
+        // editor stays mounted so its unsaved rows survive switching.
+        <Tabs defaultValue="models" keepMounted={false}>
           <Tabs.List mb="md" style={{ flexWrap: 'wrap' }}>
             <Tabs.Tab value="models">{t('tabs.models')}</Tabs.Tab>
             <Tabs.Tab value="groups">{t('tabs.groups')}</Tabs.Tab>
@@ -143,7 +145,7 @@ function RootModels() {
               <ModelTable rows={rows} onEdit={(row) => setEditing({ row })} onRemove={onRemove} />
             </Stack>
           </Tabs.Panel>
-          <Tabs.Panel value="groups">
+          <Tabs.Panel value="groups" keepMounted>
             <GroupRatios text={opts.data.GroupRatio} onSave={saveGroups} />
           </Tabs.Panel>
           <Tabs.Panel value="json">

@@ -130,7 +130,7 @@ describe('Dashboard page', () => {
     });
     await renderPage(<Dashboard />, { path: '/dashboard' });
     expect(await screen.findAllByText('No usage in this range')).not.toHaveLength(0);
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     await user.click(screen.getByLabelText('Last 7 days'));
     await waitFor(() => {
       const spans = api.calls

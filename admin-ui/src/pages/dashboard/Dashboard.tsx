@@ -10,6 +10,7 @@ import {
   ActionIcon,
   Badge,
   Box,
+  Chip,
   Group,
   Paper,
   SegmentedControl,
@@ -164,19 +165,15 @@ export default function Dashboard() {
         }
       >
         <Group gap="sm" wrap="wrap" align="flex-end">
-          <Box maw="100%" style={{ overflowX: 'auto' }}>
-            <SegmentedControl
-              aria-label={t('range.label')}
-              value={preset}
-              onChange={pickPreset}
-              data={[
-                { value: '24h', label: t('range.24h') },
-                { value: '7d', label: t('range.7d') },
-                { value: '30d', label: t('range.30d') },
-                { value: 'custom', label: t('range.custom') },
-              ]}
-            />
-          </Box>
+          <Chip.Group multiple={false} value={preset} onChange={pickPreset}>
+            <Group gap={6} wrap="wrap" role="radiogroup" aria-label={t('range.label')} pb={4}>
+              {(['24h', '7d', '30d', 'custom'] as const).map((p) => (
+                <Chip key={p} value={p} variant="outline" radius="sm">
+                  {t(`range.${p}`)}
+                </Chip>
+              ))}
+            </Group>
+          </Chip.Group>
           {preset === 'custom' && (
             <DatePickerInput
               type="range"

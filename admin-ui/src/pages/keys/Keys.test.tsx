@@ -221,6 +221,15 @@ describe('API keys page', { timeout: 30000 }, () => {
     expect(screen.getByTestId('key-value-7')).toHaveTextContent('sk-abcd**********wxyz');
   });
 
+  it('copies the full key, fetching it first', async () => {
+    const api = mockApi(routes({ 'POST /api/token/9/key': { key: 'SECONDKEY987' } }));
+    await renderPage(<Keys />, { path: '/keys' });
+    const user = userEvent.setup(); // installs a clipboard stub on navigator
+    await user.click(await screen.findByTestId('key-copy-9'));
+    await waitFor(async () => expect(await navigator.clipboard.readText()).toBe('sk-SECONDKEY987'));
+    expect(api.calls.filter((c) => c.path === '/api/token/9/key')).toHaveLength(1);
+  });
+
   it('batch-deletes the selected keys by id after confirmation', async () => {
     let sent: unknown = null;
     mockApi(

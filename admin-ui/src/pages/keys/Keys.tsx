@@ -18,7 +18,6 @@ import {
   TextInput,
   Tooltip,
 } from '@mantine/core';
-import { useClipboard } from '@mantine/hooks';
 import { modals } from '@mantine/modals';
 import { notifications } from '@mantine/notifications';
 import {
@@ -44,6 +43,33 @@ import { TOKEN_DISABLED, TOKEN_ENABLED, TOKEN_EXHAUSTED, TOKEN_EXPIRED, type Tok
 import { UsePanel } from './UsePanel';
 
 const PAGE_SIZES = ['10', '20', '50', '100'];
+
+/** Copies text; falls back to a hidden textarea where the Clipboard API is
+ * missing (plain-http sites that are not localhost). */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard?.writeText) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    /* fall through */
+  }
+  try {
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    ta.setAttribute('readonly', '');
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.appendChild(ta);
+    ta.select();
+    const ok = typeof document.execCommand === 'function' && document.execCommand('copy');
+    ta.remove();
+    return !!ok;
+  } catch {
+    return false;
+  }
+}
 
 export function StatusBadge({ status }: { status: number }) {
   const { t } = useTranslation();
@@ -88,7 +114,6 @@ function ModelLimits({ token }: { token: Token }) {
 export default function Keys() {
   const { t } = useTranslation(['keys', 'common']);
   const qc = useQueryClient();
-  const clipboard = useClipboard({ timeout: 1500 });
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState('20');
   const [search, setSearch] = useState('');
@@ -151,8 +176,11 @@ export default function Keys() {
   const copyKey = (tk: Token) =>
     run(tk.id, async () => {
       const k = await fullKey(tk.id);
-      clipboard.copy(k);
-      notifications.show({ message: t('common:notify.copied'), color: 'teal' });
+      if (await copyText(k)) notifications.show({ message: t('common:notify.copied'), color: 'teal' });
+      else {
+        setShown((s) => ({ ...s, [tk.id]: true })); // no clipboard here: show it to copy by hand
+        notifications.show({ message: t('keys:copyFailed'), color: 'orange' });
+      }
     });
 
   const openUse = (tk: Token) => {

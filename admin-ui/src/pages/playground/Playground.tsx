@@ -14,7 +14,6 @@ import {
   Loader,
   NumberInput,
   Paper,
-  ScrollArea,
   Select,
   Stack,
   Switch,
@@ -329,7 +328,7 @@ export default function Playground() {
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 8 }} style={{ minWidth: 0 }}>
           <Paper withBorder p="sm" style={{ display: 'flex', flexDirection: 'column', minWidth: 0 }}>
-            <ScrollArea.Autosize mah="60vh" type="auto" offsetScrollbars>
+            <Box mah="60vh" style={{ overflowY: 'auto', overflowX: 'hidden', minWidth: 0 }}>
               <Stack gap="sm" py="xs" aria-live="polite" data-testid="playground-messages">
                 {messages.length === 0 ? (
                   <Text c="dimmed" size="sm" ta="center" py="xl">
@@ -340,7 +339,7 @@ export default function Playground() {
                 )}
                 <div ref={endRef} />
               </Stack>
-            </ScrollArea.Autosize>
+            </Box>
             <Box mt="sm">
               <Textarea
                 label={t('message')}

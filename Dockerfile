@@ -1,4 +1,14 @@
 # syntax=docker/dockerfile:1
+# Console stage: admin-ui built with Node 20 as `make ui` does (npm ci, npm run build);
+# the catalogues in locales/ are part of the build.
+FROM node:20-bookworm-slim AS console
+WORKDIR /src/admin-ui
+COPY admin-ui/package.json admin-ui/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY locales /src/locales
+COPY admin-ui ./
+RUN npm run build
+
 # Build stage: the same Debian packages as tools/install-deps.
 FROM debian:bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
@@ -20,7 +30,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       redis-server ca-certificates wget \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/token-factory /usr/local/bin/token-factory
-COPY --from=build /src/admin-ui /app/admin-ui
+COPY --from=console /src/admin-ui/dist /app/admin-ui/dist
 WORKDIR /data
 ENV DATA_DIR=/data STATIC_DIR=/app/admin-ui/dist PORT=3000
 EXPOSE 3000

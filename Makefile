@@ -4,10 +4,10 @@ ASAN_DIR    := build/asan
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test build build-asan deps deps-test readme clean bench bench-smoke deps-bench bench-ledger \
-        fuzz deps-fuzz
+        fuzz deps-fuzz ui node-check
 
-## make run: install missing Debian packages, build Release, start the gateway.
-run: deps build
+## make run: install missing Debian packages, build Release and the console, start the gateway.
+run: deps build ui
 	@mkdir -p "$${DATA_DIR:-./data}"
 	exec $(RELEASE_DIR)/token-factory
 
@@ -57,6 +57,29 @@ build:
 build-asan:
 	@cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_DIR) -j$(JOBS)
+
+## make ui: the console (admin-ui) built into admin-ui/dist, which the gateway serves at /
+## (STATIC_DIR). Rebuilt only when its sources are newer than dist; `npm ci` only when
+## node_modules is missing or older than package-lock.json. Node.js 20.19+ and npm.
+UI          := admin-ui
+UI_STAMP    := $(UI)/node_modules/.package-lock.json
+UI_SOURCES  := $(shell find $(UI)/src $(UI)/public locales -type f 2>/dev/null) \
+               $(wildcard $(UI)/index.html $(UI)/package.json $(UI)/package-lock.json \
+                          $(UI)/vite.config.ts $(UI)/tsconfig.json $(UI)/postcss.config.cjs)
+
+ui: $(UI)/dist/index.html
+
+node-check:
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("make: the console needs Node.js 20.19 or newer (found "+process.version+")"); process.exit(1) }'
+
+# npm ci rewrites node_modules/.package-lock.json, so its time says when it last ran.
+$(UI_STAMP): $(UI)/package-lock.json | node-check
+	cd $(UI) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(UI)/dist/index.html: $(UI_SOURCES) $(UI_STAMP) | node-check
+	cd $(UI) && npm run build --silent
+	@touch $@
 
 ## make readme: regenerate the configuration table in README.md from the config table.
 readme: build

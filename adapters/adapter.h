@@ -145,6 +145,23 @@ int gw_adapter_responses_op(const struct gw_channel *ch, const char *base_url,
                             const char *api_key, const char *path, struct gw_upstream_req *out,
                             char *err, size_t errlen);
 
+/* The upstream's model list (models_list.c; reference
+ * fetchChannelUpstreamModelIDs). The request: GET {base_url}{path} with the
+ * type's auth headers (OpenAI family: Bearer {base}/v1/models; Anthropic
+ * (14): x-api-key, /v1/models?limit=1000; Gemini (24): x-goog-api-key,
+ * /v1beta/models[?pageToken=]; Ollama (4): /api/tags), then the channel's
+ * header_override and proxy. err as build(). */
+int gw_adapter_models_request(const struct gw_channel *ch, const char *base_url,
+                              const char *api_key, const char *page_token,
+                              struct gw_upstream_req *out, char *err, size_t errlen);
+/* Reads one answer of that request for channel type `type`: every model
+ * name (trimmed, non-empty, Gemini's "models/" prefix removed) not yet in
+ * ids is appended to it (an array). next_page gets Gemini's nextPageToken
+ * ("" when none, or when it does not fit). GW_EINVAL (err says why) when
+ * the body is not such a list. */
+int gw_adapter_models_parse(int type, const char *body, size_t len, json_t *ids,
+                            char *next_page, size_t next_cap, char *err, size_t errlen);
+
 extern const struct gw_adapter gw_adapter_openai;
 extern const struct gw_adapter gw_adapter_azure;
 extern const struct gw_adapter gw_adapter_gemini;

@@ -19,5 +19,8 @@ export default defineConfig({
     setupFiles: ['src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
+    // Bounds, not timings: the machine may be loaded (2 cores shared by builds).
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

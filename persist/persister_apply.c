@@ -1,5 +1,6 @@
 /* One ledger entry: parsed from the stream and applied to SQL (persister_apply.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ int gw__ledger_entry_parse(const redisReply *f, struct gw__ledger_entry *e, cons
             break;
     if (t == NULL || i == sizeof types / sizeof types[0])
         return GW_EINVAL;
+    e->consume = i == 0;
     *why = "bad uid/tid/cid/ts/log";
     if (num(f, "uid", 1, &e->uid) || num(f, "tid", 0, &e->tid) || num(f, "cid", 0, &e->cid) ||
         num(f, "ts", 1, &e->ts) || num(f, "log", 1, &e->log) || e->uid < 0 || e->tid < 0 ||
@@ -126,11 +128,30 @@ void gw__ledger_acc_init(struct gw__ledger_acc *a)
     *a = (struct gw__ledger_acc){ 0 };
 }
 
+#define LOG_CONSUME 2
+
+/* One call of quota_data: quota charged, tokens = prompt + completion. */
+static int add_call(struct gw__ledger_acc *a, const struct gw__ledger_entry *e)
+{
+    if (!e->consume || e->log != LOG_CONSUME)
+        return GW_OK;
+    const redisReply *u = field(e->f, "uname"), *m = field(e->f, "model"),
+                     *g = field(e->f, "group");
+    long long tokens;
+    if (__builtin_add_overflow(e->pt, e->ct, &tokens))
+        tokens = e->pt > 0 ? LLONG_MAX : LLONG_MIN;
+    return gw__qd_add(&a->qd, e->uid, e->tid, e->cid, e->ts, u ? u->str : "", u ? u->len : 0,
+                      m ? m->str : "", m ? m->len : 0, g ? g->str : "", g ? g->len : 0,
+                      e->quota, tokens);
+}
+
 int gw__ledger_acc_add(struct gw__ledger_acc *a, const struct gw__ledger_entry *e)
 {
     const long long ids[3] = { e->uid, e->tid, e->cid };
     const long long *d[3] = { &e->d[0], &e->d[3], &e->d[5] };
 
+    if (add_call(a, e) != GW_OK)
+        return GW_ENOMEM;
     if (a->n + 3 > a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
         struct gw__ledger_delta *v = gw_realloc(a->v, cap * sizeof *v);
@@ -207,17 +228,22 @@ int gw__ledger_acc_flush(struct gw__ledger_acc *a, gw_store *db)
         rc = update_row(db, &x);
     }
     a->n = 0;
+    if (rc == GW_OK)
+        return gw__qd_flush(&a->qd, db);
+    gw__qd_reset(&a->qd);
     return rc;
 }
 
 void gw__ledger_acc_reset(struct gw__ledger_acc *a)
 {
     a->n = 0;
+    gw__qd_reset(&a->qd);
 }
 
 void gw__ledger_acc_free(struct gw__ledger_acc *a)
 {
     gw_free(a->v);
+    gw__qd_free(&a->qd);
     gw__ledger_acc_init(a);
 }
 

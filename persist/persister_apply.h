@@ -4,6 +4,7 @@
 #ifndef GW_PERSIST_PERSISTER_APPLY_H
 #define GW_PERSIST_PERSISTER_APPLY_H
 #include <hiredis/hiredis.h>
+#include "persist/quota_data.h"
 #include "persist/store.h"
 
 struct gw__ledger_entry {
@@ -11,6 +12,7 @@ struct gw__ledger_entry {
     long long uid, tid, cid, ts, log;
     long long d[6];                 /* dq du drc dtr dtu dcu */
     long long pt, ct, quota, stream, ut;
+    int consume;                    /* type is "consume" */
 };
 
 /* Reads the numeric fields of f (a field/value array) into e; e->f keeps f, which
@@ -29,19 +31,22 @@ struct gw__ledger_delta {
 struct gw__ledger_acc {
     struct gw__ledger_delta *v;     /* owned; grows as needed */
     size_t n, cap;
+    struct gw__qd_acc qd;           /* the batch's calls for quota_data (quota_data.h) */
 };
 
 /* An empty accumulator; it allocates on first use. */
 void gw__ledger_acc_init(struct gw__ledger_acc *a);
-/* Adds e's deltas. Ids <= 0 are not rows and are left out. GW_OK or GW_ENOMEM (then
- * nothing of e was added). */
+/* Adds e's deltas, and a consume entry with a consume log row as one call of its
+ * quota_data hour. Ids <= 0 are not rows and are left out. GW_OK or GW_ENOMEM (the
+ * caller rolls the batch back). */
 int gw__ledger_acc_add(struct gw__ledger_acc *a, const struct gw__ledger_entry *e);
 /* Issues, inside the caller's transaction, one UPDATE table SET c = c + ? ... WHERE
  * id = ? per distinct row, in table then id order, over its non-zero summed deltas
  * only (a missing row matches nothing and is not an error). A sum that would overflow
  * 64 bits is split over several UPDATEs, so the outcome equals applying each entry on
- * its own. Empties a on success and on failure (the caller rolls back, and a retry
- * adds the entries again). GW_OK or the store's error. */
+ * its own. Then the batch's calls are added to quota_data (gw__qd_flush). Empties a
+ * on success and on failure (the caller rolls back, and a retry adds the entries
+ * again). GW_OK or the store's error. */
 int gw__ledger_acc_flush(struct gw__ledger_acc *a, gw_store *db);
 /* Forgets what was added (for a batch that is rolled back). */
 void gw__ledger_acc_reset(struct gw__ledger_acc *a);

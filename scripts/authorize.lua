@@ -20,6 +20,12 @@ ARGV
   8 settings_ver        optional: the settings version the caller cached the token's
                         and user's fields with, token.sv .. "|" .. user.sv (each ""
                         when absent); another live value refuses with settings_changed
+  9 group               only with tid 0 (then 8 and 9 are required): the group the
+                        call uses, 1..64 bytes, chosen by the caller
+  tid 0 is a call without a token (the console's playground, reference
+  controller/playground.go): no token is read or written, its checks and limits
+  do not apply, the reservation is recorded as unlimited (only the user's quota
+  moves), and settings_ver is "|" .. user.sv.
 
 RETURNS
   {1, res_id, deadline_ms, user_quota_left, token_quota_left (-1 unlimited), group}
@@ -54,8 +60,8 @@ INVARIANT
 if #KEYS ~= 9 then return bad("keys") end
 local uid = int(ARGV[1], 1, MAXQ)
 if not uid then return bad("uid") end
-local tid = int(ARGV[2], 1, MAXQ)
-if not tid then return bad("tid") end
+local tid = int(ARGV[2], 0, MAXQ)
+if not tid or (tid == 0 and #ARGV ~= 9) then return bad("tid") end
 local model = ARGV[3]
 if type(model) ~= "string" or #model > 256 or string.find(model, ",", 1, true) then
     return bad("model")
@@ -68,24 +74,29 @@ local ttl = int(ARGV[6], 1, 86400000)
 if not ttl then return bad("ttl_ms") end
 local now = int(ARGV[7], 1, 1e14)
 if not now then return bad("now_ms") end
-if #ARGV ~= 7 and #ARGV ~= 8 then return bad("argc") end
-if #ARGV == 8 and (#ARGV[8] == 0 or #ARGV[8] > 99) then return bad("settings_ver") end
+if #ARGV ~= 7 and #ARGV ~= 8 and #ARGV ~= 9 then return bad("argc") end
+if #ARGV >= 8 and (#ARGV[8] == 0 or #ARGV[8] > 99) then return bad("settings_ver") end
+if #ARGV == 9 and (tid ~= 0 or #ARGV[9] == 0 or #ARGV[9] > 64) then return bad("group") end
 
--- Token.
-local t = redis.call("HMGET", KEYS[2], "uid", "status", "expired_time", "remain_quota",
-    "unlimited_quota", "model_limits_enabled", "model_limits", "group", "rpm", "tpm",
-    "concurrency", "reserved", "sv")
-if not t[1] or tonumber(t[1]) ~= uid then return {0, "token_not_found"} end
-local tstatus = tonumber(t[2]) or 1
-if tstatus == 3 then return {0, "token_expired"} end
-if tstatus == 4 then return {0, "token_exhausted"} end
-if tstatus ~= 1 then return {0, "token_disabled"} end
-local expires = tonumber(t[3]) or -1
--- As the reference: -1 never expires, otherwise expired once the second has passed.
-if expires ~= -1 and expires < math.floor(now / 1000) then return {0, "token_expired"} end
-local unlimited = t[5] == "1"
-local remain = tonumber(t[4]) or 0
-if not unlimited and remain <= 0 then return {0, "token_exhausted"} end
+-- Token (none with tid 0: an empty record, unlimited, no limits).
+local t = {}
+local unlimited, remain = true, 0
+if tid ~= 0 then
+    t = redis.call("HMGET", KEYS[2], "uid", "status", "expired_time", "remain_quota",
+        "unlimited_quota", "model_limits_enabled", "model_limits", "group", "rpm", "tpm",
+        "concurrency", "reserved", "sv")
+    if not t[1] or tonumber(t[1]) ~= uid then return {0, "token_not_found"} end
+    local tstatus = tonumber(t[2]) or 1
+    if tstatus == 3 then return {0, "token_expired"} end
+    if tstatus == 4 then return {0, "token_exhausted"} end
+    if tstatus ~= 1 then return {0, "token_disabled"} end
+    local expires = tonumber(t[3]) or -1
+    -- As the reference: -1 never expires, otherwise expired once the second has passed.
+    if expires ~= -1 and expires < math.floor(now / 1000) then return {0, "token_expired"} end
+    unlimited = t[5] == "1"
+    remain = tonumber(t[4]) or 0
+    if not unlimited and remain <= 0 then return {0, "token_exhausted"} end
+end
 
 -- User.
 local u = redis.call("HMGET", KEYS[1], "quota", "status", "group", "rpm", "tpm", "concurrency",
@@ -108,7 +119,7 @@ if t[6] == "1" then
     if not allowed then return {0, "model_not_allowed"} end
 end
 
-local group = t[8] or ""
+local group = tid == 0 and ARGV[9] or t[8] or ""
 if group == "" then group = u[3] or "" end
 if group == "" then group = "default" end
 

@@ -31,7 +31,7 @@ if #KEYS ~= 4 then return bad("keys") end
 if #ARGV ~= 6 then return bad("argc") end
 local uid = int(ARGV[1], 1, MAXQ)
 if not uid then return bad("uid") end
-local tid = int(ARGV[2], 1, MAXQ)
+local tid = int(ARGV[2], 0, MAXQ) -- 0: no token (authorize.lua)
 if not tid then return bad("tid") end
 if not int(ARGV[3], 1, MAXQ) then return bad("res_id") end
 local extra = int(ARGV[4], 0, MAXQ)
@@ -49,7 +49,7 @@ if r[1] ~= uid or r[2] ~= tid then return bad("reservation owner") end
 local unlimited = r[7] == 1
 
 local u = redis.call("HMGET", KEYS[1], "quota", "reserved")
-local t = redis.call("HMGET", KEYS[2], "remain_quota", "reserved")
+local t = tid == 0 and {} or redis.call("HMGET", KEYS[2], "remain_quota", "reserved")
 local quota = tonumber(u[1]) or 0
 local remain = tonumber(t[1]) or 0
 if extra > 0 then

@@ -14,6 +14,10 @@ ARGV
   13 group  14 ip  15 rid  16 content  17 other (empty or a JSON object)
   -- log fields copied into the ledger entry; the user and token names come
      from their hashes.
+  18 token_name                 only with tid 0 (then required): the log's token
+                                name, 0..191 bytes (a call without a token, e.g.
+                                the playground's "playground-<group>")
+  tid 0: no token hash is read or written; the entry's dtr and dtu are 0.
 
 RETURNS
   {1, charged, shortfall, user_quota_left, token_quota_left (-1 unlimited), ledger_id}
@@ -41,11 +45,12 @@ local function str(i, max)
 end
 
 if #KEYS ~= 9 then return bad("keys") end
-if #ARGV ~= 17 then return bad("argc") end
+if #ARGV ~= 17 and #ARGV ~= 18 then return bad("argc") end
 local uid = int(ARGV[1], 1, MAXQ)
 if not uid then return bad("uid") end
-local tid = int(ARGV[2], 1, MAXQ)
-if not tid then return bad("tid") end
+local tid = int(ARGV[2], 0, MAXQ)
+if not tid or (tid == 0) ~= (#ARGV == 18) then return bad("tid") end
+if #ARGV == 18 and not str(18, 191) then return bad("token_name") end
 local rid_ = int(ARGV[3], 1, MAXQ)
 if not rid_ then return bad("res_id") end
 local actual = int(ARGV[4], 0, MAXQ)
@@ -87,7 +92,8 @@ local amount, est, win, unlimited, flags = r[3], r[5], r[6], r[7] == 1, r[8]
 
 local u = redis.call("HMGET", KEYS[1], "quota", "username", "reserved", "used_quota",
     "request_count")
-local t = redis.call("HMGET", KEYS[2], "remain_quota", "name", "reserved", "used_quota")
+local t = tid == 0 and {nil, ARGV[18]}
+    or redis.call("HMGET", KEYS[2], "remain_quota", "name", "reserved", "used_quota")
 local quota = tonumber(u[1]) or 0
 local remain = tonumber(t[1]) or 0
 
@@ -103,7 +109,9 @@ redis.call("HSET", KEYS[1], "quota", I(quota + amount - charged),
     "reserved", I((tonumber(u[3]) or 0) - amount),
     "used_quota", I((tonumber(u[4]) or 0) + charged),
     "request_count", I((tonumber(u[5]) or 0) + 1))
-if unlimited then
+if tid == 0 then
+    -- no token: nothing to write
+elseif unlimited then
     redis.call("HSET", KEYS[2], "used_quota", I((tonumber(t[4]) or 0) + charged))
 else
     redis.call("HSET", KEYS[2], "remain_quota", I(remain + amount - charged),
@@ -143,7 +151,8 @@ local id = redis.call("XADD", KEYS[5], "*",
     "type", "consume", "uid", I(uid), "tid", I(tid), "cid", I(cid),
     "ts", I(math.floor(now / 1000)),
     "dq", I(-charged), "du", I(charged), "drc", "1",
-    "dtr", unlimited and "0" or I(-charged), "dtu", I(charged), "dcu", I(charged),
+    "dtr", unlimited and "0" or I(-charged), "dtu", tid == 0 and "0" or I(charged),
+    "dcu", I(charged),
     "log", "2", "uname", u[2] or "", "tname", t[2] or "", "model", model,
     "pt", I(pt), "ct", I(ct), "quota", I(charged), "stream", ARGV[11], "ut", I(ut),
     "group", ARGV[13], "ip", ARGV[14], "rid", ARGV[15], "content", ARGV[16],

@@ -66,6 +66,10 @@ void gw_api_channel_search(gw_req *r, const struct gw_caller *who);
 void gw_api_channel_models(gw_req *r, const struct gw_caller *who);
 void gw_api_channel_test_all(gw_req *r, const struct gw_caller *who);
 void gw_api_channel_test(gw_req *r, const struct gw_caller *who);
+/* channel_fetch.c: the upstream's model list (POST {base_url,type,key}, or
+ * GET /:id of a saved channel) */
+void gw_api_channel_fetch_models(gw_req *r, const struct gw_caller *who);
+void gw_api_channel_fetch_models_id(gw_req *r, const struct gw_caller *who);
 void gw_api_channel_fix(gw_req *r, const struct gw_caller *who);
 void gw_api_channel_batch_delete(gw_req *r, const struct gw_caller *who);
 void gw_api_channel_export(gw_req *r, const struct gw_caller *who);
@@ -92,6 +96,12 @@ void gw_api_log_stat(gw_req *r, const struct gw_caller *who);
 void gw_api_log_list(gw_req *r, const struct gw_caller *who);
 void gw_api_log_delete(gw_req *r, const struct gw_caller *who);
 
+/* data.c: the dashboard's hourly usage (quota_data); dashboard_models.c */
+void gw_api_data_all(gw_req *r, const struct gw_caller *who);
+void gw_api_data_users(gw_req *r, const struct gw_caller *who);
+void gw_api_data_self(gw_req *r, const struct gw_caller *who);
+void gw_api_dashboard_models(gw_req *r, const struct gw_caller *who);
+
 /* redemptions.c */
 void gw_api_redemption_search(gw_req *r, const struct gw_caller *who);
 void gw_api_redemption_delete_invalid(gw_req *r, const struct gw_caller *who);
@@ -101,6 +111,11 @@ void gw_api_redemption_update(gw_req *r, const struct gw_caller *who);
 void gw_api_redemption_get(gw_req *r, const struct gw_caller *who);
 void gw_api_redemption_delete(gw_req *r, const struct gw_caller *who);
 void gw_api_topup(gw_req *r, const struct gw_caller *who);
+
+/* topup.c: the wallet page (online payment is not built: reported off) */
+void gw_api_topup_info(gw_req *r, const struct gw_caller *who);
+void gw_api_topup_self(gw_req *r, const struct gw_caller *who);
+void gw_api_topup_all(gw_req *r, const struct gw_caller *who);
 
 /* not_implemented.c: the honest answer of an endpoint that is not built yet:
  * HTTP 501 {"success":false,"message":"... not implemented yet"}. */

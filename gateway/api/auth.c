@@ -10,6 +10,7 @@
 #include "gateway/core/alloc.h"
 #include "gateway/core/crypto.h"
 #include "gateway/core/err.h"
+#include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/worker.h"
 
@@ -54,6 +55,7 @@ int gw_auth_issue_access(const struct gw_config *cfg, long long uid, const char 
 
 struct auth_job {
     int optional; /* gw_api_try_auth: failures call cb with NULL */
+    int openai;   /* gw_api_auth_relay: OpenAI-shaped refusals, console sessions only */
     int min_role;
     gw_authed_cb cb;
     /* input */
@@ -128,6 +130,22 @@ static int lookup(gw_store *st, void *ctx)
     return GW_OK;
 }
 
+/* A refusal in the caller's shape: the management envelope, or for relay
+ * routes OpenAI's error object with the AUTH_* code (a console can still
+ * tell an expired session from the rest). */
+static void deny(gw_req *r, int openai, int status, const char *code, const char *msg)
+{
+    if (!openai) {
+        gw_api_deny(r, status, code, msg);
+        return;
+    }
+    json_t *j = json_pack("{s:{s:o, s:s, s:s}}", "error", "message", gw_json_text(msg), "type",
+                          "invalid_request_error", "code", code);
+    if (j)
+        gw_resp_json(r, status, j);
+    json_decref(j);
+}
+
 static void looked_up(gw_req *r, int rc, void *ctx)
 {
     struct auth_job *a = ctx;
@@ -139,19 +157,24 @@ static void looked_up(gw_req *r, int rc, void *ctx)
         a->cb(r, ok ? &a->who : NULL);
         goto out;
     }
+    int o = a->openai;
     if (rc != GW_OK)
-        gw_api_deny(r, 500, "AUTH_INTERNAL_ERROR", "authentication backend unavailable");
+        deny(r, o, 500, "AUTH_INTERNAL_ERROR", "authentication backend unavailable");
     else if (!a->found)
-        gw_api_deny(r, 401, a->pat[0] ? "AUTH_UNAUTHORIZED" : "AUTH_USER_INVALID",
-                    a->pat[0] ? "invalid access token" : "user no longer exists");
+        deny(r, o, 401, a->pat[0] ? "AUTH_UNAUTHORIZED" : "AUTH_USER_INVALID",
+             a->pat[0] ? "invalid access token" : "user no longer exists");
     else if (!a->session_ok)
-        gw_api_deny(r, 401, "AUTH_SESSION_REVOKED", "session revoked or expired, sign in again");
+        deny(r, o, 401, "AUTH_SESSION_REVOKED", "session revoked or expired, sign in again");
     else if (a->who.status != 1)
-        gw_api_deny(r, 403, "AUTH_USER_DISABLED", "user is disabled");
+        deny(r, o, 403, "AUTH_USER_DISABLED", "user is disabled");
     else if (a->claimed_user && a->claimed_user != a->who.id)
-        gw_api_deny(r, 401, "AUTH_UNAUTHORIZED", "New-Api-User does not match the signed-in user");
+        deny(r, o, 401, "AUTH_UNAUTHORIZED", "New-Api-User does not match the signed-in user");
     else if (a->who.role < a->min_role)
-        gw_api_deny(r, 403, "AUTH_INSUFFICIENT_PRIVILEGE", "insufficient privilege");
+        deny(r, o, 403, "AUTH_INSUFFICIENT_PRIVILEGE", "insufficient privilege");
+    else if (o && a->pat[0]) /* the reference's Playground: "暂不支持使用 access token" */
+        deny(r, o, 403, "access_denied",
+             "an access token cannot be used here: sign in to the console (暂不支持使用 access "
+             "token)");
     else
         a->cb(r, &a->who);
 out:
@@ -201,20 +224,20 @@ static const char *verify_jwt(const struct gw_config *cfg, const char *tok, stru
 }
 
 /* Answers a failure, or for an optional check hands NULL to cb. */
-static void refuse(gw_req *r, int optional, gw_authed_cb cb, int status, const char *code,
-                   const char *msg)
+static void refuse(gw_req *r, int optional, int openai, gw_authed_cb cb, int status,
+                   const char *code, const char *msg)
 {
     if (optional)
         cb(r, NULL);
     else
-        gw_api_deny(r, status, code, msg);
+        deny(r, openai, status, code, msg);
 }
 
-static void authenticate(gw_req *r, int min_role, gw_authed_cb cb, int optional)
+static void authenticate(gw_req *r, int min_role, gw_authed_cb cb, int optional, int openai)
 {
     const char *h = gw_req_header(r, "authorization");
     if (!h || !*h) {
-        refuse(r, optional, cb, 401, "AUTH_UNAUTHORIZED",
+        refuse(r, optional, openai, cb, 401, "AUTH_UNAUTHORIZED",
                "not signed in: send Authorization: Bearer <token>");
         return;
     }
@@ -224,17 +247,18 @@ static void authenticate(gw_req *r, int min_role, gw_authed_cb cb, int optional)
         h++;
     struct auth_job *a = gw_calloc(1, sizeof *a);
     if (!a) {
-        refuse(r, optional, cb, 500, "AUTH_INTERNAL_ERROR", "out of memory");
+        refuse(r, optional, openai, cb, 500, "AUTH_INTERNAL_ERROR", "out of memory");
         return;
     }
     a->optional = optional;
+    a->openai = openai;
     a->min_role = min_role;
     a->cb = cb;
     const char *claimed = gw_req_header(r, "new-api-user");
     if (claimed && *claimed &&
         gw_str_to_ll(gw_str_c(claimed), 1, (long long)1 << 53, &a->claimed_user) != GW_OK) {
         gw_free(a);
-        refuse(r, optional, cb, 401, "AUTH_UNAUTHORIZED", "malformed New-Api-User header");
+        refuse(r, optional, openai, cb, 401, "AUTH_UNAUTHORIZED", "malformed New-Api-User header");
         return;
     }
     const char *dot = strchr(h, '.');
@@ -243,25 +267,30 @@ static void authenticate(gw_req *r, int min_role, gw_authed_cb cb, int optional)
         const char *why = verify_jwt(r->worker->cfg, h, a, &expired);
         if (why) {
             gw_free(a);
-            refuse(r, optional, cb, 401, expired ? "AUTH_TOKEN_EXPIRED" : "AUTH_UNAUTHORIZED",
-                   why);
+            refuse(r, optional, openai, cb, 401,
+                   expired ? "AUTH_TOKEN_EXPIRED" : "AUTH_UNAUTHORIZED", why);
             return;
         }
     } else {
         size_t n = strlen(h);
         if (n == 0 || n >= sizeof a->pat) {
             gw_free(a);
-            refuse(r, optional, cb, 401, "AUTH_UNAUTHORIZED", "invalid access token");
+            refuse(r, optional, openai, cb, 401, "AUTH_UNAUTHORIZED", "invalid access token");
             return;
         }
         memcpy(a->pat, h, n + 1);
     }
     if (gw_api_sql(r, lookup, looked_up, a) != GW_OK) {
         gw_free(a);
-        refuse(r, optional, cb, 500, "AUTH_INTERNAL_ERROR", "cannot queue the lookup");
+        refuse(r, optional, openai, cb, 500, "AUTH_INTERNAL_ERROR", "cannot queue the lookup");
     }
 }
 
-void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb) { authenticate(r, min_role, cb, 0); }
+void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb) { authenticate(r, min_role, cb, 0, 0); }
 
-void gw_api_try_auth(gw_req *r, gw_authed_cb cb) { authenticate(r, 0, cb, 1); }
+void gw_api_auth_relay(gw_req *r, int min_role, gw_authed_cb cb)
+{
+    authenticate(r, min_role, cb, 0, 1);
+}
+
+void gw_api_try_auth(gw_req *r, gw_authed_cb cb) { authenticate(r, 0, cb, 1, 0); }

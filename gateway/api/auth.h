@@ -42,6 +42,13 @@ struct gw_caller {
  * failure it answers the request itself and cb is never called. */
 void gw_api_auth(gw_req *r, int min_role, gw_authed_cb cb);
 
+/* The same for relay routes the console calls with its session (POST
+ * /pg/chat/completions): refusals in OpenAI's error shape
+ * {"error":{"message","type":"invalid_request_error","code":"AUTH_..."}}
+ * with the statuses above, and a personal access token is refused (403,
+ * code access_denied), as the reference's playground refuses it. */
+void gw_api_auth_relay(gw_req *r, int min_role, gw_authed_cb cb);
+
 /* For endpoints that show more to signed-in callers: cb gets the caller,
  * or NULL when there is no valid credential (never answers itself). */
 void gw_api_try_auth(gw_req *r, gw_authed_cb cb);

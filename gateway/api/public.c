@@ -14,6 +14,7 @@
  * snapshot (options.h), read on the loop. */
 #include <string.h>
 #include "gateway/api/api.h"
+#include "gateway/state/groups.h"
 #include "gateway/state/options.h"
 #include "gateway/api/users.h"
 #include "gateway/core/alloc.h"
@@ -48,24 +49,7 @@ static int num_of(const json_t *o, const char *k, double *out)
 
 json_t *gw__usable_groups(struct gw_worker *w, const char *user_group)
 {
-    json_t *g = opt_obj(w, "UserUsableGroups");
-    if (!g || !user_group || !*user_group)
-        return g;
-    json_t *special = opt_obj(w, "group_ratio_setting.group_special_usable_group");
-    const json_t *mine = json_object_get(special, user_group);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)mine, k, v) {
-        const char *desc = json_is_string(v) ? json_string_value(v) : "";
-        if (strncmp(k, "-:", 2) == 0)
-            json_object_del(g, k + 2);
-        else
-            json_object_set_new(g, strncmp(k, "+:", 2) == 0 ? k + 2 : k, json_string(desc));
-    }
-    json_decref(special);
-    if (!json_object_get(g, user_group))
-        json_object_set_new(g, user_group, json_string("用户分组"));
-    return g;
+    return gw_groups_usable(w->cfgwatch, user_group);
 }
 
 double gw__group_ratio(struct gw_worker *w, const char *user_group, const char *g)

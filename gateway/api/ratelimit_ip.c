@@ -118,7 +118,7 @@ static void refuse(gw_req *r, long long retry_after_ms)
 {
     long long s = (retry_after_ms + 999) / 1000;
     gw_resp_header(r, "retry-after", gw_arena_printf(r->arena, "%lld", s < 1 ? 1 : s));
-    if (has_prefix_segment(r->path, "/api") || has_prefix_segment(r->path, "/dashboard"))
+    if (has_prefix_segment(r->path, "/api") || has_prefix_segment(r->path, "/dashboard/billing"))
         gw_resp_api_error(r, 429, "too many requests from this IP address, retry later");
     else
         gw_resp_openai_error(r, 429, "rate_limit_exceeded",
@@ -181,7 +181,7 @@ void gw_ratelimit_ip(gw_req *r, gw_ratelimit_next_cb next)
     const struct gw_config *cfg = r->worker->cfg;
     struct limiter lim[2];
     int n = 0;
-    if (has_prefix_segment(r->path, "/api") || has_prefix_segment(r->path, "/dashboard")) {
+    if (has_prefix_segment(r->path, "/api") || has_prefix_segment(r->path, "/dashboard/billing")) {
         if (cfg->global_api_rl_enable)
             lim[n++] = (struct limiter){"ip:GA", 1, cfg->global_api_rl,
                                         cfg->global_api_rl_duration * 1000LL};

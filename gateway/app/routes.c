@@ -15,6 +15,13 @@
 
 #define ALL (GW_M_GET | GW_M_POST | GW_M_PUT | GW_M_PATCH | GW_M_DELETE | GW_M_HEAD)
 
+/* POST /pg/chat/completions: the console's playground, as the signed-in user
+ * (the relay takes the user's id; relay/ knows nothing of api/'s caller). */
+static void pg_chat(gw_req *r, const struct gw_caller *who)
+{
+    gw_relay_playground(r, who->id);
+}
+
 static const struct gw_route routes[] = {
     {GW_M_GET | GW_M_HEAD, "/api/status", gw_api_status, 0, NULL},
     {GW_M_GET, "/api/setup", gw_api_setup_get, 0, NULL},
@@ -43,6 +50,25 @@ static const struct gw_route routes[] = {
     {GW_M_DELETE, "/api/user/self", NULL, GW_ROLE_USER, gw_api_self_delete},
     {GW_M_GET, "/api/user/aff", NULL, GW_ROLE_USER, gw_api_self_aff},
     {GW_M_POST, "/api/user/topup", NULL, GW_ROLE_USER, gw_api_topup},
+    {GW_M_GET, "/api/user/topup/info", NULL, GW_ROLE_USER, gw_api_topup_info},
+    {GW_M_GET, "/api/user/topup/self", NULL, GW_ROLE_USER, gw_api_topup_self},
+    {GW_M_GET, "/api/user/topup", NULL, GW_ROLE_ADMIN, gw_api_topup_all},
+    /* Online payment is not built: every endpoint of it answers 501. */
+    {GW_M_POST, "/api/user/topup/complete", NULL, GW_ROLE_ADMIN, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/pay", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/amount", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/stripe/pay", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/stripe/amount", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/creem/pay", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/waffo/pay", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/waffo/amount", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/waffo-pancake/pay", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_POST, "/api/user/waffo-pancake/amount", NULL, GW_ROLE_USER, gw_api_todo_authed},
+    {GW_M_GET | GW_M_POST, "/api/user/epay/notify", gw_api_todo, 0, NULL},
+    {GW_M_POST, "/api/stripe/webhook", gw_api_todo, 0, NULL},
+    {GW_M_POST, "/api/creem/webhook", gw_api_todo, 0, NULL},
+    {GW_M_POST, "/api/waffo/webhook", gw_api_todo, 0, NULL},
+    {GW_M_POST, "/api/waffo-pancake/webhook/:env", gw_api_todo, 0, NULL},
     {GW_M_GET, "/api/user/search", NULL, GW_ROLE_ADMIN, gw_api_user_search},
     {GW_M_POST, "/api/user/manage", NULL, GW_ROLE_ADMIN, gw_api_user_manage},
     {GW_M_GET, "/api/user/", NULL, GW_ROLE_ADMIN, gw_api_user_list},
@@ -63,6 +89,8 @@ static const struct gw_route routes[] = {
     {GW_M_GET, "/api/channel/models", NULL, GW_ROLE_ADMIN, gw_api_channel_models},
     {GW_M_GET, "/api/channel/test", NULL, GW_ROLE_ADMIN, gw_api_channel_test_all},
     {GW_M_GET, "/api/channel/test/:id", NULL, GW_ROLE_ADMIN, gw_api_channel_test},
+    {GW_M_POST, "/api/channel/fetch_models", NULL, GW_ROLE_ADMIN, gw_api_channel_fetch_models},
+    {GW_M_GET, "/api/channel/fetch_models/:id", NULL, GW_ROLE_ADMIN, gw_api_channel_fetch_models_id},
     {GW_M_POST, "/api/channel/fix", NULL, GW_ROLE_ADMIN, gw_api_channel_fix},
     {GW_M_POST, "/api/channel/batch", NULL, GW_ROLE_ADMIN, gw_api_channel_batch_delete},
     {GW_M_POST, "/api/channel/export", NULL, GW_ROLE_ADMIN, gw_api_channel_export},
@@ -87,6 +115,11 @@ static const struct gw_route routes[] = {
     {GW_M_GET, "/api/log/search", NULL, GW_ROLE_ADMIN, gw_api_log_list},
     {GW_M_GET, "/api/log/", NULL, GW_ROLE_ADMIN, gw_api_log_list},
     {GW_M_DELETE, "/api/log/", NULL, GW_ROLE_ADMIN, gw_api_log_delete},
+    {GW_M_GET, "/api/data/users", NULL, GW_ROLE_ADMIN, gw_api_data_users},
+    {GW_M_GET, "/api/data/self", NULL, GW_ROLE_USER, gw_api_data_self},
+    {GW_M_GET, "/api/data/", NULL, GW_ROLE_ADMIN, gw_api_data_all},
+    {GW_M_GET, "/api/data", NULL, GW_ROLE_ADMIN, gw_api_data_all},
+    {GW_M_GET, "/api/models", NULL, GW_ROLE_USER, gw_api_dashboard_models},
     {GW_M_GET, "/api/redemption/search", NULL, GW_ROLE_ADMIN, gw_api_redemption_search},
     {GW_M_DELETE, "/api/redemption/invalid", NULL, GW_ROLE_ADMIN, gw_api_redemption_delete_invalid},
     {GW_M_GET, "/api/redemption/", NULL, GW_ROLE_ADMIN, gw_api_redemption_list},
@@ -95,6 +128,7 @@ static const struct gw_route routes[] = {
     {GW_M_GET, "/api/redemption/:id", NULL, GW_ROLE_ADMIN, gw_api_redemption_get},
     {GW_M_DELETE, "/api/redemption/:id", NULL, GW_ROLE_ADMIN, gw_api_redemption_delete},
     {GW_M_POST, "/v1/chat/completions", gw_relay_chat, 0, NULL},
+    {GW_M_POST, "/pg/chat/completions", NULL, GW_ROLE_USER, pg_chat},
     {GW_M_POST, "/v1/completions", gw_relay_completions, 0, NULL},
     {GW_M_POST, "/v1/embeddings", gw_relay_embeddings, 0, NULL},
     {GW_M_POST, "/v1/moderations", gw_relay_moderations, 0, NULL},
@@ -146,7 +180,10 @@ static const struct gw_ws_route ws_routes[] = {
  * authed handler (gw_api_auth answers 401/403 itself). */
 static void guard(gw_req *r, const struct gw_route *route)
 {
-    gw_api_auth(r, route->min_role, route->authed);
+    if (route->authed == pg_chat) /* a relay route: refusals in OpenAI's shape */
+        gw_api_auth_relay(r, route->min_role, route->authed);
+    else
+        gw_api_auth(r, route->min_role, route->authed);
 }
 
 static const struct gw_http_app app = {

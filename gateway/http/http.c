@@ -22,9 +22,11 @@ const struct gw_http_app *gw_http_app(void)
     return app;
 }
 
-/* Paths that never fall back to the console's index.html. */
-static const char *const api_prefixes[] = {"/api", "/v1", "/v1beta", "/mj", "/suno", "/kling",
-                                           "/jimeng", "/dashboard"};
+/* Paths that never fall back to the console's index.html. Only the billing
+ * part of /dashboard is an API (the OpenAI-style /dashboard/billing/...): the
+ * console's own /dashboard page must load on a reload or a deep link. */
+static const char *const api_prefixes[] = {"/api",   "/v1",   "/v1beta", "/mj",
+                                           "/suno",  "/kling", "/jimeng", "/dashboard/billing"};
 
 static int has_prefix_segment(const char *path, const char *prefix)
 {
@@ -77,7 +79,7 @@ int gw_resp_openai_error(gw_req *r, int status, const char *type, const char *ms
 static void not_routed(gw_req *r, int status)
 {
     const char *what = status == 405 ? "method not allowed" : "not found";
-    if (has_prefix_segment(r->path, "/api") || has_prefix_segment(r->path, "/dashboard")) {
+    if (has_prefix_segment(r->path, "/api") || has_prefix_segment(r->path, "/dashboard/billing")) {
         gw_resp_api_error(r, status, what);
         return;
     }

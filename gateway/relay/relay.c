@@ -173,10 +173,32 @@ struct rcall *gw__relay_call_new(gw_req *r, void (*after_key)(struct rcall *c),
     return c;
 }
 
+/* The playground's "group" field: taken out of the body (it is the
+ * gateway's, never the upstream's) into c->pg_group; KEY checks it. 1 when
+ * the call was refused. */
+static int pg_take_group(struct rcall *c)
+{
+    json_t *g = json_object_get(c->body, "group");
+    if (!g || json_is_null(g)) {
+        json_object_del(c->body, "group");
+        return 0;
+    }
+    const char *s = json_string_value(g);
+    if (!s || strlen(s) >= sizeof c->pg_group) {
+        gw__relay_fail(c, 400, "invalid_request_error", "invalid_request",
+                       s ? "field 'group' is too long" : "field 'group' must be a string");
+        return 1;
+    }
+    snprintf(c->pg_group, sizeof c->pg_group, "%s", s);
+    json_object_del(c->body, "group");
+    return 0;
+}
+
 /* Every relayed call starts here: the client's format (in), what its path
- * says (pf), and the operation (mode); count_only for count_tokens. */
+ * says (pf), and the operation (mode); count_only for count_tokens. pg_uid:
+ * the playground's signed-in user (no token key), else 0. */
 static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_format *in,
-                        const struct gw_path_facts *pf, int count_only)
+                        const struct gw_path_facts *pf, int count_only, long long pg_uid)
 {
     struct rcall *c = gw__relay_call_new(r, count_only ? gw__relay_count : authorize,
                                          GW_RELAY_BODY_MAX, GW_RELAY_SSE_LINE_MAX);
@@ -187,7 +209,9 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_form
     c->pf = *pf;
     c->count_only = count_only;
     c->t0_us = gw_clock_mono_us();
-    if (gw__relay_resolve_key(c) != GW_OK) {
+    c->pg = pg_uid > 0;
+    c->key.uid = pg_uid;
+    if (!c->pg && gw__relay_resolve_key(c) != GW_OK) {
         gw__relay_to(c, GW_RS_DONE);
         return;
     }
@@ -217,6 +241,12 @@ static void relay_entry(gw_req *r, enum gw_relay_mode mode, const struct gw_form
         return;
     }
     c->body = q.body;
+    if (c->pg && pg_take_group(c)) {
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    if (c->pg) /* upstream it is a chat completion like any other */
+        c->client_path = "/v1/chat/completions";
     _Static_assert(sizeof c->model == sizeof q.model, "model buffers differ");
     memcpy(c->model, q.model, sizeof c->model);
     snprintf(c->upstream_model, sizeof c->upstream_model, "%s", c->model);
@@ -234,31 +264,35 @@ static const struct gw_path_facts no_path_facts;
 
 void gw_relay_chat(gw_req *r)
 {
-    relay_entry(r, GW_RELAY_CHAT, &gw_format_chat, &no_path_facts, 0);
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_chat, &no_path_facts, 0, 0);
 }
 void gw_relay_completions(gw_req *r)
 {
-    relay_entry(r, GW_RELAY_COMPLETIONS, &gw_format_chat, &no_path_facts, 0);
+    relay_entry(r, GW_RELAY_COMPLETIONS, &gw_format_chat, &no_path_facts, 0, 0);
 }
 void gw_relay_embeddings(gw_req *r)
 {
-    relay_entry(r, GW_RELAY_EMBEDDINGS, &gw_format_chat, &no_path_facts, 0);
+    relay_entry(r, GW_RELAY_EMBEDDINGS, &gw_format_chat, &no_path_facts, 0, 0);
 }
 void gw_relay_moderations(gw_req *r)
 {
-    relay_entry(r, GW_RELAY_MODERATIONS, &gw_format_chat, &no_path_facts, 0);
+    relay_entry(r, GW_RELAY_MODERATIONS, &gw_format_chat, &no_path_facts, 0, 0);
 }
 void gw_relay_messages(gw_req *r)
 {
-    relay_entry(r, GW_RELAY_CHAT, &gw_format_messages, &no_path_facts, 0);
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_messages, &no_path_facts, 0, 0);
 }
 void gw_relay_messages_count(gw_req *r)
 {
-    relay_entry(r, GW_RELAY_CHAT, &gw_format_messages, &no_path_facts, 1);
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_messages, &no_path_facts, 1, 0);
 }
 void gw_relay_responses(gw_req *r)
 {
-    relay_entry(r, GW_RELAY_CHAT, &gw_format_responses, &no_path_facts, 0);
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_responses, &no_path_facts, 0, 0);
+}
+void gw_relay_playground(gw_req *r, long long uid)
+{
+    relay_entry(r, GW_RELAY_CHAT, &gw_format_chat, &no_path_facts, 0, uid);
 }
 
 /* An error before any call exists, in the format's shape. */
@@ -286,15 +320,15 @@ void gw_relay_gemini(gw_req *r)
     const char *action = colon + 1, *alt = gw_req_query(r, "alt");
     struct gw_path_facts pf = {.model = gw_arena_strndup(r->arena, m + 8, (size_t)(colon - m - 8))};
     if (strcmp(action, "generateContent") == 0) {
-        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 0);
+        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 0, 0);
     } else if (strcmp(action, "streamGenerateContent") == 0) {
         pf.stream = 1;
         pf.gemini_sse = alt && strcmp(alt, "sse") == 0;
-        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 0);
+        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 0, 0);
     } else if (strcmp(action, "countTokens") == 0) {
-        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 1);
+        relay_entry(r, GW_RELAY_CHAT, &gw_format_gemini, &pf, 1, 0);
     } else if (strcmp(action, "embedContent") == 0 || strcmp(action, "batchEmbedContents") == 0) {
-        relay_entry(r, GW_RELAY_EMBEDDINGS, &gw_format_gemini, &pf, 0);
+        relay_entry(r, GW_RELAY_EMBEDDINGS, &gw_format_gemini, &pf, 0, 0);
     } else {
         char msg[200];
         snprintf(msg, sizeof msg, "action %.*s is not implemented by this gateway",
@@ -435,6 +469,7 @@ static void authorize(struct rcall *c)
         .ttl_ms = (long long)c->w->cfg->reservation_ttl * 1000,
         .now_ms = gw_clock_wall_ms(),
         .settings_ver = c->key.ver,
+        .group = c->group, /* read by the ledger only without a token (tid 0) */
     };
     gw__relay_to(c, GW_RS_AUTH);
     if (gw_ledger_authorize(c->w->redis, &a, authorized, c) != GW_OK) {
@@ -480,6 +515,10 @@ struct rcall *gw__relay_clone(const struct rcall *c)
     memcpy(n->keyhash, c->keyhash, sizeof n->keyhash);
     n->pinned = c->pinned;
     n->after_key = c->after_key;
+    n->pg = c->pg;
+    memcpy(n->pg_group, c->pg_group, sizeof n->pg_group);
+    if (c->pg)
+        n->key.uid = c->key.uid; /* the session's user: KEY reads the rest */
     n->t0_us = c->t0_us;
     n->test_settle_bad = c->test_settle_bad;
     n->test_settle_down = c->test_settle_down;
@@ -522,7 +561,8 @@ static void authorized(const struct gw_auth_result *res, void *data)
 {
     struct rcall *c = data;
     int spec = c->state == GW_RS_SPEC;
-    gw__relay_key_hint(c->w, c->keyhash, ample(res, c->reserved));
+    if (!c->pg)
+        gw__relay_key_hint(c->w, c->keyhash, ample(res, c->reserved));
     if ((res->status != GW_OK || !res->ok) && spec)
         spec_cancel(c);
     if (res->status != GW_OK) {
@@ -535,7 +575,8 @@ static void authorized(const struct gw_auth_result *res, void *data)
         /* The cached groups, IP list or role are stale and nothing was
          * reserved: the same request starts over with fields read afresh (a
          * new call, so no state of a cancelled speculative start remains). */
-        gw__relay_key_drop(c->w, c->keyhash);
+        if (!c->pg)
+            gw__relay_key_drop(c->w, c->keyhash);
         struct rcall *n = c->key_rereads < 2 && gw_req_alive(c->r) && c->held != GW_HELD_SETTLE
                               ? gw__relay_clone(c)
                               : NULL;

@@ -41,6 +41,14 @@ void gw_relay_messages(gw_req *r);
 void gw_relay_messages_count(gw_req *r);
 /* POST /v1/responses (OpenAI Responses format). */
 void gw_relay_responses(gw_req *r);
+/* POST /pg/chat/completions (reference controller/playground.go): the
+ * console's playground. The caller is the signed-in user uid (the route's
+ * guard checked the console session); no token: the call is routed in the
+ * user's group, or the body's "group" when the user may use it (checked at
+ * KEY, taken out of the body), limited and billed on the user alone, and
+ * logged as token "playground-<group>" with token_id 0. Otherwise the same
+ * machine as /v1/chat/completions (streaming or not). */
+void gw_relay_playground(gw_req *r, long long uid);
 /* POST /v1beta/models/{model}:{action} and /v1/models/{model}:{action}:
  * generateContent, streamGenerateContent (?alt=sse: SSE, else a JSON
  * array), countTokens, embedContent, batchEmbedContents (Gemini format). */

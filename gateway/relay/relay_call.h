@@ -71,6 +71,11 @@ struct rcall {
     int key_rereads;            /* authorize said the settings changed: bounded */
     long long pinned;           /* sk-KEY-CHANNELID */
     void (*after_key)(struct rcall *c); /* authorize, or the models listing */
+    /* The console's playground (POST /pg/chat/completions): no token key; the
+     * signed-in user (key.uid, set at entry) is read at KEY and the call has
+     * tid 0 (ledger.h). */
+    int pg;
+    char pg_group[65];          /* the body's "group" ("" = the user's), checked at KEY */
 
     /* AUTH */
     struct gw_price price;
@@ -179,6 +184,9 @@ int gw__relay_budget_wait(struct rcall *c, size_t n);
  * settles with actual 0 (the reservation goes back). */
 void gw__relay_upstream_gave_up(struct rcall *c);
 int gw__relay_resolve_key(struct rcall *c);
+/* KEY: the token key's fields (cache, else Redis), or for the playground
+ * (c->pg) the user's group, role and settings version, and the body's group
+ * checked against what the user may use; then c->after_key. */
 void gw__relay_begin(struct rcall *c);
 /* A new call for request r (referenced), its key not yet read: after_key
  * runs once it is; up_body and the SSE lines bounded by body_max and

@@ -9,6 +9,7 @@
 #include "gateway/core/err.h"
 #include "gateway/core/log.h"
 #include "gateway/relay/relay_call.h"
+#include "gateway/state/groups.h"
 #include "gateway/state/ledger.h"
 #include "gateway/worker.h"
 
@@ -219,8 +220,97 @@ int gw__relay_resolve_key(struct rcall *c)
     return GW_OK;
 }
 
+/* ---- KEY of the playground (no token) ------------------------------------------------ */
+
+/* The lists of a call without a token: any address, no model limits. */
+static struct gw_key_lists *open_lists(void)
+{
+    struct gw_key_lists *l = gw_calloc(1, sizeof *l);
+    char err[64];
+    if (!l)
+        return NULL;
+    l->refs = 1;
+    l->model_limits = gw_strdup("");
+    if (!l->model_limits || gw_cidr_list_parse("", 0, &l->ips, err, sizeof err) != GW_OK) {
+        gw_free(l->model_limits);
+        gw_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* The user's fields came (read fresh for every call: the console's calls are
+ * few, and nothing is cached that could outlive a change). The group the
+ * body names is checked as the reference's Distribute does for /pg: the
+ * user's own, one of the groups the user may use, or for admins any group
+ * of GroupRatio. The settings version read with them goes to authorize,
+ * so a change meanwhile starts the call over. */
+static void pg_user_fields(int status, redisReply *reply, void *data)
+{
+    struct rcall *c = data;
+    long long v = 0;
+    if (status != GW_OK || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    copy_field(c, c->key.user_group, sizeof c->key.user_group, reply->element[0], "user group");
+    if (reply->element[1]->type == REDIS_REPLY_STRING &&
+        gw_str_to_ll(gw_str_c(reply->element[1]->str), 0, 1000, &v) == GW_OK)
+        c->key.role = (int)v;
+    copy_field(c, c->usv, sizeof c->usv, reply->element[2], "user sv");
+    if (!c->key.bad && gw_key_settings_version(c->key.ver, sizeof c->key.ver, "", 0, c->usv,
+                                               strlen(c->usv)) != GW_OK)
+        c->key.bad = GW_KEY_BAD_DATA;
+    if (c->key.bad) {
+        gw__relay_fail(c, 403, "invalid_request_error", "user_settings_invalid",
+                       "this user's stored settings cannot be used; save the user again");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    const char *own = c->key.user_group[0] ? c->key.user_group : "default";
+    if (c->pg_group[0] && strcmp(c->pg_group, own) != 0 &&
+        !gw_groups_role_may_use(c->w->cfgwatch, c->key.user_group, c->key.role, c->pg_group)) {
+        gw__relay_fail(c, 403, "invalid_request_error", "group_access_denied",
+                       "you may not use this group (无权访问该分组)");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    /* The chosen group takes the token group's place: AUTH reads it there. */
+    snprintf(c->key.token_group, sizeof c->key.token_group, "%s", c->pg_group);
+    c->key.tid = 0;
+    c->key.lists = open_lists();
+    if (!c->key.lists) {
+        gw__relay_fail(c, 500, "new_api_error", "new_api_error", "out of memory");
+        gw__relay_to(c, GW_RS_DONE);
+        return;
+    }
+    c->after_key(c);
+}
+
+static void pg_key(struct rcall *c)
+{
+    char uk[64];
+    gw__key_info_release(&c->key);
+    long long uid = c->key.uid;
+    memset(&c->key, 0, sizeof c->key);
+    c->key.uid = uid;
+    c->usv[0] = '\0';
+    if (gw_key_user(uk, sizeof uk, uid) != GW_OK ||
+        gw_redis_command(c->w->redis, pg_user_fields, c, "HMGET %s group role sv", uk) != GW_OK) {
+        gw__relay_fail(c, 503, "new_api_error", "state_unavailable",
+                       "the quota service is unavailable, retry shortly");
+        gw__relay_to(c, GW_RS_DONE);
+    }
+}
+
 void gw__relay_begin(struct rcall *c)
 {
+    if (c->pg) {
+        pg_key(c);
+        return;
+    }
     if (!c->key_fresh && gw__relay_key_get(c->w, c->keyhash, &c->key) == GW_OK) {
         c->key_cached = 1;
         c->after_key(c);

@@ -147,6 +147,10 @@ static void send_settle(struct rcall *c)
         }
         other = other_json(c, c->settle_error);
     }
+    /* A call without a token (the playground) is logged under the name the
+     * reference gives it: "playground-<group>". */
+    char pg_name[sizeof "playground-" + SHORT_MAX];
+    snprintf(pg_name, sizeof pg_name, "playground-%s", group);
     struct gw_settle_req s = {
         .uid = c->key.uid,
         .tid = c->key.tid,
@@ -165,6 +169,7 @@ static void send_settle(struct rcall *c)
         .completion_tokens = c->settle_ct,
         .use_time_s = (long long)((gw_clock_mono_us() - c->t0_us) / 1000000u),
         .stream = c->stream,
+        .token_name = c->key.tid == 0 ? pg_name : NULL,
     };
     int rc;
     c->settle_tries++;

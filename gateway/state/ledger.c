@@ -170,6 +170,16 @@ static char *key_slot(struct args *a)
     return a->keys[a->nkeys++];
 }
 
+/* A token's key of kind ("t:", "rl:t:", "cc:t:"); tid 0 names the
+ * never-written key of a call without a token (the scripts touch none of
+ * them then), kept so the KEYS lists have one shape. */
+static int token_key(char *out, size_t cap, long long uid, const char *kind, long long tid)
+{
+    if (tid == 0 && uid >= 1)
+        return fmt(out, cap, "tf:{s%d}:%s0", gw_key_shard_of(uid), kind);
+    return user_key(out, cap, uid, kind, tid);
+}
+
 /* The nine keys authorize and settle share; the middle five differ. */
 static int push_keys9(struct args *a, long long uid, long long tid, const char *k3,
                       const char *k4, const char *k5)
@@ -182,7 +192,7 @@ static int push_keys9(struct args *a, long long uid, long long tid, const char *
         k[i] = key_slot(a);
     rc = gw_key_user(k[0], GW_KEY_MAX, uid);
     if (rc == GW_OK)
-        rc = gw_key_token(k[1], GW_KEY_MAX, uid, tid);
+        rc = token_key(k[1], GW_KEY_MAX, uid, "t:", tid);
     if (rc == GW_OK)
         rc = gw_key_shard(k[2], GW_KEY_MAX, shard, k3);
     if (rc == GW_OK)
@@ -192,11 +202,11 @@ static int push_keys9(struct args *a, long long uid, long long tid, const char *
     if (rc == GW_OK)
         rc = gw_key_rl_user(k[5], GW_KEY_MAX, uid);
     if (rc == GW_OK)
-        rc = gw_key_rl_token(k[6], GW_KEY_MAX, uid, tid);
+        rc = token_key(k[6], GW_KEY_MAX, uid, "rl:t:", tid);
     if (rc == GW_OK)
         rc = gw_key_cc_user(k[7], GW_KEY_MAX, uid);
     if (rc == GW_OK)
-        rc = gw_key_cc_token(k[8], GW_KEY_MAX, uid, tid);
+        rc = token_key(k[8], GW_KEY_MAX, uid, "cc:t:", tid);
     for (int i = 0; i < 9; i++)
         push(a, k[i]);
     return rc;
@@ -456,6 +466,8 @@ int gw_ledger_authorize(gw_redis *r, const struct gw_auth_req *req, gw_auth_cb c
     if (r == NULL || req == NULL || cb == NULL || !in_quota(req->amount) ||
         !in_quota(req->est_tokens) || req->ttl_ms < 1 || req->ttl_ms > 86400000 ||
         (req->model && (strlen(req->model) > 256 || strchr(req->model, ','))) ||
+        (req->tid == 0 && (!req->group || !*req->group || strlen(req->group) > 64 ||
+                           !req->settings_ver || !*req->settings_ver)) ||
         push_keys9(&a, req->uid, req->tid, "res", "resdl", "resseq") != GW_OK)
         return GW_EINVAL;
     push_num(&a, req->uid);
@@ -467,6 +479,8 @@ int gw_ledger_authorize(gw_redis *r, const struct gw_auth_req *req, gw_auth_cb c
     push_num(&a, req->now_ms);
     if (req->settings_ver && *req->settings_ver)
         push(&a, req->settings_ver);
+    if (req->tid == 0)
+        push(&a, req->group);
     return run(r, "authorize", 9, &a, K_AUTH, u, data);
 }
 
@@ -475,7 +489,7 @@ int gw_ledger_settle(gw_redis *r, const struct gw_settle_req *req, gw_settle_cb 
     struct args a = {0};
     union any_cb u = {.settle = cb};
 
-    if (r == NULL || req == NULL || cb == NULL ||
+    if (r == NULL || req == NULL || cb == NULL || (req->tid == 0 && !req->token_name) ||
         push_keys9(&a, req->uid, req->tid, "res", "resdl", "ledger") != GW_OK)
         return GW_EINVAL;
     push_num(&a, req->uid);
@@ -495,6 +509,8 @@ int gw_ledger_settle(gw_redis *r, const struct gw_settle_req *req, gw_settle_cb 
     push(&a, req->request_id);
     push(&a, req->content);
     push(&a, req->other);
+    if (req->tid == 0)
+        push(&a, req->token_name);
     return run(r, "settle", 9, &a, K_SETTLE, u, data);
 }
 
@@ -508,7 +524,7 @@ int gw_ledger_extend(gw_redis *r, const struct gw_extend_req *req, gw_extend_cb 
         (shard = gw_key_shard_of(req->uid)) < 0)
         return GW_EINVAL;
     if (gw_key_user(key_slot(&a), GW_KEY_MAX, req->uid) != GW_OK ||
-        gw_key_token(key_slot(&a), GW_KEY_MAX, req->uid, req->tid) != GW_OK ||
+        token_key(key_slot(&a), GW_KEY_MAX, req->uid, "t:", req->tid) != GW_OK ||
         gw_key_shard(key_slot(&a), GW_KEY_MAX, shard, "res") != GW_OK ||
         gw_key_shard(key_slot(&a), GW_KEY_MAX, shard, "resdl") != GW_OK)
         return GW_EINVAL;

@@ -100,7 +100,10 @@ const char *gw_ledger_reason_name(enum gw_ledger_reason reason);
 /* ---- authorize ------------------------------------------------------------ */
 
 struct gw_auth_req {
-    long long uid, tid;   /* from tf:tk:<sha256> (cached by the gateway) */
+    long long uid, tid;   /* from tf:tk:<sha256> (cached by the gateway); tid 0: a
+                             call without a token (the console's playground): only
+                             the user's checks, limits and quota apply, and group
+                             and settings_ver ("|" user sv) are required */
     const char *model;    /* NULL = "" */
     long long amount;     /* quota to reserve */
     long long est_tokens; /* counted in the tpm windows */
@@ -110,6 +113,7 @@ struct gw_auth_req {
      * with (gw_key_settings_version); NULL or "" = don't check. Another live
      * version refuses with GW_REFUSE_SETTINGS_CHANGED. */
     const char *settings_ver;
+    const char *group;    /* tid 0 only: the group the call uses (1..64 bytes) */
 };
 
 struct gw_auth_result {
@@ -141,6 +145,8 @@ struct gw_settle_req {
     const char *other;       /* "" or a JSON object; a shortfall is added to it */
     long long prompt_tokens, completion_tokens, use_time_s;
     int stream;              /* 0/1 */
+    const char *token_name;  /* tid 0 only, then required: the log's token name
+                                (there is no token hash to read it from) */
 };
 
 struct gw_settle_result {

@@ -264,6 +264,13 @@ def route_table_guards():
                 continue
             walked += 1
             st, _, j = api(g, m, path, body={} if m in ("POST", "PUT") else None)
+            if path.startswith("/pg/"):
+                # A relay route the console calls with its session: OpenAI-shaped
+                # refusals, and a personal access token is not a session.
+                assert st == 401 and j["error"]["code"] == "AUTH_UNAUTHORIZED", (path, st, j)
+                st, _, j = api(g, m, path, token=user_pat, body={})
+                assert st == 403 and j["error"]["code"] == "access_denied", (path, st, j)
+                continue
             assert st == 401 and j["success"] is False, (m, path, st, j)
             wrong = {1: None, 10: user_pat, 100: admin_pat}[rt["min_role"]]
             if wrong:

@@ -210,6 +210,73 @@ def check_topup(e):
     assert redis_quota(e, uid) == 3007
 
 
+def check_wallet_topup_info_and_records(e):
+    """GET /api/user/topup/info says what the wallet may offer (online payment is
+    not built: every enable_* off, no pay methods; redemption on); the top-up
+    records are the top_ups rows (30 days for the user, all for admins; none are
+    written by a redemption); online payment endpoints answer 501."""
+    now = int(time.time())
+    uid, pat = e.user("wallet", quota=0)
+    other, opat = e.user("wallet2", quota=0)
+    d = e.ok("GET", "/api/user/topup/info", pat)["data"]
+    for k in ("enable_online_topup", "enable_stripe_topup", "enable_creem_topup",
+              "enable_waffo_topup", "enable_waffo_pancake_topup", "payment_compliance_confirmed"):
+        assert d[k] is False, (k, d)
+    assert d["enable_redemption"] is True and d["pay_methods"] == [], d
+    assert d["min_topup"] == 1 and d["topup_link"] == "" and d["amount_options"], d
+    e.ok("PUT", "/api/option/", e.root_pat, {"key": "TopUpLink", "value": "https://shop.example"})
+    e.ok("PUT", "/api/option/", e.root_pat, {"key": "PayMethods", "value":
+                                            json.dumps([{"name": "x", "type": "alipay"}])})
+    time.sleep(0.6)  # options reach every worker through the config version
+    d = e.ok("GET", "/api/user/topup/info", pat)["data"]
+    assert d["topup_link"] == "https://shop.example" and d["pay_methods"] == [], d
+    assert d["enable_online_topup"] is False, d
+    # Records: none yet; a redemption is logged, not a top-up record.
+    empty = e.ok("GET", "/api/user/topup/self", pat)["data"]
+    assert empty == {"page": 1, "page_size": 10, "total": 0, "items": []}, empty
+    k = make(e, name="wallet", quota=321)[0]
+    assert e.ok("POST", "/api/user/topup", pat, {"key": k})["data"] == 321
+    assert e.ok("GET", "/api/user/topup/self", pat)["data"]["total"] == 0
+    rows = [(uid, 500000, 1.5, "T-A-100", "alipay", "epay", now - 60, now - 30, "success"),
+            (uid, 200000, 0.6, "T-B_200", "stripe", "stripe", now - 10, 0, "pending"),
+            (uid, 200000, 0.6, "T-BX200", "stripe", "stripe", now - 20, 0, "pending"),
+            (uid, 100000, 0.3, "T-OLD", "alipay", "epay", now - 40 * 86400, 0, "expired"),
+            (other, 100000, 0.3, "T-OTHER", "alipay", "epay", now - 5, 0, "pending")]
+    for r in rows:
+        e.sql.exec("INSERT INTO top_ups (user_id, amount, money, trade_no, payment_method, "
+                   "payment_provider, create_time, complete_time, status) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?)", *r)
+    d = e.ok("GET", "/api/user/topup/self?p=1&page_size=10", pat)["data"]
+    assert d["total"] == 3, d
+    assert [i["trade_no"] for i in d["items"]] == ["T-BX200", "T-B_200", "T-A-100"], d
+    first = d["items"][2]
+    want = {"user_id": uid, "amount": 500000, "money": 1.5, "trade_no": "T-A-100",
+            "payment_method": "alipay", "payment_provider": "epay", "create_time": now - 60,
+            "complete_time": now - 30, "status": "success"}
+    assert {k: first[k] for k in want} == want, first
+    d = e.ok("GET", "/api/user/topup/self?keyword=T-B_200", pat)["data"]  # '_' is literal
+    assert [i["trade_no"] for i in d["items"]] == ["T-B_200"], d
+    d = e.ok("GET", "/api/user/topup/self?keyword=T-B%25", pat)["data"]  # '%' a wildcard
+    assert [i["trade_no"] for i in d["items"]] == ["T-BX200", "T-B_200"], d
+    e.refused("GET", "/api/user/topup/self?keyword=%25", pat)
+    assert e.ok("GET", "/api/user/topup/self", opat)["data"]["total"] == 1
+    # Admins see everyone's, with no time window.
+    d = e.ok("GET", "/api/user/topup?page_size=100", e.root_pat)["data"]
+    assert {"T-A-100", "T-B_200", "T-OLD", "T-OTHER"} <= {i["trade_no"] for i in d["items"]}, d
+    st, _, b = request("GET", e.g.port, "/api/user/topup", headers={"Authorization": "Bearer " + pat})
+    assert st == 403, (st, b)
+    # Online payment is not built: a clear 501, never a fake success.
+    for path in ("/api/user/pay", "/api/user/amount", "/api/user/stripe/pay",
+                 "/api/user/creem/pay", "/api/user/waffo/pay"):
+        st, _, b = request("POST", e.g.port, path, body={"amount": 10, "payment_method": "alipay"},
+                           headers={"Authorization": "Bearer " + pat})
+        j = json.loads(b)
+        assert st == 501 and j["success"] is False and "not implemented" in j["message"], (path, j)
+    st, _, b = request("POST", e.g.port, "/api/stripe/webhook", body={})
+    assert st == 501 and json.loads(b)["success"] is False, b
+    assert redis_quota(e, uid) == 321
+
+
 def check_bad_input(e):
     now = int(time.time())
     uid, pat = e.user("fuzzer", quota=0)
@@ -276,7 +343,8 @@ def check_bad_input(e):
     assert redis_quota(e, uid) == 0 and len(e.ledger(uid)) == nled
 
 
-SUITE = (check_create_list_get, check_update_delete, check_topup, check_bad_input)
+SUITE = (check_create_list_get, check_update_delete, check_topup, check_bad_input,
+         check_wallet_topup_info_and_records)
 
 # ---- cases ------------------------------------------------------------------------------
 
@@ -302,6 +370,11 @@ def topup_redeems_once_through_the_ledger():
 @case
 def bad_input_changes_nothing():
     check_bad_input(env())
+
+
+@case
+def wallet_topup_info_and_records():
+    check_wallet_topup_info_and_records(env())
 
 
 S.stop_case()

@@ -38,6 +38,18 @@ def bad_configuration_is_refused_with_the_variable_named():
     assert p.returncode == 2 and "PORT" in p.stdout, p.stdout
 
 
+@case
+def readme_images_exist():
+    """Every image the README shows (the console's screenshots, taken by
+    tests/e2e) is committed."""
+    import re
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", readme)
+    assert len(images) >= 4, images
+    missing = [i for i in images if not os.path.isfile(os.path.join(ROOT, i))]
+    assert not missing, f"README shows missing images: {missing}"
+
+
 def check_alloc(root):
     return subprocess.run([sys.executable, os.path.join(ROOT, "tools/check-alloc.py"), root],
                           text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -33,9 +33,17 @@ def console_files_spa_fallback_and_cache_headers():
         st, h, body = request("GET", g.port, "/")
         assert st == 200 and b"console" in body and h["content-type"].startswith("text/html")
         assert h["cache-control"] == "no-cache"
-        for spa in ("/console/channel", "/login", "/console/token/12"):
+        # Deep links and reloads of the console's pages, with a query too;
+        # /dashboard is a page (only /dashboard/billing/... is an API).
+        for spa in ("/console/channel", "/login", "/console/token/12", "/keys",
+                    "/channels?x=1", "/dashboard", "/dashboard?range=7d", "/dashboard/",
+                    "/setup", "/playground", "/logs?page=2&model=a.b"):
             st, h, body = request("GET", g.port, spa)
-            assert st == 200 and b"console" in body, spa
+            assert st == 200 and b"console" in body, (spa, st, body[:200])
+            assert h["content-type"].startswith("text/html") and h["cache-control"] == "no-cache"
+        # A chunk that is gone (an old build) is a 404, never index.html as script
+        st, h, body = request("GET", g.port, "/assets/index-gone.js")
+        assert st == 404 and b"console" not in body, st
         st, h, body = request("GET", g.port, "/assets/index-abc123.js")
         assert st == 200 and body == b"console.log('hi')"
         assert h["content-type"].startswith("text/javascript")
@@ -44,6 +52,9 @@ def console_files_spa_fallback_and_cache_headers():
                             headers={"If-None-Match": request("GET", g.port,
                                                               "/assets/style-1.css")[1]["etag"]})
         assert st == 304
+        st, h, body = request("GET", g.port, "/assets/style-1.css")
+        assert st == 200 and h["content-type"].startswith("text/css"), h
+        assert h["cache-control"] == "public, max-age=31536000, immutable", h
         st, h, body = request("GET", g.port, "/logo.png")
         assert st == 200 and h["content-type"] == "image/png"
         st, _, _ = request("GET", g.port, "/missing.png")
@@ -51,7 +62,8 @@ def console_files_spa_fallback_and_cache_headers():
         st, h, body = request("HEAD", g.port, "/")
         assert st == 200 and int(h["content-length"]) > 0
         # API prefixes never fall back to index.html
-        for p in ("/api/nope", "/v1/nope", "/v1beta/models/x", "/mj/x", "/dashboard/billing/x"):
+        for p in ("/api/nope", "/v1/nope", "/v1beta/models/x", "/mj/x", "/dashboard/billing/x",
+                  "/dashboard/billing", "/api", "/v1", "/api/nope?x=1"):
             st, h, body = request("GET", g.port, p)
             # 404, 501 for a reference endpoint not built yet, or 401 for a
             # relay route asked without a key (GET /v1beta/models/x)

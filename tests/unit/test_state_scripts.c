@@ -604,7 +604,14 @@ static void test_authorize_bad_args(void **state)
     const char *many[18] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
                             "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", "x|",
                             "y"};
-    expect_error(script("authorize", 9, 18, many), "ERR_BAD_ARG argc");
+    /* A ninth argument (the group) only goes with tid 0 (no token). */
+    expect_error(script("authorize", 9, 18, many), "ERR_BAD_ARG group");
+    const char *more[19] = {K_U, K_T, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
+                            "23", "105", "gpt-4", "100", "50", "60000", "1700000000000", "x|",
+                            "y", "z"};
+    expect_error(script("authorize", 9, 19, more), "ERR_BAD_ARG argc");
+    more[16] = "";
+    expect_error(script("authorize", 9, 18, more), "ERR_BAD_ARG settings_ver");
     many[16] = "";
     expect_error(script("authorize", 9, 17, many), "ERR_BAD_ARG settings_ver");
     char longv[101];
@@ -700,6 +707,68 @@ static void test_settle_refund(void **state)
     snapshot(&before);
     expect_refusal(settle(id, 60, 80, NOW + 2000, ""), "reservation_not_found", 0, NULL);
     assert_unchanged(&before);
+}
+
+/* tid 0: a call without a token (the console's playground). Only the user's
+ * checks, limits and quota apply; no token key is read or written (a
+ * disabled, exhausted token of the same user changes nothing); the group is
+ * the caller's; the log's token name is the caller's, and dtr/dtu are 0. */
+static void test_no_token_round_trip(void **state)
+{
+    char nb[8][24];
+    int nn = 0;
+    run("HSET %s rpm 1000 tpm 1000000 concurrency 100", K_U);
+    run("HSET %s status 2 remain_quota 0", K_T); /* another token's state is irrelevant */
+    run("HSET %s sv s1", K_U);
+    const char *a[18] = {K_U, K_T0, K_RES, K_DL, K_SEQ, K_RLU, K_RLT, K_CCU, K_CCT,
+                         "23", "0", "gpt-4", "100", "50", "60000", NUMS(NOW), "|s1", "vip"};
+    redisReply *r = script("authorize", 9, 18, a);
+    assert_int_equal(el_int(r, 0), 1);
+    long long id = el_int(r, 1);
+    assert_int_equal(el_int(r, 3), 900); /* user left */
+    assert_int_equal(el_int(r, 4), -1);  /* no token budget */
+    assert_string_equal(el_str(r, 5), "vip");
+    freeReplyObject(r);
+    assert_int_equal(intcmd("EXISTS %s", K_T0), 0);
+    assert_int_equal(hnum(K_U, "reserved"), 100);
+    assert_int_equal(getnum(K_CCU), 1);
+
+    /* A stale user settings version is refused, writing nothing. */
+    a[16] = "|old";
+    expect_refusal(script("authorize", 9, 18, a), "settings_changed", 0, NULL);
+    a[16] = "|s1";
+
+    /* extend grows it from the user's quota alone */
+    const char *e[10] = {K_U, K_T0, K_RES, K_DL, "23", "0", NUMS(id), "40", "60000", NUMS(NOW)};
+    r = script("extend", 4, 10, e);
+    assert_int_equal(el_int(r, 0), 1);
+    assert_int_equal(el_int(r, 1), 140);
+    freeReplyObject(r);
+
+    /* settle without the token name is refused; with it, charged to the user */
+    const char *v[27] = {K_U, K_T0, K_RES, K_DL, K_LED, K_RLU, K_RLT, K_CCU, K_CCT,
+                         "23", "0", NUMS(id), "70", "80", NUMS(NOW + 1000), "3", "gpt-4", "10",
+                         "20", "1", "2", "vip", "1.2.3.4", "req-1", "", "", "playground-vip"};
+    expect_error(script("settle", 9, 26, v), "ERR_BAD_ARG tid");
+    r = script("settle", 9, 27, v);
+    assert_int_equal(el_int(r, 0), 1);
+    assert_int_equal(el_int(r, 1), 70);
+    assert_int_equal(el_int(r, 3), 930);
+    freeReplyObject(r);
+    assert_int_equal(hnum(K_U, "quota"), 930);
+    assert_int_equal(hnum(K_U, "reserved"), 0);
+    assert_int_equal(hnum(K_U, "used_quota"), 70);
+    assert_int_equal(intcmd("EXISTS %s %s", K_T0, K_CCU), 0);
+    assert_int_equal(hnum(K_T, "used_quota"), 0);
+    expect_last_entry((const char *const[]){
+        "type", "consume", "uid", "23", "tid", "0", "cid", "3", "ts", "1700000001",
+        "dq", "-70", "du", "70", "drc", "1", "dtr", "0", "dtu", "0", "dcu", "70", "log", "2",
+        "uname", "bob", "tname", "playground-vip", "model", "gpt-4", "pt", "10", "ct", "20",
+        "quota", "70", "stream", "1", "ut", "2", "group", "vip", "ip", "1.2.3.4", "rid",
+        "req-1", "content", "", "other", "", "res", NUMS(id), NULL});
+    /* A token id with a token name is refused as well. */
+    v[10] = "105";
+    expect_error(script("settle", 9, 27, v), "ERR_BAD_ARG tid");
 }
 
 static void test_settle_extra_and_zero(void **state)
@@ -1788,6 +1857,7 @@ int main(void)
         T(test_authorize_settings_version), T(test_adjust_quota_bound),
         T(test_adjust_records_expire),
         T(test_settle_extra_and_zero), T(test_settle_shortfall),    T(test_settle_unlimited),
+        T(test_no_token_round_trip),
         T(test_settle_window_moved_on), T(test_settle_bad_args),
         T(test_limits_counted_only_when_set), T(test_limit_set_in_flight),
         T(test_limit_removed_in_flight), T(test_old_records),        T(test_reap_flags),

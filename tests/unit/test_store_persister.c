@@ -104,6 +104,7 @@ struct ent {
 static struct {
     long long uq[NUSERS], uu[NUSERS], urc[NUSERS], tr[NUSERS], tu[NUSERS], cu;
     long long logs, n;
+    long long qn[NUSERS], qq[NUSERS], qt[NUSERS];  /* quota_data: calls, quota, tokens */
 } want;
 
 static int uidx(long long uid)
@@ -151,6 +152,11 @@ static void xadd(const struct ent *e, char *id, size_t idlen)
     want.tu[i] += e->dtu;
     want.cu += e->dcu;
     want.logs += e->log != 0;
+    if (e->log == 2) {          /* a consume log row: one call of the hour (pt + ct = 30) */
+        want.qn[i]++;
+        want.qq[i] += e->quota;
+        want.qt[i] += 30;
+    }
     want.n++;
 }
 
@@ -177,7 +183,23 @@ static void check_sql(void)
                          500000 + want.tr[i]);
         assert_int_equal(q_int("SELECT `used_quota` FROM `tokens` WHERE `id` = ?", &t, 1),
                          want.tu[i]);
+        /* quota_data: every call counted once, in the hour of ts 1700000000, keyed as
+         * the reference (username, model, group, token, channel); replays add nothing */
+        gw_sql_arg k[] = { GW_SQL_INT(uids[i]), GW_SQL_INT(100 + uids[i]) };
+        assert_int_equal(q_int("SELECT COALESCE(SUM(`count`), 0) FROM `quota_data` WHERE "
+                               "`user_id` = ? AND `token_id` = ? AND `created_at` = 1699999200 "
+                               "AND `username` = 'user' AND `model_name` = 'gpt-4o' AND "
+                               "`use_group` = 'default' AND `channel_id` = 7 AND "
+                               "`node_name` = ''", k, 2), want.qn[i]);
+        assert_int_equal(q_int("SELECT COALESCE(SUM(`quota`), 0) FROM `quota_data` WHERE "
+                               "`user_id` = ?", &u, 1), want.qq[i]);
+        assert_int_equal(q_int("SELECT COALESCE(SUM(`token_used`), 0) FROM `quota_data` "
+                               "WHERE `user_id` = ?", &u, 1), want.qt[i]);
+        assert_int_equal(q_int("SELECT COALESCE(SUM(`count`), 0) FROM `quota_data` WHERE "
+                               "`user_id` = ?", &u, 1), want.qn[i]);
     }
+    /* one row per key when a single persister applied everything */
+    assert_true(q_int("SELECT COUNT(*) FROM `quota_data`", NULL, 0) <= NUSERS);
     assert_int_equal(q_int("SELECT `used_quota` FROM `channels` WHERE `id` = 7", NULL, 0),
                      want.cu);
     assert_int_equal(q_int("SELECT COUNT(*) FROM `logs`", NULL, 0), want.logs);
@@ -345,10 +367,10 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
     static const char *const wipe[] = { "users", "tokens", "channels", "logs",
-                                        "ledger_cursors" };
+                                        "ledger_cursors", "quota_data", "options" };
     char sql[96];
     freeReplyObject(R("FLUSHALL"));
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof wipe / sizeof wipe[0]; i++) {
         snprintf(sql, sizeof sql, "DELETE FROM `%s`", wipe[i]);
         ok(gw_store_exec(db, sql, NULL, 0, NULL));
     }
@@ -464,6 +486,36 @@ static void test_apply_exactly_once(void **state)
     msleep(300);
     gw_persister_stats(p, &st);
     assert_int_equal(st.applied, 0);
+    gw_persister_stop(p);
+    check_sql();
+}
+
+/* DataExportEnabled off: log rows and deltas as always, no quota_data (the
+ * reference stops recording); back on, the next calls count again. */
+static void test_quota_data_export_off(void **state)
+{
+    gw_sql_arg off[] = { GW_SQL_TEXT("DataExportEnabled"), GW_SQL_TEXT("false") };
+    ok(gw_store_exec(db, "INSERT INTO `options` (`key`, `value`) VALUES (?, ?)", off, 2, NULL));
+    for (int i = 0; i < 5; i++)
+        xadd_consume(0, 10, NULL, 0);
+    struct gw_persister_opts o = popts("c1");
+    gw_persister *p = start(&o);
+    wait_applied(&p, 1, 5);
+    wait_no_pending();
+    gw_persister_stop(p);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM `logs`", NULL, 0), 5);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM `quota_data`", NULL, 0), 0);
+
+    ok(gw_store_exec(db, "UPDATE `options` SET `value` = 'true' WHERE "
+                         "`key` = 'DataExportEnabled'", NULL, 0, NULL));
+    memset(want.qn, 0, sizeof want.qn);     /* the five before are not in quota_data */
+    memset(want.qq, 0, sizeof want.qq);
+    memset(want.qt, 0, sizeof want.qt);
+    for (int i = 0; i < 4; i++)
+        xadd_consume(i % NUSERS, 7, NULL, 0);
+    p = start(&o);
+    wait_applied(&p, 1, 4);
+    wait_no_pending();
     gw_persister_stop(p);
     check_sql();
 }
@@ -986,6 +1038,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_ids),
         cmocka_unit_test_setup(test_apply_exactly_once, setup),
+        cmocka_unit_test_setup(test_quota_data_export_off, setup),
         cmocka_unit_test_setup(test_two_replicas, setup),
         cmocka_unit_test_setup(test_batch_sums_per_row, setup),
         cmocka_unit_test_setup(test_delta_accumulator, setup),

@@ -1,8 +1,11 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
 afterEach(() => cleanup());
+
+// findBy*/waitFor wait up to this long on a loaded machine (a bound, not a timing).
+configure({ asyncUtilTimeout: 15_000 });
 
 // jsdom lacks these; Mantine uses them.
 if (!window.matchMedia) {

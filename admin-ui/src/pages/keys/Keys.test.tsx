@@ -106,7 +106,7 @@ describe('snippets', () => {
   });
 });
 
-describe('API keys page', { timeout: 30000 }, () => {
+describe('API keys page', () => {
   beforeEach(() => {
     setSession(null);
     setDisplaySettings(STATUS as never);

@@ -28,7 +28,7 @@ function routes(pg: (u: URL, init: RequestInit) => unknown) {
   };
 }
 
-describe('Playground', { timeout: 30000 }, () => {
+describe('Playground', () => {
   beforeEach(() => {
     setSession(null);
     signIn();

@@ -111,8 +111,12 @@ export default function Dashboard() {
     if (r) setRange(r);
   };
   const refresh = () => {
-    if (preset !== 'custom') setRange(presetRange(preset));
     void reloadUser();
+    const next = preset !== 'custom' ? presetRange(preset) : range;
+    if (next.end !== range.end) {
+      setRange(next); // a new range: both queries run again under its key
+      return;
+    }
     void data.refetch();
     void stat.refetch();
   };
@@ -244,7 +248,7 @@ export default function Dashboard() {
             <StatCard
               id="avgTpm"
               title={t('cards.avgTpm')}
-              value={formatNumber(perMinute(agg.totals.tokens, range), 1)}
+              value={formatNumber(perMinute(agg.totals.tokens, range), 3)}
               hint={t('cards.avgHint')}
               loading={loading}
             />
@@ -304,7 +308,7 @@ export default function Dashboard() {
               valueFormatter={fmt}
               withLegend
               legendProps={{ verticalAlign: 'bottom' }}
-              yAxisProps={{ tickFormatter: (v: number) => (metric === 'quota' ? formatQuota(v, 2) : formatCompact(v)), width: 70 }}
+              yAxisProps={{ tickFormatter: (v: number) => (metric === 'quota' ? formatQuota(v) : formatCompact(v)), width: 80 }}
               aria-label={t('chart.timeAria', { metric: t(`metric.${metric}`) })}
             />
           )}

@@ -28,3 +28,10 @@ class RO {
 }
 (globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver ??= RO;
 window.HTMLElement.prototype.scrollIntoView ??= () => {};
+// jsdom has no document.fonts; Mantine's autosize Textarea/JsonInput listen on it.
+if (!(document as { fonts?: unknown }).fonts) {
+  Object.defineProperty(document, 'fonts', {
+    configurable: true,
+    value: { addEventListener: () => {}, removeEventListener: () => {}, ready: Promise.resolve() },
+  });
+}

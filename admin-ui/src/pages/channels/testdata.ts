@@ -2,15 +2,6 @@
 import { ADMIN_USER, mockApi, STATUS, type ApiHandler } from '../../test/render';
 import type { Channel } from './types';
 
-// jsdom has no document.fonts; Mantine's autosize Textarea/JsonInput listen on it.
-// (src/test/setup.ts would be the shared place: asked of the lead.)
-if (typeof document !== 'undefined' && !(document as { fonts?: unknown }).fonts) {
-  Object.defineProperty(document, 'fonts', {
-    configurable: true,
-    value: { addEventListener: () => {}, removeEventListener: () => {}, ready: Promise.resolve() },
-  });
-}
-
 export function channel(over: Partial<Channel> = {}): Channel {
   return {
     id: 5,

@@ -378,6 +378,12 @@ flow('color_scheme_and_screenshots', async () => {
         missing.push(`${name}-${scheme} (${ready} never showed)`);
         continue;
       }
+      if (name === 'playground') {
+        // A conversation on screen: one streamed answer with Markdown.
+        await page.getByTestId('playground-input').fill('Say hello in **bold**');
+        await page.getByTestId('playground-send').click();
+        await page.getByTestId('playground-answer').filter({ hasText: 'Mock reply to' }).waitFor();
+      }
       await settle(page);
       await shot(page, `${name}-${scheme}`);
     }

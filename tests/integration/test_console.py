@@ -84,10 +84,11 @@ def build():
 def vitest():
     out_json = os.path.join(tempfile.mkdtemp(prefix="tf-vitest-"), "vitest.json")
     try:
-        rc, out, err = run(["npx", "--no-install", "vitest", "run", "--reporter=json",
-                            f"--outputFile={out_json}"], UI, 600)
+        # Both cores (Vitest takes one fewer than there are by default).
+        rc, out, err = run(["npx", "--no-install", "vitest", "run", "--maxWorkers=2",
+                            "--reporter=json", f"--outputFile={out_json}"], UI, 900)
         if rc is None:
-            say(False, "vitest", "timed out after 600 s")
+            say(False, "vitest", "timed out after 900 s")
             return
         try:
             with open(out_json) as f:

@@ -12,6 +12,7 @@ import {
   type Session,
 } from '../api/client';
 import { setDisplaySettings } from '../lib/format';
+import i18n, { LANGUAGES } from '../i18n';
 
 export const ROLE_USER = 1;
 export const ROLE_ADMIN = 10;
@@ -97,6 +98,22 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     retry: false,
   });
 
+  // The language saved on the account (profile page) applies once per sign-in;
+  // after that the header's switch rules in this browser.
+  useEffect(() => {
+    const u = userQ.data;
+    if (!u) return;
+    const lang = accountLanguage(u);
+    const mark = `tf_lang_applied_${u.id}`;
+    try {
+      if (!lang || sessionStorage.getItem(mark)) return;
+      sessionStorage.setItem(mark, '1');
+    } catch {
+      return;
+    }
+    if (LANGUAGES.some((l) => l.code === lang) && i18n.resolvedLanguage !== lang) i18n.changeLanguage(lang);
+  }, [userQ.data]);
+
   const login = useCallback(async (username: string, password: string) => {
     const d = await api.post<Record<string, unknown>>('/api/user/login', { username, password });
     if (d && (d.require_2fa || d.require2fa)) return { require2fa: true };
@@ -140,6 +157,18 @@ export function useAuth(): AuthState {
   const v = useContext(Ctx);
   if (!v) throw new Error('useAuth outside AuthProvider');
   return v;
+}
+
+/** The language stored in the user's `setting` JSON, if any. */
+export function accountLanguage(u: User): string | null {
+  const raw = u.setting;
+  if (typeof raw !== 'string' || !raw) return null;
+  try {
+    const v = (JSON.parse(raw) as { language?: unknown }).language;
+    return typeof v === 'string' && v ? v.slice(0, 2) : null;
+  } catch {
+    return null;
+  }
 }
 
 export function isAdmin(u?: User): boolean {

@@ -7,7 +7,7 @@ import { api } from '../../api/client';
 import { useAuth } from '../../auth/AuthProvider';
 import { ErrorAlert } from '../../components/common';
 import { AuthFrame } from './AuthFrame';
-import { confirmError, passwordError, usernameError } from './validate';
+import { confirmError, passwordError, USER_PASSWORD_MAX, USER_USERNAME_MAX, usernameError } from './validate';
 
 export default function Register() {
   const { t } = useTranslation(['auth', 'common']);
@@ -19,8 +19,8 @@ export default function Register() {
   const form = useForm({
     initialValues: { username: '', password: '', confirmPassword: '', aff_code: params.get('aff') ?? '' },
     validate: {
-      username: (v) => usernameError(t, v),
-      password: (v) => passwordError(t, v),
+      username: (v) => usernameError(t, v, USER_USERNAME_MAX),
+      password: (v) => passwordError(t, v, USER_PASSWORD_MAX),
       confirmPassword: (v, all) => confirmError(t, v, all.password),
     },
   });

@@ -155,6 +155,30 @@ describe('Dashboard page', () => {
     );
   });
 
+  it('asks for a custom range of days: local midnight of the first day to now', async () => {
+    signIn();
+    const api = mockApi({
+      '/api/status': STATUS,
+      '/api/user/self': ADMIN_USER,
+      '/api/data/': [],
+      '/api/log/stat': { quota: 0, rpm: 0, tpm: 0 },
+    });
+    await renderPage(<Dashboard />, { path: '/dashboard' });
+    const user = userEvent.setup({ delay: null });
+    await user.click(await screen.findByLabelText('Custom'));
+    await user.click(await screen.findByLabelText('Dates'));
+    const today = new Date();
+    const first = new Date(today.getFullYear(), today.getMonth(), 1);
+    const label = (d: Date) => `${d.getDate()} ${d.toLocaleString('en-US', { month: 'long' })} ${d.getFullYear()}`;
+    await user.click(await screen.findByRole('button', { name: label(first), hidden: true }));
+    await user.click(await screen.findByRole('button', { name: label(today), hidden: true }));
+    await waitFor(() => {
+      const q = api.calls.filter((c) => c.path === '/api/data/').at(-1)!.url.searchParams;
+      expect(Number(q.get('start_timestamp'))).toBe(first.getTime() / 1000);
+      expect(Math.abs(Number(q.get('end_timestamp')) - Date.now() / 1000)).toBeLessThan(120);
+    });
+  });
+
   it('shows a user their own usage only, and the API error in place', async () => {
     signIn(7);
     const api = mockApi({

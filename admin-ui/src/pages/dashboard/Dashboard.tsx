@@ -3,9 +3,7 @@
 // hourly quota_data rows (/api/data/ for admins: the whole site, optionally
 // one user; /api/data/self for users), summed per time bucket and per model
 // here (usage.ts); the live RPM/TPM of /api/log/stat or /api/log/self/stat.
-import '@mantine/charts/styles.css';
-import { useMemo, useState, type ReactNode } from 'react';
-import { BarChart, DonutChart } from '@mantine/charts';
+import { lazy, Suspense, useMemo, useState, type ReactNode } from 'react';
 import {
   ActionIcon,
   Badge,
@@ -54,6 +52,9 @@ interface LogStat {
 
 const COLORS = ['blue.6', 'teal.6', 'orange.6', 'grape.6', 'red.6', 'cyan.6', 'lime.7', 'pink.6', 'gray.6'];
 const SELF_MAX_DAYS = 30;
+
+const BarChart = lazy(() => import('./Charts').then((m) => ({ default: m.UsageBarChart })));
+const DonutChart = lazy(() => import('./Charts').then((m) => ({ default: m.UsageDonutChart })));
 
 function bucketLabel(ts: number, size: BucketSize): string {
   const opts: Intl.DateTimeFormatOptions =
@@ -111,8 +112,12 @@ export default function Dashboard() {
     if (r) setRange(r);
   };
   const refresh = () => {
-    if (preset !== 'custom') setRange(presetRange(preset));
     void reloadUser();
+    const next = preset !== 'custom' ? presetRange(preset) : range;
+    if (next.end !== range.end) {
+      setRange(next); // a new range: both queries run again under its key
+      return;
+    }
     void data.refetch();
     void stat.refetch();
   };
@@ -244,7 +249,7 @@ export default function Dashboard() {
             <StatCard
               id="avgTpm"
               title={t('cards.avgTpm')}
-              value={formatNumber(perMinute(agg.totals.tokens, range), 1)}
+              value={formatNumber(perMinute(agg.totals.tokens, range), 3)}
               hint={t('cards.avgHint')}
               loading={loading}
             />
@@ -295,6 +300,7 @@ export default function Dashboard() {
           ) : agg.models.length === 0 ? (
             <EmptyState>{t('chart.empty')}</EmptyState>
           ) : (
+            <Suspense fallback={<Skeleton h={300} />}>
             <BarChart
               h={300}
               data={rows}
@@ -304,9 +310,10 @@ export default function Dashboard() {
               valueFormatter={fmt}
               withLegend
               legendProps={{ verticalAlign: 'bottom' }}
-              yAxisProps={{ tickFormatter: (v: number) => (metric === 'quota' ? formatQuota(v, 2) : formatCompact(v)), width: 70 }}
+              yAxisProps={{ tickFormatter: (v: number) => (metric === 'quota' ? formatQuota(v) : formatCompact(v)), width: 80 }}
               aria-label={t('chart.timeAria', { metric: t(`metric.${metric}`) })}
             />
+            </Suspense>
           )}
         </Paper>
 
@@ -321,6 +328,7 @@ export default function Dashboard() {
           ) : (
             <Group align="flex-start" gap="lg" wrap="wrap">
               {donut.length > 0 && (
+                <Suspense fallback={<Skeleton h={180} w={180} circle mx="auto" />}>
                 <DonutChart
                   data={donut}
                   size={180}
@@ -332,6 +340,7 @@ export default function Dashboard() {
                   aria-label={t('chart.modelsAria', { metric: t(`metric.${metric}`) })}
                   mx="auto"
                 />
+                </Suspense>
               )}
               <Box style={{ flex: '1 1 300px', minWidth: 0 }}>
                 <Table.ScrollContainer minWidth={460}>

@@ -77,7 +77,7 @@ export function LogDetail({ log, admin }: { log: LogRow; admin: boolean }) {
           </Row>
           <Row label={t('detail.stream')}>{log.is_stream ? t('detail.yes') : t('detail.no')}</Row>
           <Row label={t('detail.ip')}>{log.ip || '—'}</Row>
-          <Row label={t('detail.useTime')}>{formatDuration((log.use_time || 0) * 1000)}</Row>
+          <Row label={t('detail.useTime')}>{t('seconds', { n: formatNumber(log.use_time || 0, 0) })}</Row>
           <Row label={t('detail.frt')}>{typeof o.frt === 'number' && o.frt >= 0 ? formatDuration(o.frt) : '—'}</Row>
           <Row label={t('detail.promptTokens')}>{formatNumber(log.prompt_tokens || 0, 0)}</Row>
           <Row label={t('detail.completionTokens')}>{formatNumber(log.completion_tokens || 0, 0)}</Row>

@@ -101,7 +101,7 @@ const LogTable = memo(function LogTable({
                 <Table.Td style={NOWRAP}>
                   {r.type === 2 ? (
                     <>
-                      {formatDuration((r.use_time || 0) * 1000)}
+                      {t('seconds', { n: formatNumber(r.use_time || 0, 0) })}
                       {typeof o.frt === 'number' && o.frt >= 0 && (
                         <Text span size="xs" c="dimmed">
                           {' · '}

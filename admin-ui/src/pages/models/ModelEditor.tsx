@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { errorMessage } from '../../components/common';
 import { formatUsd } from '../pricing/price';
 import {
+  chargedCompletion,
   editOf,
   parseAmount,
   ratioToUsdPerM,
@@ -174,7 +175,15 @@ export function ModelEditor({
             <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="sm">
               <TextInput
                 label={t('fields.completion')}
-                description={derived(v.completion) ?? t('help.optional')}
+                description={
+                  row && row.completion !== undefined && chargedCompletion(row) !== undefined ? (
+                    <Text span size="xs" c="orange">
+                      {t('help.lockedCompletion', { value: chargedCompletion(row) })}
+                    </Text>
+                  ) : (
+                    (derived(v.completion) ?? t('help.optional'))
+                  )
+                }
                 inputMode="decimal"
                 value={v.completion}
                 onChange={(e) => set('completion', e.currentTarget.value)}

@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { EmptyState } from '../../components/common';
 import { formatNumber } from '../../lib/format';
 import { formatUsd } from '../pricing/price';
-import { isPriced, ratioToUsdPerM, type ModelRow } from './ratios';
+import { chargedCompletion, isPriced, ratioToUsdPerM, type ModelRow } from './ratios';
 
 /** Badges in table cells keep their whole label. */
 const NOCLIP = { label: { overflow: 'visible' } } as const;
@@ -126,7 +126,14 @@ export function ModelTable({
                   </Table.Td>
                   <Table.Td>{r.price === undefined && r.ratio !== undefined ? formatUsd(ratioToUsdPerM(r.ratio)) : '—'}</Table.Td>
                   <Table.Td>{r.price === undefined ? num(r.ratio) : '—'}</Table.Td>
-                  <Table.Td>{r.price === undefined ? num(r.completion) : '—'}</Table.Td>
+                  <Table.Td>
+                    {r.price === undefined ? num(r.completion) : '—'}
+                    {chargedCompletion(r) !== undefined && (
+                      <Text size="xs" c={r.completion === undefined ? 'dimmed' : 'orange'}>
+                        {t('charged', { value: formatNumber(chargedCompletion(r)!, 6) })}
+                      </Text>
+                    )}
+                  </Table.Td>
                   <Table.Td>{r.price !== undefined ? formatUsd(r.price) : '—'}</Table.Td>
                   <Table.Td>{r.price === undefined ? num(r.cache) : '—'}</Table.Td>
                   <Table.Td>{r.price === undefined ? num(r.createCache) : '—'}</Table.Td>

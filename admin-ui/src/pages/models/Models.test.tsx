@@ -54,6 +54,28 @@ describe('Models and prices (root)', { timeout: 30000 }, () => {
     expect(unpriced).toHaveTextContent('No price');
   });
 
+  it('says where the relay charges another completion ratio than the table (a built-in rule)', async () => {
+    rootApi({
+      'GET /api/option/': OPTIONS.map((o) => (o.key === 'CompletionRatio' ? { ...o, value: '{"gpt-4o":4,"claude-3":2}' } : o)),
+      '/api/pricing': () =>
+        new Response(
+          JSON.stringify({
+            success: true,
+            data: [
+              { model_name: 'gpt-4o', quota_type: 0, model_ratio: 1.25, model_price: 0, completion_ratio: 4, enable_groups: ['default'] },
+              { model_name: 'claude-3', quota_type: 0, model_ratio: 1.5, model_price: 0, completion_ratio: 5, enable_groups: ['default'] },
+            ],
+          }),
+        ),
+    });
+    await renderPage(<Models />, { path: '/models' });
+    const table = await screen.findByTestId('models-table');
+    await waitFor(() => expect(within(table).getByText('claude-3').closest('tr')).toHaveTextContent('charged: 5'));
+    expect(within(table).getByText('gpt-4o').closest('tr')).not.toHaveTextContent('charged');
+    const { dialog } = await openEditor('claude-3');
+    expect(within(dialog).getByText(/charges 5 for this model/)).toBeInTheDocument();
+  });
+
   it('refuses negative and non-numeric ratios before sending anything', async () => {
     const api = rootApi();
     await renderPage(<Models />, { path: '/models' });

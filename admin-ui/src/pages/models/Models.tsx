@@ -57,12 +57,22 @@ function RootModels() {
   const qc = useQueryClient();
   const opts = useOptions();
   const ch = useChannelModels();
+  // What the relay charges now, to show where a built-in rule wins over a table.
+  const charged = useQuery({
+    queryKey: ['pricing'],
+    queryFn: () => api.get<PricingAnswer>('/api/pricing', undefined, true),
+    retry: false,
+  });
   const [editing, setEditing] = useState<{ row?: ModelRow } | null>(null);
   const [removeError, setRemoveError] = useState<unknown>(null);
 
   const { tables, errors } = useMemo(() => parseTables(opts.data ?? {}), [opts.data]);
   const channelModels = useMemo(() => (ch.data ?? []).map((m) => m.id), [ch.data]);
-  const rows = useMemo(() => buildRows(tables, channelModels), [tables, channelModels]);
+  const chargedMap = useMemo(
+    () => Object.fromEntries((charged.data?.data ?? []).map((m) => [m.model_name, m])),
+    [charged.data],
+  );
+  const rows = useMemo(() => buildRows(tables, channelModels, chargedMap), [tables, channelModels, chargedMap]);
 
   /** Writes each changed table; the first refusal stops and names its option. */
   const saveTables = async (next: Tables) => {
@@ -124,7 +134,9 @@ function RootModels() {
           <Loader />
         </Center>
       ) : opts.data ? (
-        <Tabs defaultValue="models">
+        // Only the shown tab is in the page (its labels are unique); the group
+        // editor stays mounted so its unsaved rows survive switching.
+        <Tabs defaultValue="models" keepMounted={false}>
           <Tabs.List mb="md" style={{ flexWrap: 'wrap' }}>
             <Tabs.Tab value="models">{t('tabs.models')}</Tabs.Tab>
             <Tabs.Tab value="groups">{t('tabs.groups')}</Tabs.Tab>
@@ -143,7 +155,7 @@ function RootModels() {
               <ModelTable rows={rows} onEdit={(row) => setEditing({ row })} onRemove={onRemove} />
             </Stack>
           </Tabs.Panel>
-          <Tabs.Panel value="groups">
+          <Tabs.Panel value="groups" keepMounted>
             <GroupRatios text={opts.data.GroupRatio} onSave={saveGroups} />
           </Tabs.Panel>
           <Tabs.Panel value="json">

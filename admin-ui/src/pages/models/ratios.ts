@@ -46,9 +46,15 @@ export interface ModelRow {
   createCache?: number;
   /** named by a channel */
   inChannels: boolean;
+  /** what the relay charges now (/api/pricing), for models a channel serves */
+  charged?: { completion: number; perCall: boolean };
 }
 
-export function buildRows(t: Tables, channelModels: string[]): ModelRow[] {
+export function buildRows(
+  t: Tables,
+  channelModels: string[],
+  charged: Record<string, { completion_ratio: number; quota_type: number }> = {},
+): ModelRow[] {
   const names = new Set<string>(channelModels);
   for (const k of PRICE_KEYS) for (const n of Object.keys(t[k])) names.add(n);
   const inCh = new Set(channelModels);
@@ -62,6 +68,9 @@ export function buildRows(t: Tables, channelModels: string[]): ModelRow[] {
       cache: t.CacheRatio[name],
       createCache: t.CreateCacheRatio[name],
       inChannels: inCh.has(name),
+      charged: charged[name]
+        ? { completion: charged[name].completion_ratio, perCall: charged[name].quota_type === 1 }
+        : undefined,
     }));
 }
 
@@ -183,4 +192,12 @@ function sorted(t: Table): Array<[string, number]> {
 
 export function tableText(t: Table): string {
   return JSON.stringify(t, null, 2);
+}
+
+/** The completion ratio the relay charges when it is not the table's (a
+ * built-in rule, or the default for an unset entry); undefined when equal. */
+export function chargedCompletion(r: ModelRow): number | undefined {
+  const c = r.charged;
+  if (!c || c.perCall || r.price !== undefined || r.ratio === undefined) return undefined;
+  return r.completion !== undefined && Math.abs(c.completion - r.completion) < 1e-9 ? undefined : c.completion;
 }

@@ -49,6 +49,11 @@ describe('Pricing page', { timeout: 30000 }, () => {
     await user.selectOptions(screen.getByLabelText('Group'), 'default');
     expect(cells(await rowOf('gpt-4o'))).toEqual({ input: '$2.50', output: '$10.00', call: '—' });
     expect(cells(await rowOf('dall-e-3')).call).toBe('$0.04');
+    // per 1K tokens: a thousandth
+    await user.click(screen.getByRole('radio', { name: '1K' }));
+    expect(cells(await rowOf('gpt-4o'))).toEqual({ input: '$0.0025', output: '$0.01', call: '—' });
+    expect(screen.getByTestId('pricing-table')).toHaveTextContent('Input / 1K tokens');
+    await user.click(screen.getByRole('radio', { name: '1M' }));
     // vip: claude-3 is not in it
     await user.selectOptions(screen.getByLabelText('Group'), 'vip');
     expect(within(screen.getByTestId('pricing-table')).queryByText('claude-3')).not.toBeInTheDocument();

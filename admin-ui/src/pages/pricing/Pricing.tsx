@@ -125,6 +125,8 @@ function PricingBody() {
   const [search, setSearch] = useState('');
   const [type, setType] = useState('all');
   const [vendor, setVendor] = useState(ALL);
+  const [unit, setUnit] = useState<'1M' | '1K'>('1M');
+  const per = unit === '1K' ? 1000 : 1;
 
   const vendors = useMemo(() => {
     const m = new Map<number, string>();
@@ -200,17 +202,24 @@ function PricingBody() {
               />
             )}
           </Group>
-          <SegmentedControl
-            aria-label={t('type.label')}
-            value={type}
-            onChange={setType}
-            data={[
-              { value: 'all', label: t('type.all') },
-              { value: 'token', label: t('type.token') },
-              { value: 'call', label: t('type.call') },
-            ]}
-            style={{ alignSelf: 'flex-start', maxWidth: '100%' }}
-          />
+          <Group gap="sm" wrap="wrap">
+            <SegmentedControl
+              aria-label={t('type.label')}
+              value={type}
+              onChange={setType}
+              data={[
+                { value: 'all', label: t('type.all') },
+                { value: 'token', label: t('type.token') },
+                { value: 'call', label: t('type.call') },
+              ]}
+            />
+            <SegmentedControl
+              aria-label={t('unit.label')}
+              value={unit}
+              onChange={(v) => setUnit(v as '1M' | '1K')}
+              data={['1M', '1K']}
+            />
+          </Group>
           <Text size="sm" c="dimmed">
             {selected === ALL ? t('pricedCheapest') : t('pricedFor', { group: selected, ratio: formatNumber(configuredRatio(groupRatio, selected), 4) })}
           </Text>
@@ -223,8 +232,8 @@ function PricingBody() {
                   <Table.Tr>
                     <Table.Th>{t('col.model')}</Table.Th>
                     <Table.Th>{t('col.billing')}</Table.Th>
-                    <Table.Th>{t('col.input')}</Table.Th>
-                    <Table.Th>{t('col.output')}</Table.Th>
+                    <Table.Th>{t('col.input', { unit })}</Table.Th>
+                    <Table.Th>{t('col.output', { unit })}</Table.Th>
                     <Table.Th>{t('col.perCall')}</Table.Th>
                     <Table.Th>{t('col.groups')}</Table.Th>
                   </Table.Tr>
@@ -249,8 +258,8 @@ function PricingBody() {
                             {m.quota_type === 1 ? t('type.call') : t('type.token')}
                           </Badge>
                         </Table.Td>
-                        <Table.Td data-col="input">{formatPrice(inputPerM(m, gr))}</Table.Td>
-                        <Table.Td data-col="output">{formatPrice(outputPerM(m, gr))}</Table.Td>
+                        <Table.Td data-col="input">{formatPrice(inputPerM(m, gr) / per)}</Table.Td>
+                        <Table.Td data-col="output">{formatPrice(outputPerM(m, gr) / per)}</Table.Td>
                         <Table.Td data-col="call">{formatPrice(perCall(m, gr))}</Table.Td>
                         <Table.Td>
                           <Group gap={4}>

@@ -140,6 +140,19 @@ describe('Settings', { timeout: 60000 }, () => {
     expect(puts(m.calls)[0].body).toEqual({ key: 'RegisterEnabled', value: 'false' });
   });
 
+  it('keeps unsaved edits when switching tabs', async () => {
+    api();
+    await renderPage(<Settings />, { path: '/settings' });
+    const user = userEvent.setup({ delay: null });
+    const name = await screen.findByLabelText(/^System name/);
+    await user.clear(name);
+    await user.type(name, 'My Gate');
+    await user.click(screen.getByRole('tab', { name: 'Billing' }));
+    await screen.findByLabelText(/^Quota per unit/);
+    await user.click(screen.getByRole('tab', { name: 'Site' }));
+    expect(screen.getByLabelText(/^System name/)).toHaveValue('My Gate');
+  });
+
   it('says when the server does not run a sign-in method that is switched on', async () => {
     api();
     await renderPage(<Settings />, { path: '/settings' });

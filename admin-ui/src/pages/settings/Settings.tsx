@@ -2,6 +2,7 @@
 // (gateway/state/option_registry.c), grouped as the reference's console
 // groups them. One file per group; each section saves its changed fields with
 // PUT /api/option/ {key, value}.
+import { useState } from 'react';
 import { Center, Loader, Tabs } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { useSearchParams } from 'react-router';
@@ -30,6 +31,9 @@ export default function Settings() {
   const [params, setParams] = useSearchParams();
   const q = useOptions();
   const tab = SETTINGS_TABS.some((x) => x.id === params.get('tab')) ? params.get('tab')! : 'site';
+  // A tab mounts when first opened and stays, so unsaved edits survive switching.
+  const [visited, setVisited] = useState(() => new Set([tab]));
+  if (!visited.has(tab)) setVisited(new Set(visited).add(tab));
 
   return (
     <>
@@ -43,7 +47,6 @@ export default function Settings() {
         <Tabs
           value={tab}
           onChange={(v) => v && setParams({ tab: v }, { replace: true })}
-          keepMounted={false}
           data-testid="settings-tabs"
         >
           <Tabs.List mb="md" style={{ flexWrap: 'wrap' }}>
@@ -55,7 +58,7 @@ export default function Settings() {
           </Tabs.List>
           {SETTINGS_TABS.map((x) => (
             <Tabs.Panel key={x.id} value={x.id}>
-              <x.Panel options={q.data} />
+              {visited.has(x.id) && <x.Panel options={q.data} />}
             </Tabs.Panel>
           ))}
         </Tabs>

@@ -62,7 +62,7 @@ export function updateBody(id: number, v: UserFormValues, initialQuotaAmount: nu
   const body: Record<string, unknown> = {
     id,
     username: v.username.trim(),
-    display_name: v.display_name.trim(),
+    display_name: v.display_name.trim() || v.username.trim(),
     group: v.group.trim(),
     remark: v.remark,
   };

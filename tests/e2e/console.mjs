@@ -291,6 +291,39 @@ flow('common_user_cannot_see_admin_pages', async () => {
     await page.getByRole('heading', { name: '403' }).waitFor();
   }
   S.userCtx = ctx;
+  S.userPage = page;
+});
+
+// ---- 7b. a redemption code made by the admin, redeemed in the user's wallet ------------------
+flow('redemption_code_redeemed_in_wallet', async () => {
+  const page = admin();
+  check(S.userCtx, 'no common user (the previous flow failed)');
+  await go(page, S, '/redemptions');
+  await page.getByTestId('redemptions-create').click();
+  const dialog = page.getByRole('dialog');
+  await field(dialog, 'Name').fill('e2e gift');
+  await field(dialog, 'Value').fill('5');
+  await dialog.getByTestId('redemption-form-submit').click();
+  const code = (await page.getByTestId('redemptions-created-keys').innerText()).trim();
+  check(/^[A-Za-z0-9-]{16,}$/.test(code), `the created code is ${JSON.stringify(code)}`);
+
+  const user = S.userPage;
+  S.lastPage = user;
+  await go(user, S, '/wallet');
+  const balance = async () => Number((await user.getByTestId('wallet-balance').innerText()).replace(/[^0-9.]/g, ''));
+  await user.getByTestId('wallet-balance').waitFor();
+  const before = await balance();
+  await user.getByTestId('wallet-redeem-input').fill(code);
+  await user.getByTestId('wallet-redeem-submit').click();
+  await user.getByTestId('wallet-redeem-result').waitFor();
+  await poll(async () => Math.abs((await balance()) - before - 5) < 0.005, {
+    what: `the balance to grow by 5 from ${before}`,
+  });
+  // A code is good once.
+  await user.getByTestId('wallet-redeem-input').fill(code);
+  await user.getByTestId('wallet-redeem-submit').click();
+  await user.getByRole('alert').first().waitFor();
+  check(Math.abs((await balance()) - before - 5) < 0.005, 'a used code was redeemed again');
 });
 
 // ---- 8. languages: the header's switch, and a Chinese browser -----------------------------

@@ -20,6 +20,9 @@ export interface Session {
 }
 
 const STORE_KEY = 'tf_session';
+/** Set while this browser holds a refresh cookie (which scripts cannot see), so
+ * a visitor who never signed in is not sent to a refresh that can only fail. */
+const MARK_KEY = 'tf_signed_in';
 let session: Session | null = loadSession();
 let refreshing: Promise<boolean> | null = null;
 const listeners = new Set<(s: Session | null) => void>();
@@ -40,8 +43,13 @@ export function getSession(): Session | null {
 export function setSession(s: Session | null): void {
   session = s;
   try {
-    if (s) sessionStorage.setItem(STORE_KEY, JSON.stringify(s));
-    else sessionStorage.removeItem(STORE_KEY);
+    if (s) {
+      sessionStorage.setItem(STORE_KEY, JSON.stringify(s));
+      localStorage.setItem(MARK_KEY, '1');
+    } else {
+      sessionStorage.removeItem(STORE_KEY);
+      localStorage.removeItem(MARK_KEY);
+    }
   } catch {
     /* storage unavailable: memory only */
   }
@@ -63,6 +71,15 @@ export function sessionFromLogin(d: LoginData): Session {
   return { token: d.access_token, userId: d.user.id, expiresAt: d.access_expires_at };
 }
 
+/** Whether a refresh cookie may exist (this browser signed in and never out). */
+export function mayHaveRefreshCookie(): boolean {
+  try {
+    return localStorage.getItem(MARK_KEY) === '1';
+  } catch {
+    return true;
+  }
+}
+
 /** One refresh at a time; resolves true when a fresh access token was stored. */
 export function refreshSession(): Promise<boolean> {
   if (!refreshing) {
@@ -82,7 +99,7 @@ export function refreshSession(): Promise<boolean> {
       } catch {
         return false;
       } finally {
-        setTimeout(() => (refreshing = null), 0);
+        refreshing = null; // callers already waiting hold the promise
       }
     })();
   }

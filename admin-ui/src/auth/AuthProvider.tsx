@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   api,
   getSession,
+  mayHaveRefreshCookie,
   onSessionChange,
   refreshSession,
   sessionFromLogin,
@@ -79,7 +80,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => onSessionChange(setSess), []);
   useEffect(() => {
     // A reload without a stored access token: the refresh cookie may still hold a session.
-    if (!booted) refreshSession().finally(() => setBooted(true));
+    if (booted) return;
+    if (mayHaveRefreshCookie()) refreshSession().finally(() => setBooted(true));
+    else setBooted(true);
   }, [booted]);
 
   const statusQ = useQuery({

@@ -71,7 +71,7 @@ export function KeyFormModal({
   const form = useForm<KeyFormValues>({
     mode: 'controlled',
     initialValues: initial,
-    validate: (v) => validateKeyForm(t, v),
+    validate: (v) => validateKeyForm(t, v, undefined, token ? initial : undefined),
   });
 
   useEffect(() => {

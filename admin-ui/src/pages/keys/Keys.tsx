@@ -81,7 +81,7 @@ export function StatusBadge({ status }: { status: number }) {
   };
   const [color, key] = map[status] ?? ['gray', 'status.unknown'];
   return (
-    <Badge color={color} variant="light">
+    <Badge color={color} variant="light" style={{ minWidth: 'max-content' }}>
       {t(key)}
     </Badge>
   );
@@ -256,7 +256,7 @@ export default function Keys() {
             {tk.name}
           </Text>
           <Group gap={4} wrap="nowrap">
-            <Code data-testid={`key-value-${tk.id}`} style={{ overflowWrap: 'anywhere' }}>
+            <Code data-testid={`key-value-${tk.id}`} style={{ whiteSpace: 'nowrap' }}>
               {shown[tk.id] && revealed[tk.id] ? revealed[tk.id] : `sk-${tk.key}`}
             </Code>
             <Tooltip label={shown[tk.id] ? t('keys:hideKey') : t('keys:revealKey')}>
@@ -284,7 +284,7 @@ export default function Keys() {
             </Tooltip>
           </Group>
         </Table.Td>
-        <Table.Td>
+        <Table.Td style={{ whiteSpace: 'nowrap' }}>
           <StatusBadge status={tk.status} />
         </Table.Td>
         <Table.Td>

@@ -102,7 +102,7 @@ export function UsePanel({
           {snippets.map((s) => (
             <Tabs.Panel key={s.id} value={s.id} pt="xs">
               <div style={{ position: 'relative' }}>
-                <Code block data-testid={`snippet-${s.id}`} style={{ overflowX: 'auto', paddingRight: 40 }}>
+                <Code block data-testid={`snippet-${s.id}`} style={{ overflowX: 'auto', paddingRight: 40, whiteSpace: 'pre' }}>
                   {s.code}
                 </Code>
                 <div style={{ position: 'absolute', top: 6, right: 6 }}>

@@ -173,6 +173,8 @@ export function validateKeyForm(
   t: TFunction,
   v: KeyFormValues,
   nowSec = Math.floor(Date.now() / 1000),
+  /** on edit: the loaded values (an unchanged past expiry may stay, as the server allows) */
+  initial?: KeyFormValues,
 ): Partial<Record<keyof KeyFormValues, string>> {
   const e: Partial<Record<keyof KeyFormValues, string>> = {};
   const name = v.name.trim();
@@ -187,7 +189,8 @@ export function validateKeyForm(
   if (!v.never) {
     const at = unixFromPicker(v.expires);
     if (!Number.isFinite(at)) e.expires = t('keys:form.errors.expiryRequired');
-    else if (at <= nowSec) e.expires = t('keys:form.errors.expiryPast');
+    else if (at <= nowSec && !(initial && !initial.never && initial.expires === v.expires))
+      e.expires = t('keys:form.errors.expiryPast');
   }
   if (v.limitModels && v.models.length === 0) e.models = t('keys:form.errors.modelsRequired');
   const bad = badIpEntries(v.allowIps);

@@ -28,10 +28,37 @@ function routes(pg: (u: URL, init: RequestInit) => unknown) {
   };
 }
 
-describe('Playground', { timeout: 30000 }, () => {
+describe('Playground', () => {
   beforeEach(() => {
+    localStorage.removeItem('tf_playground');
     setSession(null);
     signIn();
+  });
+
+  it('remembers the model and settings of the last visit, and drops a model no longer listed', async () => {
+    localStorage.setItem('tf_playground', JSON.stringify({ model: 'gpt-4o-mini', system: 'Saved prompt', temperature: 0.3, stream: false }));
+    let sent: Record<string, unknown> | null = null;
+    mockApi(
+      routes((_u, init) => {
+        sent = JSON.parse(String(init.body));
+        return new Response('{"choices":[{"message":{"role":"assistant","content":"fine"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}', {
+          headers: { 'Content-Type': 'application/json' },
+        });
+      }),
+    );
+    const view = await renderPage(<Playground />, { path: '/playground' });
+    const user = userEvent.setup();
+    await waitFor(() => expect(screen.getByTestId('playground-model')).toHaveValue('gpt-4o-mini'));
+    expect(screen.getByLabelText(/^System prompt/)).toHaveValue('Saved prompt');
+    await user.type(screen.getByTestId('playground-input'), 'Hi{enter}');
+    await waitFor(() => expect(screen.getByTestId('playground-answer')).toHaveTextContent('fine'));
+    expect(sent).toMatchObject({ model: 'gpt-4o-mini', stream: false, temperature: 0.3, messages: [{ role: 'system', content: 'Saved prompt' }, { role: 'user', content: 'Hi' }] });
+    view.unmount();
+
+    localStorage.setItem('tf_playground', JSON.stringify({ model: 'retired-model' }));
+    mockApi(routes(() => null));
+    await renderPage(<Playground />, { path: '/playground' });
+    await waitFor(() => expect(screen.getByTestId('playground-model')).toHaveValue('gpt-4o'));
   });
 
   it('streams the answer into Markdown, with the session headers and usage', async () => {

@@ -14,7 +14,6 @@ import {
   Loader,
   NumberInput,
   Paper,
-  ScrollArea,
   Select,
   Stack,
   Switch,
@@ -81,6 +80,33 @@ export function buildChatRequest(p: PlaygroundParams, history: ChatMessage[]): R
 
 let nextId = 1;
 
+const STORE_KEY = 'tf_playground';
+const DEFAULT_PARAMS: PlaygroundParams = {
+  model: '',
+  group: '',
+  system: '',
+  temperature: '',
+  top_p: '',
+  max_tokens: '',
+  stream: true,
+};
+
+/** The settings of the last visit (model, group, system prompt, parameters). */
+function loadParams(): PlaygroundParams {
+  try {
+    const raw = JSON.parse(localStorage.getItem(STORE_KEY) || 'null');
+    if (!raw || typeof raw !== 'object') return DEFAULT_PARAMS;
+    const out = { ...DEFAULT_PARAMS };
+    for (const k of ['model', 'group', 'system'] as const) if (typeof raw[k] === 'string') out[k] = raw[k];
+    for (const k of ['temperature', 'top_p', 'max_tokens'] as const)
+      if (typeof raw[k] === 'number' || raw[k] === '') out[k] = raw[k];
+    if (typeof raw.stream === 'boolean') out.stream = raw.stream;
+    return out;
+  } catch {
+    return DEFAULT_PARAMS;
+  }
+}
+
 function UsageLine({ usage }: { usage: Usage }) {
   const { t } = useTranslation('playground');
   return (
@@ -144,15 +170,7 @@ export default function Playground() {
   const [showSettings, setShowSettings] = useState(false);
   const models = useUserModels();
   const groups = useUserGroups();
-  const [params, setParams] = useState<PlaygroundParams>({
-    model: '',
-    group: '',
-    system: '',
-    temperature: '',
-    top_p: '',
-    max_tokens: '',
-    stream: true,
-  });
+  const [params, setParams] = useState<PlaygroundParams>(loadParams);
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [input, setInput] = useState('');
   const [busy, setBusy] = useState(false);
@@ -160,12 +178,20 @@ export default function Playground() {
   const endRef = useRef<HTMLDivElement | null>(null);
 
   const modelList = models.data ?? [];
-  const model = params.model && modelList.includes(params.model) ? params.model : params.model || modelList[0] || '';
+  // the saved model while the list loads; the first listed one when it is gone
+  const model = models.data ? (modelList.includes(params.model) ? params.model : modelList[0] || '') : params.model;
   const set = <K extends keyof PlaygroundParams>(k: K, v: PlaygroundParams[K]) => setParams((p) => ({ ...p, [k]: v }));
 
   useEffect(() => {
     endRef.current?.scrollIntoView({ block: 'end' });
   }, [messages]);
+  useEffect(() => {
+    try {
+      localStorage.setItem(STORE_KEY, JSON.stringify(params));
+    } catch {
+      /* storage unavailable */
+    }
+  }, [params]);
   useEffect(() => () => abortRef.current?.abort(), []);
 
   const patch = (id: number, f: (m: ChatMessage) => ChatMessage) =>
@@ -329,7 +355,7 @@ export default function Playground() {
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 8 }} style={{ minWidth: 0 }}>
           <Paper withBorder p="sm" style={{ display: 'flex', flexDirection: 'column', minWidth: 0 }}>
-            <ScrollArea.Autosize mah="60vh" type="auto" offsetScrollbars>
+            <Box mah="60vh" style={{ overflowY: 'auto', overflowX: 'hidden', minWidth: 0 }}>
               <Stack gap="sm" py="xs" aria-live="polite" data-testid="playground-messages">
                 {messages.length === 0 ? (
                   <Text c="dimmed" size="sm" ta="center" py="xl">
@@ -340,7 +366,7 @@ export default function Playground() {
                 )}
                 <div ref={endRef} />
               </Stack>
-            </ScrollArea.Autosize>
+            </Box>
             <Box mt="sm">
               <Textarea
                 label={t('message')}

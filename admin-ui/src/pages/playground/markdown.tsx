@@ -4,7 +4,7 @@
 // code, fenced code blocks (copyable; an unclosed fence while streaming still
 // renders as code), lists, block quotes, rules and http(s) links.
 import { Fragment, type ReactNode } from 'react';
-import { ActionIcon, Anchor, Box, Code, CopyButton, Divider, List, Text, Title, Tooltip } from '@mantine/core';
+import { ActionIcon, Anchor, Box, Code, CopyButton, Divider, Group, List, Text, Title, Tooltip } from '@mantine/core';
 import { IconCheck, IconCopy } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
 
@@ -208,26 +208,24 @@ function lineBreaks(lines: string[], prefix: string): ReactNode[] {
 export function CodeBlock({ code, lang }: { code: string; lang: string }) {
   const { t } = useTranslation('playground');
   return (
-    <Box pos="relative" my="xs" data-testid="md-code">
-      {lang && (
-        <Text size="xs" c="dimmed" mb={2}>
+    <Box my="xs" data-testid="md-code" style={{ minWidth: 0 }}>
+      <Group justify="space-between" gap="xs" wrap="nowrap" mb={2}>
+        <Text size="xs" c="dimmed">
           {lang}
         </Text>
-      )}
-      <Code block style={{ overflowX: 'auto', paddingRight: 40, whiteSpace: 'pre' }}>
-        {code}
-      </Code>
-      <Box pos="absolute" top={lang ? 22 : 4} right={4}>
         <CopyButton value={code} timeout={1500}>
           {({ copied, copy }) => (
             <Tooltip label={copied ? t('copied') : t('copyCode')} withArrow>
-              <ActionIcon variant="subtle" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label={t('copyCode')}>
+              <ActionIcon variant="subtle" size="sm" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label={t('copyCode')}>
                 {copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
               </ActionIcon>
             </Tooltip>
           )}
         </CopyButton>
-      </Box>
+      </Group>
+      <Code block style={{ overflowX: 'auto', whiteSpace: 'pre' }}>
+        {code}
+      </Code>
     </Box>
   );
 }

@@ -428,6 +428,19 @@ flow('color_scheme_and_screenshots', async () => {
   check(!missing.length, `screenshots not taken: ${missing.join(', ')}`);
 }, { timeout: 120_000 });
 
+// ---- 10b. sign-out: the session ends, a reload does not bring it back ---------------------------
+flow('sign_out', async () => {
+  check(S.userPage, 'no common user (an earlier flow failed)');
+  const page = S.userPage;
+  S.lastPage = page;
+  await go(page, S, '/keys');
+  await page.getByTestId('user-menu').click();
+  await page.getByTestId('logout').click();
+  await waitPath(page, '/login');
+  await go(page, S, '/keys');
+  await waitPath(page, '/login');
+});
+
 // ---- 11. no page errors anywhere ---------------------------------------------------------------
 flow('no_page_errors', async () => {
   const allowed = allowedSeen.length ? `allowed: ${allowedSeen.join('; ')}` : '';

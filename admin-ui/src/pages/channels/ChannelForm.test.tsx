@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { apiFail, renderPage, signIn } from '../../test/render';
@@ -181,5 +181,18 @@ describe('channel form', { timeout: 60_000 }, () => {
     await user.click(within(dialog).getByTestId('channel-form-submit'));
     expect(await within(dialog).findByText('base_url refused: private address')).toBeInTheDocument();
     expect(screen.getByRole('dialog')).toBeInTheDocument();
+  });
+
+  it('takes a model left in the field without Enter, without the separator typed after it (as a browser fill leaves it)', async () => {
+    const api = mockChannelsApi([], { 'POST /api/channel/': { ids: [3] } });
+    const { user, dialog } = await openCreate();
+    await fill(user, within(dialog).getByLabelText(/^Name/), 'filled');
+    await fill(user, within(dialog).getByLabelText(/^Key/), 'sk');
+    const models = within(dialog).getByLabelText(/^Models/);
+    await user.click(models);
+    fireEvent.change(models, { target: { value: 'gpt-x,' } });
+    await user.click(within(dialog).getByTestId('channel-form-submit'));
+    await waitFor(() => expect(posts(api, '/api/channel/')).toHaveLength(1));
+    expect((posts(api, '/api/channel/')[0].body as { channel: { models: string } }).channel.models).toBe('gpt-x');
   });
 });

@@ -152,9 +152,10 @@ export function ChannelForm({ opened, onClose, onSaved, channel, copyOf }: Chann
                   searchable
                   allowDeselect={false}
                   required
+                  withAsterisk={false}
                   {...form.getInputProps('type')}
                 />
-                <TextInput label={t('fields.name')} required maxLength={191} {...form.getInputProps('name')} />
+                <TextInput label={t('fields.name')} required withAsterisk={false} maxLength={191} {...form.getInputProps('name')} />
               </SimpleGrid>
               {!ct.relayed && (
                 <Alert color="yellow" icon={<IconAlertTriangle size={16} />} role="note">
@@ -205,6 +206,7 @@ export function ChannelForm({ opened, onClose, onSaved, channel, copyOf }: Chann
                 description={keyDesc}
                 placeholder={editing ? t('form.keyKeep') : v.mode === 'single' ? 'sk-...' : 'sk-...\nsk-...'}
                 required={!editing}
+                withAsterisk={false}
                 rows={v.mode === 'single' && !multiKey ? 2 : 5}
                 resize="vertical"
                 autoComplete="off"
@@ -295,6 +297,7 @@ export function ChannelForm({ opened, onClose, onSaved, channel, copyOf }: Chann
                 data={groupData}
                 searchable
                 required
+                withAsterisk={false}
                 {...form.getInputProps('groups')}
               />
               <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="sm">

@@ -11,6 +11,9 @@ import { InlineNumber } from './InlineNumber';
 import type { TestResult } from './ops';
 import { channelType, splitList, STATUS_AUTO_DISABLED, STATUS_ENABLED, type Channel } from './types';
 
+// Badges keep their full text: the table scrolls sideways instead of cutting them.
+const FIT = { minWidth: 'max-content' } as const;
+
 export interface RowActions {
   onEdit: (c: Channel) => void;
   onCopy: (c: Channel) => void;
@@ -21,6 +24,7 @@ export interface RowActions {
   onField: (c: Channel, field: 'priority' | 'weight', n: number) => Promise<unknown>;
   onTagField: (tag: string, field: 'priority' | 'weight', n: number) => Promise<unknown>;
   onTagStatus: (tag: string, enable: boolean) => void;
+  onTagEdit: (tag: string) => void;
 }
 
 interface Props extends RowActions {
@@ -34,14 +38,14 @@ interface Props extends RowActions {
 
 export function StatusBadge({ status }: { status: number }) {
   const { t } = useTranslation();
-  if (status === STATUS_ENABLED) return <Badge color="green" variant="light">{t('status.enabled')}</Badge>;
+  if (status === STATUS_ENABLED) return <Badge style={FIT} color="green" variant="light">{t('status.enabled')}</Badge>;
   if (status === STATUS_AUTO_DISABLED)
     return (
-      <Badge color="orange" variant="light">
+      <Badge style={FIT} color="orange" variant="light">
         {t('status.autoDisabled')}
       </Badge>
     );
-  return <Badge color="gray" variant="light">{t('status.disabled')}</Badge>;
+  return <Badge style={FIT} color="gray" variant="light">{t('status.disabled')}</Badge>;
 }
 
 function TestCell({ c, result, busy, onTest }: { c: Channel; result?: TestResult; busy: boolean; onTest: () => void }) {
@@ -57,7 +61,7 @@ function TestCell({ c, result, busy, onTest }: { c: Channel; result?: TestResult
     <Stack gap={2}>
       <Group gap={6} wrap="nowrap">
       <Tooltip label={shown.tip} multiline maw={320} withArrow>
-        <Badge color={shown.color} variant="light" data-testid={`channel-test-result-${c.id}`}>
+        <Badge style={FIT} color={shown.color} variant="light" data-testid={`channel-test-result-${c.id}`}>
           {shown.text}
         </Badge>
       </Tooltip>
@@ -99,7 +103,7 @@ function Row({ c, p }: { c: Channel; p: Props }) {
           </Text>
         )}
         {c.channel_info?.is_multi_key && (
-          <Badge size="xs" variant="outline">
+          <Badge style={FIT} size="xs" variant="outline">
             {t('table.multiKey', { count: c.channel_info.multi_key_size ?? 0 })}
           </Badge>
         )}
@@ -109,7 +113,7 @@ function Row({ c, p }: { c: Channel; p: Props }) {
           <Text size="sm">{ct.name}</Text>
           {!ct.relayed && (
             <Tooltip label={t('form.notRelayed', { type: ct.name })} multiline maw={280}>
-              <Badge size="xs" color="yellow" variant="light">
+              <Badge style={FIT} size="xs" color="yellow" variant="light">
                 {t('form.notRelayedShort')}
               </Badge>
             </Tooltip>
@@ -120,9 +124,9 @@ function Row({ c, p }: { c: Channel; p: Props }) {
         <StatusBadge status={c.status} />
       </Table.Td>
       <Table.Td>
-        <Group gap={4}>
+        <Group gap={4} wrap="nowrap">
           {groups.map((g) => (
-            <Badge key={g} size="sm" variant="outline">
+            <Badge style={FIT} key={g} size="sm" variant="outline">
               {g}
             </Badge>
           ))}
@@ -182,19 +186,34 @@ function TagHeader({ tag, list, p }: { tag: string; list: Channel[]; p: Props })
   const { t } = useTranslation(['channels', 'common']);
   const ids = list.map((c) => c.id);
   const all = ids.every((id) => p.selected.has(id));
+  // Channels without a tag come back in tag mode too: one header, no tag actions.
+  if (!tag)
+    return (
+      <Table.Tr bg="var(--mantine-color-default-hover)">
+        <Table.Td>
+          <Checkbox aria-label={t('table.selectUntagged')} checked={all} onChange={(e) => p.onSelect(ids, e.currentTarget.checked)} />
+        </Table.Td>
+        <Table.Td colSpan={12}>
+          <Text fw={600}>{t('table.untagged', { count: list.length })}</Text>
+        </Table.Td>
+      </Table.Tr>
+    );
   return (
     <Table.Tr bg="var(--mantine-color-default-hover)">
       <Table.Td>
         <Checkbox aria-label={t('table.selectTag', { tag })} checked={all} onChange={(e) => p.onSelect(ids, e.currentTarget.checked)} />
       </Table.Td>
       <Table.Td colSpan={6}>
-        <Group gap="xs" wrap="wrap">
+        <Group gap="xs" wrap="nowrap">
           <Text fw={600}>{t('table.tagTitle', { tag, count: list.length })}</Text>
           <Button size="compact-xs" variant="light" color="green" onClick={() => p.onTagStatus(tag, true)}>
             {t('actions.enableTag')}
           </Button>
           <Button size="compact-xs" variant="light" color="gray" onClick={() => p.onTagStatus(tag, false)}>
             {t('actions.disableTag')}
+          </Button>
+          <Button size="compact-xs" variant="light" leftSection={<IconEdit size={12} />} onClick={() => p.onTagEdit(tag)}>
+            {t('actions.editTag')}
           </Button>
         </Group>
       </Table.Td>
@@ -225,7 +244,7 @@ export function ChannelTable(p: Props) {
   }
   return (
     <Table.ScrollContainer minWidth={1180}>
-      <Table striped highlightOnHover verticalSpacing="xs" data-testid="channels-table">
+      <Table striped highlightOnHover verticalSpacing="xs" style={{ whiteSpace: 'nowrap' }} data-testid="channels-table">
         <Table.Thead>
           <Table.Tr>
             <Table.Th w={36}>

@@ -72,8 +72,8 @@ describe('channels list', { timeout: 60_000 }, () => {
     expect((call.body as { ids: number[] }).ids.sort()).toEqual([5, 9]);
   });
 
-  it('saves priority in place, disables a channel and enables a tag', async () => {
-    const api = mockChannelsApi([channel({ tag: 'team-a' })], {
+  it('saves priority in place, disables a channel and enables a tag; untagged channels get no tag actions', async () => {
+    const api = mockChannelsApi([channel({ tag: 'team-a' }), channel({ id: 8, name: 'loose', tag: '' })], {
       'PUT /api/channel/': channel(),
       'POST /api/channel/tag/enabled': null,
     });
@@ -92,6 +92,8 @@ describe('channels list', { timeout: 60_000 }, () => {
 
     await user.click(screen.getByRole('switch', { name: 'Group by tag' }));
     await waitFor(() => expect(api.calls.some((c) => c.url.searchParams.get('tag_mode') === 'true')).toBe(true));
+    expect(await screen.findByText('Without a tag (1)')).toBeInTheDocument();
+    // one tag, one set of tag actions: the untagged group has none (the server needs a tag)
     await user.click(await screen.findByRole('button', { name: 'Enable all' }));
     await waitFor(() => expect(api.calls.some((c) => c.path === '/api/channel/tag/enabled')).toBe(true));
     expect(api.calls.find((c) => c.path === '/api/channel/tag/enabled')!.body).toEqual({ tag: 'team-a' });
@@ -106,5 +108,57 @@ describe('channels list', { timeout: 60_000 }, () => {
     await user.paste('main');
     await waitFor(() => expect(api.calls.some((c) => c.path === '/api/channel/search')).toBe(true));
     expect(api.calls.find((c) => c.path === '/api/channel/search')!.url.searchParams.get('keyword')).toBe('main');
+  });
+
+  it('edits a tag: sends only the filled fields to PUT /api/channel/tag, refuses a bad mapping', async () => {
+    const api = mockChannelsApi([channel({ tag: 'team-a' })], { 'PUT /api/channel/tag': null });
+    await renderPage(<Channels />, { path: '/channels' });
+    const user = userEvent.setup({ delay: null });
+    await user.click(await screen.findByRole('switch', { name: 'Group by tag' }));
+    await user.click(await screen.findByRole('button', { name: 'Edit tag' }));
+    const dialog = await screen.findByRole('dialog');
+    const tagName = within(dialog).getByLabelText('Tag name');
+    await user.clear(tagName);
+    await user.click(tagName);
+    await user.paste('team-b');
+    await user.click(within(dialog).getByLabelText('Priority'));
+    await user.paste('7');
+    await user.click(within(dialog).getByLabelText('Model mapping'));
+    await user.paste('{"a": 1}');
+    await user.click(within(dialog).getByTestId('tag-edit-submit'));
+    expect(await within(dialog).findByText('Every value must be a string')).toBeInTheDocument();
+    expect(api.calls.some((c) => c.path === '/api/channel/tag')).toBe(false);
+
+    await user.clear(within(dialog).getByLabelText('Model mapping'));
+    await user.click(within(dialog).getByTestId('tag-edit-submit'));
+    await waitFor(() => expect(api.calls.some((c) => c.path === '/api/channel/tag')).toBe(true));
+    expect(api.calls.find((c) => c.path === '/api/channel/tag')!.body).toEqual({ tag: 'team-a', new_tag: 'team-b', priority: 7 });
+  });
+
+  it('disables and tags the selected channels, one PUT each', async () => {
+    const api = mockChannelsApi([channel(), channel({ id: 6, name: 'second' }), channel({ id: 9, name: 'third' })], {
+      'PUT /api/channel/': channel(),
+    });
+    await renderPage(<Channels />, { path: '/channels' });
+    const user = userEvent.setup({ delay: null });
+    await user.click(await screen.findByLabelText('Select second'));
+    await user.click(screen.getByLabelText('Select third'));
+    await user.click(screen.getByRole('button', { name: 'Disable selected' }));
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'PUT')).toHaveLength(2));
+    expect(api.calls.filter((c) => c.method === 'PUT').map((c) => c.body)).toEqual([
+      { id: 6, status: 2 },
+      { id: 9, status: 2 },
+    ]);
+    // the selection is cleared after a batch action
+    expect(screen.queryByRole('button', { name: 'Disable selected' })).toBeNull();
+
+    await user.click(screen.getByLabelText('Select openai-main'));
+    await user.click(screen.getByRole('button', { name: 'Set tag' }));
+    const tagInput = await screen.findByLabelText('Tag');
+    await user.click(tagInput);
+    await user.paste('team-z');
+    await user.type(tagInput, '{enter}');
+    await waitFor(() => expect(api.calls.filter((c) => c.method === 'PUT')).toHaveLength(3));
+    expect(api.calls.filter((c) => c.method === 'PUT')[2].body).toEqual({ id: 5, tag: 'team-z' });
   });
 });

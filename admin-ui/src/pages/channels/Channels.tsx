@@ -11,9 +11,11 @@ import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
 import { EmptyState, ErrorAlert, errorMessage, PageHeader } from '../../components/common';
+import { BatchBar } from './BatchBar';
 import { ChannelForm } from './ChannelForm';
 import { ChannelTable } from './ChannelTable';
 import { testChannel, type TestResult } from './ops';
+import { TagEditModal } from './TagEditModal';
 import { TestModelModal } from './TestModelModal';
 import { CHANNEL_TYPES, STATUS_DISABLED, STATUS_ENABLED, type Channel, type ChannelPage } from './types';
 
@@ -36,6 +38,7 @@ export default function Channels() {
   const [testing, setTesting] = useState<Set<number>>(new Set());
   const [results, setResults] = useState<Record<number, TestResult>>({});
   const [testModelOf, setTestModelOf] = useState<Channel | null>(null);
+  const [tagEdit, setTagEdit] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [kw] = useDebouncedValue(keyword.trim(), 300);
   const [md] = useDebouncedValue(model.trim(), 300);
@@ -138,6 +141,7 @@ export default function Channels() {
     onTagField: (tag: string, field: 'priority' | 'weight', n: number) => run(() => api.put('/api/channel/tag', { tag, [field]: n })),
     onTagStatus: (tag: string, enable: boolean) =>
       quiet(() => api.post(`/api/channel/tag/${enable ? 'enabled' : 'disabled'}`, { tag }), t('common:notify.saved')),
+    onTagEdit: (tag: string) => setTagEdit(tag),
   };
 
   const batchDelete = () => {
@@ -246,15 +250,7 @@ export default function Channels() {
 
       <ErrorAlert error={list.error ?? actionError} />
       {selected.size > 0 && (
-        <Group gap="xs" mb="sm" wrap="wrap">
-          <Text size="sm">{t('common:table.selected', { count: selected.size })}</Text>
-          <Button size="xs" color="red" variant="light" leftSection={<IconTrash size={14} />} onClick={batchDelete} data-testid="channels-batch-delete">
-            {t('actions.deleteSelected')}
-          </Button>
-          <Button size="xs" variant="subtle" onClick={() => setSelected(new Set())}>
-            {t('actions.clearSelection')}
-          </Button>
-        </Group>
+        <BatchBar ids={Array.from(selected)} run={run} onDelete={batchDelete} onClear={() => setSelected(new Set())} />
       )}
 
       {list.isPending ? (
@@ -295,6 +291,7 @@ export default function Channels() {
           copyOf={editor.mode === 'copy' ? editor.channel : null}
         />
       )}
+      {tagEdit !== null && <TagEditModal tag={tagEdit} onClose={() => setTagEdit(null)} onSaved={() => void refresh()} />}
       {testModelOf && (
         <TestModelModal
           channel={testModelOf}

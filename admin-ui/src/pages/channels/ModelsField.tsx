@@ -27,6 +27,11 @@ function merge(a: string[], b: string[]): string[] {
   return out;
 }
 
+/** Tags as typed: an entry may still hold separators (a value accepted on blur, a fill). */
+function normalize(list: string[]): string[] {
+  return merge([], list.flatMap((m) => m.split(/[,\s]+/)).map((m) => m.trim()).filter(Boolean));
+}
+
 export function ModelsField({ value, onChange, error, type, baseUrl, apiKey, channelId }: Props) {
   const { t } = useTranslation('channels');
   const [busy, setBusy] = useState(false);
@@ -79,12 +84,13 @@ export function ModelsField({ value, onChange, error, type, baseUrl, apiKey, cha
         description={t('form.modelsHelp')}
         placeholder={value.length ? '' : t('form.modelsPlaceholder')}
         value={value}
-        onChange={onChange}
+        onChange={(v) => onChange(normalize(v))}
         data={suggestions}
         error={error}
         clearable
         splitChars={[',', ' ', '\n']}
         required
+        withAsterisk={false}
         maxDropdownHeight={240}
       />
       <Group gap="xs" wrap="wrap">

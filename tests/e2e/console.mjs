@@ -291,6 +291,39 @@ flow('common_user_cannot_see_admin_pages', async () => {
     await page.getByRole('heading', { name: '403' }).waitFor();
   }
   S.userCtx = ctx;
+  S.userPage = page;
+});
+
+// ---- 7b. a redemption code made by the admin, redeemed in the user's wallet ------------------
+flow('redemption_code_redeemed_in_wallet', async () => {
+  const page = admin();
+  check(S.userCtx, 'no common user (the previous flow failed)');
+  await go(page, S, '/redemptions');
+  await page.getByTestId('redemptions-create').click();
+  const dialog = page.getByRole('dialog');
+  await field(dialog, 'Name').fill('e2e gift');
+  await field(dialog, 'Value').fill('5');
+  await dialog.getByTestId('redemption-form-submit').click();
+  const code = (await page.getByTestId('redemptions-created-keys').innerText()).trim();
+  check(/^[A-Za-z0-9-]{16,}$/.test(code), `the created code is ${JSON.stringify(code)}`);
+
+  const user = S.userPage;
+  S.lastPage = user;
+  await go(user, S, '/wallet');
+  const balance = async () => Number((await user.getByTestId('wallet-balance').innerText()).replace(/[^0-9.]/g, ''));
+  await user.getByTestId('wallet-balance').waitFor();
+  const before = await balance();
+  await user.getByTestId('wallet-redeem-input').fill(code);
+  await user.getByTestId('wallet-redeem-submit').click();
+  await user.getByTestId('wallet-redeem-result').waitFor();
+  await poll(async () => Math.abs((await balance()) - before - 5) < 0.005, {
+    what: `the balance to grow by 5 from ${before}`,
+  });
+  // A code is good once.
+  await user.getByTestId('wallet-redeem-input').fill(code);
+  await user.getByTestId('wallet-redeem-submit').click();
+  await user.getByRole('alert').first().waitFor();
+  check(Math.abs((await balance()) - before - 5) < 0.005, 'a used code was redeemed again');
 });
 
 // ---- 8. languages: the header's switch, and a Chinese browser -----------------------------
@@ -331,11 +364,13 @@ flow('layout_390px_no_horizontal_scroll', async () => {
   await assertNoHScroll(page, 390);
   await signIn(page, S, ROOT_USER.username, ROOT_USER.password);
   const bad = [];
+  let widest = 0;
   for (const p of [...USER_PAGES, ...ADMIN_PAGES]) {
     await go(page, S, p);
     await page.locator('main').first().waitFor();
     await settle(page);
     const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+    widest = Math.max(widest, sw);
     if (sw > 390) bad.push(`${p}: ${sw}px`);
   }
   // The navigation opens behind the burger and fits too.
@@ -345,6 +380,7 @@ flow('layout_390px_no_horizontal_scroll', async () => {
   check(!bad.length, `pages wider than 390 px: ${bad.join(', ')}`);
   await ctx.close();
   S.contexts = S.contexts.filter((c) => c !== ctx);
+  return `${USER_PAGES.length + ADMIN_PAGES.length} pages, widest ${widest}px`;
 }, { timeout: 150_000 });
 
 // ---- 10. dark mode switch and the screenshots for the README ---------------------------------
@@ -378,6 +414,12 @@ flow('color_scheme_and_screenshots', async () => {
         missing.push(`${name}-${scheme} (${ready} never showed)`);
         continue;
       }
+      if (name === 'playground') {
+        // A conversation on screen: one streamed answer with Markdown.
+        await page.getByTestId('playground-input').fill('Say hello in **bold**');
+        await page.getByTestId('playground-send').click();
+        await page.getByTestId('playground-answer').filter({ hasText: 'Mock reply to' }).waitFor();
+      }
       await settle(page);
       await shot(page, `${name}-${scheme}`);
     }
@@ -385,6 +427,19 @@ flow('color_scheme_and_screenshots', async () => {
   await page.emulateMedia({ colorScheme: 'light' });
   check(!missing.length, `screenshots not taken: ${missing.join(', ')}`);
 }, { timeout: 120_000 });
+
+// ---- 10b. sign-out: the session ends, a reload does not bring it back ---------------------------
+flow('sign_out', async () => {
+  check(S.userPage, 'no common user (an earlier flow failed)');
+  const page = S.userPage;
+  S.lastPage = page;
+  await go(page, S, '/keys');
+  await page.getByTestId('user-menu').click();
+  await page.getByTestId('logout').click();
+  await waitPath(page, '/login');
+  await go(page, S, '/keys');
+  await waitPath(page, '/login');
+});
 
 // ---- 11. no page errors anywhere ---------------------------------------------------------------
 flow('no_page_errors', async () => {

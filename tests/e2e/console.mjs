@@ -96,6 +96,7 @@ flow('fresh_instance_shows_setup_wizard', async () => {
   await page.getByRole('button', { name: 'Finish setup', exact: true }).click();
   await waitPath(page, '/login');
   await page.getByTestId('login-submit').waitFor();
+  await page.getByText('Setup is complete. Sign in with the root account.').waitFor();
   await ctx.close();
   S.contexts = S.contexts.filter((c) => c !== ctx);
 });

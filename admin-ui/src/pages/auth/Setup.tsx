@@ -61,9 +61,12 @@ export default function Setup() {
         SelfUseModeEnabled: v.mode === 'self',
         DemoSiteEnabled: v.mode === 'demo',
       });
-      await qc.invalidateQueries({ queryKey: ['status'] });
-      await qc.invalidateQueries({ queryKey: ['setup'] });
+      // The gate reads the cached status: mark it set up before leaving, so
+      // /login is not sent back here; then refresh both from the server.
+      qc.setQueryData(['status'], (old: object | undefined) => ({ ...old, setup: true }));
       navigate('/login?setup=1', { replace: true });
+      qc.invalidateQueries({ queryKey: ['status'] });
+      qc.removeQueries({ queryKey: ['setup'] });
     } catch (e) {
       setError(e);
     } finally {

@@ -74,6 +74,22 @@ export function formatQuota(quota: number, digits = 4): string {
   }).format(amount);
 }
 
+/** Quota for chart axes: three significant digits, so small amounts stay
+ * readable ($0.00012, not $0.0000) and large ones short ($1.2K). */
+export function formatQuotaShort(quota: number): string {
+  const d = display;
+  if (!d.display_in_currency || d.quota_display_type === 'TOKENS') return formatCompact(quota);
+  const amount = displayFromQuota(quota);
+  if (d.quota_display_type === 'CUSTOM')
+    return `${d.custom_currency_symbol}${new Intl.NumberFormat(intlLocale(), { notation: 'compact', maximumSignificantDigits: 3 }).format(amount)}`;
+  return new Intl.NumberFormat(intlLocale(), {
+    style: 'currency',
+    currency: d.quota_display_type === 'CNY' ? 'CNY' : 'USD',
+    notation: 'compact',
+    maximumSignificantDigits: 3,
+  }).format(amount);
+}
+
 /** Converts an amount in the display currency back to quota units (for forms). */
 export function quotaFromDisplay(amount: number): number {
   const d = display;

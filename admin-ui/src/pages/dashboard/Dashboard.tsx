@@ -30,7 +30,7 @@ import { api } from '../../api/client';
 import { isAdmin, useAuth } from '../../auth/AuthProvider';
 import { EmptyState, ErrorAlert, PageHeader } from '../../components/common';
 import { intlLocale } from '../../i18n';
-import { formatCompact, formatNumber, formatQuota } from '../../lib/format';
+import { formatCompact, formatNumber, formatQuota, formatQuotaShort } from '../../lib/format';
 import {
   aggregate,
   chartRows,
@@ -310,7 +310,7 @@ export default function Dashboard() {
               valueFormatter={fmt}
               withLegend
               legendProps={{ verticalAlign: 'bottom' }}
-              yAxisProps={{ tickFormatter: (v: number) => (metric === 'quota' ? formatQuota(v) : formatCompact(v)), width: 80 }}
+              yAxisProps={{ tickFormatter: (v: number) => (metric === 'quota' ? formatQuotaShort(v) : formatCompact(v)), width: 80 }}
               aria-label={t('chart.timeAria', { metric: t(`metric.${metric}`) })}
             />
             </Suspense>

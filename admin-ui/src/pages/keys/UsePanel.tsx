@@ -1,33 +1,12 @@
 // "Use this key": ready-to-run samples with the site's address and the full key.
 import { useMemo, useState } from 'react';
-import { ActionIcon, Code, CopyButton, Group, Modal, ScrollArea, Select, Stack, Tabs, Text, Tooltip } from '@mantine/core';
-import { IconCheck, IconCopy } from '@tabler/icons-react';
+import { Code, Group, Modal, ScrollArea, Select, Stack, Tabs, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { useAuth } from '../../auth/AuthProvider';
 import { ErrorAlert } from '../../components/common';
+import { CopyIcon } from '../../components/CopyIcon';
 import { baseUrl, buildSnippets } from './snippets';
 import type { Token } from './keyForm';
-
-export function CopyIcon({ value, label, testId }: { value: string; label: string; testId?: string }) {
-  const { t } = useTranslation();
-  return (
-    <CopyButton value={value} timeout={1500}>
-      {({ copied, copy }) => (
-        <Tooltip label={copied ? t('actions.copied') : label} withArrow>
-          <ActionIcon
-            variant="subtle"
-            color={copied ? 'teal' : 'gray'}
-            onClick={copy}
-            aria-label={label}
-            data-testid={testId}
-          >
-            {copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
-          </ActionIcon>
-        </Tooltip>
-      )}
-    </CopyButton>
-  );
-}
 
 /** A revealed key with its copy button. */
 export function FullKeyText({ value }: { value: string }) {

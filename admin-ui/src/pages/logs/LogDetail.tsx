@@ -2,9 +2,9 @@
 // cache reads and writes, the ratios and the price they came from, timing,
 // the request id, stream flag and IP; the raw `other` JSON last.
 import type { ReactNode } from 'react';
-import { ActionIcon, Badge, Code, CopyButton, Group, Table, Text, Title, Tooltip } from '@mantine/core';
-import { IconCheck, IconCopy } from '@tabler/icons-react';
+import { Badge, Code, Group, Table, Text, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
+import { CopyIcon } from '../../components/CopyIcon';
 import { formatDateTime, formatDuration, formatNumber, formatQuota, getDisplaySettings } from '../../lib/format';
 import { logType, parseOther, type LogRow } from './logs';
 
@@ -61,15 +61,7 @@ export function LogDetail({ log, admin }: { log: LogRow; admin: boolean }) {
                 <Text size="sm" ff="monospace" style={{ wordBreak: 'break-all' }}>
                   {log.request_id}
                 </Text>
-                <CopyButton value={log.request_id}>
-                  {({ copied, copy }) => (
-                    <Tooltip label={copied ? t('common:actions.copied') : t('common:actions.copy')}>
-                      <ActionIcon variant="subtle" size="sm" onClick={copy} aria-label={t('detail.copyRequestId')}>
-                        {copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
-                      </ActionIcon>
-                    </Tooltip>
-                  )}
-                </CopyButton>
+                <CopyIcon value={log.request_id} label={t('detail.copyRequestId')} size="sm" iconSize={14} />
               </Group>
             ) : (
               '—'

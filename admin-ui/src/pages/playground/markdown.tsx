@@ -4,9 +4,9 @@
 // code, fenced code blocks (copyable; an unclosed fence while streaming still
 // renders as code), lists, block quotes, rules and http(s) links.
 import { Fragment, type ReactNode } from 'react';
-import { ActionIcon, Anchor, Box, Code, CopyButton, Divider, Group, List, Text, Title, Tooltip } from '@mantine/core';
-import { IconCheck, IconCopy } from '@tabler/icons-react';
+import { Anchor, Box, Code, Divider, Group, List, Text, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
+import { CopyIcon } from '../../components/CopyIcon';
 
 export type Block =
   | { type: 'heading'; level: 1 | 2 | 3 | 4 | 5 | 6; text: string }
@@ -213,15 +213,7 @@ export function CodeBlock({ code, lang }: { code: string; lang: string }) {
         <Text size="xs" c="dimmed">
           {lang}
         </Text>
-        <CopyButton value={code} timeout={1500}>
-          {({ copied, copy }) => (
-            <Tooltip label={copied ? t('copied') : t('copyCode')} withArrow>
-              <ActionIcon variant="subtle" size="sm" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label={t('copyCode')}>
-                {copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
-              </ActionIcon>
-            </Tooltip>
-          )}
-        </CopyButton>
+        <CopyIcon value={code} label={t('copyCode')} size="sm" iconSize={14} />
       </Group>
       <Code block style={{ overflowX: 'auto', whiteSpace: 'pre' }}>
         {code}

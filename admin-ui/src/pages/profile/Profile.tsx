@@ -3,13 +3,11 @@
 // the sign-in sessions with revoke.
 import { useState, type FormEvent } from 'react';
 import {
-  ActionIcon,
   Alert,
   Badge,
   Button,
   Card,
   Code,
-  CopyButton,
   Group,
   PasswordInput,
   Select,
@@ -19,13 +17,13 @@ import {
   Text,
   TextInput,
   Title,
-  Tooltip,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { notifications } from '@mantine/notifications';
-import { IconCheck, IconCopy, IconKey } from '@tabler/icons-react';
+import { IconCheck, IconKey } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { CopyIcon } from '../../components/CopyIcon';
 import { api, setSession } from '../../api/client';
 import { ROLE_ADMIN, ROLE_ROOT, useAuth } from '../../auth/AuthProvider';
 import { EmptyState, ErrorAlert, PageHeader } from '../../components/common';
@@ -227,15 +225,7 @@ function TokenCard() {
             <Code style={{ flex: 1, minWidth: 0, overflowWrap: 'anywhere' }} data-testid="profile-token">
               {token}
             </Code>
-            <CopyButton value={token}>
-              {({ copied, copy }) => (
-                <Tooltip label={copied ? t('common:actions.copied') : t('common:actions.copy')}>
-                  <ActionIcon variant="default" onClick={copy} aria-label={t('profile:token.copy')}>
-                    {copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
-                  </ActionIcon>
-                </Tooltip>
-              )}
-            </CopyButton>
+            <CopyIcon value={token} label={t('profile:token.copy')} variant="default" />
           </Group>
         </Stack>
       )}

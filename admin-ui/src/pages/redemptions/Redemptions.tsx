@@ -19,7 +19,6 @@ import {
   Table,
   Text,
   TextInput,
-  Tooltip,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { modals } from '@mantine/modals';
@@ -27,6 +26,7 @@ import { notifications } from '@mantine/notifications';
 import { IconCheck, IconCopy, IconDots, IconDownload, IconPlus, IconSearch, IconTrash } from '@tabler/icons-react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { CopyIcon } from '../../components/CopyIcon';
 import { api, request, type Page } from '../../api/client';
 import { EmptyState, ErrorAlert, PageHeader } from '../../components/common';
 import { displayFromQuota, formatDateTime, formatQuota } from '../../lib/format';
@@ -81,15 +81,7 @@ export function downloadText(filename: string, text: string): void {
 function CopyCode({ value }: { value: string }) {
   const { t } = useTranslation(['redemptions', 'common']);
   return (
-    <CopyButton value={value}>
-      {({ copied, copy }) => (
-        <Tooltip label={copied ? t('common:actions.copied') : t('common:actions.copy')}>
-          <ActionIcon variant="subtle" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label={t('redemptions:copyCode')}>
-            {copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
-          </ActionIcon>
-        </Tooltip>
-      )}
-    </CopyButton>
+    <CopyIcon value={value} label={t('redemptions:copyCode')} />
   );
 }
 

@@ -4,12 +4,10 @@
 // history when there is one; the invitation (affiliate) code.
 import { useState, type FormEvent } from 'react';
 import {
-  ActionIcon,
   Alert,
   Badge,
   Button,
   Card,
-  CopyButton,
   Group,
   SimpleGrid,
   Skeleton,
@@ -18,11 +16,11 @@ import {
   Text,
   TextInput,
   Title,
-  Tooltip,
 } from '@mantine/core';
-import { IconCheck, IconCopy, IconExternalLink, IconInfoCircle, IconTicket } from '@tabler/icons-react';
+import { IconCheck, IconExternalLink, IconInfoCircle, IconTicket } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { CopyIcon } from '../../components/CopyIcon';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth/AuthProvider';
 import { ErrorAlert, PageHeader } from '../../components/common';
@@ -224,15 +222,7 @@ export default function Wallet() {
               style={{ flex: 1, minWidth: 0 }}
               onFocus={(e) => e.currentTarget.select()}
             />
-            <CopyButton value={inviteLink}>
-              {({ copied, copy }) => (
-                <Tooltip label={copied ? t('common:actions.copied') : t('common:actions.copy')}>
-                  <ActionIcon size="lg" variant="default" onClick={copy} aria-label={t('wallet:aff.copy')} mb={2}>
-                    {copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
-                  </ActionIcon>
-                </Tooltip>
-              )}
-            </CopyButton>
+            <CopyIcon value={inviteLink} label={t('wallet:aff.copy')} size="lg" variant="default" mb={2} />
           </Group>
           {user && (
             <SimpleGrid cols={{ base: 1, xs: 3 }} mt="sm" spacing="xs">

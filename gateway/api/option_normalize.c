@@ -66,6 +66,7 @@ static const char *shape_error(const json_t *j, enum gw_opt_shape shape)
     case GW_SHAPE_ARRAY:
         return json_is_array(j) ? NULL : "must be a JSON array";
     case GW_SHAPE_OBJECT:
+    case GW_SHAPE_OBJECT_OR_EMPTY: /* empty text never gets here (norm_json) */
         return json_is_object(j) ? NULL : "must be a JSON object";
     case GW_SHAPE_PORTS: {
         static _Thread_local char why[160]; /* returned: shape_error answers static text */
@@ -117,6 +118,10 @@ static int norm_json(const struct gw_option_def *d, const json_t *value, char **
         size_t n = json_string_length(value);
         if ((double)n > d->max)
             return fail(err, errlen, d->key, "too long");
+        if (d->shape == GW_SHAPE_OBJECT_OR_EMPTY && strspn(s, " \t\r\n") == n) {
+            *out = gw_strdup(""); /* empty: every module on (gw_nav_access_parse) */
+            return *out ? GW_OK : GW_ENOMEM;
+        }
         j = gw_json_parse(s, n, 64, why, sizeof why);
         if (!j) {
             snprintf(err, errlen, "invalid value for %s: not valid JSON (%s)", d->key, why);

@@ -2,7 +2,11 @@
  * group.go; service/group.go):
  *
  *  GET /api/notice, /api/about, /api/home_page_content  the option's text
- *  GET /api/pricing       models with an enabled ability, priced by the
+ *  GET /api/pricing       guarded by HeaderNavModules' "pricing" module
+ *                         (options.h gw_nav_access_parse): off → 403
+ *                         "pricing is disabled"; requireAuth → a signed-in
+ *                         user (gw_api_auth), else public. Models with an
+ *                         enabled ability, priced by the
  *                         relay's own ratio tables (billing.h: the options
  *                         an admin saved, else the reference's built-in
  *                         tables), plus group_ratio and usable_group.
@@ -14,6 +18,7 @@
  * snapshot (options.h), read on the loop. */
 #include <string.h>
 #include "gateway/api/api.h"
+#include "gateway/api/auth.h"
 #include "gateway/state/groups.h"
 #include "gateway/state/options.h"
 #include "gateway/api/users.h"
@@ -225,11 +230,29 @@ static void pricing_done(gw_req *r, int rc, void *ctx)
     gw_free(p);
 }
 
-void gw_api_pricing(gw_req *r)
+static void pricing_start(gw_req *r)
 {
     struct pricing_job *p = gw_calloc(1, sizeof *p);
     if (!p || gw_api_sql(r, pricing_work, pricing_done, p) != GW_OK) {
         gw_free(p);
         gw_api_fail(r, "internal error");
     }
+}
+
+static void pricing_authed(gw_req *r, const struct gw_caller *who)
+{
+    (void)who; /* the answer is the same for every signed-in user */
+    pricing_start(r);
+}
+
+/* The HeaderNavModules guard (reference HeaderNavModuleAuth("pricing")). */
+void gw_api_pricing(gw_req *r)
+{
+    struct gw_nav_access a = gw_options_nav_access(r->worker->cfgwatch, "pricing");
+    if (!a.enabled)
+        gw_resp_api_error(r, 403, "pricing is disabled");
+    else if (a.require_auth)
+        gw_api_auth(r, GW_ROLE_USER, pricing_authed);
+    else
+        pricing_start(r);
 }

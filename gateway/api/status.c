@@ -43,6 +43,7 @@ static void option_fields(json_t *d, struct gw_worker *w)
         {"quota_display_type", "general_setting.quota_display_type"},
         {"custom_currency_symbol", "general_setting.custom_currency_symbol"},
         {"data_export_default_time", "DataExportDefaultTime"},
+        {"HeaderNavModules", "HeaderNavModules"}, /* the stored text, as the reference */
     };
     static const char *const bools[][2] = {
         {"display_in_currency", "DisplayInCurrencyEnabled"}, {"enable_drawing", "DrawingEnabled"},
@@ -97,7 +98,7 @@ static json_t *status_data(struct status_ctx *c)
         "github_client_id", "discord_client_id", "linuxdo_client_id", "telegram_bot_name",
         "wechat_qrcode", "turnstile_site_key", "oidc_client_id", "oidc_authorization_endpoint",
         "passkey_display_name", "passkey_rp_id", "passkey_origins", "passkey_user_verification",
-        "passkey_attachment", "HeaderNavModules", "SidebarModulesAdmin",
+        "passkey_attachment", "SidebarModulesAdmin",
     };
     for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++)
         json_object_set_new(d, empty[i], json_string(""));

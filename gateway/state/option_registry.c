@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "gateway/core/alloc.h"
 #include "gateway/core/err.h"
 #include "gateway/core/json.h"
@@ -78,6 +79,7 @@ static struct gw_option_def table[] = {
     S("Notice", ""),
     S("About", ""),
     S("HomePageContent", ""),
+    J("HeaderNavModules", "", GW_SHAPE_OBJECT_OR_EMPTY), /* gw_nav_access_parse */
     S("ServerAddress", "http://localhost:3000"),
     S("TopUpLink", ""),
     S("ChatLink", ""),
@@ -292,4 +294,52 @@ double gw_options_float(const struct gw_cfgwatch *cw, const char *key, double de
         return def;
     double d = strtod(v, &end);
     return *end == '\0' && isfinite(d) ? d : def;
+}
+
+/* ---- HeaderNavModules ----------------------------------------------------------- */
+
+/* One of the accepted boolean forms, else def. */
+static int nav_bool(const json_t *v, int def)
+{
+    if (json_is_boolean(v))
+        return json_is_true(v);
+    if (json_is_number(v)) {
+        double d = json_number_value(v);
+        return d == 1 ? 1 : d == 0 ? 0 : def;
+    }
+    if (!json_is_string(v))
+        return def;
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    while (n && (*s == ' ' || (*s >= '\t' && *s <= '\r'))) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
+        n--;
+    if ((n == 4 && strncasecmp(s, "true", 4) == 0) || (n == 1 && *s == '1'))
+        return 1;
+    if ((n == 5 && strncasecmp(s, "false", 5) == 0) || (n == 1 && *s == '0'))
+        return 0;
+    return def;
+}
+
+struct gw_nav_access gw_nav_access_parse(const char *raw, const char *module)
+{
+    struct gw_nav_access a = {1, 0};
+    json_t *all = raw && *raw ? gw_json_parse(raw, strlen(raw), 64, NULL, 0) : NULL;
+    const json_t *v = json_is_object(all) && module ? json_object_get(all, module) : NULL;
+    if (json_is_object(v)) {
+        a.enabled = nav_bool(json_object_get(v, "enabled"), a.enabled);
+        a.require_auth = nav_bool(json_object_get(v, "requireAuth"), a.require_auth);
+    } else if (v) {
+        a.enabled = nav_bool(v, a.enabled);
+    }
+    json_decref(all);
+    return a;
+}
+
+struct gw_nav_access gw_options_nav_access(const struct gw_cfgwatch *cw, const char *module)
+{
+    return gw_nav_access_parse(gw_options_value(cw, "HeaderNavModules"), module);
 }

@@ -31,6 +31,7 @@ enum gw_opt_shape {
     GW_SHAPE_OBJECTS,     /* {"name": {...}, ...} */
     GW_SHAPE_PORTS,       /* ["443", "8000-9000", ...] (gw_dest_parse_ports) */
     GW_SHAPE_RESP_POLICY, /* a chat <-> Responses policy (adapters/responses_policy.h) */
+    GW_SHAPE_OBJECT_OR_EMPTY, /* a JSON object, or empty text (HeaderNavModules) */
 };
 
 struct gw_option_def {
@@ -73,5 +74,22 @@ const char *gw_options_value(const struct gw_cfgwatch *cw, const char *key);
 int gw_options_bool(const struct gw_cfgwatch *cw, const char *key, int def);
 long long gw_options_int(const struct gw_cfgwatch *cw, const char *key, long long def);
 double gw_options_float(const struct gw_cfgwatch *cw, const char *key, double def);
+
+/* HeaderNavModules: which of the site's public pages (the reference's
+ * header navigation: "pricing", ...) are on, and whether they need a
+ * signed-in user. The option is a JSON object of module -> value, the value
+ * being a boolean, "true"/"1"/"false"/"0" (any case, spaces trimmed), the
+ * number 1 or 0, or {"enabled": v, "requireAuth": v} with v in those forms.
+ * Anything else, a module not in the object, empty text or text that is not
+ * a JSON object: enabled, no sign-in needed (reference
+ * middleware/header_nav.go). */
+struct gw_nav_access {
+    int enabled;
+    int require_auth;
+};
+/* From the option's text (NULL is empty). */
+struct gw_nav_access gw_nav_access_parse(const char *raw, const char *module);
+/* From snapshot cw (as gw_options_value: loop thread only). */
+struct gw_nav_access gw_options_nav_access(const struct gw_cfgwatch *cw, const char *module);
 
 #endif

@@ -87,6 +87,17 @@ static const struct {
     {"GroupGroupRatio", "{\"vip\":{\"default\":1000000001}}", NULL, "between 0 and 1e9"},
     {"ModelRatio", "{\"gpt-4o\":1e9}", "{\"gpt-4o\":1000000000.0}", NULL},
     {"TopupGroupRatio", "{\"vip\":2e9}", "{\"vip\":2000000000.0}", NULL},
+    /* HeaderNavModules: a JSON object, or empty (every module on) */
+    {"HeaderNavModules", "\"\"", "", NULL},
+    {"HeaderNavModules", "\"  \\n\"", "", NULL},
+    {"HeaderNavModules", "\"{\\\"pricing\\\":false}\"", "{\"pricing\":false}", NULL},
+    {"HeaderNavModules", "{\"pricing\":{\"enabled\":true,\"requireAuth\":true}}",
+     "{\"pricing\":{\"enabled\":true,\"requireAuth\":true}}", NULL},
+    {"HeaderNavModules", "\"[]\"", NULL, "must be a JSON object"},
+    {"HeaderNavModules", "\"true\"", NULL, "not valid JSON"},
+    {"HeaderNavModules", "\"{pricing\"", NULL, "not valid JSON"},
+    {"HeaderNavModules", "false", NULL, "JSON"},
+    {"HeaderNavModules", "[1]", NULL, "must be a JSON object"},
 };
 
 static void test_normalize(void **state)
@@ -129,6 +140,55 @@ static void test_long_string(void **state)
     json_decref(v);
 }
 
+/* The reference's parsing rules (middleware/header_nav.go). */
+static void test_nav_access(void **state)
+{
+    static const struct {
+        const char *raw;
+        int enabled, require_auth;
+    } navs[] = {
+        {NULL, 1, 0},
+        {"", 1, 0},
+        {"  ", 1, 0},
+        {"not json", 1, 0},
+        {"[false]", 1, 0},
+        {"null", 1, 0},
+        {"{}", 1, 0},
+        {"{\"home\":false}", 1, 0},
+        {"{\"pricing\":false}", 0, 0},
+        {"{\"pricing\":true}", 1, 0},
+        {"{\"pricing\":\"false\"}", 0, 0},
+        {"{\"pricing\":\" FALSE \"}", 0, 0},
+        {"{\"pricing\":\"0\"}", 0, 0},
+        {"{\"pricing\":\"1\"}", 1, 0},
+        {"{\"pricing\":\"no\"}", 1, 0},
+        {"{\"pricing\":0}", 0, 0},
+        {"{\"pricing\":0.0}", 0, 0},
+        {"{\"pricing\":1}", 1, 0},
+        {"{\"pricing\":2}", 1, 0},
+        {"{\"pricing\":null}", 1, 0},
+        {"{\"pricing\":[false]}", 1, 0},
+        {"{\"pricing\":{}}", 1, 0},
+        {"{\"pricing\":{\"enabled\":false}}", 0, 0},
+        {"{\"pricing\":{\"requireAuth\":true}}", 1, 1},
+        {"{\"pricing\":{\"enabled\":\"0\",\"requireAuth\":1}}", 0, 1},
+        {"{\"pricing\":{\"enabled\":\"x\",\"requireAuth\":\"TRUE\"}}", 1, 1},
+        {"{\"pricing\":{\"enabled\":1,\"requireAuth\":\"false\"}}", 1, 0},
+        {"{\"pricing\":{\"enabled\":null,\"requireAuth\":2}}", 1, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof navs / sizeof navs[0]; i++) {
+        struct gw_nav_access a = gw_nav_access_parse(navs[i].raw, "pricing");
+        if (a.enabled != navs[i].enabled || a.require_auth != navs[i].require_auth)
+            fail_msg("case %zu (%s): enabled %d requireAuth %d", i,
+                     navs[i].raw ? navs[i].raw : "NULL", a.enabled, a.require_auth);
+    }
+    /* The default (nothing stored) is empty: every module on. */
+    assert_string_equal(gw_option_default("HeaderNavModules"), "");
+    struct gw_nav_access a = gw_options_nav_access(NULL, "pricing");
+    assert_true(a.enabled && !a.require_auth);
+}
+
 int main(void)
 {
     gw_option_set_builtin(gw_ratios_default_json);
@@ -136,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_long_string),
+        cmocka_unit_test(test_nav_access),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

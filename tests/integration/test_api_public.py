@@ -3,7 +3,7 @@
 /api/home_page_content (the options' text), /api/pricing (models of enabled
 abilities priced from ModelPrice / ModelRatio / CompletionRatio with the reference's
 defaults, group_ratio and usable_group from the group options), /api/user/groups and
-the admin /api/group/. Runs on SQLite, and once per backend on MariaDB and
+the admin /api/group/, and the HeaderNavModules guard of /api/pricing. Runs on SQLite, and once per backend on MariaDB and
 PostgreSQL.
 
 usage: test_api_public.py [BUILD_DIR]    (TEST_CASE=name runs one case)"""
@@ -122,6 +122,65 @@ def check_pricing(e):
         abilities(e, [])
 
 
+def status_nav(e):
+    st, j = get(e, "/api/status")
+    assert st == 200, (st, j)
+    return j["data"]["HeaderNavModules"]
+
+
+def check_pricing_guard(e):
+    """HeaderNavModules' "pricing" module (the reference's HeaderNavModuleAuth): off →
+    403 for everyone, requireAuth → a signed-in user, else public; every value form."""
+    _, upat = e.user("pricingviewer")
+    assert status_nav(e) == ""  # unset: the page is public
+    assert get(e, "/api/pricing")[0] == 200
+    try:
+        for value, anon, user in (
+                ({"pricing": False}, 403, 403),
+                ({"home": True, "pricing": "0"}, 403, 403),
+                ({"pricing": {"enabled": 0, "requireAuth": True}}, 403, 403),
+                ({"pricing": {"enabled": True, "requireAuth": True}}, 401, 200),
+                ({"pricing": {"requireAuth": "1"}}, 401, 200),
+                ({"pricing": {"enabled": "TRUE", "requireAuth": 0}}, 200, 200),
+                ({"home": False, "pricing": 1}, 200, 200),
+                ({"pricing": "maybe"}, 200, 200),  # not a boolean form: on
+                ({"docs": False}, 200, 200)):  # module absent: on
+            set_option(e, "HeaderNavModules", json.dumps(value))
+            assert json.loads(status_nav(e)) == value, (value, status_nav(e))
+            st, j = get(e, "/api/pricing")
+            assert st == anon, (value, st, j)
+            if anon == 403:
+                assert j == {"success": False, "message": "pricing is disabled"}, j
+            if anon == 401:
+                assert j["success"] is False and j["message"] and "data" not in j, j
+            st, j = get(e, "/api/pricing", upat)
+            assert st == user, (value, st, j)
+            if user == 200:
+                assert j["success"] is True and isinstance(j["data"], list), j
+            else:  # the root too: off is off
+                assert get(e, "/api/pricing", e.root_pat)[0] == 403
+        st, j = get(e, "/api/pricing", "not-a-token-of-anyone-0123456789")
+        assert st == 200, (st, j)  # public again: a bad credential is ignored
+        # Only a JSON object, or empty, is accepted; a refusal keeps the old value.
+        before = status_nav(e)
+        for bad, words in (("[]", "must be a JSON object"), ('"pricing"', "JSON"),
+                           ("true", "JSON"), ("{pricing: false}", "not valid JSON"),
+                           (["pricing"], "must be a JSON object"), (False, "JSON")):
+            j = e.refused("PUT", "/api/option/", e.root_pat,
+                          {"key": "HeaderNavModules", "value": bad}, has=words)
+            assert "HeaderNavModules" in j["message"], j
+        assert status_nav(e) == before
+        # The object form of the value is stored as JSON text.
+        set_option(e, "HeaderNavModules", {"pricing": {"enabled": False}})
+        assert json.loads(status_nav(e)) == {"pricing": {"enabled": False}}
+        assert get(e, "/api/pricing")[0] == 403
+        opts = {o["key"]: o["value"] for o in e.ok("GET", "/api/option/", e.root_pat)["data"]}
+        assert json.loads(opts["HeaderNavModules"]) == {"pricing": {"enabled": False}}, opts
+    finally:
+        set_option(e, "HeaderNavModules", "")
+    assert status_nav(e) == "" and get(e, "/api/pricing")[0] == 200
+
+
 def check_groups(e):
     st, j = get(e, "/api/user/groups")
     assert st == 200 and j["success"] is True, j
@@ -147,7 +206,7 @@ def check_groups(e):
     assert st == 401 and j["success"] is False, (st, j)
 
 
-SUITE = (check_text_options, check_pricing, check_groups)
+SUITE = (check_text_options, check_pricing, check_pricing_guard, check_groups)
 
 S = Suite(Env, SUITE)
 env = S.env

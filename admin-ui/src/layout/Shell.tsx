@@ -21,8 +21,12 @@ import { useTranslation } from 'react-i18next';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useAuth } from '../auth/AuthProvider';
 import { LANGUAGES, currentLang } from '../i18n';
+import { navModuleVisible } from '../lib/navModules';
 import { PAGES } from '../routes';
 import { FullLoader } from './guards';
+
+/** Pages an operator may hide through HeaderNavModules (lib/navModules.ts). */
+const NAV_MODULES: Record<string, string> = { '/pricing': 'pricing' };
 
 export function LanguageMenu() {
   const { t, i18n } = useTranslation();
@@ -90,10 +94,15 @@ export function Brand() {
 export function Shell() {
   const { t } = useTranslation();
   const [opened, { toggle, close }] = useDisclosure();
-  const { user, session, logout } = useAuth();
+  const { user, session, logout, status } = useAuth();
   const loc = useLocation();
   const navigate = useNavigate();
-  const visible = PAGES.filter((p) => p.nav && (p.role === 0 || (user && user.role >= p.role)));
+  const visible = PAGES.filter(
+    (p) =>
+      p.nav &&
+      (p.role === 0 || (user && user.role >= p.role)) &&
+      (!NAV_MODULES[p.path] || navModuleVisible(status?.HeaderNavModules, NAV_MODULES[p.path], !!user)),
+  );
   const sections: Array<'console' | 'admin' | 'personal'> = ['console', 'admin', 'personal'];
 
   return (

@@ -117,6 +117,27 @@ describe('Pricing page', { timeout: 30000 }, () => {
     expect(m.calls.some((c) => c.path === '/api/pricing')).toBe(false);
   });
 
+  it('reads every value form of the option: "0" turns the page off, requireAuth 1 asks visitors to sign in', async () => {
+    const off = mockApi({
+      '/api/status': { ...STATUS, HeaderNavModules: '{"home":true,"pricing":"0"}' },
+      '/api/pricing': json(PRICING),
+      'POST /api/user/auth/refresh': () => new Response('{"success":false}', { status: 401 }),
+    });
+    const first = await renderPage(<Pricing />, { path: '/pricing' });
+    expect(await screen.findByText('The pricing page is turned off on this site.')).toBeInTheDocument();
+    expect(off.calls.some((c) => c.path === '/api/pricing')).toBe(false);
+    first.unmount();
+    const auth = mockApi({
+      '/api/status': { ...STATUS, HeaderNavModules: '{"pricing":{"enabled":"true","requireAuth":1}}' },
+      '/api/pricing': json(PRICING),
+      'POST /api/user/auth/refresh': () => new Response('{"success":false}', { status: 401 }),
+    });
+    await renderPage(<Pricing />, { path: '/pricing' });
+    expect(await screen.findByText('Sign in to see the prices.')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Sign in' })).toHaveAttribute('href', '/login?next=%2Fpricing');
+    expect(auth.calls.some((c) => c.path === '/api/pricing')).toBe(false);
+  });
+
   it('shows the server error in place', async () => {
     mockApi({
       '/api/status': STATUS,

@@ -2,7 +2,8 @@
 // visitor's groups may call, with its price per 1M input and output tokens or
 // per call for the chosen group, the group ratios, and the signed-in user's
 // group highlighted. /api/pricing is public; when an operator hides the page
-// (HeaderNavModules.pricing, as the reference) it says so.
+// (HeaderNavModules.pricing, as the reference: src/lib/navModules.ts) it says
+// so, and asks visitors to sign in when the page needs it.
 import { useMemo, useState } from 'react';
 import {
   Alert,
@@ -28,6 +29,7 @@ import { api } from '../../api/client';
 import { useAuth } from '../../auth/AuthProvider';
 import { EmptyState, ErrorAlert, PageHeader } from '../../components/common';
 import { formatNumber } from '../../lib/format';
+import { navModuleAccess } from '../../lib/navModules';
 import {
   configuredRatio,
   displayGroupRatio,
@@ -43,27 +45,10 @@ import {
 const NOCLIP = { label: { overflow: 'visible' } } as const;
 const ALL = 'all';
 
-/** The reference's HeaderNavModules.pricing: {enabled, requireAuth}. */
-export function pricingAccess(raw: unknown): { enabled: boolean; requireAuth: boolean } {
-  const out = { enabled: true, requireAuth: false };
-  if (typeof raw !== 'string' || !raw.trim()) return out;
-  try {
-    const p = JSON.parse(raw)?.pricing;
-    if (typeof p === 'boolean') out.enabled = p;
-    else if (p && typeof p === 'object') {
-      if (typeof p.enabled === 'boolean') out.enabled = p.enabled;
-      if (typeof p.requireAuth === 'boolean') out.requireAuth = p.requireAuth;
-    }
-  } catch {
-    /* not JSON: the defaults */
-  }
-  return out;
-}
-
 export default function Pricing() {
   const { t } = useTranslation('pricing');
   const { status, user, loading } = useAuth();
-  const access = pricingAccess(status?.HeaderNavModules);
+  const access = navModuleAccess(status?.HeaderNavModules, 'pricing');
 
   if (loading && !status) {
     return (

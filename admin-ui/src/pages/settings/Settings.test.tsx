@@ -153,6 +153,55 @@ describe('Settings', { timeout: 60000 }, () => {
     expect(screen.getByLabelText(/^System name/)).toHaveValue('My Gate');
   });
 
+  it('saves the pricing page switches into HeaderNavModules, keeping the other modules', async () => {
+    const stored = '{"home":true,"docs":{"enabled":false,"requireAuth":true},"pricing":"1"}';
+    const m = mockApi({
+      '/api/status': STATUS,
+      '/api/user/self': ADMIN_USER,
+      'GET /api/option/': [...OPTIONS, { key: 'HeaderNavModules', value: stored }],
+      'PUT /api/option/': () => null,
+    });
+    await renderPage(<Settings />, { path: '/settings' });
+    const user = userEvent.setup({ delay: null });
+    const show = await screen.findByLabelText(/^Show the pricing page/);
+    const auth = screen.getByLabelText(/^Only for signed-in users/);
+    expect(show).toBeChecked(); // "1": on
+    expect(auth).not.toBeChecked();
+    await user.click(auth);
+    const save = within(section('Public pages')).getByTestId(/^save-/);
+    await user.click(save);
+    await waitFor(() => expect(puts(m.calls)).toHaveLength(1));
+    expect(puts(m.calls)[0].body.key).toBe('HeaderNavModules');
+    expect(JSON.parse(puts(m.calls)[0].body.value)).toEqual({
+      home: true,
+      docs: { enabled: false, requireAuth: true },
+      pricing: { enabled: true, requireAuth: true },
+    });
+    // Off: the sign-in switch no longer applies; the saved text is the baseline.
+    await user.click(show);
+    expect(auth).toBeDisabled();
+    await user.click(save);
+    await waitFor(() => expect(puts(m.calls)).toHaveLength(2));
+    expect(JSON.parse(puts(m.calls)[1].body.value)).toEqual({
+      home: true,
+      docs: { enabled: false, requireAuth: true },
+      pricing: { enabled: false, requireAuth: true },
+    });
+  });
+
+  it('writes the pricing module alone when HeaderNavModules is empty', async () => {
+    const m = api();
+    await renderPage(<Settings />, { path: '/settings' });
+    const user = userEvent.setup({ delay: null });
+    await user.click(await screen.findByLabelText(/^Show the pricing page/));
+    await user.click(within(section('Public pages')).getByTestId(/^save-/));
+    await waitFor(() => expect(puts(m.calls)).toHaveLength(1));
+    expect(puts(m.calls)[0].body).toEqual({
+      key: 'HeaderNavModules',
+      value: '{"pricing":{"enabled":false,"requireAuth":false}}',
+    });
+  });
+
   it('says when the server does not run a sign-in method that is switched on', async () => {
     api();
     await renderPage(<Settings />, { path: '/settings' });
@@ -179,6 +228,7 @@ describe('Settings fields and the option registry', () => {
     select: ['S'],
     secret: ['S'],
     json: ['J', 'P'],
+    navModule: ['J'],
   };
 
   it('reads the registry', () => expect(types.size).toBeGreaterThan(100));

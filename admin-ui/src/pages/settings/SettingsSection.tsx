@@ -22,6 +22,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { errorMessage } from '../../components/common';
 import { formatQuota } from '../../lib/format';
+import { navModuleAccess, withNavModule, type NavAccess } from '../../lib/navModules';
 import { useAuth } from '../../auth/AuthProvider';
 import { validateField, wireValue, type FieldDef, type SectionDef } from './fieldtypes';
 import { OPTIONS_QUERY, optionId, saveOption, type OptionMap } from './options';
@@ -202,6 +203,29 @@ const Field = memo(function Field({
               )}
             </Group>
           )}
+        </Stack>
+      );
+    }
+    case 'navModule': {
+      const m = def.module ?? '';
+      const a = navModuleAccess(value, m);
+      const put = (next: NavAccess) => onChange(def.key, withNavModule(value, m, next));
+      return (
+        <Stack gap="xs" data-option={def.key}>
+          <Switch
+            label={t(`navModules.${m}.enabled`)}
+            description={t(`navModules.${m}.enabledHelp`)}
+            error={error || undefined}
+            checked={a.enabled}
+            onChange={(e) => put({ ...a, enabled: e.currentTarget.checked })}
+          />
+          <Switch
+            label={t(`navModules.${m}.requireAuth`)}
+            description={t(`navModules.${m}.requireAuthHelp`)}
+            checked={a.requireAuth}
+            disabled={!a.enabled}
+            onChange={(e) => put({ ...a, requireAuth: e.currentTarget.checked })}
+          />
         </Stack>
       );
     }

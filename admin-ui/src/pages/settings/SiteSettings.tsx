@@ -1,6 +1,7 @@
-// Site: name, logo, addresses, notice and pages, chat links, dashboard content
+// Site: name, logo, addresses, notice and pages, the public pricing page, chat
+// links, dashboard content
 // (reference system-settings/site and content).
-import { bool, json, str, text, url, type SectionDef } from './fieldtypes';
+import { bool, json, navModule, str, text, url, type SectionDef } from './fieldtypes';
 import type { OptionMap } from './options';
 import { SectionList } from './SectionList';
 
@@ -19,6 +20,12 @@ export const SITE_SECTIONS: SectionDef[] = [
     id: 'sitePages',
     help: true,
     fields: [text('Notice'), text('About'), text('HomePageContent', { help: true })],
+  },
+  {
+    // HeaderNavModules (reference header navigation): GET /api/pricing obeys it
+    id: 'publicPages',
+    help: true,
+    fields: [navModule('HeaderNavModules', 'pricing')],
   },
   {
     id: 'chatLinks',

@@ -4,7 +4,9 @@
 // problem shows next to the field before anything is sent.
 import type { TFunction } from 'i18next';
 
-export type FieldKind = 'bool' | 'int' | 'float' | 'string' | 'text' | 'url' | 'json' | 'select' | 'secret';
+/** navModule: one module of HeaderNavModules (src/lib/navModules.ts) as two
+ * switches; the field's value is the option's whole text, the module merged in. */
+export type FieldKind = 'bool' | 'int' | 'float' | 'string' | 'text' | 'url' | 'json' | 'select' | 'secret' | 'navModule';
 export type JsonShape = 'any' | 'array' | 'object' | 'ratios' | 'ratios2' | 'strings' | 'objects' | 'ports';
 
 export interface FieldDef {
@@ -22,6 +24,8 @@ export interface FieldDef {
   help?: boolean;
   /** an amount of quota: its value in the display currency is shown */
   quota?: boolean;
+  /** navModule: the module's name ("pricing") */
+  module?: string;
 }
 
 export interface SectionDef {
@@ -136,4 +140,5 @@ export const text = (key: string, x: Extra = {}): FieldDef => ({ key, kind: 'tex
 export const url = (key: string, x: Extra = {}): FieldDef => ({ key, kind: 'url', ...x });
 export const secret = (key: string, x: Extra = {}): FieldDef => ({ key, kind: 'secret', ...x });
 export const json = (key: string, shape: JsonShape, x: Extra = {}): FieldDef => ({ key, kind: 'json', json: shape, ...x });
+export const navModule = (key: string, module: string, x: Extra = {}): FieldDef => ({ key, kind: 'navModule', module, ...x });
 export const select = (key: string, options: string[], x: Extra = {}): FieldDef => ({ key, kind: 'select', options, ...x });

@@ -4,6 +4,7 @@ and WebSocket upgrade routing."""
 import base64
 import json
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -29,6 +30,13 @@ def make_dist():
 @case
 def console_files_spa_fallback_and_cache_headers():
     dist = make_dist()
+    try:
+        serve_console(dist)
+    finally:
+        shutil.rmtree(dist, ignore_errors=True)
+
+
+def serve_console(dist):
     with Gateway(workers=1, env={"STATIC_DIR": dist}) as g:
         st, h, body = request("GET", g.port, "/")
         assert st == 200 and b"console" in body and h["content-type"].startswith("text/html")

@@ -106,6 +106,21 @@ def wait_routable(g, key, model, timeout=10):
     wait_for(ok, timeout, 0.1, what=f"{model} to be routable")
 
 
+def wait_priced(g, model, timeout=10, **ratios):
+    """Ratio options reach each worker through the same 250 ms poll, on their
+    own: a worker can route a new channel before it has the ratio saved just
+    before. /api/pricing shows what the answering worker charges; several
+    answers in a row, so that every worker has been asked."""
+    def ok():
+        for _ in range(8):
+            st, j = api(g, "GET", "/api/pricing")
+            row = next((i for i in (j.get("data") or []) if i.get("model_name") == model), None)
+            if st != 200 or row is None or any(row.get(k) != v for k, v in ratios.items()):
+                return False
+        return True
+    wait_for(ok, timeout, 0.1, what=f"{model} to be priced at {ratios}")
+
+
 def chat(g, key, body, headers=None):
     h = {"Authorization": "Bearer " + key}
     h.update(headers or {})

@@ -25,7 +25,8 @@ import harness  # noqa: E402
 import test_api_tokens as tk  # noqa: E402  (shared helpers; its own cases are not run here)
 from apihelp import Suite  # noqa: E402
 from harness import Gateway, case, descendants, request  # noqa: E402
-from relayfix import add_channel, add_token, chat, openai_mock, root_pat, set_option  # noqa: E402
+from relayfix import (add_channel, add_token, chat, openai_mock, root_pat, set_option,  # noqa: E402
+                      wait_priced)
 from relayfix import wait_routable  # noqa: E402
 
 harness._cases.clear()
@@ -217,6 +218,7 @@ def a_relayed_call_shows_in_the_next_read():
         add_channel(g, pat, "live", "http://127.0.0.1:%d" % port, "k-live", MODEL)
         tid, key = add_token(g, pat, "t-live", remain_quota=10_000_000)
         wait_routable(g, key, MODEL)
+        wait_priced(g, MODEL, model_ratio=1, completion_ratio=2)
         h = {"Authorization": "Bearer " + pat}
 
         def get(path):

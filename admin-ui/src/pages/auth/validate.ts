@@ -1,23 +1,26 @@
 // Client-side checks that mirror the server's (gateway/api/setup.c, users.c),
 // so a person sees the problem next to the field before sending.
 import type { TFunction } from 'i18next';
+import {
+  chars,
+  NAME_MAX as USER_USERNAME_MAX,
+  PASSWORD_MAX as USER_PASSWORD_MAX,
+  PASSWORD_MIN,
+  SETUP_PASSWORD_MAX as PASSWORD_MAX,
+  SETUP_USERNAME_MAX as USERNAME_MAX,
+} from '../../lib/userLimits';
 
-/** Setup takes usernames up to 12 characters, registration up to 20 (users.h). */
-export const USERNAME_MAX = 12;
-export const USER_USERNAME_MAX = 20;
-export const PASSWORD_MIN = 8;
-/** Setup takes up to 72 (bcrypt's limit); registration and user passwords up to 20. */
-export const PASSWORD_MAX = 72;
-export const USER_PASSWORD_MAX = 20;
+/** Setup's limits are the defaults (username 12, password 72); sign-up passes the users' (20, 20). */
+export { PASSWORD_MAX, PASSWORD_MIN, USER_PASSWORD_MAX, USER_USERNAME_MAX, USERNAME_MAX };
 
 export function usernameError(t: TFunction, v: string, max = USERNAME_MAX): string | null {
   if (!v.trim()) return t('auth:validate.usernameRequired');
-  if ([...v].length > max) return t('auth:validate.usernameMax', { max });
+  if (chars(v) > max) return t('auth:validate.usernameMax', { max });
   return null;
 }
 
 export function passwordError(t: TFunction, v: string, max = PASSWORD_MAX): string | null {
-  const n = [...v].length; // the server counts characters, not UTF-16 units
+  const n = chars(v);
   if (n < PASSWORD_MIN) return t('auth:validate.passwordMin', { min: PASSWORD_MIN });
   if (n > max) return t('auth:validate.passwordMax', { max });
   return null;

@@ -2,9 +2,9 @@
 // users_common.c: 8..20 characters, the original password required).
 import type { TFunction } from 'i18next';
 
-export const PASSWORD_MIN = 8;
-export const PASSWORD_MAX = 20;
-export const NAME_MAX = 20;
+import { chars as len, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../../lib/userLimits';
+
+export { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN };
 
 export interface PasswordValues {
   original: string;
@@ -12,7 +12,6 @@ export interface PasswordValues {
   confirm: string;
 }
 
-const len = (s: string) => Array.from(s).length;
 
 export function validatePassword(t: TFunction, v: PasswordValues) {
   const e: Partial<Record<keyof PasswordValues, string>> = {};

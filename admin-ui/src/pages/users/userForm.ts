@@ -5,9 +5,9 @@
 import type { TFunction } from 'i18next';
 import { quotaFromDisplay } from '../../lib/format';
 
-export const NAME_MAX = 20;
-export const PASSWORD_MIN = 8;
-export const PASSWORD_MAX = 20;
+import { chars, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../../lib/userLimits';
+
+export { chars, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN };
 export const REMARK_MAX = 255;
 export const QUOTA_MAX = 1_000_000_000_000_000;
 
@@ -15,8 +15,6 @@ export const ROLE_USER = 1;
 export const ROLE_ADMIN = 10;
 export const ROLE_ROOT = 100;
 
-/** Characters as the server counts them (Unicode code points). */
-export const chars = (s: string) => Array.from(s).length;
 
 export interface UserFormValues {
   username: string;
